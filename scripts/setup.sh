@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# One set-up for everything: a virtual environment with torch (installed first, CPU build),
+# the project with its test extras, and the Debian packages the flow needs (iverilog).
+# Idempotent: a second run with nothing changed returns in about a second.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${NEUROCIM_VENV:-$root/.venv}"
+python="${PYTHON:-python3}"
+torch_version="2.13.0"
+stamp="$venv/.neurocim-setup"
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+if [ ! -x "$venv/bin/python" ]; then
+    say "creating virtual environment $venv"
+    "$python" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+fi
+
+want="torch=$torch_version $(sha256sum "$root/pyproject.toml" | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
+        say "installing torch==$torch_version (CPU build) first"
+        "$venv/bin/python" -m pip install --quiet "torch==$torch_version"
+    fi
+    say "installing neurocim with test extras"
+    "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+    echo "$want" > "$stamp"
+fi
+
+# Debian packages: Icarus Verilog for the cocotb testbenches.
+if ! command -v iverilog >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        say "installing iverilog with apt-get"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+    else
+        say "WARNING: iverilog is missing and cannot be installed here (needs root and apt-get)."
+        say "         Install it yourself, e.g. 'sudo apt-get install iverilog'; RTL simulations need it."
+    fi
+fi
