@@ -1,0 +1,220 @@
+"""One experiment end to end: data, model, training and evaluation, with artifacts on disk.
+
+A :class:`RunConfig` says everything about a run; :func:`run_train` and :func:`run_evaluate`
+write under ``<run_dir>/``:
+
+* ``config.json``: the resolved configuration;
+* ``train/checkpoint.pt`` (resumable), ``train/model.pt`` (final weights), ``train/metrics.json``;
+* ``evaluate/report.json`` plus plots (uncertainty histograms, ROC, corruption accuracy,
+  reliability, variation sweep).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from spindrop import plots
+from spindrop._io import atomic_write, atomic_write_json
+from spindrop.data import ArrayDataset, DatasetError, load_dataset, shift_suite, split_classes
+from spindrop.evaluation import EvalConfig, evaluate
+from spindrop.models import BayesianBinaryNet, ModelConfig
+from spindrop.training import TrainConfig, train
+from spindrop.variation import SweepConfig, variation_sweep
+
+__all__ = ["DataConfig", "PreparedData", "RunConfig", "build_model", "prepare_data", "run_evaluate", "run_train"]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which data a run learns from and which out-of-distribution sets it is tested on.
+
+    Attributes:
+        dataset: in-distribution dataset name (``digits`` is embedded; others read from ``root``).
+        root: directory (or file) holding the dataset's standard files; ``None`` for embedded data.
+        val_fraction: fraction of the training split held out (stratified) for validation: the
+            OOD threshold is calibrated on it.
+        held_out_classes: classes removed from training and used as an OOD set ``held-out``.
+        ood_dataset: another dataset of the same image shape used as an OOD set (e.g. MNIST
+            against Fashion-MNIST); ``ood_root`` says where its files are.
+        max_train: cap on training examples (``None`` = all), for quick runs.
+    """
+
+    dataset: str = "digits"
+    root: str | None = None
+    val_fraction: float = 0.15
+    held_out_classes: tuple[int, ...] = ()
+    ood_dataset: str | None = None
+    ood_root: str | None = None
+    max_train: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "held_out_classes", tuple(self.held_out_classes))
+        if not 0.0 < self.val_fraction < 0.5:
+            raise ValueError(f"data.val_fraction must be in (0, 0.5), got {self.val_fraction}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything about one run (the sections of the TOML config file)."""
+
+    name: str = "digits-mlp"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    evaluate: EvalConfig = field(default_factory=EvalConfig)
+    variation: SweepConfig = field(default_factory=SweepConfig)
+
+    def to_dict(self) -> dict:
+        return _plain(asdict(self))
+
+
+def _plain(obj):
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if is_dataclass(obj):
+        return _plain(asdict(obj))
+    return obj
+
+
+@dataclass
+class PreparedData:
+    train: ArrayDataset
+    val: ArrayDataset
+    test: ArrayDataset
+    ood: dict[str, ArrayDataset]
+
+
+def prepare_data(config: RunConfig) -> PreparedData:
+    """Load, split and derive the OOD sets for a run (deterministic for the run's seed)."""
+    data = config.data
+    full_train = load_dataset(data.dataset, data.root, "train")
+    test = load_dataset(data.dataset, data.root, "test")
+    ood: dict[str, ArrayDataset] = {}
+    if data.held_out_classes:
+        bad = [c for c in data.held_out_classes if not 0 <= c < full_train.num_classes]
+        if bad:
+            raise DatasetError(
+                f"data.held_out_classes {bad} are not classes of {data.dataset} (0..{full_train.num_classes - 1})"
+            )
+        full_train, _ = split_classes(full_train, data.held_out_classes)
+        test, ood["held-out"] = split_classes(test, data.held_out_classes)
+    if data.max_train is not None and data.max_train < len(full_train):
+        keep, _ = train_test_split(
+            np.arange(len(full_train)), train_size=data.max_train, stratify=full_train.y, random_state=config.seed
+        )
+        full_train = full_train.subset(np.sort(keep))
+    idx_train, idx_val = train_test_split(
+        np.arange(len(full_train)), test_size=data.val_fraction, stratify=full_train.y, random_state=config.seed
+    )
+    train_set = full_train.subset(np.sort(idx_train), name=f"{full_train.name}-train")
+    val_set = full_train.subset(np.sort(idx_val), name=f"{full_train.name}-val")
+    ood.update(shift_suite(test, seed=config.seed))
+    if data.ood_dataset is not None:
+        other = load_dataset(data.ood_dataset, data.ood_root, "test")
+        if other.shape != test.shape:
+            raise DatasetError(
+                f"data.ood_dataset {data.ood_dataset!r} has images of shape {other.shape}, "
+                f"{data.dataset!r} has {test.shape}: pick an OOD dataset of the same shape"
+            )
+        ood[data.ood_dataset] = other
+    return PreparedData(train_set, val_set, test, ood)
+
+
+def build_model(config: RunConfig, data: PreparedData) -> BayesianBinaryNet:
+    return BayesianBinaryNet(config.model, data.train.shape, data.train.num_classes, seed=config.seed)
+
+
+def _save_model(path: Path, model: BayesianBinaryNet) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(model.state_dict(), buffer)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()))
+
+
+def run_train(config: RunConfig, run_dir: str | Path, progress: bool = True) -> tuple[BayesianBinaryNet, PreparedData]:
+    """Train the run's model (resuming from its checkpoint) and write the training artifacts."""
+    run_dir = Path(run_dir)
+    atomic_write_json(run_dir / "config.json", config.to_dict())
+    data = prepare_data(config)
+    model = build_model(config, data)
+    start = time.perf_counter()
+    result = train(model, data.train, config.train, data.val, run_dir / "train" / "checkpoint.pt", progress)
+    _save_model(run_dir / "train" / "model.pt", model)
+    atomic_write_json(
+        run_dir / "train" / "metrics.json",
+        {
+            "history": result.history,
+            "resumed_from_epoch": result.resumed_from_epoch,
+            "seconds": time.perf_counter() - start,
+            "parameters": sum(p.numel() for p in model.parameters()),
+        },
+    )
+    return model, data
+
+
+def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[BayesianBinaryNet, PreparedData]:
+    """The trained model of ``run_dir`` (written by :func:`run_train`) and the run's data."""
+    path = Path(run_dir) / "train" / "model.pt"
+    if not path.exists():
+        raise FileNotFoundError(f"no trained model at {path}: run `neurocim train` for this run first")
+    data = prepare_data(config)
+    model = build_model(config, data)
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model.eval(), data
+
+
+def run_evaluate(
+    config: RunConfig, run_dir: str | Path, model: BayesianBinaryNet | None = None,
+    data: PreparedData | None = None, sweep: bool = True, corruptions: bool = True,
+) -> dict:
+    """Evaluate the run's trained model and write ``evaluate/report.json`` and the plots."""
+    run_dir = Path(run_dir)
+    if model is None or data is None:
+        model, data = load_trained(config, run_dir)
+    out = run_dir / "evaluate"
+    ev = evaluate(model, data.val, data.test, data.ood, config.evaluate, with_corruptions=corruptions)
+    report = {"run": config.name, "bayesian": config.model.bayesian, **ev.report}
+    for measure in config.evaluate.measures:
+        threshold = report["abstention"][measure]["threshold"]
+        ood_scores = {name: s[measure] for name, s in ev.scores_ood.items()}
+        plots.plot_uncertainty_histograms(
+            ev.scores_test[measure], ood_scores, threshold, out / f"uncertainty_{measure}.png", measure=measure,
+            title=f"{config.name}: {measure}",
+        )
+        plots.plot_roc(ev.scores_test[measure], ood_scores, out / f"roc_{measure}.png", title=f"{config.name}: {measure}")
+    plots.plot_reliability(ev.mean_probs_test, data.test.y, out / "reliability.png", title=config.name)
+    if corruptions:
+        plots.plot_corruption_accuracy(
+            {config.name: report["corruption"]}, [0, *config.evaluate.severities], out / "corruption.png",
+            title=config.name,
+        )
+    if sweep and config.model.bayesian:
+        noise = {k: v for k, v in data.ood.items() if k.endswith("noise")}
+        report["variation"] = variation_sweep(
+            model, data.val, data.test, noise, config.variation, config.evaluate.mc_samples, config.evaluate.percentile
+        )
+        plots.plot_variation(
+            report["variation"]["rows"], "sigma_ic0_rel", ["accuracy", *[f"detect:{k}" for k in noise]],
+            out / "variation.png", group_key="temperature_c", title=f"{config.name}: device variation",
+        )
+    atomic_write_json(out / "report.json", report)
+    return report
+
+
+def read_report(run_dir: str | Path) -> dict:
+    return json.loads((Path(run_dir) / "evaluate" / "report.json").read_text())
+
+
+def config_fields(cls) -> list[str]:
+    return [f.name for f in fields(cls)]

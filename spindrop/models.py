@@ -1,0 +1,238 @@
+"""Bayesian binary (and spiking) networks built from a :class:`ModelConfig`.
+
+Every hidden block is ``[MTJ dropout on inputs] -> quantized Linear/Conv2d -> BatchNorm ->
+activation`` and the classifier is ``[MTJ dropout] -> quantized Linear -> alpha * sum``:
+
+* ``timesteps = 1``: the activation is a Heaviside step ``s = H(BN(z))`` in {0, 1} with snntorch's
+  arc-tangent surrogate gradient, i.e. a binary neural network is the T = 1 spiking network;
+* ``timesteps = T > 1``: snntorch ``Leaky`` neurons, ``U[t] = beta * U[t-1] + BN(z[t]) - S[t-1]
+  * theta`` (reset by subtraction, threshold ``theta = 1``), ``S[t] = H(U[t] - theta)``, with the
+  input pixels presented at every timestep (direct encoding).
+
+The classifier output is ``logits = alpha * (1/T) sum_t W_q s[t]`` with one learnable positive
+scale ``alpha``: its arg-max equals the arg-max of the integer column sums the hardware
+accumulates. A dropout mask is drawn once per forward pass and held over all T timesteps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import snntorch as snn
+import torch
+from snntorch import surrogate
+from torch import Tensor, nn
+
+from hdl import Variation
+from spindrop.dropout import DropoutConfig, MTJDropout, ReplayMaskSource
+from spindrop.quant import QuantConv2d, QuantLinear
+
+__all__ = ["ARCHITECTURES", "BayesianBinaryNet", "ModelConfig"]
+
+ARCHITECTURES = ("mlp", "cnn")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a binary / spiking network.
+
+    Attributes:
+        arch: ``mlp`` (flatten, then ``hidden`` Linear layers) or ``cnn`` (3x3 convolutions with
+            ``conv_channels`` and ``conv_strides``, padding 1, then ``hidden`` Linear layers).
+        hidden: widths of the hidden Linear layers.
+        conv_channels: output channels of the convolutions (``cnn`` only).
+        conv_strides: stride of each convolution (``cnn`` only; 2 halves the feature map).
+        weight_bits: bits per weight; 1 = binary +-1.
+        timesteps: T; 1 = binary network, > 1 = spiking network with LIF neurons.
+        beta: membrane decay per timestep of the LIF neurons (T > 1), in (0, 1].
+        dropout: MTJ dropout placement, rate and granularity.
+    """
+
+    arch: str = "mlp"
+    hidden: tuple[int, ...] = (256,)
+    conv_channels: tuple[int, ...] = (16, 32)
+    conv_strides: tuple[int, ...] = (1, 2)
+    weight_bits: int = 1
+    timesteps: int = 1
+    beta: float = 0.5
+    dropout: DropoutConfig = field(default_factory=DropoutConfig)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
+        object.__setattr__(self, "conv_strides", tuple(self.conv_strides))
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"model.arch must be one of {ARCHITECTURES}, got {self.arch!r}")
+        if any(not isinstance(w, int) or w < 1 for w in self.hidden):
+            raise ValueError(f"model.hidden must be positive integers, got {self.hidden}")
+        if self.arch == "cnn":
+            if not self.conv_channels:
+                raise ValueError("model.conv_channels must list at least one convolution for arch 'cnn'")
+            if len(self.conv_strides) != len(self.conv_channels):
+                raise ValueError(
+                    f"model.conv_strides has {len(self.conv_strides)} entries but "
+                    f"model.conv_channels has {len(self.conv_channels)}: give one stride per convolution"
+                )
+        if not isinstance(self.timesteps, int) or self.timesteps < 1:
+            raise ValueError(f"model.timesteps must be an integer >= 1, got {self.timesteps!r}")
+        if not 0.0 < self.beta <= 1.0:
+            raise ValueError(f"model.beta must be in (0, 1], got {self.beta}")
+
+    @property
+    def bayesian(self) -> bool:
+        return self.dropout.enabled
+
+
+def _layer_uses_dropout(index: int, n_layers: int, placement: str) -> bool:
+    if placement == "all":
+        return True
+    if placement == "hidden":
+        return index > 0
+    if placement == "input":
+        return index == 0
+    return index == n_layers - 1  # "last"
+
+
+class _Block(nn.Module):
+    """One weighted layer with optional dropout on its inputs and an optional batch-norm."""
+
+    def __init__(self, layer: QuantLinear | QuantConv2d, dropout: MTJDropout | None, norm: bool) -> None:
+        super().__init__()
+        self.layer = layer
+        self.dropout = dropout
+        if norm:
+            n = layer.out_features if isinstance(layer, QuantLinear) else layer.out_channels
+            self.norm: nn.Module = nn.BatchNorm1d(n) if isinstance(layer, QuantLinear) else nn.BatchNorm2d(n)
+        else:
+            self.norm = nn.Identity()
+
+    def draw_mask(self, batch: int, like: Tensor) -> Tensor | None:
+        return None if self.dropout is None else self.dropout.keep_mask(batch, like)
+
+    def forward(self, x: Tensor, keep: Tensor | None) -> Tensor:
+        layer = self.layer
+        if isinstance(layer, QuantConv2d):
+            if keep is None:
+                z = layer(x)
+            elif keep.shape[1] == layer.in_channels and layer.rows != layer.in_channels:
+                z = layer(x * keep[:, :, None, None])  # channel granularity
+            else:
+                z = layer(x, row_mask=keep)
+        else:
+            z = layer(x.flatten(1) if keep is None else x.flatten(1) * keep)
+        return self.norm(z)
+
+
+class BayesianBinaryNet(nn.Module):
+    """A binary (T = 1) or spiking (T > 1) network with MTJ Monte-Carlo dropout."""
+
+    def __init__(self, config: ModelConfig, input_shape: tuple[int, int, int], num_classes: int, seed: int = 0) -> None:
+        super().__init__()
+        self.config = config
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        torch.manual_seed(seed)
+        layers = self._weighted_layers(config, self.input_shape, num_classes)
+        blocks = []
+        for i, layer in enumerate(layers):
+            dropout = None
+            if config.dropout.enabled and _layer_uses_dropout(i, len(layers), config.dropout.placement):
+                units = layer.rows
+                if isinstance(layer, QuantConv2d) and config.dropout.granularity == "channel":
+                    units = layer.in_channels
+                dropout = MTJDropout(units, config.dropout, seed=seed * 1000 + i)
+            blocks.append(_Block(layer, dropout, norm=i < len(layers) - 1))
+        self.blocks = nn.ModuleList(blocks)
+        self.log_alpha = nn.Parameter(torch.tensor(math.log(1.0 / math.sqrt(layers[-1].in_features))))
+        spike = surrogate.atan()
+        if config.timesteps == 1:
+            self.neurons = None
+            self._spike = spike
+        else:
+            self.neurons = nn.ModuleList(
+                snn.Leaky(beta=config.beta, threshold=1.0, spike_grad=spike, reset_mechanism="subtract")
+                for _ in layers[:-1]
+            )
+
+    @staticmethod
+    def _weighted_layers(config: ModelConfig, shape: tuple[int, int, int], num_classes: int) -> list:
+        c, h, w = shape
+        layers: list[QuantLinear | QuantConv2d] = []
+        if config.arch == "cnn":
+            for out_c, stride in zip(config.conv_channels, config.conv_strides, strict=True):
+                layers.append(QuantConv2d(c, out_c, 3, stride, 1, config.weight_bits))
+                c, h, w = out_c, (h - 1) // stride + 1, (w - 1) // stride + 1
+        features = c * h * w
+        for width in config.hidden:
+            layers.append(QuantLinear(features, width, config.weight_bits))
+            features = width
+        layers.append(QuantLinear(features, num_classes, config.weight_bits))
+        return layers
+
+    # --- Monte-Carlo dropout control -------------------------------------------------------
+    def dropout_layers(self) -> Iterator[MTJDropout]:
+        for block in self.blocks:
+            if block.dropout is not None:
+                yield block.dropout
+
+    def set_mc(self, enabled: bool) -> BayesianBinaryNet:
+        """Keep dropout on in evaluation mode (Monte-Carlo inference)."""
+        for d in self.dropout_layers():
+            d.mc = enabled
+        return self
+
+    def set_variation(self, variation: Variation, seed: int = 0) -> BayesianBinaryNet:
+        """Re-create every layer's physical dropout modules with process/thermal ``variation``."""
+        for i, d in enumerate(self.dropout_layers()):
+            d.source = d.device_source(variation, seed * 1000 + i)
+        return self
+
+    def record_masks(self) -> list[list]:
+        """Start recording drawn masks; returns one list per dropout layer that fills up."""
+        records: list[list] = []
+        for d in self.dropout_layers():
+            d.recording = []
+            records.append(d.recording)
+        return records
+
+    def replay_masks(self, records: list[list]) -> BayesianBinaryNet:
+        """Replay masks recorded by :meth:`record_masks`, in the same order."""
+        layers = list(self.dropout_layers())
+        if len(records) != len(layers):
+            raise ValueError(f"got masks for {len(records)} dropout layers, the model has {len(layers)}")
+        for d, masks in zip(layers, records, strict=True):
+            d.recording = None
+            d.source = ReplayMaskSource(masks)
+        return self
+
+    def clip_latent(self) -> None:
+        for block in self.blocks:
+            block.layer.clip_latent()
+
+    # --- forward ---------------------------------------------------------------------------
+    def forward(self, x: Tensor) -> Tensor:
+        """Logits of shape (B, classes) for inputs of shape (B, C, H, W)."""
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(f"input of shape {tuple(x.shape)} does not match the model's (B, {self.input_shape})")
+        batch = x.shape[0]
+        masks = [block.draw_mask(batch, x) for block in self.blocks]
+        hidden, out = self.blocks[:-1], self.blocks[-1]
+        alpha = self.log_alpha.exp()
+        if self.neurons is None:
+            h = x
+            for block, keep in zip(hidden, masks, strict=False):
+                h = self._spike(block(h, keep))
+            return alpha * out(h, masks[-1])
+        mems = [None] * len(hidden)
+        total = 0.0
+        for _ in range(self.config.timesteps):
+            h = x
+            for i, (block, keep) in enumerate(zip(hidden, masks, strict=False)):
+                cur = block(h, keep)
+                if mems[i] is None:
+                    mems[i] = torch.zeros_like(cur)
+                h, mems[i] = self.neurons[i](cur, mems[i])
+            total = total + out(h, masks[-1])
+        return alpha * total / self.config.timesteps

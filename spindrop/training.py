@@ -1,0 +1,153 @@
+"""Training of binary / spiking networks with MTJ dropout, with checkpoints and exact resume.
+
+Adam on the latent weights with a cosine learning-rate schedule, cross-entropy loss, latent
+weights clipped to [-1, 1] after each step (BinaryConnect). Everything random is derived from
+``(seed, epoch)``: the shuffling order and the dropout modules' bit streams are re-seeded at
+the start of every epoch, so a run resumed from the checkpoint of epoch ``k`` continues exactly
+as the uninterrupted run would have, and the same seed gives the same weights bit for bit.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from hdl import Variation
+from spindrop._io import atomic_write
+from spindrop.data import ArrayDataset
+from spindrop.models import BayesianBinaryNet
+
+__all__ = ["TrainConfig", "TrainResult", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings.
+
+    Attributes:
+        epochs: passes over the training set.
+        batch_size: examples per step.
+        lr: peak learning rate of Adam (decays to 0 on a cosine).
+        seed: seed of shuffling and dropout streams (initialisation takes the model's seed).
+    """
+
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 5e-3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"train.{name} must be a positive integer, got {value!r}")
+        if not self.lr > 0:
+            raise ValueError(f"train.lr must be > 0, got {self.lr}")
+
+
+@dataclass
+class TrainResult:
+    """Per-epoch history: training loss, training accuracy and validation accuracy."""
+
+    history: list[dict[str, float]]
+    resumed_from_epoch: int = 0
+
+
+def _accuracy(model: BayesianBinaryNet, data: ArrayDataset, batch_size: int = 1024) -> float:
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            x = torch.from_numpy(data.x[start : start + batch_size])
+            y = torch.from_numpy(data.y[start : start + batch_size])
+            correct += int((model(x).argmax(1) == y).sum())
+    return correct / max(len(data), 1)
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(path, lambda f: f.write(buffer.getvalue()))
+
+
+def train(
+    model: BayesianBinaryNet,
+    train_data: ArrayDataset,
+    config: TrainConfig,
+    val_data: ArrayDataset | None = None,
+    checkpoint: str | Path | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train ``model`` in place; resume from ``checkpoint`` if it exists, save it every epoch."""
+    if tuple(train_data.shape) != model.input_shape:
+        raise ValueError(
+            f"training data has images of shape {train_data.shape}, the model expects "
+            f"{model.input_shape}: build the model from the dataset's shape"
+        )
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    )
+    history: list[dict[str, float]] = []
+    start_epoch = 0
+    checkpoint = Path(checkpoint) if checkpoint is not None else None
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["train_config"] != asdict(config):
+            raise ValueError(
+                f"checkpoint {checkpoint} was written with training settings {state['train_config']}, "
+                f"not {asdict(config)}: delete it or use a new run directory"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history = state["history"]
+        start_epoch = state["epoch"]
+
+    bar = tqdm(range(start_epoch, config.epochs), desc="train", unit="epoch", disable=not progress, leave=False)
+    for epoch in bar:
+        model.train()
+        model.set_variation(Variation(), seed=config.seed * 100_003 + epoch)
+        order = np.random.default_rng([config.seed, epoch]).permutation(len(train_data))
+        loss_sum, correct = 0.0, 0
+        for start in range(0, len(order), config.batch_size):
+            index = order[start : start + config.batch_size]
+            x = torch.from_numpy(train_data.x[index])
+            y = torch.from_numpy(train_data.y[index])
+            logits = model(x)
+            loss = F.cross_entropy(logits, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            model.clip_latent()
+            loss_sum += float(loss) * len(index)
+            correct += int((logits.argmax(1) == y).sum())
+        entry = {"epoch": epoch + 1, "loss": loss_sum / len(order), "train_accuracy": correct / len(order)}
+        if val_data is not None:
+            entry["val_accuracy"] = _accuracy(model, val_data)
+        history.append(entry)
+        bar.set_postfix(loss=f"{entry['loss']:.3f}", acc=f"{entry['train_accuracy']:.3f}")
+        if checkpoint is not None:
+            _save_checkpoint(
+                checkpoint,
+                {
+                    "epoch": epoch + 1,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(),
+                    "history": history,
+                    "train_config": asdict(config),
+                },
+            )
+    model.eval()
+    return TrainResult(history=history, resumed_from_epoch=start_epoch)
