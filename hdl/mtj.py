@@ -115,13 +115,13 @@ def _pulse(value: object) -> float:
 def _ceil_sig(x: float, digits: int = 4) -> float:
     """``x`` > 0 rounded up to ``digits`` significant digits (so the printed bound is safe)."""
     scale = 10.0 ** (digits - 1 - math.floor(math.log10(x)))
-    return math.ceil(x * scale * (1 - 1e-12)) / scale
+    return math.ceil(x * scale * (1 + 1e-12)) / scale  # strictly above an exact bound
 
 
 def _floor_sig(x: float, digits: int = 4) -> float:
     """``x`` > 0 rounded down to ``digits`` significant digits."""
     scale = 10.0 ** (digits - 1 - math.floor(math.log10(x)))
-    return math.floor(x * scale * (1 + 1e-12)) / scale
+    return math.floor(x * scale * (1 - 1e-12)) / scale  # strictly below an exact bound
 
 
 def celsius_to_kelvin(t_c: float) -> float:
@@ -179,9 +179,9 @@ def thermal_switching_probability(
         )
     if not np.all(np.isfinite(d)) or np.any(d <= 0):
         raise DeviceError("delta must be finite and > 0; pass the thermal stability factor E_b/kT")
-    rate = (tp / t0) * np.exp(-d * (1.0 - i / ic0))  # t_p / tau
-    with np.errstate(over="ignore"):
-        return -np.expm1(-rate)
+    with np.errstate(over="ignore"):  # far above Ic0: t_p / tau -> inf, P_sw -> 1
+        rate = (tp / t0) * np.exp(-d * (1.0 - i / ic0))  # t_p / tau
+    return -np.expm1(-rate)
 
 
 # --------------------------------------------------------------------------------------------
@@ -369,13 +369,14 @@ class Variation:
 
     def __post_init__(self) -> None:
         for name in ("sigma_ic0_rel", "sigma_delta_rel"):
-            value = _real(f"Variation.{name}", getattr(self, name))
-            if not 0.0 <= value < 1.0:
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            if not ok or not 0.0 <= float(value) < 1.0:  # also rejects NaN and inf
                 raise DeviceError(
-                    f"Variation.{name} must be in [0, 1), got {getattr(self, name)!r}; pass the "
-                    "relative standard deviation as a fraction, e.g. 0.05 for 5 % (0 disables it)"
+                    f"Variation.{name} must be in [0, 1), got {value!r}; pass the relative "
+                    "standard deviation as a fraction, e.g. 0.05 for 5 % (0 disables it)"
                 )
-            object.__setattr__(self, name, value)
+            object.__setattr__(self, name, float(value))
         object.__setattr__(
             self, "temperature_k", _temperature("Variation.temperature_k", self.temperature_k)
         )

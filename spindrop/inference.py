@@ -16,7 +16,7 @@ __all__ = ["mc_probabilities", "predict_logits"]
 
 def _batches(x: np.ndarray, batch_size: int):
     for start in range(0, len(x), batch_size):
-        yield torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size]))
+        yield torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32))
 
 
 def predict_logits(model: BayesianBinaryNet, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:

@@ -246,11 +246,12 @@ def plot_corruption_accuracy(
     with matplotlib.style.context("default"):
         fig = Figure(figsize=(3.2 * ncols + 0.4, 2.8 * nrows + 0.6))
         axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
+        handles: dict[str, Any] = {}  # one legend entry per model, even if absent from a kind
         for k, kind in enumerate(kinds):
             ax = axes[k // ncols][k % ncols]
             for i, (model, per_kind) in enumerate(data.items()):
                 if kind in per_kind:
-                    ax.plot(
+                    (line,) = ax.plot(
                         sev,
                         per_kind[kind],
                         marker="o",
@@ -258,6 +259,7 @@ def plot_corruption_accuracy(
                         color=f"C{i % 10}",
                         label=model,
                     )
+                    handles.setdefault(model, line)
             ax.set_title(kind, fontsize="medium")
             ax.set_xticks(sev)
             ax.grid(True, alpha=0.3)
@@ -267,7 +269,10 @@ def plot_corruption_accuracy(
                 ax.set_ylabel("accuracy")
         for k in range(len(kinds), nrows * ncols):
             axes[k // ncols][k % ncols].set_visible(False)
-        axes[0][0].legend(fontsize="small")
+        ordered = [handles[m] for m in data if m in handles]
+        axes[0][0].legend(
+            handles=ordered, labels=[h.get_label() for h in ordered], fontsize="small"
+        )
         if title:
             fig.suptitle(title)
         fig.tight_layout()

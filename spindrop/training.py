@@ -130,7 +130,7 @@ def train(
             optimizer.step()
             scheduler.step()
             model.clip_latent()
-            loss_sum += float(loss) * len(index)
+            loss_sum += loss.item() * len(index)
             correct += int((logits.argmax(1) == y).sum())
         entry = {"epoch": epoch + 1, "loss": loss_sum / len(order), "train_accuracy": correct / len(order)}
         if val_data is not None:

@@ -137,6 +137,11 @@ class ArrayDataset:
                     f"subset index has dtype {index.dtype}; pass a slice, integer indices or "
                     "a boolean mask"
                 )
+            if index.ndim != 1:
+                raise DatasetError(
+                    f"subset index must be 1-D, got shape {index.shape}; wrap a single index "
+                    "in a list"
+                )
             if index.dtype == np.bool_ and index.shape != (len(self),):
                 raise DatasetError(
                     f"subset mask has shape {index.shape}; it must be ({len(self)},)"
@@ -442,7 +447,9 @@ def load_mnist_5k(root: str | Path | None = None, split: str = "train") -> Array
     try:
         index = _stratified_index(labels, split)
     except ValueError as exc:
-        raise DatasetError(f"{path}: too few rows per class for a stratified split ({exc})") from exc
+        raise DatasetError(
+            f"{path}: too few rows per class for a stratified split ({exc})"
+        ) from exc
     return _pack("mnist-5k", split, images[index], labels[index], DIGIT_CLASSES)
 
 
@@ -496,7 +503,9 @@ def _load_pickle(path: Path) -> dict[str, Any]:
         with path.open("rb") as f:
             obj = _SafeUnpickler(f, encoding="bytes").load()
     except FileNotFoundError as exc:
-        raise DatasetError(f"{path} does not exist; the CIFAR batch directory is incomplete") from exc
+        raise DatasetError(
+            f"{path} does not exist; the CIFAR batch directory is incomplete"
+        ) from exc
     except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError) as exc:
         raise DatasetError(f"{path}: not a readable CIFAR pickle ({exc})") from exc
     if not isinstance(obj, dict):

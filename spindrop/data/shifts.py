@@ -27,7 +27,9 @@ blur        Gaussian filter over H and W, ``sigma_H = f * H /  f = 0.3, 0.5, 0.7
             8`` and ``sigma_W = f * W / 8`` pixels
 occlusion   one square patch per image set to ``lo`` (all       f = 0.2, 0.3, 0.4, 0.5, 0.6
             channels) at a uniform random position, side
-            ``max(1, round(f * min(H, W)))`` pixels
+            ``round(f * min(H, W))`` pixels, raised to grow by
+            at least 1 pixel per severity (8x8: 2, 3, 4, 5, 6;
+            28x28: 6, 8, 11, 14, 17; 32x32: 6, 10, 13, 16, 19)
 ==========  =================================================  ==============================
 
 For noise the same seed reuses the same ``z``, so the per-pixel change ``|x' - x|`` grows
@@ -54,6 +56,7 @@ __all__ = [
     "flipped",
     "gaussian_noise",
     "inverted",
+    "occlusion_side",
     "rotated",
     "shift_suite",
     "split_classes",
@@ -89,7 +92,7 @@ def _unlabelled(name: str, x: np.ndarray, reference: ArrayDataset) -> ArrayDatas
     )
 
 
-def _relabel(ds: ArrayDataset, name: str, x: np.ndarray) -> ArrayDataset:
+def _with_images(ds: ArrayDataset, name: str, x: np.ndarray) -> ArrayDataset:
     """``ds`` with new images ``x`` clipped to ``ds``'s value range; labels and classes kept."""
     lo, hi = ds.value_range()
     x = np.clip(x, lo, hi).astype(np.float32)
@@ -126,13 +129,15 @@ def rotated(ds: ArrayDataset, degrees: float) -> ArrayDataset:
     Uses ``scipy.ndimage.rotate(reshape=False, order=1, mode="constant", cval=lo)`` over (H, W);
     the name is ``f"rotated-{degrees:g}"``, e.g. ``rotated-90``.
     """
+    try:
+        degrees = float(degrees)
+    except (TypeError, ValueError):
+        degrees = float("nan")
     if not np.isfinite(degrees):
         raise DatasetError(f"degrees must be a finite number, got {degrees!r}")
     lo, _ = ds.value_range()
-    x = ndimage.rotate(
-        ds.x, float(degrees), axes=(2, 3), reshape=False, order=1, mode="constant", cval=lo
-    )
-    return _relabel(ds, f"rotated-{float(degrees):g}", x)
+    x = ndimage.rotate(ds.x, degrees, axes=(2, 3), reshape=False, order=1, mode="constant", cval=lo)
+    return _with_images(ds, f"rotated-{degrees:g}", x)
 
 
 def flipped(ds: ArrayDataset, axis: str = "horizontal") -> ArrayDataset:
@@ -140,18 +145,16 @@ def flipped(ds: ArrayDataset, axis: str = "horizontal") -> ArrayDataset:
     if axis not in FLIP_AXES:
         raise DatasetError(f"unknown flip axis {axis!r}; valid axes: {', '.join(FLIP_AXES)}")
     x = np.ascontiguousarray(np.flip(ds.x, axis=FLIP_AXES[axis]))
-    return _relabel(ds, f"flipped-{axis}", x)
+    return _with_images(ds, f"flipped-{axis}", x)
 
 
 def inverted(ds: ArrayDataset) -> ArrayDataset:
     """Photometric negative inside the value range: ``x' = lo + hi - x``."""
     lo, hi = ds.value_range()
-    return _relabel(ds, "inverted", np.float32(lo + hi) - ds.x)
+    return _with_images(ds, "inverted", np.float32(lo + hi) - ds.x)
 
 
-def split_classes(
-    ds: ArrayDataset, held_out: Sequence[int]
-) -> tuple[ArrayDataset, ArrayDataset]:
+def split_classes(ds: ArrayDataset, held_out: Sequence[int]) -> tuple[ArrayDataset, ArrayDataset]:
     """Split ``ds`` into known classes and held-out (novel) classes.
 
     Returns ``(known, novel)``. ``known`` keeps the samples of the other K classes with labels
@@ -201,14 +204,15 @@ def corrupt(ds: ArrayDataset, kind: str, severity: int, seed: int = 0) -> ArrayD
     """
     if kind not in CORRUPTIONS:
         raise DatasetError(f"unknown corruption {kind!r}; valid kinds: {', '.join(CORRUPTIONS)}")
-    if isinstance(severity, bool) or severity not in (0, *SEVERITIES):
+    valid_int = isinstance(severity, (int, np.integer)) and not isinstance(severity, bool)
+    if not valid_int or severity not in (0, *SEVERITIES):
         valid = ", ".join(str(s) for s in (0, *SEVERITIES))
         raise DatasetError(f"severity must be one of {valid} (0 = clean), got {severity!r}")
     if severity == 0:
         return ds
     rng = _rng(seed)
     apply = {"noise": _noise, "blur": _blur, "occlusion": _occlusion}[kind]
-    return _relabel(ds, f"{kind}-{severity}", apply(ds, severity - 1, rng))
+    return _with_images(ds, f"{kind}-{severity}", apply(ds, severity - 1, rng))
 
 
 def _noise(ds: ArrayDataset, level: int, rng: np.random.Generator) -> np.ndarray:
@@ -223,10 +227,22 @@ def _blur(ds: ArrayDataset, level: int, rng: np.random.Generator) -> np.ndarray:
     return ndimage.gaussian_filter(ds.x, sigma=(0.0, 0.0, f * h / 8, f * w / 8))
 
 
+def occlusion_side(size: int, severity: int) -> int:
+    """Patch side in pixels for an image of ``size`` (= min(H, W)) at ``severity`` 1..5.
+
+    ``round(f * size)`` with ``f`` from ``OCCLUSION_SIDE``, raised where needed so that it grows
+    by at least one pixel per severity (capped at ``size``): 8x8 images get 2, 3, 4, 5, 6.
+    """
+    side = 0
+    for f in OCCLUSION_SIDE[:severity]:
+        side = min(size, max(round(f * size), side + 1))
+    return side
+
+
 def _occlusion(ds: ArrayDataset, level: int, rng: np.random.Generator) -> np.ndarray:
     lo, _ = ds.value_range()
     _, h, w = ds.shape
-    side = max(1, round(OCCLUSION_SIDE[level] * min(h, w)))
+    side = occlusion_side(min(h, w), level + 1)
     top = rng.integers(0, h - side + 1, size=len(ds))[:, None]
     left = rng.integers(0, w - side + 1, size=len(ds))[:, None]
     rows, cols = np.arange(h)[None], np.arange(w)[None]
