@@ -27,12 +27,23 @@ def _limit_threads() -> None:
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="TOML run configuration (defaults for everything left out)")
     p.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        "--config", type=Path, help="TOML run configuration (defaults for everything left out)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a setting, e.g. --set model.dropout.p=0.2 (repeatable)",
     )
-    p.add_argument("--build-dir", type=Path, default=Path("build"), help="where run directories go (default: build)")
+    p.add_argument(
+        "--build-dir",
+        type=Path,
+        default=Path("build"),
+        help="where run directories go (default: build)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -49,8 +60,10 @@ def _cmd_train(args) -> int:
     _, _ = run_train(config, run_dir, progress=not args.no_progress)
     metrics = json.loads((run_dir / "train" / "metrics.json").read_text())
     last = metrics["history"][-1]
-    print(f"trained {config.name}: val accuracy {last.get('val_accuracy', float('nan')):.4f} "
-          f"after {last['epoch']} epochs -> {run_dir}")
+    print(
+        f"trained {config.name}: val accuracy {last.get('val_accuracy', float('nan')):.4f} "
+        f"after {last['epoch']} epochs -> {run_dir}"
+    )
     if args.evaluate:
         return _evaluate(config, run_dir, args)
     return 0
@@ -59,10 +72,14 @@ def _cmd_train(args) -> int:
 def _evaluate(config, run_dir: Path, args) -> int:
     from spindrop.experiment import run_evaluate
 
-    report = run_evaluate(config, run_dir, sweep=not args.no_sweep, corruptions=not args.no_corruptions)
+    report = run_evaluate(
+        config, run_dir, sweep=not args.no_sweep, corruptions=not args.no_corruptions
+    )
     print(f"{config.name}: accuracy {report['accuracy']:.4f}, ECE {report['ece']:.4f}")
     for measure, sets in report["ood"].items():
-        cells = ", ".join(f"{k} AUROC {v['auroc']:.3f} det {v['detection_rate']:.3f}" for k, v in sets.items())
+        cells = ", ".join(
+            f"{k} AUROC {v['auroc']:.3f} det {v['detection_rate']:.3f}" for k, v in sets.items()
+        )
         print(f"  {measure}: {cells}")
     print(f"report: {run_dir / 'evaluate' / 'report.json'}")
     return 0
@@ -74,7 +91,9 @@ def _cmd_evaluate(args) -> int:
     if args.run_dir is not None:
         path = args.run_dir / "config.json"
         if not path.is_file():
-            raise ConfigError(f"{path} not found: --run-dir must be a directory written by `neurocim train`")
+            raise ConfigError(
+                f"{path} not found: --run-dir must be a directory written by `neurocim train`"
+            )
         config = build_config(json.loads(path.read_text()), args.overrides)
         run_dir = args.run_dir
     else:
@@ -86,7 +105,9 @@ def _cmd_evaluate(args) -> int:
 def _cmd_study(args) -> int:
     from spindrop.study import run_study
 
-    path = run_study(args.out, quick=args.quick, workers=args.workers, progress=not args.no_progress)
+    path = run_study(
+        args.out, quick=args.quick, workers=args.workers, progress=not args.no_progress
+    )
     print(f"results: {path}")
     return 0
 
@@ -99,21 +120,42 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a (Bayesian) binary / spiking network")
     _add_config_args(p)
     p.add_argument("--evaluate", action="store_true", help="evaluate right after training")
-    p.add_argument("--no-sweep", action="store_true", help="with --evaluate: skip the device-variation sweep")
-    p.add_argument("--no-corruptions", action="store_true", help="with --evaluate: skip corrupted inputs")
+    p.add_argument(
+        "--no-sweep", action="store_true", help="with --evaluate: skip the device-variation sweep"
+    )
+    p.add_argument(
+        "--no-corruptions", action="store_true", help="with --evaluate: skip corrupted inputs"
+    )
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("evaluate", help="uncertainty, OOD detection, corruption and variation report of a trained run")
+    p = sub.add_parser(
+        "evaluate",
+        help="uncertainty, OOD detection, corruption and variation report of a trained run",
+    )
     _add_config_args(p)
     p.add_argument("--run-dir", type=Path, help="a run directory written by `neurocim train`")
     p.add_argument("--no-sweep", action="store_true", help="skip the device-variation sweep")
     p.add_argument("--no-corruptions", action="store_true", help="skip corrupted inputs")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("study", help="the SpinDrop results table: BNN vs BayBNN, MLP and CNN, on digits")
-    p.add_argument("--out", type=Path, default=Path("build/study"), help="output directory (default: build/study)")
-    p.add_argument("--quick", action="store_true", help="few epochs and samples: a smoke run, not results")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), help="parallel training processes")
+    p = sub.add_parser(
+        "study", help="the SpinDrop results table: BNN vs BayBNN, MLP and CNN, on digits"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build/study"),
+        help="output directory (default: build/study)",
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="few epochs and samples: a smoke run, not results"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="parallel training processes",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_study)
     return parser

@@ -90,7 +90,10 @@ def _build(cls: type, values: dict, path: str) -> Any:
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"model.hidden=[512]"`` -> (["model", "hidden"], [512]); values are TOML literals, bare words are strings."""
+    """``"model.hidden=[512]"`` -> (["model", "hidden"], [512]).
+
+    Values are TOML literals; bare words are taken as strings.
+    """
     if "=" not in text:
         raise ConfigError(f"--set expects section.key=value, got {text!r}")
     key, raw = text.split("=", 1)
@@ -129,7 +132,9 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(f"config file {path} does not exist: pass an existing TOML file to --config")
+            raise ConfigError(
+                f"config file {path} does not exist: pass an existing TOML file to --config"
+            )
         try:
             values = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:

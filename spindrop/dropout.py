@@ -17,7 +17,7 @@ and the batch-norm that follows absorbs the mean shift.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -30,8 +30,8 @@ __all__ = [
     "GRANULARITIES",
     "PLACEMENTS",
     "DropoutConfig",
-    "MaskSource",
     "MTJDropout",
+    "MaskSource",
     "ReplayMaskSource",
 ]
 
@@ -60,7 +60,7 @@ class DropoutConfig:
     placement: str = "hidden"
     n_modules: int | None = None
     pulse_ns: float = 10.0
-    device: MTJDevice = MTJDevice()
+    device: MTJDevice = field(default_factory=MTJDevice)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.p < 1.0:
@@ -73,9 +73,15 @@ class DropoutConfig:
                 f"dropout.granularity must be one of {GRANULARITIES}, got {self.granularity!r}"
             )
         if self.placement not in PLACEMENTS:
-            raise ValueError(f"dropout.placement must be one of {PLACEMENTS}, got {self.placement!r}")
-        if self.n_modules is not None and (not isinstance(self.n_modules, int) or self.n_modules < 1):
-            raise ValueError(f"dropout.n_modules must be a positive integer or unset, got {self.n_modules!r}")
+            raise ValueError(
+                f"dropout.placement must be one of {PLACEMENTS}, got {self.placement!r}"
+            )
+        if self.n_modules is not None and (
+            not isinstance(self.n_modules, int) or self.n_modules < 1
+        ):
+            raise ValueError(
+                f"dropout.n_modules must be a positive integer or unset, got {self.n_modules!r}"
+            )
 
     @property
     def enabled(self) -> bool:

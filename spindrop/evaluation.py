@@ -57,7 +57,9 @@ class EvalConfig:
         object.__setattr__(self, "corruptions", tuple(self.corruptions))
         object.__setattr__(self, "severities", tuple(self.severities))
         if not isinstance(self.mc_samples, int) or self.mc_samples < 1:
-            raise ValueError(f"evaluate.mc_samples must be a positive integer, got {self.mc_samples!r}")
+            raise ValueError(
+                f"evaluate.mc_samples must be a positive integer, got {self.mc_samples!r}"
+            )
         if not 0.0 < self.percentile < 100.0:
             raise ValueError(f"evaluate.percentile must be in (0, 100), got {self.percentile}")
         unknown = set(self.measures) - set(MEASURES)
@@ -89,7 +91,8 @@ def evaluate(
     config: EvalConfig,
     with_corruptions: bool = True,
 ) -> Evaluation:
-    """Evaluate ``model``: in-distribution metrics, OOD detection per set and measure, corruptions."""
+    """Evaluate ``model``: in-distribution metrics, OOD detection per set and measure,
+    corruptions."""
     _, scores_val = _scores(model, val.x, config)
     mean_test, scores_test = _scores(model, test.x, config)
     report: dict = {
@@ -106,7 +109,12 @@ def evaluate(
         threshold_report = {}
         for name in ood_sets:
             result = ood_report(
-                scores_val[measure], scores_test[measure], scores_ood[name][measure], name, measure, config.percentile
+                scores_val[measure],
+                scores_test[measure],
+                scores_ood[name][measure],
+                name,
+                measure,
+                config.percentile,
             )
             threshold_report[name] = result.as_dict()
         report["ood"][measure] = threshold_report
@@ -123,7 +131,9 @@ def evaluate(
     return Evaluation(report, scores_val, scores_test, scores_ood, mean_test)
 
 
-def corruption_accuracy(model: BayesianBinaryNet, test: ArrayDataset, config: EvalConfig) -> dict[str, list[float]]:
+def corruption_accuracy(
+    model: BayesianBinaryNet, test: ArrayDataset, config: EvalConfig
+) -> dict[str, list[float]]:
     """Accuracy (Monte-Carlo mean prediction) at severity 0 (clean) and each severity, per kind."""
     clean = accuracy(predictive_mean(mc_probabilities(model, test.x, config.mc_samples)), test.y)
     out: dict[str, list[float]] = {}
@@ -131,6 +141,10 @@ def corruption_accuracy(model: BayesianBinaryNet, test: ArrayDataset, config: Ev
         accs = [clean]
         for severity in config.severities:
             data = corrupt(test, kind, severity, seed=config.seed)
-            accs.append(accuracy(predictive_mean(mc_probabilities(model, data.x, config.mc_samples)), data.y))
+            accs.append(
+                accuracy(
+                    predictive_mean(mc_probabilities(model, data.x, config.mc_samples)), data.y
+                )
+            )
         out[kind] = accs
     return out

@@ -28,7 +28,15 @@ from spindrop.models import BayesianBinaryNet, ModelConfig
 from spindrop.training import TrainConfig, train
 from spindrop.variation import SweepConfig, variation_sweep
 
-__all__ = ["DataConfig", "PreparedData", "RunConfig", "build_model", "prepare_data", "run_evaluate", "run_train"]
+__all__ = [
+    "DataConfig",
+    "PreparedData",
+    "RunConfig",
+    "build_model",
+    "prepare_data",
+    "run_evaluate",
+    "run_train",
+]
 
 
 @dataclass(frozen=True)
@@ -104,17 +112,24 @@ def prepare_data(config: RunConfig) -> PreparedData:
         bad = [c for c in data.held_out_classes if not 0 <= c < full_train.num_classes]
         if bad:
             raise DatasetError(
-                f"data.held_out_classes {bad} are not classes of {data.dataset} (0..{full_train.num_classes - 1})"
+                f"data.held_out_classes {bad} are not classes of {data.dataset} "
+                f"(0..{full_train.num_classes - 1})"
             )
         full_train, _ = split_classes(full_train, data.held_out_classes)
         test, ood["held-out"] = split_classes(test, data.held_out_classes)
     if data.max_train is not None and data.max_train < len(full_train):
         keep, _ = train_test_split(
-            np.arange(len(full_train)), train_size=data.max_train, stratify=full_train.y, random_state=config.seed
+            np.arange(len(full_train)),
+            train_size=data.max_train,
+            stratify=full_train.y,
+            random_state=config.seed,
         )
         full_train = full_train.subset(np.sort(keep))
     idx_train, idx_val = train_test_split(
-        np.arange(len(full_train)), test_size=data.val_fraction, stratify=full_train.y, random_state=config.seed
+        np.arange(len(full_train)),
+        test_size=data.val_fraction,
+        stratify=full_train.y,
+        random_state=config.seed,
     )
     train_set = full_train.subset(np.sort(idx_train), name=f"{full_train.name}-train")
     val_set = full_train.subset(np.sort(idx_val), name=f"{full_train.name}-val")
@@ -131,7 +146,9 @@ def prepare_data(config: RunConfig) -> PreparedData:
 
 
 def build_model(config: RunConfig, data: PreparedData) -> BayesianBinaryNet:
-    return BayesianBinaryNet(config.model, data.train.shape, data.train.num_classes, seed=config.seed)
+    return BayesianBinaryNet(
+        config.model, data.train.shape, data.train.num_classes, seed=config.seed
+    )
 
 
 def _save_model(path: Path, model: BayesianBinaryNet) -> None:
@@ -142,14 +159,18 @@ def _save_model(path: Path, model: BayesianBinaryNet) -> None:
     atomic_write(path, lambda f: f.write(buffer.getvalue()))
 
 
-def run_train(config: RunConfig, run_dir: str | Path, progress: bool = True) -> tuple[BayesianBinaryNet, PreparedData]:
+def run_train(
+    config: RunConfig, run_dir: str | Path, progress: bool = True
+) -> tuple[BayesianBinaryNet, PreparedData]:
     """Train the run's model (resuming from its checkpoint) and write the training artifacts."""
     run_dir = Path(run_dir)
     atomic_write_json(run_dir / "config.json", config.to_dict())
     data = prepare_data(config)
     model = build_model(config, data)
     start = time.perf_counter()
-    result = train(model, data.train, config.train, data.val, run_dir / "train" / "checkpoint.pt", progress)
+    result = train(
+        model, data.train, config.train, data.val, run_dir / "train" / "checkpoint.pt", progress
+    )
     _save_model(run_dir / "train" / "model.pt", model)
     atomic_write_json(
         run_dir / "train" / "metrics.json",
@@ -167,7 +188,9 @@ def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[BayesianBinary
     """The trained model of ``run_dir`` (written by :func:`run_train`) and the run's data."""
     path = Path(run_dir) / "train" / "model.pt"
     if not path.exists():
-        raise FileNotFoundError(f"no trained model at {path}: run `neurocim train` for this run first")
+        raise FileNotFoundError(
+            f"no trained model at {path}: run `neurocim train` for this run first"
+        )
     data = prepare_data(config)
     model = build_model(config, data)
     model.load_state_dict(torch.load(path, weights_only=True))
@@ -175,41 +198,88 @@ def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[BayesianBinary
 
 
 def run_evaluate(
-    config: RunConfig, run_dir: str | Path, model: BayesianBinaryNet | None = None,
-    data: PreparedData | None = None, sweep: bool = True, corruptions: bool = True,
+    config: RunConfig,
+    run_dir: str | Path,
+    model: BayesianBinaryNet | None = None,
+    data: PreparedData | None = None,
+    sweep: bool = True,
+    corruptions: bool = True,
 ) -> dict:
     """Evaluate the run's trained model and write ``evaluate/report.json`` and the plots."""
     run_dir = Path(run_dir)
     if model is None or data is None:
         model, data = load_trained(config, run_dir)
     out = run_dir / "evaluate"
-    ev = evaluate(model, data.val, data.test, data.ood, config.evaluate, with_corruptions=corruptions)
+    ev = evaluate(
+        model, data.val, data.test, data.ood, config.evaluate, with_corruptions=corruptions
+    )
     report = {"run": config.name, "bayesian": config.model.bayesian, **ev.report}
     for measure in config.evaluate.measures:
         threshold = report["abstention"][measure]["threshold"]
         ood_scores = {name: s[measure] for name, s in ev.scores_ood.items()}
         plots.plot_uncertainty_histograms(
-            ev.scores_test[measure], ood_scores, threshold, out / f"uncertainty_{measure}.png", measure=measure,
+            ev.scores_test[measure],
+            ood_scores,
+            threshold,
+            out / f"uncertainty_{measure}.png",
+            measure=measure,
             title=f"{config.name}: {measure}",
         )
-        plots.plot_roc(ev.scores_test[measure], ood_scores, out / f"roc_{measure}.png", title=f"{config.name}: {measure}")
-    plots.plot_reliability(ev.mean_probs_test, data.test.y, out / "reliability.png", title=config.name)
+        plots.plot_roc(
+            ev.scores_test[measure],
+            ood_scores,
+            out / f"roc_{measure}.png",
+            title=f"{config.name}: {measure}",
+        )
+    plots.plot_reliability(
+        ev.mean_probs_test, data.test.y, out / "reliability.png", title=config.name
+    )
     if corruptions:
         plots.plot_corruption_accuracy(
-            {config.name: report["corruption"]}, [0, *config.evaluate.severities], out / "corruption.png",
+            {config.name: report["corruption"]},
+            [0, *config.evaluate.severities],
+            out / "corruption.png",
             title=config.name,
         )
     if sweep and config.model.bayesian:
         noise = {k: v for k, v in data.ood.items() if k.endswith("noise")}
         report["variation"] = variation_sweep(
-            model, data.val, data.test, noise, config.variation, config.evaluate.mc_samples, config.evaluate.percentile
+            model,
+            data.val,
+            data.test,
+            noise,
+            config.variation,
+            config.evaluate.mc_samples,
+            config.evaluate.percentile,
         )
-        plots.plot_variation(
-            report["variation"]["rows"], "sigma_ic0_rel", ["accuracy", *[f"detect:{k}" for k in noise]],
-            out / "variation.png", group_key="temperature_c", title=f"{config.name}: device variation",
-        )
+        _plot_variation(report["variation"]["rows"], noise, out, config.name)
     atomic_write_json(out / "report.json", report)
     return report
+
+
+def _plot_variation(rows: list[dict], noise: dict, out: Path, name: str) -> None:
+    """Two views of the sweep: against sigma(Ic0) per sigma(Delta) at the temperature closest
+    to 25 C, and against temperature with no process variation."""
+    y_keys = ["accuracy", *[f"detect:{k}" for k in noise]]
+    room = min({r["temperature_c"] for r in rows}, key=lambda t: abs(t - 25.0))
+    at_room = [r for r in rows if r["temperature_c"] == room]
+    plots.plot_variation(
+        at_room,
+        "sigma_ic0_rel",
+        y_keys,
+        out / "variation_process.png",
+        group_key="sigma_delta_rel",
+        title=f"{name}: process variation at {room:g} C",
+    )
+    nominal = [r for r in rows if r["sigma_ic0_rel"] == 0.0 and r["sigma_delta_rel"] == 0.0]
+    if len(nominal) > 1:
+        plots.plot_variation(
+            nominal,
+            "temperature_c",
+            y_keys,
+            out / "variation_temperature.png",
+            title=f"{name}: temperature (no process variation)",
+        )
 
 
 def read_report(run_dir: str | Path) -> dict:

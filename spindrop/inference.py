@@ -16,7 +16,9 @@ __all__ = ["mc_probabilities", "predict_logits"]
 
 def _batches(x: np.ndarray, batch_size: int):
     for start in range(0, len(x), batch_size):
-        yield torch.from_numpy(np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32))
+        yield torch.from_numpy(
+            np.ascontiguousarray(x[start : start + batch_size], dtype=np.float32)
+        )
 
 
 def predict_logits(model: BayesianBinaryNet, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
@@ -42,7 +44,9 @@ def mc_probabilities(
     out = []
     with torch.no_grad():
         for _ in range(passes):
-            out.append(torch.cat([torch.softmax(model(b), 1) for b in _batches(x, batch_size)]).numpy())
+            out.append(
+                torch.cat([torch.softmax(model(b), 1) for b in _batches(x, batch_size)]).numpy()
+            )
     model.set_mc(False)
     probs = np.stack(out)
     if passes < samples:

@@ -69,11 +69,14 @@ class ModelConfig:
             raise ValueError(f"model.hidden must be positive integers, got {self.hidden}")
         if self.arch == "cnn":
             if not self.conv_channels:
-                raise ValueError("model.conv_channels must list at least one convolution for arch 'cnn'")
+                raise ValueError(
+                    "model.conv_channels must list at least one convolution for arch 'cnn'"
+                )
             if len(self.conv_strides) != len(self.conv_channels):
                 raise ValueError(
                     f"model.conv_strides has {len(self.conv_strides)} entries but "
-                    f"model.conv_channels has {len(self.conv_channels)}: give one stride per convolution"
+                    f"model.conv_channels has {len(self.conv_channels)}: "
+                    "give one stride per convolution"
                 )
         if not isinstance(self.timesteps, int) or self.timesteps < 1:
             raise ValueError(f"model.timesteps must be an integer >= 1, got {self.timesteps!r}")
@@ -98,13 +101,17 @@ def _layer_uses_dropout(index: int, n_layers: int, placement: str) -> bool:
 class _Block(nn.Module):
     """One weighted layer with optional dropout on its inputs and an optional batch-norm."""
 
-    def __init__(self, layer: QuantLinear | QuantConv2d, dropout: MTJDropout | None, norm: bool) -> None:
+    def __init__(
+        self, layer: QuantLinear | QuantConv2d, dropout: MTJDropout | None, norm: bool
+    ) -> None:
         super().__init__()
         self.layer = layer
         self.dropout = dropout
         if norm:
             n = layer.out_features if isinstance(layer, QuantLinear) else layer.out_channels
-            self.norm: nn.Module = nn.BatchNorm1d(n) if isinstance(layer, QuantLinear) else nn.BatchNorm2d(n)
+            self.norm: nn.Module = (
+                nn.BatchNorm1d(n) if isinstance(layer, QuantLinear) else nn.BatchNorm2d(n)
+            )
         else:
             self.norm = nn.Identity()
 
@@ -128,7 +135,13 @@ class _Block(nn.Module):
 class BayesianBinaryNet(nn.Module):
     """A binary (T = 1) or spiking (T > 1) network with MTJ Monte-Carlo dropout."""
 
-    def __init__(self, config: ModelConfig, input_shape: tuple[int, int, int], num_classes: int, seed: int = 0) -> None:
+    def __init__(
+        self,
+        config: ModelConfig,
+        input_shape: tuple[int, int, int],
+        num_classes: int,
+        seed: int = 0,
+    ) -> None:
         super().__init__()
         self.config = config
         self.input_shape = tuple(input_shape)
@@ -138,26 +151,34 @@ class BayesianBinaryNet(nn.Module):
         blocks = []
         for i, layer in enumerate(layers):
             dropout = None
-            if config.dropout.enabled and _layer_uses_dropout(i, len(layers), config.dropout.placement):
+            if config.dropout.enabled and _layer_uses_dropout(
+                i, len(layers), config.dropout.placement
+            ):
                 units = layer.rows
                 if isinstance(layer, QuantConv2d) and config.dropout.granularity == "channel":
                     units = layer.in_channels
                 dropout = MTJDropout(units, config.dropout, seed=seed * 1000 + i)
             blocks.append(_Block(layer, dropout, norm=i < len(layers) - 1))
         self.blocks = nn.ModuleList(blocks)
-        self.log_alpha = nn.Parameter(torch.tensor(math.log(1.0 / math.sqrt(layers[-1].in_features))))
+        self.log_alpha = nn.Parameter(
+            torch.tensor(math.log(1.0 / math.sqrt(layers[-1].in_features)))
+        )
         spike = surrogate.atan()
         if config.timesteps == 1:
             self.neurons = None
             self._spike = spike
         else:
             self.neurons = nn.ModuleList(
-                snn.Leaky(beta=config.beta, threshold=1.0, spike_grad=spike, reset_mechanism="subtract")
+                snn.Leaky(
+                    beta=config.beta, threshold=1.0, spike_grad=spike, reset_mechanism="subtract"
+                )
                 for _ in layers[:-1]
             )
 
     @staticmethod
-    def _weighted_layers(config: ModelConfig, shape: tuple[int, int, int], num_classes: int) -> list:
+    def _weighted_layers(
+        config: ModelConfig, shape: tuple[int, int, int], num_classes: int
+    ) -> list:
         c, h, w = shape
         layers: list[QuantLinear | QuantConv2d] = []
         if config.arch == "cnn":
@@ -201,7 +222,9 @@ class BayesianBinaryNet(nn.Module):
         """Replay masks recorded by :meth:`record_masks`, in the same order."""
         layers = list(self.dropout_layers())
         if len(records) != len(layers):
-            raise ValueError(f"got masks for {len(records)} dropout layers, the model has {len(layers)}")
+            raise ValueError(
+                f"got masks for {len(records)} dropout layers, the model has {len(layers)}"
+            )
         for d, masks in zip(layers, records, strict=True):
             d.recording = None
             d.source = ReplayMaskSource(masks)
@@ -215,7 +238,10 @@ class BayesianBinaryNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Logits of shape (B, classes) for inputs of shape (B, C, H, W)."""
         if tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"input of shape {tuple(x.shape)} does not match the model's (B, {self.input_shape})")
+            raise ValueError(
+                f"input of shape {tuple(x.shape)} does not match the model's "
+                f"(B, {self.input_shape})"
+            )
         batch = x.shape[0]
         masks = [block.draw_mask(batch, x) for block in self.blocks]
         hidden, out = self.blocks[:-1], self.blocks[-1]

@@ -50,7 +50,7 @@ class _IntSTE(torch.autograd.Function):
 
 
 def quantize_weight(w: Tensor, bits: int) -> Tensor:
-    """Quantize latent weights ``w`` to ``bits`` (1 = binary +-1) with a straight-through gradient."""
+    """Quantize latent weights ``w`` to ``bits`` (1 = binary +-1), straight-through gradient."""
     if bits == 1:
         return _SignSTE.apply(w)
     return _IntSTE.apply(w, bits)
@@ -78,7 +78,6 @@ class QuantLinear(nn.Linear):
     def __init__(self, in_features: int, out_features: int, weight_bits: int = 1) -> None:
         super().__init__(in_features, out_features, bias=False)
         self.weight_bits = _check_bits(weight_bits)
-        nn.init.uniform_(self.weight, -1.0, 1.0)
 
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, quantize_weight(self.weight, self.weight_bits))
@@ -117,7 +116,6 @@ class QuantConv2d(nn.Conv2d):
     ) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias=False)
         self.weight_bits = _check_bits(weight_bits)
-        nn.init.uniform_(self.weight, -1.0, 1.0)
 
     def forward(self, x: Tensor, row_mask: Tensor | None = None) -> Tensor:
         w = quantize_weight(self.weight, self.weight_bits)
@@ -132,7 +130,7 @@ class QuantConv2d(nn.Conv2d):
         return y.view(b, self.out_channels, h_out, w_out)
 
     def integer_weight(self) -> tuple[Tensor, float]:
-        """``(q, scale)``: int64 weights (C_out, C_in, k, k) and the scale of ``w_q = scale * q``."""
+        """``(q, scale)``: int64 weights (C_out, C_in, k, k), scale of ``w_q = scale * q``."""
         return _integer_weight(self.weight, self.weight_bits)
 
     def clip_latent(self) -> None:

@@ -95,7 +95,8 @@ def train(
     steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps))
+        optimizer,
+        lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)),
     )
     history: list[dict[str, float]] = []
     start_epoch = 0
@@ -104,7 +105,8 @@ def train(
         state = torch.load(checkpoint, weights_only=False)
         if state["train_config"] != asdict(config):
             raise ValueError(
-                f"checkpoint {checkpoint} was written with training settings {state['train_config']}, "
+                f"checkpoint {checkpoint} was written with training settings "
+                f"{state['train_config']}, "
                 f"not {asdict(config)}: delete it or use a new run directory"
             )
         model.load_state_dict(state["model"])
@@ -113,7 +115,13 @@ def train(
         history = state["history"]
         start_epoch = state["epoch"]
 
-    bar = tqdm(range(start_epoch, config.epochs), desc="train", unit="epoch", disable=not progress, leave=False)
+    bar = tqdm(
+        range(start_epoch, config.epochs),
+        desc="train",
+        unit="epoch",
+        disable=not progress,
+        leave=False,
+    )
     for epoch in bar:
         model.train()
         model.set_variation(Variation(), seed=config.seed * 100_003 + epoch)
@@ -132,7 +140,11 @@ def train(
             model.clip_latent()
             loss_sum += loss.item() * len(index)
             correct += int((logits.argmax(1) == y).sum())
-        entry = {"epoch": epoch + 1, "loss": loss_sum / len(order), "train_accuracy": correct / len(order)}
+        entry = {
+            "epoch": epoch + 1,
+            "loss": loss_sum / len(order),
+            "train_accuracy": correct / len(order),
+        }
         if val_data is not None:
             entry["val_accuracy"] = _accuracy(model, val_data)
         history.append(entry)

@@ -75,7 +75,9 @@ def variation_sweep(
     rows = []
     grid = itertools.product(sweep.sigma_ic0_rel, sweep.sigma_delta_rel, sweep.temperatures_c)
     for s_ic0, s_delta, t_c in grid:
-        variation = Variation(sigma_ic0_rel=s_ic0, sigma_delta_rel=s_delta, temperature_k=celsius_to_kelvin(t_c))
+        variation = Variation(
+            sigma_ic0_rel=s_ic0, sigma_delta_rel=s_delta, temperature_k=celsius_to_kelvin(t_c)
+        )
         per_chip = []
         for chip in range(sweep.chips):
             model.set_variation(variation, seed=sweep.seed + 7919 * (chip + 1))
@@ -83,7 +85,9 @@ def variation_sweep(
             entry = {
                 "accuracy": accuracy(mean_test, test.y),
                 "in_flagged": float(np.mean(scores_test > threshold)),
-                "mean_p": float(np.mean([d.source.module_probabilities.mean() for d in model.dropout_layers()])),
+                "mean_p": float(
+                    np.mean([d.source.module_probabilities.mean() for d in model.dropout_layers()])
+                ),
             }
             for name, data in noise_sets.items():
                 _, scores = _point(model, data.x, mc_samples, sweep.measure)
@@ -98,4 +102,9 @@ def variation_sweep(
                 row[f"worst_{key}"] = float(worse(values))
         rows.append(row)
     model.set_variation(Variation(), seed=sweep.seed)
-    return {"threshold": threshold, "measure": sweep.measure, "percentile": percentile, "rows": rows}
+    return {
+        "threshold": threshold,
+        "measure": sweep.measure,
+        "percentile": percentile,
+        "rows": rows,
+    }

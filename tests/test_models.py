@@ -26,7 +26,9 @@ def test_binary_mlp_is_heaviside_of_batchnorm_then_integer_readout():
     w1 = quantize_weight(net.blocks[0].layer.weight, 1)
     bn = net.blocks[0].norm
     z = x.flatten(1) @ w1.T
-    s = ((z - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias > 0).float()
+    s = (
+        (z - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias > 0
+    ).float()
     assert set(s.unique().tolist()) <= {0.0, 1.0}
     w2 = quantize_weight(net.blocks[1].layer.weight, 1)
     expected = net.log_alpha.exp() * (s @ w2.T)
@@ -65,7 +67,12 @@ def test_cnn_shapes_and_rows():
 
 @pytest.mark.parametrize(
     ("placement", "expected"),
-    [("all", [True, True, True]), ("hidden", [False, True, True]), ("input", [True, False, False]), ("last", [False, False, True])],
+    [
+        ("all", [True, True, True]),
+        ("hidden", [False, True, True]),
+        ("input", [True, False, False]),
+        ("last", [False, False, True]),
+    ],
 )
 def test_dropout_placement(placement, expected):
     net = _net(hidden=(16, 16), dropout=DropoutConfig(p=0.2, placement=placement))
@@ -73,14 +80,20 @@ def test_dropout_placement(placement, expected):
 
 
 def test_channel_granularity_counts_channels_for_convolutions():
-    net = _net(arch="cnn", conv_channels=(4, 8), conv_strides=(1, 2), hidden=(16,),
-               dropout=DropoutConfig(p=0.3, placement="all", granularity="channel"))
+    net = _net(
+        arch="cnn",
+        conv_channels=(4, 8),
+        conv_strides=(1, 2),
+        hidden=(16,),
+        dropout=DropoutConfig(p=0.3, placement="all", granularity="channel"),
+    )
     assert [b.dropout.units for b in net.blocks] == [1, 4, 128, 16]
     x = torch.rand(3, 1, 8, 8)
     net.set_mc(True)
     records = net.record_masks()
     net(x)
-    # a dropped channel of the second convolution zeroes all of its k*k rows: equal to zeroing the input channel
+    # a dropped channel of the second convolution zeroes all of its k*k rows,
+    # which equals zeroing that input channel
     keep = torch.from_numpy(~records[1][0]).float()
     h = net._spike(net.blocks[0](x, torch.from_numpy(~records[0][0]).float()))
     z_channel = net.blocks[1].layer(h * keep[:, :, None, None])
@@ -89,16 +102,28 @@ def test_channel_granularity_counts_channels_for_convolutions():
 
 
 def test_mc_masks_record_and_replay_exactly():
-    net = _net(arch="cnn", conv_channels=(4, 8), conv_strides=(1, 2), hidden=(16,), timesteps=3,
-               dropout=DropoutConfig(p=0.4, placement="all"))
+    net = _net(
+        arch="cnn",
+        conv_channels=(4, 8),
+        conv_strides=(1, 2),
+        hidden=(16,),
+        timesteps=3,
+        dropout=DropoutConfig(p=0.4, placement="all"),
+    )
     x = torch.rand(7, 1, 8, 8)
     net.set_mc(True)
     records = net.record_masks()
     outs = [net(x) for _ in range(3)]
     assert not torch.equal(outs[0], outs[1])  # fresh masks per pass
     assert all(len(r) == 3 for r in records)
-    twin = _net(arch="cnn", conv_channels=(4, 8), conv_strides=(1, 2), hidden=(16,), timesteps=3,
-                dropout=DropoutConfig(p=0.4, placement="all"))
+    twin = _net(
+        arch="cnn",
+        conv_channels=(4, 8),
+        conv_strides=(1, 2),
+        hidden=(16,),
+        timesteps=3,
+        dropout=DropoutConfig(p=0.4, placement="all"),
+    )
     twin.load_state_dict(net.state_dict())
     twin.set_mc(True).replay_masks(records)
     for out in outs:
@@ -135,7 +160,7 @@ def test_no_dropout_in_plain_eval_mode():
 
 
 def test_config_errors_name_the_key():
-    with pytest.raises(ValueError, match="model.arch must be one of"):
+    with pytest.raises(ValueError, match=r"model\.arch must be one of"):
         ModelConfig(arch="rnn")
     with pytest.raises(ValueError, match="conv_strides has 1 entries"):
         ModelConfig(arch="cnn", conv_channels=(4, 8), conv_strides=(1,))

@@ -41,7 +41,7 @@ def test_binary_linear_uses_integer_weights():
 
 
 def test_bad_bits_named():
-    with pytest.raises(ValueError, match="weight_bits must be an integer in 1..16"):
+    with pytest.raises(ValueError, match=r"weight_bits must be an integer in 1\.\.16"):
         QuantLinear(3, 3, weight_bits=0)
 
 

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import pytest
+
+from hdl import MTJDevice
+from neurocim.config import ConfigError, build_config, load_config, parse_override
+
+
+def test_defaults_without_a_file():
+    config = load_config(None)
+    assert config.data.dataset == "digits"
+    assert config.model.dropout.device == MTJDevice()
+
+
+def test_toml_file_and_overrides(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text(
+        """
+name = "mine"
+[model]
+arch = "cnn"
+conv_channels = [8, 16]
+conv_strides = [1, 2]
+[model.dropout]
+p = 0.25
+granularity = "channel"
+[model.dropout.device]
+delta = 45.0
+[train]
+epochs = 3
+"""
+    )
+    config = load_config(path, ["train.lr=0.01", "model.hidden=[64, 32]", "data.dataset=digits"])
+    assert config.name == "mine"
+    assert config.model.conv_channels == (8, 16)
+    assert config.model.hidden == (64, 32)
+    assert config.model.dropout.p == 0.25
+    assert config.model.dropout.device.delta == 45.0
+    assert config.train.epochs == 3 and config.train.lr == 0.01
+
+
+def test_round_trip_through_resolved_dict():
+    config = load_config(None, ["model.dropout.p=0.4", "variation.temperatures_c=[0, 100]"])
+    assert build_config(config.to_dict()) == config
+
+
+def test_integer_accepted_for_float():
+    assert load_config(None, ["train.lr=1"]).train.lr == 1.0
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.widht=3", r"unknown key\(s\) \['widht'\] in model; valid keys: \["),
+        ("train.epochs=1.5", r"train\.epochs must be an integer"),
+        ("model.dropout.p=1.5", r"\[model\.dropout\] dropout\.p must be in \[0, 1\)"),
+        ("model.dropout.device.delta=-1", r"\[model\.dropout\.device\].*delta"),
+        ("model.arch=rnn", r"model\.arch must be one of"),
+        ("model.hidden=64", r"model\.hidden must be a list"),
+        ("nokey", r"--set expects section\.key=value"),
+    ],
+)
+def test_errors_name_the_key_and_the_fix(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\narch=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+
+
+def test_parse_override_bare_word_is_string():
+    assert parse_override("data.dataset=fashion-mnist") == (["data", "dataset"], "fashion-mnist")
+    assert parse_override("model.hidden=[1, 2]") == (["model", "hidden"], [1, 2])
