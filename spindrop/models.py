@@ -47,6 +47,9 @@ class ModelConfig:
         weight_bits: bits per weight; 1 = binary +-1.
         timesteps: T; 1 = binary network, > 1 = spiking network with LIF neurons.
         beta: membrane decay per timestep of the LIF neurons (T > 1), in (0, 1].
+        latent_init: latent weights start as U(-s, s) with this ``s``; ``None`` takes
+            PyTorch's default U(+-1/sqrt(fan_in)). Large ``s`` (1.0) makes sign flips rare, so
+            the first layers stay close to random binary projections (see docs/results.md).
         dropout: MTJ dropout placement, rate and granularity.
     """
 
@@ -57,6 +60,7 @@ class ModelConfig:
     weight_bits: int = 1
     timesteps: int = 1
     beta: float = 0.5
+    latent_init: float | None = None
     dropout: DropoutConfig = field(default_factory=DropoutConfig)
 
     def __post_init__(self) -> None:
@@ -80,6 +84,10 @@ class ModelConfig:
                 )
         if not isinstance(self.timesteps, int) or self.timesteps < 1:
             raise ValueError(f"model.timesteps must be an integer >= 1, got {self.timesteps!r}")
+        if self.latent_init is not None and not 0.0 < self.latent_init <= 1.0:
+            raise ValueError(
+                f"model.latent_init must be in (0, 1] or unset, got {self.latent_init}"
+            )
         if not 0.0 < self.beta <= 1.0:
             raise ValueError(f"model.beta must be in (0, 1], got {self.beta}")
 
@@ -148,6 +156,9 @@ class BayesianBinaryNet(nn.Module):
         self.num_classes = num_classes
         torch.manual_seed(seed)
         layers = self._weighted_layers(config, self.input_shape, num_classes)
+        if config.latent_init is not None:
+            for layer in layers:
+                nn.init.uniform_(layer.weight, -config.latent_init, config.latent_init)
         blocks = []
         for i, layer in enumerate(layers):
             dropout = None

@@ -86,7 +86,10 @@ def run_study(
     train: TrainConfig | None = None,
     evaluate: EvalConfig | None = None,
 ) -> Path:
-    """Run every variant for every seed, write results.json, results.md and plots; return the md path."""
+    """Run every variant for every seed; write results.json, results.md and plots.
+
+    Returns the path of results.md.
+    """
     out = Path(out)
     variants = variants or default_variants()
     data = data or DataConfig()
@@ -220,7 +223,8 @@ def render_markdown(summary: dict) -> str:
     lines = [
         f"# SpinDrop study on `{summary['dataset']}`",
         "",
-        f"Mean ± standard deviation over {n} seed(s) {summary['seeds']}; {summary['epochs']} epochs; "
+        f"Mean ± standard deviation over {n} seed(s) {summary['seeds']}; "
+        f"{summary['epochs']} epochs; "
         f"{summary['mc_samples']} Monte-Carlo samples per input for BayBNNs; OOD threshold at the "
         f"{summary['percentile']:g}th percentile of in-distribution validation uncertainty.",
         "",
@@ -237,7 +241,8 @@ def render_markdown(summary: dict) -> str:
                 f"{(r['accuracy']['mean'] - by_name[r['baseline']]['accuracy']['mean']) * 100:+.1f}"
             )
         lines.append(
-            f"| {r['variant']} | {r['model']} | {_fmt(r['accuracy'])} | {delta} | {_fmt(r['ece'])} |"
+            f"| {r['variant']} | {r['model']} | {_fmt(r['accuracy'])} | {delta} "
+            f"| {_fmt(r['ece'])} |"
         )
     for measure in ("entropy", "mutual_information"):
         sets = next((list(r["ood"][measure]) for r in rows if measure in r["ood"]), [])
@@ -245,7 +250,8 @@ def render_markdown(summary: dict) -> str:
             continue
         lines += [
             "",
-            f"## OOD detection with {measure.replace('_', ' ')}: detected % at the threshold (AUROC)",
+            f"## OOD detection with {measure.replace('_', ' ')}: "
+            "detected % at the threshold (AUROC)",
             "",
             "| variant | " + " | ".join(sets) + " |",
             "|---|" + "---|" * len(sets),
@@ -253,10 +259,8 @@ def render_markdown(summary: dict) -> str:
         for r in rows:
             if measure not in r["ood"]:
                 continue
-            cells = [
-                f"{_fmt(r['ood'][measure][s]['detection_rate'])} ({_fmt(r['ood'][measure][s]['auroc'], 1, 3)})"
-                for s in sets
-            ]
+            stats = [r["ood"][measure][s] for s in sets]
+            cells = [f"{_fmt(t['detection_rate'])} ({_fmt(t['auroc'], 1, 3)})" for t in stats]
             lines.append(f"| {r['variant']} | " + " | ".join(cells) + " |")
     kinds = [k for k in CORRUPTIONS if any(k in r["corruption"] for r in rows)]
     if kinds:
@@ -312,7 +316,8 @@ def render_markdown(summary: dict) -> str:
         for p in v["rows"]:
             cells = [f"{p[k] * 100:.1f}" for k in det_keys]
             lines.append(
-                f"| {p['sigma_ic0_rel'] * 100:g}% | {p['sigma_delta_rel'] * 100:g}% | {p['temperature_c']:g} | "
+                f"| {p['sigma_ic0_rel'] * 100:g}% | {p['sigma_delta_rel'] * 100:g}% "
+                f"| {p['temperature_c']:g} | "
                 f"{p['mean_p']:.3f} | {p['accuracy'] * 100:.1f} | "
                 + " | ".join(cells)
                 + f" | {p['in_flagged'] * 100:.1f} |"

@@ -77,3 +77,12 @@ def test_missing_and_malformed_files(tmp_path):
 def test_parse_override_bare_word_is_string():
     assert parse_override("data.dataset=fashion-mnist") == (["data", "dataset"], "fashion-mnist")
     assert parse_override("model.hidden=[1, 2]") == (["model", "hidden"], [1, 2])
+
+
+def test_shipped_example_configs_load():
+    from pathlib import Path
+
+    configs = sorted((Path(__file__).parent.parent / "configs").glob("*.toml"))
+    assert configs
+    for path in configs:
+        assert load_config(path).name

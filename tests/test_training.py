@@ -82,7 +82,7 @@ def test_checkpoint_of_other_settings_is_refused(digits, tmp_path):
 
 
 def test_bad_train_config_named():
-    with pytest.raises(ValueError, match="train.epochs must be a positive integer"):
+    with pytest.raises(ValueError, match=r"train\.epochs must be a positive integer"):
         TrainConfig(epochs=0)
-    with pytest.raises(ValueError, match="train.lr must be > 0"):
+    with pytest.raises(ValueError, match=r"train\.lr must be > 0"):
         TrainConfig(lr=-1.0)
