@@ -99,7 +99,8 @@ def main() -> None:
         *[f"| {a} | {b} | {c} |" for a, b, c in rows],
         "",
         "The 28x28 results, with their run times, are in [results-28x28.md](results-28x28.md);",
-        "the digits study (`scripts/run neurocim study`) takes the time given in [results.md](results.md).",
+        "the digits study (`scripts/run neurocim study`) takes the time given in",
+        "[results.md](results.md).",
         "",
     ]
     atomic_write_text(ROOT / "docs" / "benchmarks.md", "\n".join(lines))

@@ -32,36 +32,61 @@ __all__ = ["StudyVariant", "default_variants", "run_study"]
 
 @dataclass(frozen=True)
 class StudyVariant:
-    """One row of the study: a model configuration, and whether to sweep device variation."""
+    """One row of the study.
+
+    Attributes:
+        name: row name.
+        model: the network.
+        sweep: run the device-variation sweep on it (first seed).
+        baseline: the deterministic variant this BayBNN is compared with.
+        lr: learning rate for this variant (``None``: the study's).
+    """
 
     name: str
     model: ModelConfig
     sweep: bool = False
-    baseline: str | None = None  # the deterministic variant this BayBNN is compared with
+    baseline: str | None = None
+    lr: float | None = None
 
 
 def default_variants() -> list[StudyVariant]:
-    """The variants of the results table (see docs/results.md for why these)."""
-    mlp = ModelConfig(arch="mlp", hidden=(512,))
-    cnn = ModelConfig(arch="cnn", conv_channels=(16, 32), conv_strides=(1, 2), hidden=(256,))
+    """The variants of the results table (docs/results.md says why these)."""
+    mlp = ModelConfig(arch="mlp", hidden=(512,), latent_init=1.0)
+    cnn = ModelConfig(
+        arch="cnn", conv_channels=(16, 32), conv_strides=(1, 2), hidden=(256,), latent_init=1.0
+    )
     hidden = DropoutConfig(p=0.5, placement="hidden")
     return [
         StudyVariant("mlp-bnn", mlp),
         StudyVariant("mlp-baybnn", replace(mlp, dropout=hidden), sweep=True, baseline="mlp-bnn"),
         StudyVariant(
+            "mlp-baybnn-p0.8", replace(mlp, dropout=hidden.with_p(0.8)), baseline="mlp-bnn"
+        ),
+        StudyVariant(
             "mlp-baybnn-all",
             replace(mlp, dropout=DropoutConfig(p=0.2, placement="all")),
             baseline="mlp-bnn",
+        ),
+        StudyVariant(
+            "mlp-baybnn-default-init",
+            replace(mlp, latent_init=None, dropout=hidden),
+            baseline="mlp-bnn",
+        ),
+        StudyVariant(
+            "mlp2-baybnn-p0.7-lr3e-3",
+            replace(mlp, hidden=(512, 512), dropout=hidden.with_p(0.7)),
+            baseline="mlp-bnn",
+            lr=3e-3,
+        ),
+        StudyVariant(
+            "snn-t4-baybnn", replace(mlp, timesteps=4, dropout=hidden), baseline="mlp-bnn"
         ),
         StudyVariant("cnn-bnn", cnn),
         StudyVariant("cnn-baybnn", replace(cnn, dropout=hidden), sweep=True, baseline="cnn-bnn"),
         StudyVariant(
             "cnn-baybnn-channel",
-            replace(cnn, dropout=replace(hidden, granularity="channel", placement="all")),
+            replace(cnn, dropout=DropoutConfig(p=0.2, placement="all", granularity="channel")),
             baseline="cnn-bnn",
-        ),
-        StudyVariant(
-            "snn-t4-baybnn", replace(mlp, timesteps=4, dropout=hidden), baseline="mlp-bnn"
         ),
     ]
 
@@ -111,7 +136,7 @@ def run_study(
                 seed=seed,
                 data=data,
                 model=variant.model,
-                train=replace(train, seed=seed),
+                train=replace(train, seed=seed, lr=variant.lr or train.lr),
                 evaluate=evaluate,
                 variation=sweep_config,
             )

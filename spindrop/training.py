@@ -36,18 +36,22 @@ class TrainConfig:
         batch_size: examples per step.
         lr: peak learning rate of Adam (decays to 0 on a cosine).
         seed: seed of shuffling and dropout streams (initialisation takes the model's seed).
+        label_smoothing: cross-entropy target smoothing in [0, 1) (0 = plain cross-entropy).
     """
 
     epochs: int = 60
     batch_size: int = 64
     lr: float = 5e-3
     seed: int = 0
+    label_smoothing: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"train.{name} must be a positive integer, got {value!r}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if not self.lr > 0:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
 
@@ -132,7 +136,7 @@ def train(
             x = torch.from_numpy(train_data.x[index])
             y = torch.from_numpy(train_data.y[index])
             logits = model(x)
-            loss = F.cross_entropy(logits, y)
+            loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
