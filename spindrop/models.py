@@ -50,6 +50,8 @@ class ModelConfig:
         latent_init: latent weights start as U(-s, s) with this ``s``; ``None`` takes
             PyTorch's default U(+-1/sqrt(fan_in)). Large ``s`` (1.0) makes sign flips rare, so
             the first layers stay close to random binary projections (see docs/results.md).
+        frozen_layers: indices of weighted layers (0 = first) whose binary weights keep their
+            random initial values (a fixed random projection; its batch-norm still learns).
         dropout: MTJ dropout placement, rate and granularity.
     """
 
@@ -61,12 +63,14 @@ class ModelConfig:
     timesteps: int = 1
     beta: float = 0.5
     latent_init: float | None = None
+    frozen_layers: tuple[int, ...] = ()
     dropout: DropoutConfig = field(default_factory=DropoutConfig)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         object.__setattr__(self, "conv_channels", tuple(self.conv_channels))
         object.__setattr__(self, "conv_strides", tuple(self.conv_strides))
+        object.__setattr__(self, "frozen_layers", tuple(self.frozen_layers))
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"model.arch must be one of {ARCHITECTURES}, got {self.arch!r}")
         if any(not isinstance(w, int) or w < 1 for w in self.hidden):
@@ -82,6 +86,13 @@ class ModelConfig:
                     f"model.conv_channels has {len(self.conv_channels)}: "
                     "give one stride per convolution"
                 )
+        n_layers = len(self.hidden) + 1 + (len(self.conv_channels) if self.arch == "cnn" else 0)
+        bad = [i for i in self.frozen_layers if not 0 <= i < n_layers - 1]
+        if bad:
+            raise ValueError(
+                f"model.frozen_layers {bad} are not hidden weighted layers (0..{n_layers - 2}); "
+                "the classifier always trains"
+            )
         if not isinstance(self.timesteps, int) or self.timesteps < 1:
             raise ValueError(f"model.timesteps must be an integer >= 1, got {self.timesteps!r}")
         if self.latent_init is not None and not 0.0 < self.latent_init <= 1.0:
@@ -159,6 +170,8 @@ class BayesianBinaryNet(nn.Module):
         if config.latent_init is not None:
             for layer in layers:
                 nn.init.uniform_(layer.weight, -config.latent_init, config.latent_init)
+        for index in config.frozen_layers:
+            layers[index].weight.requires_grad_(False)
         blocks = []
         for i, layer in enumerate(layers):
             dropout = None

@@ -170,3 +170,17 @@ def test_config_errors_name_the_key():
         DropoutConfig(p=0.1, granularity="pixel")
     with pytest.raises(ValueError, match="does not match the model"):
         _net()(torch.rand(2, 1, 28, 28))
+
+
+def test_frozen_layers_keep_their_random_weights():
+    from spindrop.data import load_dataset
+    from spindrop.training import TrainConfig, train
+
+    data = load_dataset("digits", split="train").subset(np.arange(200))
+    net = BayesianBinaryNet(ModelConfig(hidden=(32, 16), frozen_layers=(0,)), (1, 8, 8), 10, seed=1)
+    before = [b.layer.weight.detach().clone() for b in net.blocks]
+    train(net, data, TrainConfig(epochs=2), progress=False)
+    assert torch.equal(net.blocks[0].layer.weight, before[0])
+    assert not torch.equal(net.blocks[1].layer.weight, before[1])
+    with pytest.raises(ValueError, match="the classifier always trains"):
+        ModelConfig(hidden=(32,), frozen_layers=(1,))
