@@ -1,0 +1,1 @@
+"""Hardware-aware spiking architecture search on CIM crossbars (after NeuroNAS); not built yet."""

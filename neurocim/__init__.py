@@ -1,0 +1,1 @@
+"""The neurocim command line and end-to-end flow (nothing imports this package)."""

@@ -53,12 +53,23 @@ def default_variants() -> list[StudyVariant]:
     """The variants of the results table (docs/results.md says why these).
 
     ``mlp``: a trained binary MLP. ``rp``: the same with its first layer a fixed random binary
-    projection (``frozen_layers=(0,)``), 2048 wide. ``cnn``: two binary 3x3 convolutions.
+    projection (``frozen_layers=(0,)``), 2048 wide. ``cnn``: a fixed random binary 3x3
+    convolution (32 channels) under a trained classifier; ``cnn2``: two trained binary 3x3
+    convolutions, the second on 16 channels, so row (SpinDrop) and channel (Spatial-SpinDrop)
+    granularity differ there.
     """
     mlp = ModelConfig(arch="mlp", hidden=(512,), latent_init=1.0)
     rp = ModelConfig(arch="mlp", hidden=(2048,), latent_init=1.0, frozen_layers=(0,))
     rp2 = replace(rp, hidden=(1024, 256))
     cnn = ModelConfig(
+        arch="cnn",
+        conv_channels=(32,),
+        conv_strides=(1,),
+        hidden=(256,),
+        latent_init=1.0,
+        frozen_layers=(0,),
+    )
+    cnn2 = ModelConfig(
         arch="cnn", conv_channels=(16, 32), conv_strides=(1, 2), hidden=(256,), latent_init=1.0
     )
     hidden = DropoutConfig(p=0.5, placement="hidden")
@@ -84,10 +95,12 @@ def default_variants() -> list[StudyVariant]:
         ),
         StudyVariant("cnn-bnn", cnn),
         StudyVariant("cnn-baybnn", replace(cnn, dropout=hidden), sweep=True, baseline="cnn-bnn"),
+        StudyVariant("cnn2-bnn", cnn2),
+        StudyVariant("cnn2-baybnn", replace(cnn2, dropout=hidden), baseline="cnn2-bnn"),
         StudyVariant(
-            "cnn-baybnn-channel",
-            replace(cnn, dropout=DropoutConfig(p=0.2, placement="all", granularity="channel")),
-            baseline="cnn-bnn",
+            "cnn2-baybnn-channel",
+            replace(cnn2, dropout=replace(hidden, granularity="channel")),
+            baseline="cnn2-bnn",
         ),
     ]
 
