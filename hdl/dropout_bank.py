@@ -95,6 +95,10 @@ class MTJDropoutBank:
         variation: process spread of ``Ic0`` and ``Delta`` and the operating temperature.
         seed: non-negative integer; one seed gives both the module variation and the bit stream
             (through two independent children of ``np.random.SeedSequence(seed)``).
+        calibration_temperature_k: temperature [K] at which the write current is calibrated
+            for ``p``; ``None`` = the device's reference temperature (a fixed driver). Passing
+            the operating temperature models a temperature-tracking driver (e.g. a current
+            reference that follows Delta(T)), which cancels the thermal drift of ``p``.
 
     Attributes:
         p, n_modules, device, variation, seed: as given.
@@ -120,6 +124,7 @@ class MTJDropoutBank:
         pulse_ns: float = 10.0,
         variation: Variation = _NO_VARIATION,
         seed: int = 0,
+        calibration_temperature_k: float | None = None,
     ) -> None:
         self.p = _check_probability(p)
         self.n_modules = _count("n_modules", n_modules, 1)
@@ -131,7 +136,7 @@ class MTJDropoutBank:
         self.variation = variation
         self.seed = _count("seed", seed, 0)
 
-        current = device.current_for_probability(self.p, pulse_ns)
+        current = device.current_for_probability(self.p, pulse_ns, calibration_temperature_k)
         self.driver = DriverSettings(current_ua=current, pulse_ns=float(pulse_ns))
 
         variation_seq, _ = np.random.SeedSequence(self.seed).spawn(2)

@@ -136,8 +136,14 @@ class MTJDropout(nn.Module):
         self.recording: list[np.ndarray] | None = None
         self.source: MaskSource = self.device_source(Variation(), seed)
 
-    def device_source(self, variation: Variation, seed: int) -> MTJDropoutBank:
-        """A bank of physical modules for this layer with the given variation and seed."""
+    def device_source(
+        self, variation: Variation, seed: int, track_temperature: bool = False
+    ) -> MTJDropoutBank:
+        """A bank of physical modules for this layer with the given variation and seed.
+
+        With ``track_temperature`` the write driver is calibrated at the operating temperature
+        (a temperature-tracking driver); otherwise at the device's reference temperature.
+        """
         n_modules = self.config.n_modules or self.units
         return MTJDropoutBank(
             p=self.config.p,
@@ -146,6 +152,7 @@ class MTJDropout(nn.Module):
             pulse_ns=self.config.pulse_ns,
             variation=variation,
             seed=seed,
+            calibration_temperature_k=variation.temperature_k if track_temperature else None,
         )
 
     def keep_mask(self, batch: int, like: Tensor) -> Tensor | None:

@@ -262,14 +262,15 @@ def _plot_variation(rows: list[dict], noise: dict, out: Path, name: str) -> None
     to 25 C, and against temperature with no process variation."""
     y_keys = ["accuracy", *[f"detect:{k}" for k in noise]]
     room = min({r["temperature_c"] for r in rows}, key=lambda t: abs(t - 25.0))
-    at_room = [r for r in rows if r["temperature_c"] == room]
+    first_driver = rows[0]["driver"]
+    at_room = [r for r in rows if r["temperature_c"] == room and r["driver"] == first_driver]
     plots.plot_variation(
         at_room,
         "sigma_ic0_rel",
         y_keys,
         out / "variation_process.png",
         group_key="sigma_delta_rel",
-        title=f"{name}: process variation at {room:g} C",
+        title=f"{name}: process variation at {room:g} C ({first_driver} driver)",
     )
     nominal = [r for r in rows if r["sigma_ic0_rel"] == 0.0 and r["sigma_delta_rel"] == 0.0]
     if len(nominal) > 1:
@@ -278,6 +279,7 @@ def _plot_variation(rows: list[dict], noise: dict, out: Path, name: str) -> None
             "temperature_c",
             y_keys,
             out / "variation_temperature.png",
+            group_key="driver",
             title=f"{name}: temperature (no process variation)",
         )
 

@@ -228,10 +228,15 @@ class BayesianBinaryNet(nn.Module):
             d.mc = enabled
         return self
 
-    def set_variation(self, variation: Variation, seed: int = 0) -> BayesianBinaryNet:
-        """Re-create every layer's physical dropout modules with process/thermal ``variation``."""
+    def set_variation(
+        self, variation: Variation, seed: int = 0, track_temperature: bool = False
+    ) -> BayesianBinaryNet:
+        """Re-create every layer's physical dropout modules with process/thermal ``variation``.
+
+        ``track_temperature`` calibrates the write drivers at the operating temperature.
+        """
         for i, d in enumerate(self.dropout_layers()):
-            d.source = d.device_source(variation, seed * 1000 + i)
+            d.source = d.device_source(variation, seed * 1000 + i, track_temperature)
         return self
 
     def record_masks(self) -> list[list]:

@@ -34,6 +34,8 @@ class SweepConfig:
         sigma_delta_rel: relative spreads sigma(Delta)/Delta.
         temperatures_c: operating temperatures [degrees C].
         chips: independent chips (module draws) per grid point; the report gives mean and worst.
+        drivers: write-driver kinds swept: ``fixed`` (calibrated once at the reference
+            temperature) and/or ``tracking`` (current follows the operating temperature).
         measure: uncertainty measure whose nominal threshold flags OOD inputs.
         seed: seed of the chips' module variation and bit streams.
     """
@@ -42,12 +44,19 @@ class SweepConfig:
     sigma_delta_rel: tuple[float, ...] = (0.0, 0.05, 0.10)
     temperatures_c: tuple[float, ...] = (0.0, 25.0, 50.0, 75.0, 100.0)
     chips: int = 3
+    drivers: tuple[str, ...] = ("fixed", "tracking")
     measure: str = "entropy"
     seed: int = 0
 
     def __post_init__(self) -> None:
         for name in ("sigma_ic0_rel", "sigma_delta_rel", "temperatures_c"):
             object.__setattr__(self, name, tuple(float(v) for v in getattr(self, name)))
+        object.__setattr__(self, "drivers", tuple(self.drivers))
+        bad = [d for d in self.drivers if d not in ("fixed", "tracking")]
+        if bad or not self.drivers:
+            raise ValueError(
+                f"variation.drivers must list 'fixed' and/or 'tracking', got {self.drivers}"
+            )
         if not isinstance(self.chips, int) or self.chips < 1:
             raise ValueError(f"variation.chips must be a positive integer, got {self.chips!r}")
 
@@ -73,14 +82,20 @@ def variation_sweep(
     _, scores_val = _point(model, val.x, mc_samples, sweep.measure)
     threshold = float(np.percentile(scores_val, percentile))
     rows = []
-    grid = itertools.product(sweep.sigma_ic0_rel, sweep.sigma_delta_rel, sweep.temperatures_c)
-    for s_ic0, s_delta, t_c in grid:
+    grid = itertools.product(
+        sweep.drivers, sweep.sigma_ic0_rel, sweep.sigma_delta_rel, sweep.temperatures_c
+    )
+    for driver, s_ic0, s_delta, t_c in grid:
         variation = Variation(
             sigma_ic0_rel=s_ic0, sigma_delta_rel=s_delta, temperature_k=celsius_to_kelvin(t_c)
         )
         per_chip = []
         for chip in range(sweep.chips):
-            model.set_variation(variation, seed=sweep.seed + 7919 * (chip + 1))
+            model.set_variation(
+                variation,
+                seed=sweep.seed + 7919 * (chip + 1),
+                track_temperature=driver == "tracking",
+            )
             mean_test, scores_test = _point(model, test.x, mc_samples, sweep.measure)
             entry = {
                 "accuracy": accuracy(mean_test, test.y),
@@ -93,7 +108,12 @@ def variation_sweep(
                 _, scores = _point(model, data.x, mc_samples, sweep.measure)
                 entry[f"detect:{name}"] = detection_rate(scores, threshold)
             per_chip.append(entry)
-        row = {"sigma_ic0_rel": s_ic0, "sigma_delta_rel": s_delta, "temperature_c": t_c}
+        row = {
+            "driver": driver,
+            "sigma_ic0_rel": s_ic0,
+            "sigma_delta_rel": s_delta,
+            "temperature_c": t_c,
+        }
         for key in per_chip[0]:
             values = [c[key] for c in per_chip]
             row[key] = float(np.mean(values))

@@ -35,7 +35,7 @@ def test_train_then_evaluate_writes_the_run_artifacts(tmp_path, capsys):
     assert "uniform-noise" in report["ood"]["entropy"]
     assert set(report["corruption"]) == {"noise", "blur", "occlusion"}
     assert len(report["corruption"]["noise"]) == 2  # clean + severity 2
-    assert len(report["variation"]["rows"]) == 4
+    assert len(report["variation"]["rows"]) == 8  # 2 drivers x 2 sigmas x 2 temperatures
     for png in (
         "uncertainty_entropy.png",
         "roc_entropy.png",

@@ -265,3 +265,12 @@ def test_bad_draw_arguments_and_seed() -> None:
 def test_pulse_too_short_for_thermal_regime() -> None:
     with pytest.raises(DeviceError, match=r"use a longer pulse, at least 2\.303 ns"):
         MTJDropoutBank(0.9, 4, pulse_ns=1.0)
+
+
+def test_temperature_tracking_driver_cancels_thermal_drift():
+    hot = Variation(temperature_k=373.15)
+    fixed = MTJDropoutBank(p=0.5, n_modules=4, variation=hot)
+    tracking = MTJDropoutBank(p=0.5, n_modules=4, variation=hot, calibration_temperature_k=373.15)
+    assert fixed.module_probabilities.min() > 0.6  # Delta falls when hot: a fixed driver drifts
+    np.testing.assert_allclose(tracking.module_probabilities, 0.5, rtol=1e-9)
+    assert tracking.driver.current_ua < fixed.driver.current_ua

@@ -71,9 +71,11 @@ def test_variation_sweep_follows_device_physics(trained):
         sigma_ic0_rel=(0.0,), sigma_delta_rel=(0.0,), temperatures_c=(26.85, 100.0), chips=1
     )
     result = variation_sweep(model, val, test, noise, sweep, mc_samples=5)
-    nominal, hot = result["rows"]
+    nominal, hot, _, hot_tracking = result["rows"]
+    assert [r["driver"] for r in result["rows"]] == ["fixed", "fixed", "tracking", "tracking"]
     assert nominal["mean_p"] == pytest.approx(0.5, abs=1e-9)  # calibrated at 300 K = 26.85 C
     assert hot["mean_p"] > 0.6  # Delta falls with temperature, switching gets likelier
+    assert hot_tracking["mean_p"] == pytest.approx(0.5, abs=1e-9)  # the driver follows T
     for row in result["rows"]:
         assert 0.0 <= row["accuracy"] <= 1.0 and 0.0 <= row["detect:uniform-noise"] <= 1.0
 
