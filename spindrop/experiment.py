@@ -50,7 +50,8 @@ class DataConfig:
             OOD threshold is calibrated on it.
         held_out_classes: classes removed from training and used as an OOD set ``held-out``.
         ood_dataset: another dataset of the same image shape used as an OOD set (e.g. MNIST
-            against Fashion-MNIST); ``ood_root`` says where its files are.
+            against Fashion-MNIST; a seeded random subset as large as the test set);
+            ``ood_root`` says where its files are.
         max_train: cap on training examples (``None`` = all), for quick runs.
     """
 
@@ -141,6 +142,9 @@ def prepare_data(config: RunConfig) -> PreparedData:
                 f"data.ood_dataset {data.ood_dataset!r} has images of shape {other.shape}, "
                 f"{data.dataset!r} has {test.shape}: pick an OOD dataset of the same shape"
             )
+        if len(other) > len(test):  # as many OOD as in-distribution test inputs
+            pick = np.random.default_rng(config.seed).choice(len(other), len(test), replace=False)
+            other = other.subset(np.sort(pick))
         ood[data.ood_dataset] = other
     return PreparedData(train_set, val_set, test, ood)
 
