@@ -21,7 +21,7 @@ from __future__ import annotations
 import sys
 import types
 import typing
-from dataclasses import MISSING, fields, is_dataclass
+from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +140,3 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
     return build_config(values, overrides)
-
-
-def field_default(cls: type, name: str) -> Any:
-    f = {f.name: f for f in fields(cls)}[name]
-    return f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]

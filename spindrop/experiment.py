@@ -11,9 +11,9 @@ write under ``<run_dir>/``:
 
 from __future__ import annotations
 
-import json
+import io
 import time
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -156,8 +156,6 @@ def build_model(config: RunConfig, data: PreparedData) -> BayesianBinaryNet:
 
 
 def _save_model(path: Path, model: BayesianBinaryNet) -> None:
-    import io
-
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     atomic_write(path, lambda f: f.write(buffer.getvalue()))
@@ -286,11 +284,3 @@ def _plot_variation(rows: list[dict], noise: dict, out: Path, name: str) -> None
             group_key="driver",
             title=f"{name}: temperature (no process variation)",
         )
-
-
-def read_report(run_dir: str | Path) -> dict:
-    return json.loads((Path(run_dir) / "evaluate" / "report.json").read_text())
-
-
-def config_fields(cls) -> list[str]:
-    return [f.name for f in fields(cls)]

@@ -9,7 +9,6 @@ plots into its output directory. Runs go to processes in parallel (one torch thr
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -400,4 +399,3 @@ def _plots(out: Path, variants, by_variant, evaluate: EvalConfig) -> None:
             out / "corruption.png",
             title="accuracy under corruption (seed 0)",
         )
-    os.makedirs(out, exist_ok=True)
