@@ -72,7 +72,23 @@ def _check_bits(bits: int) -> int:
     return bits
 
 
-class QuantLinear(nn.Linear):
+class _LatentWeights:
+    """What every quantized layer adds to its torch parent: integer weights and clipping."""
+
+    weight: nn.Parameter
+    weight_bits: int
+
+    def integer_weight(self) -> tuple[Tensor, float]:
+        """``(q, scale)``: int64 weights of the layer's shape, with ``w_q = scale * q``."""
+        return _integer_weight(self.weight, self.weight_bits)
+
+    def clip_latent(self) -> None:
+        """Keep latent weights in [-1, 1] (BinaryConnect)."""
+        with torch.no_grad():
+            self.weight.clamp_(-1.0, 1.0)
+
+
+class QuantLinear(_LatentWeights, nn.Linear):
     """Linear layer ``y = x W_q^T`` with quantized weights (no bias: batch-norm follows)."""
 
     def __init__(self, in_features: int, out_features: int, weight_bits: int = 1) -> None:
@@ -82,22 +98,13 @@ class QuantLinear(nn.Linear):
     def forward(self, x: Tensor) -> Tensor:
         return F.linear(x, quantize_weight(self.weight, self.weight_bits))
 
-    def integer_weight(self) -> tuple[Tensor, float]:
-        """``(q, scale)``: int64 weights of shape (out, in) and the scale of ``w_q = scale * q``."""
-        return _integer_weight(self.weight, self.weight_bits)
-
-    def clip_latent(self) -> None:
-        """Keep latent weights in [-1, 1] (BinaryConnect)."""
-        with torch.no_grad():
-            self.weight.clamp_(-1.0, 1.0)
-
     @property
     def rows(self) -> int:
         """Crossbar rows this layer drives: one per input feature."""
         return self.in_features
 
 
-class QuantConv2d(nn.Conv2d):
+class QuantConv2d(_LatentWeights, nn.Conv2d):
     """2-D convolution with quantized weights (no bias), optionally gating unrolled input rows.
 
     With ``row_mask`` of shape ``(B, C_in * k * k)`` (1 keeps, 0 drops), the convolution is
@@ -128,15 +135,6 @@ class QuantConv2d(nn.Conv2d):
         w_out = (wd + 2 * p - k) // s + 1
         y = w.flatten(1) @ cols
         return y.view(b, self.out_channels, h_out, w_out)
-
-    def integer_weight(self) -> tuple[Tensor, float]:
-        """``(q, scale)``: int64 weights (C_out, C_in, k, k), scale of ``w_q = scale * q``."""
-        return _integer_weight(self.weight, self.weight_bits)
-
-    def clip_latent(self) -> None:
-        """Keep latent weights in [-1, 1] (BinaryConnect)."""
-        with torch.no_grad():
-            self.weight.clamp_(-1.0, 1.0)
 
     @property
     def rows(self) -> int:

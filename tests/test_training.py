@@ -31,7 +31,7 @@ def test_training_learns_and_keeps_latent_weights_clipped(digits):
     assert result.history[-1]["train_accuracy"] > 0.8
     assert result.history[-1]["loss"] < result.history[0]["loss"]
     for block in model.blocks:
-        assert float(block.layer.weight.abs().max()) <= 1.0
+        assert float(block.layer.weight.detach().abs().max()) <= 1.0
 
 
 def test_same_seed_same_weights_bit_for_bit(digits):
