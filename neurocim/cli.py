@@ -113,7 +113,11 @@ def _cmd_study(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="neurocim", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="neurocim",
+        description="neurocim: search, train, generate and verify neuromorphic CIM accelerators.",
+        epilog="Each command writes its artifacts under build/<run>/; see README.md.",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
 
