@@ -184,3 +184,17 @@ def test_frozen_layers_keep_their_random_weights():
     assert not torch.equal(net.blocks[1].layer.weight, before[1])
     with pytest.raises(ValueError, match="the classifier always trains"):
         ModelConfig(hidden=(32,), frozen_layers=(1,))
+
+
+def test_physical_modules_are_shared_across_rows():
+    from hdl import Variation
+
+    net = _net(hidden=(16,), dropout=DropoutConfig(p=0.3, placement="all", n_modules=4))
+    banks = [d.source for d in net.dropout_layers()]
+    assert [b.n_modules for b in banks] == [4, 4]
+    assert banks[0].cycles_per_mask(64) == 16  # 64 rows served by 4 modules
+    # with strong variation each module has its own probability, shared by rows r = m (mod 4)
+    net.set_variation(Variation(sigma_ic0_rel=0.05), seed=3)
+    bank = next(net.dropout_layers()).source
+    assert np.ptp(bank.module_probabilities) > 0.05
+    np.testing.assert_array_equal(bank.row_probabilities(8), np.tile(bank.module_probabilities, 2))
