@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine
 
 from hdl import MTJDevice, MTJDropoutBank
-from spindrop._io import atomic_write_text
+from hdl._io import atomic_write_text
 from spindrop.data import load_dataset
 from spindrop.dropout import DropoutConfig
 from spindrop.inference import mc_probabilities

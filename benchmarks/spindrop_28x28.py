@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine
 
-from spindrop._io import atomic_write_text
+from hdl._io import atomic_write_text
 from spindrop.evaluation import EvalConfig
 from spindrop.experiment import DataConfig
 from spindrop.study import default_variants, run_study

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
+from hdl._io import atomic_write, atomic_write_json
 from spindrop import plots
-from spindrop._io import atomic_write, atomic_write_json
 from spindrop.data import ArrayDataset, DatasetError, load_dataset, shift_suite, split_classes
 from spindrop.evaluation import EvalConfig, evaluate
 from spindrop.models import BayesianBinaryNet, ModelConfig

@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from spindrop._io import atomic_write
+from hdl._io import atomic_write
 from spindrop.uncertainty import (
     _as_scores,
     auroc,

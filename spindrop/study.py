@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from hdl._io import atomic_write_json, atomic_write_text
 from spindrop import plots
-from spindrop._io import atomic_write_json, atomic_write_text
 from spindrop.data import CORRUPTIONS
 from spindrop.dropout import DropoutConfig
 from spindrop.evaluation import EvalConfig

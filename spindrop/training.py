@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from hdl import Variation
-from spindrop._io import atomic_write
+from hdl._io import atomic_write
 from spindrop.data import ArrayDataset
 from spindrop.models import BayesianBinaryNet
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from spindrop._io import atomic_write, atomic_write_json
+from hdl._io import atomic_write, atomic_write_json
 
 
 def test_json_is_strict_sorted_and_reproducible(tmp_path):

@@ -1,0 +1,537 @@
+"""The deployable network format (IR), version 1: the network as the chip runs it.
+
+A :class:`Network` is a feed-forward graph of :class:`Layer` objects over ``T`` timesteps; each
+layer sums the currents of its incoming :class:`Edge` objects and feeds LIF neurons
+(:class:`Neuron`) or, for the output layer, an accumulator. Every number is an integer as the
+hardware holds it. The semantics are written once in docs/hardware-model.md.
+
+Files: ``network.json`` (structure and scalars) and ``weights.npz`` (integer arrays). Without
+weights a network is an *architecture*, enough for mapping and cost estimates. Loading validates
+everything and names the layer, the field and the allowed range of anything wrong.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hdl._io import atomic_write_bytes
+
+__all__ = [
+    "EDGE_KINDS",
+    "FORMAT",
+    "VERSION",
+    "DropoutSpec",
+    "Edge",
+    "IRError",
+    "InputSpec",
+    "LFSRSpec",
+    "Layer",
+    "Network",
+    "Neuron",
+    "load_network",
+    "save_network",
+]
+
+FORMAT = "neurocim-ir"
+VERSION = 1
+EDGE_KINDS = ("linear", "conv2d", "skip", "zero")
+WEIGHTED = ("linear", "conv2d")
+
+# Maximal-length Fibonacci LFSR taps (bit positions, 1 = least significant), from the standard
+# tables (Xilinx XAPP 052).
+LFSR_TAPS: dict[int, tuple[int, ...]] = {
+    4: (4, 3),
+    5: (5, 3),
+    6: (6, 5),
+    7: (7, 6),
+    8: (8, 6, 5, 4),
+    9: (9, 5),
+    10: (10, 7),
+    11: (11, 9),
+    12: (12, 6, 4, 1),
+    13: (13, 4, 3, 1),
+    14: (14, 5, 3, 1),
+    15: (15, 14),
+    16: (16, 15, 13, 4),
+    24: (24, 23, 22, 17),
+    32: (32, 22, 2, 1),
+}
+
+
+class IRError(ValueError):
+    """An invalid network: the message names the layer, the field and the allowed values."""
+
+
+def _int(value: Any, where: str, lo: int | None = None, hi: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise IRError(f"{where} must be an integer, got {value!r}")
+    value = int(value)
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        bounds = f"{'-inf' if lo is None else lo}..{'inf' if hi is None else hi}"
+        raise IRError(f"{where} must be in {bounds}, got {value}")
+    return value
+
+
+def _choice(value: Any, where: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise IRError(f"{where} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _int_array(value: Any, where: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
+        raise IRError(f"{where} must hold integers, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if shape is not None and arr.shape != shape:
+        raise IRError(f"{where} must have shape {shape}, got {arr.shape}")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True)
+class LFSRSpec:
+    """A Fibonacci LFSR: ``width`` bits, maximal-length ``taps``, non-zero ``seed``."""
+
+    width: int = 16
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if self.width not in LFSR_TAPS:
+            raise IRError(f"lfsr.width must be one of {sorted(LFSR_TAPS)}, got {self.width!r}")
+        _int(self.seed, "lfsr.seed", 1, 2**self.width - 1)
+
+    @property
+    def taps(self) -> tuple[int, ...]:
+        return LFSR_TAPS[self.width]
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Input shape ``(C, H, W)`` and encoding (``direct`` bit-serial or ``rate`` from an LFSR)."""
+
+    shape: tuple[int, int, int]
+    bits: int = 8
+    encoding: str = "direct"
+    lfsr: LFSRSpec | None = None
+
+    def __post_init__(self) -> None:
+        shape = tuple(self.shape)
+        if len(shape) != 3 or any(_int(s, "input.shape", 1) < 1 for s in shape):
+            raise IRError(f"input.shape must be (C, H, W) of positive integers, got {self.shape!r}")
+        object.__setattr__(self, "shape", tuple(int(s) for s in shape))
+        _int(self.bits, "input.bits", 1, 16)
+        _choice(self.encoding, "input.encoding", ("direct", "rate"))
+        if self.encoding == "rate":
+            lfsr = self.lfsr or LFSRSpec()
+            if lfsr.width < self.bits:
+                raise IRError(
+                    f"input.lfsr.width ({lfsr.width}) must be >= input.bits ({self.bits})"
+                )
+            object.__setattr__(self, "lfsr", lfsr)
+
+
+@dataclass(frozen=True)
+class DropoutSpec:
+    """MTJ (or LFSR) dropout gating a weighted edge's crossbar rows.
+
+    Attributes:
+        p: drop probability in (0, 1).
+        granularity: ``row`` (one bit per crossbar row) or ``channel`` (one per input channel).
+        source: ``mtj`` (analog modules; bits supplied to the golden model) or ``lfsr``.
+        modules: physical dropout modules shared round-robin by the mask's units.
+        lfsr: the generator for source ``lfsr`` (module ``m`` starts from ``seed + m``).
+    """
+
+    p: float
+    granularity: str = "row"
+    source: str = "mtj"
+    modules: int = 1
+    lfsr: LFSRSpec | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.p, (int, float)) or not 0.0 < float(self.p) < 1.0:
+            raise IRError(f"dropout.p must be in (0, 1), got {self.p!r}")
+        _choice(self.granularity, "dropout.granularity", ("row", "channel"))
+        _choice(self.source, "dropout.source", ("mtj", "lfsr"))
+        _int(self.modules, "dropout.modules", 1)
+        if self.source == "lfsr" and self.lfsr is None:
+            object.__setattr__(self, "lfsr", LFSRSpec())
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One incoming edge of a layer (see the table in docs/hardware-model.md)."""
+
+    kind: str
+    source: str
+    weight_bits: int = 1
+    kernel: int = 1
+    stride: int = 1
+    padding: int = 0
+    weight: np.ndarray | None = None
+    weight_shape: tuple[int, ...] = ()
+    dropout: DropoutSpec | None = None
+
+    @property
+    def weighted(self) -> bool:
+        return self.kind in WEIGHTED
+
+
+@dataclass(frozen=True)
+class Neuron:
+    """Integer LIF neurons of a layer (one threshold and bias per output channel / neuron)."""
+
+    threshold: np.ndarray | None = None
+    leak_shift: int | None = None
+    reset: str = "subtract"
+    membrane_bits: int = 16
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A node of the graph: summed edges, bias, then LIF neurons (or the output accumulator)."""
+
+    name: str
+    edges: tuple[Edge, ...]
+    out_shape: tuple[int, ...]
+    neuron: Neuron | None = None
+    bias: np.ndarray | None = None
+
+    @property
+    def channels(self) -> int:
+        return self.out_shape[0]
+
+
+@dataclass(frozen=True)
+class Network:
+    """A validated network (see :func:`Network.validate`); build it, then call ``validate()``."""
+
+    name: str
+    input: InputSpec
+    layers: tuple[Layer, ...]
+    timesteps: int = 1
+    output_decoding: str = "membrane"
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def has_weights(self) -> bool:
+        return all(e.weight is not None for layer in self.layers for e in layer.edges if e.weighted)
+
+    @property
+    def output(self) -> Layer:
+        return self.layers[-1]
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def shape_of(self, source: str) -> tuple[int, ...]:
+        return self.input.shape if source == "input" else self.layer(source).out_shape
+
+    def validate(self) -> Network:
+        """Check every field; return a copy with arrays frozen and shapes filled in."""
+        _int(self.timesteps, "timesteps", 1, 4096)
+        _choice(self.output_decoding, "output_decoding", ("membrane", "count"))
+        if not self.layers:
+            raise IRError("a network needs at least one layer")
+        seen: dict[str, tuple[int, ...]] = {"input": self.input.shape}
+        layers = []
+        for index, layer in enumerate(self.layers):
+            is_output = index == len(self.layers) - 1
+            layers.append(_validate_layer(layer, seen, is_output, self.output_decoding))
+            seen[layer.name] = layers[-1].out_shape
+        return replace(self, layers=tuple(layers))
+
+
+def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _validate_edge(
+    edge: Edge, where: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
+) -> Edge:
+    _choice(edge.kind, f"{where}.kind", EDGE_KINDS)
+    if edge.kind in ("skip", "zero"):
+        if edge.kind == "skip" and tuple(in_shape) != tuple(out_shape):
+            raise IRError(
+                f"{where}: a skip edge needs equal shapes, source {in_shape} vs layer {out_shape}"
+            )
+        return replace(edge, weight=None, weight_shape=(), dropout=None)
+    bits = _int(edge.weight_bits, f"{where}.weight_bits", 1, 16)
+    if edge.kind == "linear":
+        n_in = int(np.prod(in_shape))
+        if len(out_shape) != 1:
+            raise IRError(f"{where}: a linear edge needs a flat layer shape (N,), got {out_shape}")
+        shape: tuple[int, ...] = (out_shape[0], n_in)
+        edge = replace(edge, kernel=1, stride=1, padding=0)
+    else:
+        if len(in_shape) != 3 or len(out_shape) != 3:
+            raise IRError(f"{where}: conv2d needs (C, H, W) shapes, got {in_shape} -> {out_shape}")
+        k = _int(edge.kernel, f"{where}.kernel", 1, 15)
+        st = _int(edge.stride, f"{where}.stride", 1, 8)
+        pad = _int(edge.padding, f"{where}.padding", 0, k - 1)
+        expected = (
+            out_shape[0],
+            _conv_out(in_shape[1], k, st, pad),
+            _conv_out(in_shape[2], k, st, pad),
+        )
+        if tuple(out_shape) != expected:
+            raise IRError(
+                f"{where}: a {k}x{k} stride {st} padding {pad} convolution of {in_shape} gives "
+                f"{expected}, but the layer's out_shape is {out_shape}"
+            )
+        shape = (out_shape[0], in_shape[0], k, k)
+    weight = edge.weight
+    if weight is not None:
+        weight = _int_array(weight, f"{where}.weight", shape)
+        limit = 1 if bits == 1 else 2 ** (bits - 1) - 1
+        bad = (weight == 0) if bits == 1 else (np.abs(weight) > limit)
+        if bits == 1 and np.any(bad | (np.abs(weight) != 1)):
+            raise IRError(f"{where}.weight: binary weights (weight_bits 1) must be -1 or +1")
+        if bits > 1 and np.any(bad):
+            raise IRError(f"{where}.weight must be in -{limit}..{limit} for weight_bits {bits}")
+    dropout = edge.dropout
+    if dropout is not None and dropout.granularity == "channel" and edge.kind == "linear":
+        dropout = replace(dropout, granularity="row")  # a linear layer's channels are its rows
+    return replace(edge, weight=weight, weight_shape=shape, dropout=dropout)
+
+
+def _validate_layer(layer: Layer, seen: dict, is_output: bool, decoding: str) -> Layer:
+    where = f"layer {layer.name!r}"
+    if not isinstance(layer.name, str) or not layer.name or layer.name == "input":
+        raise IRError(f"{where}: a layer needs a unique non-empty name other than 'input'")
+    if layer.name in seen:
+        raise IRError(f"{where}: the name is used twice")
+    out_shape = tuple(int(_int(s, f"{where}.out_shape", 1)) for s in layer.out_shape)
+    if len(out_shape) not in (1, 3):
+        raise IRError(f"{where}.out_shape must be (N,) or (C, H, W), got {layer.out_shape}")
+    if not layer.edges:
+        raise IRError(f"{where} needs at least one edge")
+    edges = []
+    for i, edge in enumerate(layer.edges):
+        if edge.source not in seen:
+            raise IRError(
+                f"{where}.edges[{i}].source {edge.source!r} is not 'input' or an earlier layer "
+                f"({sorted(seen)})"
+            )
+        edges.append(_validate_edge(edge, f"{where}.edges[{i}]", seen[edge.source], out_shape))
+    if not any(e.weighted for e in edges) and not any(e.kind == "skip" for e in edges):
+        raise IRError(f"{where} has only zero edges: it would never receive a current")
+    channels = out_shape[0]
+    bias = None if layer.bias is None else _int_array(layer.bias, f"{where}.bias", (channels,))
+    neuron = layer.neuron
+    if neuron is None and not (is_output and decoding == "membrane"):
+        raise IRError(
+            f"{where} needs LIF neurons (only the output layer with decoding 'membrane' "
+            "may omit them)"
+        )
+    if neuron is not None:
+        if neuron.leak_shift is not None:
+            _int(neuron.leak_shift, f"{where}.neuron.leak_shift", 1, 16)
+        _choice(neuron.reset, f"{where}.neuron.reset", ("subtract", "zero"))
+        bits = _int(neuron.membrane_bits, f"{where}.neuron.membrane_bits", 2, 32)
+        threshold = neuron.threshold
+        if threshold is not None:
+            threshold = _int_array(threshold, f"{where}.neuron.threshold", (channels,))
+            if np.any(threshold < 1) or np.any(threshold >= 2 ** (bits - 1)):
+                raise IRError(
+                    f"{where}.neuron.threshold must be in 1..{2 ** (bits - 1) - 1} "
+                    f"(membrane_bits {bits})"
+                )
+        neuron = replace(neuron, threshold=threshold)
+    return replace(layer, edges=tuple(edges), out_shape=out_shape, neuron=neuron, bias=bias)
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def _lfsr_dict(lfsr: LFSRSpec | None) -> dict | None:
+    return None if lfsr is None else {"width": lfsr.width, "seed": lfsr.seed}
+
+
+def _to_json(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
+    arrays: dict[str, np.ndarray] = {}
+    layers = []
+    for layer in net.layers:
+        edges = []
+        for i, e in enumerate(layer.edges):
+            d: dict[str, Any] = {"kind": e.kind, "source": e.source}
+            if e.weighted:
+                d.update(
+                    weight_bits=e.weight_bits, kernel=e.kernel, stride=e.stride, padding=e.padding
+                )
+                if e.weight is not None:
+                    arrays[f"{layer.name}.{i}.weight"] = e.weight
+                if e.dropout is not None:
+                    dp = e.dropout
+                    d["dropout"] = {
+                        "p": dp.p,
+                        "granularity": dp.granularity,
+                        "source": dp.source,
+                        "modules": dp.modules,
+                        "lfsr": _lfsr_dict(dp.lfsr),
+                    }
+            edges.append(d)
+        entry: dict[str, Any] = {
+            "name": layer.name,
+            "out_shape": list(layer.out_shape),
+            "edges": edges,
+        }
+        if layer.bias is not None:
+            arrays[f"{layer.name}.bias"] = layer.bias
+        if layer.neuron is not None:
+            n = layer.neuron
+            entry["neuron"] = {
+                "leak_shift": n.leak_shift,
+                "reset": n.reset,
+                "membrane_bits": n.membrane_bits,
+            }
+            if n.threshold is not None:
+                arrays[f"{layer.name}.threshold"] = n.threshold
+        layers.append(entry)
+    doc = {
+        "format": FORMAT,
+        "version": VERSION,
+        "name": net.name,
+        "timesteps": net.timesteps,
+        "output_decoding": net.output_decoding,
+        "input": {
+            "shape": list(net.input.shape),
+            "bits": net.input.bits,
+            "encoding": net.input.encoding,
+            "lfsr": _lfsr_dict(net.input.lfsr),
+        },
+        "layers": layers,
+        "metadata": net.metadata,
+    }
+    return doc, arrays
+
+
+def save_network(net: Network, directory: str | Path) -> Path:
+    """Write ``network.json`` (and ``weights.npz`` when the network has weights) atomically.
+
+    The bytes are reproducible: same network, same files.
+    """
+    directory = Path(directory)
+    text, npz = network_to_bytes(net.validate())
+    if npz is not None:
+        atomic_write_bytes(directory / "weights.npz", npz)
+    else:
+        (directory / "weights.npz").unlink(missing_ok=True)
+    return atomic_write_bytes(directory / "network.json", text)
+
+
+def _from_json(doc: dict, arrays: dict[str, np.ndarray] | None, where: str) -> Network:
+    if doc.get("format") != FORMAT:
+        raise IRError(
+            f"{where} is not a neurocim network (format {doc.get('format')!r}, expected {FORMAT!r})"
+        )
+    if doc.get("version") != VERSION:
+        raise IRError(
+            f"{where} has format version {doc.get('version')!r}; "
+            f"this neurocim reads version {VERSION}"
+        )
+    arrays = arrays or {}
+
+    def lfsr(d: dict | None) -> LFSRSpec | None:
+        return None if d is None else LFSRSpec(**d)
+
+    try:
+        inp = doc["input"]
+        layers = []
+        for ld in doc["layers"]:
+            edges = []
+            for i, ed in enumerate(ld["edges"]):
+                dropout = None
+                if ed.get("dropout") is not None:
+                    dd = dict(ed["dropout"])
+                    dd["lfsr"] = lfsr(dd.get("lfsr"))
+                    dropout = DropoutSpec(**dd)
+                edges.append(
+                    Edge(
+                        kind=ed["kind"],
+                        source=ed["source"],
+                        weight_bits=ed.get("weight_bits", 1),
+                        kernel=ed.get("kernel", 1),
+                        stride=ed.get("stride", 1),
+                        padding=ed.get("padding", 0),
+                        weight=arrays.get(f"{ld['name']}.{i}.weight"),
+                        dropout=dropout,
+                    )
+                )
+            neuron = None
+            if ld.get("neuron") is not None:
+                nd = ld["neuron"]
+                neuron = Neuron(
+                    threshold=arrays.get(f"{ld['name']}.threshold"),
+                    leak_shift=nd.get("leak_shift"),
+                    reset=nd.get("reset", "subtract"),
+                    membrane_bits=nd.get("membrane_bits", 16),
+                )
+            layers.append(
+                Layer(
+                    name=ld["name"],
+                    edges=tuple(edges),
+                    out_shape=tuple(ld["out_shape"]),
+                    neuron=neuron,
+                    bias=arrays.get(f"{ld['name']}.bias"),
+                )
+            )
+        net = Network(
+            name=doc["name"],
+            input=InputSpec(
+                shape=tuple(inp["shape"]),
+                bits=inp.get("bits", 8),
+                encoding=inp.get("encoding", "direct"),
+                lfsr=lfsr(inp.get("lfsr")),
+            ),
+            layers=tuple(layers),
+            timesteps=doc.get("timesteps", 1),
+            output_decoding=doc.get("output_decoding", "membrane"),
+            metadata=doc.get("metadata", {}),
+        )
+    except KeyError as exc:
+        raise IRError(f"{where} lacks the required field {exc}") from None
+    except TypeError as exc:
+        raise IRError(f"{where} has an unexpected field: {exc}") from None
+    return net.validate()
+
+
+def network_to_bytes(net: Network) -> tuple[bytes, bytes | None]:
+    """The two files' bytes: JSON text (sorted keys) and the npz archive (or ``None``)."""
+    doc, arrays = _to_json(net)
+    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    if not arrays:
+        return text.encode(), None
+    buffer = io.BytesIO()
+    np.savez(buffer, **{k: arrays[k] for k in sorted(arrays)})
+    return text.encode(), buffer.getvalue()
+
+
+def load_network(path: str | Path) -> Network:
+    """Read a network from a directory (``network.json`` [+ ``weights.npz``]) or a JSON file."""
+    path = Path(path)
+    json_path = path / "network.json" if path.is_dir() else path
+    if not json_path.is_file():
+        raise IRError(
+            f"no network at {path}: expected a directory with network.json or a .json file"
+        )
+    try:
+        doc = json.loads(json_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise IRError(f"{json_path} is not valid JSON: {exc}") from None
+    npz = json_path.with_name("weights.npz")
+    arrays = None
+    if npz.is_file():
+        with np.load(npz) as data:
+            arrays = {k: data[k] for k in data.files}
+    return _from_json(doc, arrays, str(json_path))
