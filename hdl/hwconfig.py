@@ -1,0 +1,70 @@
+"""Hardware configuration of a neurocim accelerator: crossbar tiles, cells, ADCs, LIF units, clock.
+
+These are the knobs of the chip, separate from the network (IR) it runs. Units in the names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["HardwareConfig", "HardwareError"]
+
+
+class HardwareError(ValueError):
+    """An invalid hardware configuration; the message names the field and the allowed range."""
+
+
+@dataclass(frozen=True)
+class HardwareConfig:
+    """The accelerator's physical parameters.
+
+    Attributes:
+        tile_rows: word lines (rows) of one crossbar tile, R.
+        tile_cols: bit lines (columns) of one crossbar tile.
+        cell_bits: bits stored per crossbar cell; weights are bit-sliced across columns.
+        adc_bits: ADC resolution; a column sum saturates at ``2**adc_bits - 1``.
+        columns_per_adc: columns multiplexed onto one ADC (converted one after another).
+        lif_units: parallel LIF update units, time-multiplexed over the neurons.
+        clock_mhz: clock frequency of the digital logic [MHz].
+        adc_latency_cycles: cycles from the read strobe to a valid ADC code.
+    """
+
+    tile_rows: int = 128
+    tile_cols: int = 128
+    cell_bits: int = 1
+    adc_bits: int = 8
+    columns_per_adc: int = 8
+    lif_units: int = 16
+    clock_mhz: float = 200.0
+    adc_latency_cycles: int = 1
+
+    def __post_init__(self) -> None:
+        limits = {
+            "tile_rows": (1, 4096),
+            "tile_cols": (1, 4096),
+            "cell_bits": (1, 8),
+            "adc_bits": (1, 16),
+            "columns_per_adc": (1, 4096),
+            "lif_units": (1, 4096),
+            "adc_latency_cycles": (0, 64),
+        }
+        for name, (lo, hi) in limits.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise HardwareError(f"hardware.{name} must be an integer in {lo}..{hi}, got {value!r}")
+        if self.tile_cols % self.columns_per_adc:
+            raise HardwareError(
+                f"hardware.columns_per_adc ({self.columns_per_adc}) must divide "
+                f"hardware.tile_cols ({self.tile_cols})"
+            )
+        if not isinstance(self.clock_mhz, (int, float)) or not self.clock_mhz > 0:
+            raise HardwareError(f"hardware.clock_mhz must be > 0, got {self.clock_mhz!r}")
+
+    @property
+    def adc_max(self) -> int:
+        """Largest ADC code: ``2**adc_bits - 1``."""
+        return 2**self.adc_bits - 1
+
+    @property
+    def adcs_per_tile(self) -> int:
+        return self.tile_cols // self.columns_per_adc
