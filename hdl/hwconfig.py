@@ -51,7 +51,9 @@ class HardwareConfig:
         for name, (lo, hi) in limits.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise HardwareError(f"hardware.{name} must be an integer in {lo}..{hi}, got {value!r}")
+                raise HardwareError(
+                    f"hardware.{name} must be an integer in {lo}..{hi}, got {value!r}"
+                )
         if self.tile_cols % self.columns_per_adc:
             raise HardwareError(
                 f"hardware.columns_per_adc ({self.columns_per_adc}) must divide "

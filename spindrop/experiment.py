@@ -53,6 +53,8 @@ class DataConfig:
             against Fashion-MNIST; a seeded random subset as large as the test set);
             ``ood_root`` says where its files are.
         max_train: cap on training examples (``None`` = all), for quick runs.
+        max_test: cap on test examples (a stratified subset; ``None`` = all); derived OOD
+            sets follow the test set's size.
     """
 
     dataset: str = "digits"
@@ -62,6 +64,7 @@ class DataConfig:
     ood_dataset: str | None = None
     ood_root: str | None = None
     max_train: int | None = None
+    max_test: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "held_out_classes", tuple(self.held_out_classes))
@@ -118,6 +121,14 @@ def prepare_data(config: RunConfig) -> PreparedData:
             )
         full_train, _ = split_classes(full_train, data.held_out_classes)
         test, ood["held-out"] = split_classes(test, data.held_out_classes)
+    if data.max_test is not None and data.max_test < len(test):
+        keep, _ = train_test_split(
+            np.arange(len(test)),
+            train_size=data.max_test,
+            stratify=test.y,
+            random_state=config.seed,
+        )
+        test = test.subset(np.sort(keep))
     if data.max_train is not None and data.max_train < len(full_train):
         keep, _ = train_test_split(
             np.arange(len(full_train)),
