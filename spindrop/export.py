@@ -1,0 +1,231 @@
+"""Export of a trained :class:`spindrop.models.BayesianBinaryNet` to the deployable IR.
+
+Each hidden block ``z -> BatchNorm -> activation`` is folded into integer LIF parameters.
+With the block's integer current ``z_int = q · s`` (``q`` the integer weights; the first layer
+reads integer pixels ``x_q = round(x (2^b - 1))``), the float pre-activation is
+``y = A z_int + C`` with
+
+    A = γ · w_scale · s_in / sqrt(σ² + ε),      C = β - γ μ / sqrt(σ² + ε),
+
+``s_in = 1 / (2^b - 1)`` for the first layer and 1 for spikes. Where ``A < 0`` the neuron's
+weights are negated (``z → -z``), so ``A > 0`` below.
+
+* ``T = 1`` (binary): ``S = [y > 0] = [z_int >= ⌊-C/A⌋ + 1]``; exported as threshold 1 and
+  bias ``-⌊-C/A⌋``, which is exact up to float rounding at the boundary.
+* ``T > 1`` (snntorch ``Leaky``, θ = 1, ``β = 1 - 2^-s``): dividing the membrane by ``A`` gives
+  threshold ``round(1/A)`` and bias ``round(C/A)`` in units of ``z_int``, and leak shift ``s``:
+  an approximation (rounding of θ, bias and the leak) whose effect :func:`compare` measures.
+
+The classifier ``α Σ_t q s[t]`` becomes the output accumulator (its arg-max is unchanged).
+Dropout: every dropout layer's spec (p, granularity, modules) goes to its edge, source ``mtj``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+from spindrop.integer_model import run_integer
+from spindrop.models import BayesianBinaryNet
+from spindrop.quant import QuantConv2d
+
+__all__ = ["ExportError", "compare", "export_network", "masks_from_records", "quantize_pixels"]
+
+MEMBRANE_BITS = 24
+
+
+class ExportError(ValueError):
+    """The model cannot be expressed in the IR; the message says what to change."""
+
+
+def _leak_shift(beta: float) -> int | None:
+    if beta == 1.0:
+        return None
+    s = -math.log2(1.0 - beta)
+    if abs(s - round(s)) > 1e-9 or round(s) < 1:
+        raise ExportError(
+            f"model.beta = {beta} has no integer leak: use beta = 1 - 2**-s "
+            "(0.5, 0.75, 0.875, ...) or 1.0 (no leak)"
+        )
+    return round(s)
+
+
+def _fold(block, scale_in: float, w_scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(A, C) per output channel of ``y = A z_int + C`` for a block with batch-norm."""
+    bn = block.norm
+    inv = 1.0 / np.sqrt(bn.running_var.double().numpy() + bn.eps)
+    gamma = bn.weight.detach().double().numpy()
+    a = gamma * w_scale * scale_in * inv
+    c = bn.bias.detach().double().numpy() - gamma * bn.running_mean.double().numpy() * inv
+    return a, c
+
+
+def _edge(block, name_source: str, q: np.ndarray, bits: int, dropout) -> Edge:
+    layer = block.layer
+    spec = None
+    if dropout is not None:
+        cfg = dropout.config
+        spec = DropoutSpec(
+            p=cfg.p,
+            granularity=cfg.granularity,
+            source="mtj",
+            modules=min(cfg.n_modules or dropout.units, dropout.units),
+        )
+    if isinstance(layer, QuantConv2d):
+        return Edge(
+            "conv2d",
+            name_source,
+            weight_bits=bits,
+            kernel=layer.kernel_size[0],
+            stride=layer.stride[0],
+            padding=layer.padding[0],
+            weight=q,
+            dropout=spec,
+        )
+    return Edge("linear", name_source, weight_bits=bits, weight=q, dropout=spec)
+
+
+def export_network(model: BayesianBinaryNet, input_bits: int = 8, name: str = "network") -> Network:
+    """The integer network the chip runs for ``model`` (see the module docstring)."""
+    config = model.config
+    leak = _leak_shift(config.beta) if config.timesteps > 1 else None
+    layers: list[Layer] = []
+    source = "input"
+    scale_in = 1.0 / (2**input_bits - 1)
+    shape: tuple[int, ...] = model.input_shape
+    n_blocks = len(model.blocks)
+    for index, block in enumerate(model.blocks):
+        q_t, w_scale = block.layer.integer_weight()
+        q = q_t.numpy().astype(np.int64)
+        is_conv = isinstance(block.layer, QuantConv2d)
+        if is_conv:
+            c_out = block.layer.out_channels
+            k, st, pad = block.layer.kernel_size[0], block.layer.stride[0], block.layer.padding[0]
+            out_shape: tuple[int, ...] = (
+                c_out,
+                (shape[1] + 2 * pad - k) // st + 1,
+                (shape[2] + 2 * pad - k) // st + 1,
+            )
+        else:
+            out_shape = (block.layer.out_features,)
+        name_i = f"{'conv' if is_conv else 'fc'}{index}" if index < n_blocks - 1 else "out"
+        if index == n_blocks - 1:
+            layers.append(
+                Layer(
+                    name_i,
+                    (_edge(block, source, q, block.layer.weight_bits, block.dropout),),
+                    out_shape,
+                )
+            )
+            break
+        a, c = _fold(block, scale_in, w_scale)
+        flip = a < 0
+        q = np.where(flip.reshape(-1, *([1] * (q.ndim - 1))), -q, q)
+        a = np.abs(a)
+        bound = (
+            int(np.abs(q).reshape(q.shape[0], -1).sum(axis=1).max())
+            * (2**input_bits if index == 0 else 1)
+            + 1
+        )
+        if config.timesteps == 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_star = np.floor(-c / a)
+            bias = np.where(a > 0, -t_star, np.where(c > 0, bound, -bound))
+            threshold = np.ones_like(bias)
+        else:
+            if np.any(a == 0):
+                raise ExportError(
+                    f"layer {name_i}: a batch-norm scale of 0 cannot be folded into a "
+                    "spiking neuron"
+                )
+            threshold = np.maximum(np.round(1.0 / a), 1)
+            bias = np.round(c / a)
+        bias = np.clip(bias, -(2 ** (MEMBRANE_BITS - 2)), 2 ** (MEMBRANE_BITS - 2)).astype(np.int64)
+        threshold = np.clip(threshold, 1, 2 ** (MEMBRANE_BITS - 1) - 1).astype(np.int64)
+        neuron = Neuron(
+            threshold=threshold, leak_shift=leak, reset="subtract", membrane_bits=MEMBRANE_BITS
+        )
+        edge = _edge(block, source, q, block.layer.weight_bits, block.dropout)
+        layers.append(Layer(name_i, (edge,), out_shape, neuron=neuron, bias=bias))
+        source, shape, scale_in = name_i, out_shape, 1.0
+    net = Network(
+        name=name,
+        input=InputSpec(shape=model.input_shape, bits=input_bits, encoding="direct"),
+        layers=tuple(layers),
+        timesteps=config.timesteps,
+        output_decoding="membrane",
+        metadata={
+            "exported_from": "spindrop.BayesianBinaryNet",
+            "arch": config.arch,
+            "weight_bits": config.weight_bits,
+        },
+    )
+    return net.validate()
+
+
+def masks_from_records(
+    model: BayesianBinaryNet, net: Network, records: list[list]
+) -> dict[str, np.ndarray]:
+    """Keep masks for the IR (``"layer.0"`` -> (M, N, units)) from ``model.record_masks()``.
+
+    ``records[j]`` holds one drop mask (N, units) per forward pass of the j-th dropout layer.
+    """
+    names = [
+        layer.name
+        for layer, block in zip(net.layers, model.blocks, strict=True)
+        if block.dropout is not None
+    ]
+    return {f"{name}.0": ~np.stack(rec) for name, rec in zip(names, records, strict=True)}
+
+
+def quantize_pixels(values: np.ndarray, bits: int) -> np.ndarray:
+    """``round(v (2^bits - 1))`` for pixel values in [0, 1] (what the chip's input receives)."""
+    return np.round(np.asarray(values, dtype=np.float64) * (2**bits - 1)).astype(np.int64)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def compare(
+    model: BayesianBinaryNet, net: Network, x: np.ndarray, y: np.ndarray, samples: int = 1
+) -> dict:
+    """Float torch model against the exported integer network on the same inputs and masks.
+
+    Both see the quantized pixels; every Monte-Carlo pass's masks are recorded from the float
+    model and replayed into the integer one. Returns agreement of per-sample predictions,
+    both accuracies (float: arg-max of the mean softmax, as evaluated after training;
+    integer: arg-max of the summed outputs, as the chip decides) and the first
+    (sample, image) where the per-sample predictions differ.
+    """
+    bits = net.input.bits
+    x_q = quantize_pixels(x, bits)
+    x_f = torch.from_numpy((x_q / (2**bits - 1)).astype(np.float32))
+    bayesian = any(True for _ in model.dropout_layers())
+    passes = samples if bayesian else 1
+    model.eval().set_mc(bayesian)
+    records = model.record_masks()
+    with torch.no_grad():
+        logits = torch.stack([model(x_f) for _ in range(passes)]).numpy()
+    for layer in model.dropout_layers():
+        layer.recording = None
+    model.set_mc(False)
+    masks = masks_from_records(model, net, records) if bayesian else {}
+    result = run_integer(net, x_q, passes, masks)
+    float_pred = logits.argmax(-1)
+    int_pred = result.outputs.argmax(-1)
+    differ = np.argwhere(float_pred != int_pred)
+    return {
+        "images": len(x),
+        "samples": passes,
+        "prediction_agreement": float(np.mean(float_pred == int_pred)),
+        "float_accuracy": float(np.mean(_softmax(logits).mean(0).argmax(-1) == y)),
+        "integer_accuracy": float(np.mean(result.prediction == y)),
+        "first_mismatch": None
+        if len(differ) == 0
+        else {"sample": int(differ[0][0]), "image": int(differ[0][1])},
+    }

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from hdl.ir import load_network, save_network
+from spindrop.data import load_dataset
+from spindrop.dropout import DropoutConfig
+from spindrop.export import ExportError, compare, export_network, quantize_pixels
+from spindrop.integer_model import run_integer
+from spindrop.models import BayesianBinaryNet, ModelConfig
+from spindrop.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_dataset("digits", split="train"), load_dataset("digits", split="test")
+
+
+def _trained(config: ModelConfig, data) -> BayesianBinaryNet:
+    model = BayesianBinaryNet(config, (1, 8, 8), 10, seed=0)
+    train(model, data.subset(np.arange(1000)), TrainConfig(epochs=8), progress=False)
+    return model
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        ModelConfig(hidden=(64,), latent_init=1.0, dropout=DropoutConfig(p=0.5)),
+        ModelConfig(
+            arch="cnn",
+            conv_channels=(4, 8),
+            hidden=(32,),
+            dropout=DropoutConfig(p=0.3, placement="all"),
+        ),
+        ModelConfig(
+            arch="cnn",
+            conv_channels=(4, 8),
+            hidden=(32,),
+            dropout=DropoutConfig(p=0.3, granularity="channel"),
+        ),
+        ModelConfig(hidden=(32, 16), weight_bits=4),
+    ],
+    ids=["mlp-baybnn", "cnn-row", "cnn-channel", "mlp-4bit"],
+)
+def test_binary_networks_export_exactly(digits, config):
+    """T = 1: the folded integer network predicts like the float model, sample by sample."""
+    train_set, test = digits
+    model = _trained(config, train_set)
+    net = export_network(model, input_bits=8)
+    report = compare(model, net, test.x, test.y, samples=3)
+    assert report["prediction_agreement"] == 1.0, report["first_mismatch"]
+    # the Monte-Carlo decision (mean softmax in float, summed integers on chip) may differ on ties
+    assert abs(report["integer_accuracy"] - report["float_accuracy"]) < 0.02
+
+
+def test_spiking_export_is_a_close_approximation(digits):
+    train_set, test = digits
+    model = _trained(
+        ModelConfig(hidden=(64,), timesteps=4, dropout=DropoutConfig(p=0.3)), train_set
+    )
+    net = export_network(model)
+    assert net.timesteps == 4 and net.layers[0].neuron.leak_shift == 1  # beta 0.5
+    report = compare(model, net, test.x, test.y, samples=2)
+    assert report["prediction_agreement"] > 0.97
+    assert abs(report["integer_accuracy"] - report["float_accuracy"]) < 0.03
+
+
+def test_exported_files_round_trip_and_run_the_same(digits, tmp_path):
+    train_set, test = digits
+    model = _trained(
+        ModelConfig(hidden=(32,), dropout=DropoutConfig(p=0.4, n_modules=8)), train_set
+    )
+    net = export_network(model, input_bits=6, name="digits")
+    save_network(net, tmp_path)
+    again = load_network(tmp_path)
+    assert again.layers[1].edges[0].dropout.modules == 8
+    x = quantize_pixels(test.x[:20], 6)
+    masks = {"out.0": np.random.default_rng(0).random((2, 20, 32)) > 0.4}
+    a = run_integer(net, x, samples=2, masks=masks)
+    b = run_integer(again, x, samples=2, masks=masks)
+    assert np.array_equal(a.outputs, b.outputs)
+
+
+def test_unfoldable_leak_is_refused(digits):
+    model = BayesianBinaryNet(ModelConfig(hidden=(8,), timesteps=2, beta=0.6), (1, 8, 8), 10)
+    with pytest.raises(ExportError, match=r"beta = 1 - 2\*\*-s"):
+        export_network(model)
+
+
+def test_missing_masks_are_named(digits):
+    model = BayesianBinaryNet(ModelConfig(hidden=(8,), dropout=DropoutConfig(p=0.5)), (1, 8, 8), 10)
+    net = export_network(model)
+    with pytest.raises(ValueError, match=r"masks\['out\.0'\]"):
+        run_integer(net, np.zeros((1, 1, 8, 8), dtype=np.int64))
+    torch.manual_seed(0)
