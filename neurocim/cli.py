@@ -85,7 +85,8 @@ def _evaluate(config, run_dir: Path, args) -> int:
     return 0
 
 
-def _cmd_evaluate(args) -> int:
+def _config_of_run(args):
+    """The run's configuration and directory, from --run-dir or from --config/--set."""
     from neurocim.config import ConfigError, build_config, load_config
 
     if args.run_dir is not None:
@@ -94,12 +95,28 @@ def _cmd_evaluate(args) -> int:
             raise ConfigError(
                 f"{path} not found: --run-dir must be a directory written by `neurocim train`"
             )
-        config = build_config(json.loads(path.read_text()), args.overrides)
-        run_dir = args.run_dir
-    else:
-        config = load_config(args.config, args.overrides)
-        run_dir = _run_dir(args, config)
+        return build_config(json.loads(path.read_text()), args.overrides), args.run_dir
+    config = load_config(args.config, args.overrides)
+    return config, _run_dir(args, config)
+
+
+def _cmd_evaluate(args) -> int:
+    config, run_dir = _config_of_run(args)
     return _evaluate(config, run_dir, args)
+
+
+def _cmd_export(args) -> int:
+    from spindrop.experiment import run_export
+
+    config, run_dir = _config_of_run(args)
+    report = run_export(config, run_dir, input_bits=args.input_bits, samples=args.samples)
+    print(
+        f"exported {config.name} -> {report['network']}: per-sample predictions agree on "
+        f"{report['prediction_agreement'] * 100:.2f} % of {report['images']} test images x "
+        f"{report['samples']} samples; accuracy float {report['float_accuracy']:.4f}, "
+        f"integer {report['integer_accuracy']:.4f}"
+    )
+    return 0
 
 
 def _cmd_study(args) -> int:
@@ -142,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-corruptions", action="store_true", help="skip corrupted inputs")
     p.set_defaults(func=_cmd_evaluate)
 
+    p = sub.add_parser("export", help="export a trained run to the deployable network format")
+    _add_config_args(p)
+    p.add_argument("--run-dir", type=Path, help="a run directory written by `neurocim train`")
+    p.add_argument("--input-bits", type=int, default=8, help="bits of the chip's input pixels")
+    p.add_argument("--samples", type=int, default=4, help="Monte-Carlo samples of the check")
+    p.set_defaults(func=_cmd_export)
+
     p = sub.add_parser(
         "study", help="the SpinDrop results table: BNN vs BayBNN, MLP and CNN, on digits"
     )
@@ -169,12 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _limit_threads()
     from hdl import DeviceError
+    from hdl.ir import IRError
     from neurocim.config import ConfigError
     from spindrop.data import DatasetError
+    from spindrop.export import ExportError
 
     try:
         return args.func(args)
-    except (ConfigError, DatasetError, DeviceError, FileNotFoundError) as exc:
+    except (ConfigError, DatasetError, DeviceError, IRError, ExportError, FileNotFoundError) as exc:
         if args.debug:
             raise
         print(f"neurocim: error: {exc}", file=sys.stderr)

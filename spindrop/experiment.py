@@ -295,3 +295,21 @@ def _plot_variation(rows: list[dict], noise: dict, out: Path, name: str) -> None
             group_key="driver",
             title=f"{name}: temperature (no process variation)",
         )
+
+
+def run_export(
+    config: RunConfig, run_dir: str | Path, input_bits: int = 8, samples: int = 4
+) -> dict:
+    """Export the run's trained model to ``<run_dir>/network/`` and check it against the float
+    model on the test set (same quantized inputs, replayed masks); returns the check's report."""
+    from hdl.ir import save_network
+    from spindrop.export import compare, export_network
+
+    run_dir = Path(run_dir)
+    model, data = load_trained(config, run_dir)
+    net = export_network(model, input_bits=input_bits, name=config.name)
+    out = run_dir / "network"
+    save_network(net, out)
+    report = {"network": str(out), **compare(model, net, data.test.x, data.test.y, samples)}
+    atomic_write_json(out / "export_report.json", report)
+    return report

@@ -96,3 +96,13 @@ def test_evaluate_without_training_says_what_to_run(tmp_path, capsys):
         == 2
     )
     assert "run `neurocim train`" in capsys.readouterr().err
+
+
+def test_export_writes_the_network_and_its_check(tmp_path, capsys):
+    assert main(["train", "--set", "name=e", "--build-dir", str(tmp_path), *QUICK]) == 0
+    assert main(["export", "--run-dir", str(tmp_path / "e"), "--samples", "2"]) == 0
+    network = tmp_path / "e" / "network"
+    assert (network / "network.json").is_file() and (network / "weights.npz").is_file()
+    report = json.loads((network / "export_report.json").read_text())
+    assert report["prediction_agreement"] == 1.0
+    assert "per-sample predictions agree" in capsys.readouterr().out
