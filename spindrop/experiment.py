@@ -300,9 +300,11 @@ def _plot_variation(rows: list[dict], noise: dict, out: Path, name: str) -> None
 def run_export(
     config: RunConfig, run_dir: str | Path, input_bits: int = 8, samples: int = 4
 ) -> dict:
-    """Export the run's trained model to ``<run_dir>/network/`` and check it against the float
+    """Export the run's trained model to ``<run_dir>/network/`` (IR files and ``network.nir``)
+    and check it against the float
     model on the test set (same quantized inputs, replayed masks); returns the check's report."""
     from hdl.ir import save_network
+    from hdl.nir_io import write_nir
     from spindrop.export import compare, export_network
 
     run_dir = Path(run_dir)
@@ -310,6 +312,7 @@ def run_export(
     net = export_network(model, input_bits=input_bits, name=config.name)
     out = run_dir / "network"
     save_network(net, out)
+    write_nir(net, out / "network.nir")
     report = {"network": str(out), **compare(model, net, data.test.x, data.test.y, samples)}
     atomic_write_json(out / "export_report.json", report)
     return report

@@ -103,6 +103,7 @@ def test_export_writes_the_network_and_its_check(tmp_path, capsys):
     assert main(["export", "--run-dir", str(tmp_path / "e"), "--samples", "2"]) == 0
     network = tmp_path / "e" / "network"
     assert (network / "network.json").is_file() and (network / "weights.npz").is_file()
+    assert (network / "network.nir").is_file()
     report = json.loads((network / "export_report.json").read_text())
     assert report["prediction_agreement"] == 1.0
     assert "per-sample predictions agree" in capsys.readouterr().out
