@@ -119,6 +119,40 @@ def _cmd_export(args) -> int:
     return 0
 
 
+def _hardware(pairs: list[str]):
+    """A HardwareConfig from ``KEY=VALUE`` pairs (TOML literals)."""
+    from dataclasses import fields
+
+    from hdl.hwconfig import HardwareConfig
+    from neurocim.config import ConfigError, parse_override
+
+    known = {f.name for f in fields(HardwareConfig)}
+    values = {}
+    for pair in pairs:
+        keys, value = parse_override(pair)
+        if len(keys) != 1 or keys[0] not in known:
+            raise ConfigError(f"--hw {pair!r}: unknown hardware key; valid keys: {sorted(known)}")
+        values[keys[0]] = value
+    return HardwareConfig(**values)
+
+
+def _cmd_estimate(args) -> int:
+    from hdl.cost import estimate
+
+    from hdl._io import atomic_write_json
+    from hdl.ir import load_network
+
+    net = load_network(args.network)
+    report = estimate(net, _hardware(args.hw), preset=args.preset, samples=args.samples)
+    print(report.table())
+    out = args.out or (args.network if args.network.is_dir() else args.network.parent) / (
+        f"cost_{args.preset}.json"
+    )
+    atomic_write_json(out, report.as_dict())
+    print(f"report: {out}")
+    return 0
+
+
 def _cmd_study(args) -> int:
     from spindrop.study import run_study
 
@@ -167,6 +201,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser(
+        "estimate", help="memory, area, latency and energy of a network (weights optional)"
+    )
+    p.add_argument("network", type=Path, help="network directory (network.json) or JSON file")
+    p.add_argument("--preset", choices=("default", "spikesim"), default="default")
+    p.add_argument("--samples", type=int, default=1, help="Monte-Carlo samples per inference")
+    p.add_argument(
+        "--hw",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hardware setting, e.g. --hw tile_rows=256 (repeatable)",
+    )
+    p.add_argument("--out", type=Path, help="report path (default: next to the network)")
+    p.set_defaults(func=_cmd_estimate)
+
+    p = sub.add_parser(
         "study", help="the SpinDrop results table: BNN vs BayBNN, MLP and CNN, on digits"
     )
     p.add_argument(
@@ -193,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _limit_threads()
     from hdl import DeviceError
+    from hdl.hwconfig import HardwareError
     from hdl.ir import IRError
     from neurocim.config import ConfigError
     from spindrop.data import DatasetError
@@ -200,7 +251,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (ConfigError, DatasetError, DeviceError, IRError, ExportError, FileNotFoundError) as exc:
+    except (
+        ConfigError,
+        DatasetError,
+        DeviceError,
+        IRError,
+        ExportError,
+        HardwareError,
+        FileNotFoundError,
+    ) as exc:
         if args.debug:
             raise
         print(f"neurocim: error: {exc}", file=sys.stderr)

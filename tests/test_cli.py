@@ -107,3 +107,29 @@ def test_export_writes_the_network_and_its_check(tmp_path, capsys):
     report = json.loads((network / "export_report.json").read_text())
     assert report["prediction_agreement"] == 1.0
     assert "per-sample predictions agree" in capsys.readouterr().out
+
+
+def test_estimate_prices_an_architecture_without_weights(tmp_path, capsys):
+    from hdl.ir import Edge, InputSpec, Layer, Network, Neuron, save_network
+
+    net = Network(
+        "arch",
+        InputSpec((1, 8, 8), bits=4),
+        (
+            Layer("fc1", (Edge("linear", "input"),), (32,), neuron=Neuron()),
+            Layer("out", (Edge("linear", "fc1"),), (10,)),
+        ),
+    ).validate()
+    save_network(net, tmp_path / "arch")
+    assert not (tmp_path / "arch" / "weights.npz").exists()
+    for preset in ("default", "spikesim"):
+        assert (
+            main(["estimate", str(tmp_path / "arch"), "--preset", preset, "--hw", "tile_rows=64"])
+            == 0
+        )
+        report = json.loads((tmp_path / "arch" / f"cost_{preset}.json").read_text())
+        assert report["preset"] == preset and report["energy"]["uj"] > 0
+        assert report["latency"]["cycles"] > 0
+    assert "latency" in capsys.readouterr().out
+    assert main(["estimate", str(tmp_path / "arch"), "--hw", "tile_rowz=64"]) == 2
+    assert "unknown hardware key" in capsys.readouterr().err

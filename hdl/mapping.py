@@ -1,0 +1,815 @@
+"""Mapping of a network onto crossbar tiles, and the static schedule of one inference.
+
+This module is the single source of truth for *where* every weighted edge of an
+:class:`hdl.ir.Network` sits on the chip and *when* the controller does what. The RTL generator
+builds exactly this mapping and this schedule, the cost model prices them, and the cycle count
+of an RTL simulation equals :attr:`Schedule.cycles`. docs/cost-model.md writes the schedule down
+in words; docs/hardware-model.md (section 5) defines the physical columns and the event counts.
+
+Mapping of a weighted edge (``linear`` or ``conv2d``) with ``C_out`` outputs::
+
+    rows      = in_features                      (linear)
+              = C_in * k * k                     (conv2d, (c, ky, kx) order)
+    slices    = ceil(magnitude_bits / cell_bits) (magnitude_bits = 1 if weight_bits == 1
+                                                  else weight_bits - 1)
+    phys_cols = 2 * slices * C_out               (output-major, + before -, then slice)
+    row_tiles = ceil(rows / R),  col_tiles = ceil(phys_cols / C),  tiles = row_tiles * col_tiles
+    ADCs      = tiles * C / columns_per_adc
+    mux_steps = ceil(min(phys_cols, C) / (C / columns_per_adc))   (conversions per ADC and read)
+
+Schedule of one Monte-Carlo sample (closed form; everything an integer number of clock cycles)::
+
+    cycles_sample = fill + T * (encode + sum_l P_l * (sum_b read_l[b] + ceil(C_l / U)))
+    read_l[b]     = max over the weighted edges e of layer l with planes_e > b of
+                    READ_CYCLES + mux_steps_e * (1 + adc_latency_cycles) + ACCUMULATE_CYCLES
+    fill          = max over edges with dropout of ceil(units / modules) * cycles_per_dropout
+    encode        = C * H * W of the input for rate coding (one LFSR step per cycle), else 0
+
+with ``P_l`` the output positions of layer ``l`` (``H_out * W_out`` or 1), ``C_l`` the neurons
+per position (channels, or all neurons of a flat layer), ``U = hw.lif_units`` and ``T`` the
+timesteps. ``Schedule.cycles = samples * cycles_sample``. Nothing is enumerated per position:
+the cost is a handful of integer operations per edge, for digits and CIFAR networks alike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from hdl.hwconfig import HardwareConfig, HardwareError
+from hdl.ir import Network
+from hdl.mtj import MTJDevice
+
+__all__ = [
+    "ACCUMULATE_CYCLES",
+    "READ_CYCLES",
+    "DropoutMap",
+    "EdgeMap",
+    "LayerMap",
+    "LayerSchedule",
+    "MTJDriver",
+    "Mapping",
+    "MappingError",
+    "Schedule",
+    "Step",
+    "map_network",
+    "schedule",
+]
+
+READ_CYCLES = 1
+"""Cycles of the crossbar read of one step: word lines driven with the (masked) input bits of
+one output position and bit-plane, bit lines settle and are sampled (all tiles at once)."""
+
+ACCUMULATE_CYCLES = 1
+"""Cycles after the last ADC code of a step: the last shift-add into the partial sums and the
+adder tree over row tiles and edges into the layer's current register."""
+
+LFSR_STEP_CYCLES = 1
+"""Cycles of one LFSR step (input rate encoding, ``lfsr`` dropout source)."""
+
+DEFAULT_STEP_LIMIT = 1_000_000
+"""Largest number of steps :meth:`Schedule.steps` materialises without being asked to."""
+
+
+class MappingError(ValueError):
+    """A network that cannot be mapped (unvalidated, inconsistent); the message says why."""
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _ns_to_cycles(ns: float, clock_mhz: float) -> int:
+    """Whole clock cycles covering ``ns`` nanoseconds at ``clock_mhz``: ``ceil(ns * f)``, >= 1.
+
+    ``ns * f`` is rounded to 9 decimals first so that an exact multiple of the clock period
+    (5 ns at 200 MHz = 1.0 cycle) is not pushed up by floating-point error.
+    """
+    return max(1, math.ceil(round(ns * clock_mhz / 1000.0, 9)))
+
+
+@dataclass(frozen=True, slots=True)
+class MTJDriver:
+    """The MTJ dropout module's drive sequence: the device and the write-pulse width.
+
+    One dropout cycle is reset (``device.reset_pulse_ns``), write pulse (``pulse_ns``) and
+    sense (``device.read_pulse_ns``), each rounded up to whole clock cycles on its own (the
+    controller runs one counter per phase); the sensed bit is latched in the last sense cycle::
+
+        cycles_per_dropout_cycle = ceil(t_reset * f) + ceil(t_p * f) + ceil(t_sense * f)
+
+    with ``f = clock_mhz / 1000`` cycles per ns. The same device and pulse give the energy of a
+    dropout cycle (:func:`hdl.mtj.dropout_cycle_energy` with the current calibrated for ``p``).
+
+    Attributes:
+        device: the nominal MTJ (reset and sense pulse widths, resistances, switching physics).
+        pulse_ns: write-pulse width ``t_p`` [ns], > 0. Default 10 ns, the default of
+            :class:`hdl.MTJDropoutBank` (shortest pulse for which the thermal model holds).
+    """
+
+    device: MTJDevice = field(default_factory=MTJDevice)
+    pulse_ns: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.device, MTJDevice):
+            raise HardwareError(
+                f"mtj_driver.device must be an hdl.MTJDevice, got {type(self.device).__name__}"
+            )
+        p = self.pulse_ns
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 < p < math.inf):
+            raise HardwareError(f"mtj_driver.pulse_ns must be a finite number > 0 ns, got {p!r}")
+        object.__setattr__(self, "pulse_ns", float(p))
+
+    def phase_cycles(self, clock_mhz: float) -> tuple[int, int, int]:
+        """Clock cycles of the reset, write and sense phases at ``clock_mhz``."""
+        return (
+            _ns_to_cycles(self.device.reset_pulse_ns, clock_mhz),
+            _ns_to_cycles(self.pulse_ns, clock_mhz),
+            _ns_to_cycles(self.device.read_pulse_ns, clock_mhz),
+        )
+
+    def cycles_per_dropout_cycle(self, clock_mhz: float) -> int:
+        """Clock cycles of one dropout cycle (reset + write + sense) at ``clock_mhz``."""
+        return sum(self.phase_cycles(clock_mhz))
+
+
+@dataclass(frozen=True, slots=True)
+class DropoutMap:
+    """The dropout modules of one weighted edge and the time they take to fill a mask.
+
+    Attributes:
+        p: drop probability.
+        granularity: ``row`` or ``channel``.
+        source: ``mtj`` or ``lfsr``.
+        units: mask bits per sample: ``rows`` (row) or ``C_in`` (channel).
+        modules: physical dropout modules of the edge (``DropoutSpec.modules``).
+        cycles_per_dropout: clock cycles of one dropout cycle (MTJ: reset + write + sense;
+            LFSR: one step).
+        fill_cycles: ``ceil(units / modules) * cycles_per_dropout``.
+        lfsr_width: LFSR width in bits for source ``lfsr``, else 0.
+    """
+
+    p: float
+    granularity: str
+    source: str
+    units: int
+    modules: int
+    cycles_per_dropout: int
+    fill_cycles: int
+    lfsr_width: int
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeMap:
+    """Where one weighted edge sits on the crossbars, and the cycles of one read step.
+
+    Attributes:
+        layer: the layer the edge feeds.
+        index: the edge's index in the layer's edge list.
+        kind: ``linear`` or ``conv2d``.
+        source: ``input`` or an earlier layer.
+        weight_bits, kernel, stride, padding: from the IR (kernel 1 for linear).
+        in_channels: ``C_in`` (conv2d) or ``in_features`` (linear).
+        out_channels: ``C_out``.
+        in_shape: shape of the source.
+        rows: crossbar rows, ``in_features`` or ``C_in * k * k``.
+        slices: bit-slices per polarity, ``ceil(magnitude_bits / cell_bits)``.
+        phys_cols: physical columns, ``2 * slices * C_out``.
+        row_tiles, col_tiles, tiles: ``ceil(rows / R)``, ``ceil(phys_cols / C)``, their product.
+        adcs: ``tiles * tile_cols / columns_per_adc``.
+        mux_steps: conversions each ADC makes per read, ``ceil(min(phys_cols, C) / ADCs per
+            tile)`` (ADC ``a`` of a tile converts the tile's columns ``a, a + A, a + 2A, ...``).
+        positions: output positions per timestep (``H_out * W_out``, or 1).
+        planes: input bit-planes per position (``input.bits`` for an edge reading the
+            direct-encoded input, else 1).
+        step_cycles: ``READ_CYCLES + mux_steps * (1 + adc_latency_cycles) + ACCUMULATE_CYCLES``.
+        weights: number of weights, ``C_out * rows``.
+        dropout: the edge's dropout modules, or ``None``.
+    """
+
+    layer: str
+    index: int
+    kind: str
+    source: str
+    weight_bits: int
+    kernel: int
+    stride: int
+    padding: int
+    in_channels: int
+    out_channels: int
+    in_shape: tuple[int, ...]
+    rows: int
+    slices: int
+    phys_cols: int
+    row_tiles: int
+    col_tiles: int
+    tiles: int
+    adcs: int
+    mux_steps: int
+    positions: int
+    planes: int
+    step_cycles: int
+    weights: int
+    dropout: DropoutMap | None
+
+    @property
+    def reads_per_step(self) -> int:
+        """Crossbar reads of one step (all tiles of the edge): ``row_tiles * col_tiles``."""
+        return self.row_tiles * self.col_tiles
+
+    @property
+    def conversions_per_step(self) -> int:
+        """ADC conversions of one step: ``row_tiles * phys_cols``."""
+        return self.row_tiles * self.phys_cols
+
+    @property
+    def magnitude_bits(self) -> int:
+        return 1 if self.weight_bits == 1 else self.weight_bits - 1
+
+
+@dataclass(frozen=True, slots=True)
+class LayerMap:
+    """One layer: its weighted edges, its neurons and the cycles of one timestep.
+
+    Attributes:
+        name, index: the layer's name and position in the file.
+        out_shape: ``(C, H, W)`` or ``(N,)``.
+        neurons: ``prod(out_shape)``.
+        positions: ``H * W`` for a ``(C, H, W)`` layer, 1 for a flat one.
+        channels: neurons per position: ``C``, or ``N`` for a flat layer.
+        has_neurons: LIF neurons (``False``: the output accumulator of decoding ``membrane``).
+        membrane_bits: membrane width of the neurons (0 without neurons).
+        edges: the weighted edges, in file order.
+        skip_sources: sources of ``skip`` edges (added by the LIF unit, no crossbar).
+        plane_cycles: cycles of the read step of bit-plane ``b`` (one output position).
+        update_cycles: cycles of the LIF (or accumulator) updates of one output position,
+            ``ceil(channels / lif_units)``.
+    """
+
+    name: str
+    index: int
+    out_shape: tuple[int, ...]
+    neurons: int
+    positions: int
+    channels: int
+    has_neurons: bool
+    membrane_bits: int
+    edges: tuple[EdgeMap, ...]
+    skip_sources: tuple[str, ...]
+    plane_cycles: tuple[int, ...]
+    update_cycles: int
+
+    @property
+    def position_cycles(self) -> int:
+        """Cycles of one output position: ``sum(plane_cycles) + update_cycles``."""
+        return sum(self.plane_cycles) + self.update_cycles
+
+    @property
+    def timestep_cycles(self) -> int:
+        """Cycles of the layer in one timestep: ``positions * position_cycles``."""
+        return self.positions * self.position_cycles
+
+    @property
+    def tiles(self) -> int:
+        return sum(e.tiles for e in self.edges)
+
+    @property
+    def adcs(self) -> int:
+        return sum(e.adcs for e in self.edges)
+
+    @property
+    def dropout_modules(self) -> int:
+        return sum(e.dropout.modules for e in self.edges if e.dropout is not None)
+
+    @property
+    def weights(self) -> int:
+        return sum(e.weights for e in self.edges)
+
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """A whole network on the chip (see :func:`map_network`).
+
+    Attributes:
+        network: the network's name.
+        hw: the hardware configuration.
+        driver: the MTJ dropout drive sequence (cycles per dropout cycle).
+        timesteps: ``T``.
+        input_shape, input_bits, encoding: the input specification.
+        input_lfsr_width: width of the input LFSR for rate coding, else 0.
+        encode_cycles: cycles to encode the input spikes of one timestep: ``C * H * W`` for
+            rate coding (one LFSR step per cycle), 0 for direct encoding.
+        fill_cycles: cycles to fill all dropout masks of a sample (banks in parallel:
+            the maximum over edges of their fill cycles), 0 without dropout.
+        layers: the layers in file order.
+        notes: warnings worth reading (possible ADC saturation, unusual inputs).
+    """
+
+    network: str
+    hw: HardwareConfig
+    driver: MTJDriver
+    timesteps: int
+    input_shape: tuple[int, ...]
+    input_bits: int
+    encoding: str
+    input_lfsr_width: int
+    encode_cycles: int
+    fill_cycles: int
+    layers: tuple[LayerMap, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def edges(self) -> tuple[EdgeMap, ...]:
+        """All weighted edges in file order."""
+        return tuple(e for layer in self.layers for e in layer.edges)
+
+    @property
+    def tiles(self) -> int:
+        """Crossbar tiles of the chip (one set of tiles per edge, never shared)."""
+        return sum(layer.tiles for layer in self.layers)
+
+    @property
+    def adcs(self) -> int:
+        return sum(layer.adcs for layer in self.layers)
+
+    @property
+    def dropout_modules(self) -> int:
+        return sum(layer.dropout_modules for layer in self.layers)
+
+    @property
+    def input_neurons(self) -> int:
+        return _prod(self.input_shape)
+
+    @property
+    def cycles_per_sample(self) -> int:
+        """``fill + T * (encode + sum_l timestep_cycles_l)``."""
+        per_t = self.encode_cycles + sum(layer.timestep_cycles for layer in self.layers)
+        return self.fill_cycles + self.timesteps * per_t
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: totals and one entry per weighted edge."""
+        return {
+            "network": self.network,
+            "tiles": self.tiles,
+            "adcs": self.adcs,
+            "dropout_modules": self.dropout_modules,
+            "encode_cycles": self.encode_cycles,
+            "fill_cycles": self.fill_cycles,
+            "cycles_per_sample": self.cycles_per_sample,
+            "layers": [
+                {
+                    "name": layer.name,
+                    "neurons": layer.neurons,
+                    "positions": layer.positions,
+                    "channels": layer.channels,
+                    "plane_cycles": list(layer.plane_cycles),
+                    "update_cycles": layer.update_cycles,
+                    "timestep_cycles": layer.timestep_cycles,
+                    "edges": [
+                        {
+                            "index": e.index,
+                            "kind": e.kind,
+                            "source": e.source,
+                            "rows": e.rows,
+                            "phys_cols": e.phys_cols,
+                            "row_tiles": e.row_tiles,
+                            "col_tiles": e.col_tiles,
+                            "tiles": e.tiles,
+                            "adcs": e.adcs,
+                            "mux_steps": e.mux_steps,
+                            "planes": e.planes,
+                            "step_cycles": e.step_cycles,
+                            "dropout": None
+                            if e.dropout is None
+                            else {
+                                "units": e.dropout.units,
+                                "modules": e.dropout.modules,
+                                "source": e.dropout.source,
+                                "cycles_per_dropout": e.dropout.cycles_per_dropout,
+                                "fill_cycles": e.dropout.fill_cycles,
+                            },
+                        }
+                        for e in layer.edges
+                    ],
+                }
+                for layer in self.layers
+            ],
+            "notes": list(self.notes),
+        }
+
+
+_DEFAULT_DRIVER = MTJDriver()
+
+
+@lru_cache(maxsize=64)
+def _dropout_cycles(driver: MTJDriver, clock_mhz: float) -> int:
+    return driver.cycles_per_dropout_cycle(clock_mhz)
+
+
+def _check_hw(hw: object) -> HardwareConfig:
+    if not isinstance(hw, HardwareConfig):
+        raise HardwareError(f"hardware must be an hdl.hwconfig.HardwareConfig, got {hw!r}")
+    return hw
+
+
+def _check_samples(samples: object) -> int:
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples must be an integer >= 1 (Monte-Carlo samples), got {samples!r}")
+    return samples
+
+
+def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = None) -> Mapping:
+    """Map every weighted edge of ``net`` onto crossbar tiles of ``hw`` (closed form).
+
+    Args:
+        net: a validated network (:meth:`hdl.ir.Network.validate` or
+            :func:`hdl.ir.load_network`); weights are not needed.
+        hw: the hardware configuration.
+        driver: the MTJ dropout drive sequence; default :class:`MTJDriver` ``()``.
+
+    Raises:
+        HardwareError: ``hw`` is not a :class:`~hdl.hwconfig.HardwareConfig`.
+        MappingError: an edge reads an unknown source or a shape does not fit its kind.
+    """
+    hw = _check_hw(hw)
+    driver = _DEFAULT_DRIVER if driver is None else driver
+    if not isinstance(driver, MTJDriver):
+        raise HardwareError(f"driver must be an hdl.mapping.MTJDriver, got {driver!r}")
+    inp = net.input
+    shapes: dict[str, tuple[int, ...]] = {"input": tuple(inp.shape)}
+    adcs_per_tile = hw.tile_cols // hw.columns_per_adc
+    conv_cycles = 1 + hw.adc_latency_cycles
+    direct = inp.encoding == "direct"
+    mtj_cycles = _dropout_cycles(driver, hw.clock_mhz)
+    notes: list[str] = []
+    layers: list[LayerMap] = []
+    fill = 0
+    for li, layer in enumerate(net.layers):
+        out_shape = tuple(layer.out_shape)
+        if len(out_shape) == 3:
+            channels, positions = out_shape[0], out_shape[1] * out_shape[2]
+        else:
+            channels, positions = out_shape[0], 1
+        edges: list[EdgeMap] = []
+        skips: list[str] = []
+        for ei, edge in enumerate(layer.edges):
+            where = f"layer {layer.name!r}.edges[{ei}]"
+            if edge.source not in shapes:
+                raise MappingError(
+                    f"{where}.source {edge.source!r} is not 'input' or an earlier layer; "
+                    "validate the network first (Network.validate())"
+                )
+            in_shape = shapes[edge.source]
+            if edge.kind == "skip":
+                skips.append(edge.source)
+                if edge.source == "input" and direct and inp.bits > 1:
+                    notes.append(
+                        f"{where}: a skip edge from the direct-encoded input adds the "
+                        f"{inp.bits}-bit pixel values (not spikes) to the current"
+                    )
+                continue
+            if edge.kind not in ("linear", "conv2d"):
+                continue  # zero edges cost nothing
+            if edge.kind == "conv2d":
+                if len(in_shape) != 3 or len(out_shape) != 3:
+                    raise MappingError(
+                        f"{where}: conv2d needs (C, H, W) shapes, got {in_shape} -> {out_shape}"
+                    )
+                c_in, k = in_shape[0], edge.kernel
+                rows = c_in * k * k
+                kernel, stride, padding = k, edge.stride, edge.padding
+            else:
+                if len(out_shape) != 1:
+                    raise MappingError(
+                        f"{where}: a linear edge needs a flat layer, got {out_shape}"
+                    )
+                c_in = rows = _prod(in_shape)
+                kernel, stride, padding = 1, 1, 0
+            bits = edge.weight_bits
+            slices = _ceil_div(1 if bits == 1 else bits - 1, hw.cell_bits)
+            phys_cols = 2 * slices * channels
+            row_tiles = _ceil_div(rows, hw.tile_rows)
+            col_tiles = _ceil_div(phys_cols, hw.tile_cols)
+            tiles = row_tiles * col_tiles
+            mux_steps = _ceil_div(min(phys_cols, hw.tile_cols), adcs_per_tile)
+            planes = inp.bits if (edge.source == "input" and direct) else 1
+            dmap = None
+            spec = edge.dropout
+            if spec is not None:
+                units = c_in if (spec.granularity == "channel" and edge.kind == "conv2d") else rows
+                if spec.source == "mtj":
+                    per, width = mtj_cycles, 0
+                else:
+                    per, width = LFSR_STEP_CYCLES, spec.lfsr.width if spec.lfsr else 16
+                dfill = _ceil_div(units, spec.modules) * per
+                dmap = DropoutMap(
+                    p=float(spec.p),
+                    granularity=spec.granularity,
+                    source=spec.source,
+                    units=units,
+                    modules=spec.modules,
+                    cycles_per_dropout=per,
+                    fill_cycles=dfill,
+                    lfsr_width=width,
+                )
+                fill = max(fill, dfill)
+                if spec.modules > units:
+                    notes.append(
+                        f"{where}: {spec.modules} dropout modules for {units} mask units; "
+                        f"{spec.modules - units} are never used"
+                    )
+            slice_max = 2 ** min(hw.cell_bits, 1 if bits == 1 else bits - 1) - 1
+            peak = min(rows, hw.tile_rows) * slice_max
+            if peak > hw.adc_max:
+                notes.append(
+                    f"{where}: a column sum can reach {peak} > ADC maximum {hw.adc_max} "
+                    f"(adc_bits {hw.adc_bits}): saturation possible"
+                )
+            edges.append(
+                EdgeMap(
+                    layer=layer.name,
+                    index=ei,
+                    kind=edge.kind,
+                    source=edge.source,
+                    weight_bits=bits,
+                    kernel=kernel,
+                    stride=stride,
+                    padding=padding,
+                    in_channels=c_in,
+                    out_channels=channels,
+                    in_shape=in_shape,
+                    rows=rows,
+                    slices=slices,
+                    phys_cols=phys_cols,
+                    row_tiles=row_tiles,
+                    col_tiles=col_tiles,
+                    tiles=tiles,
+                    adcs=tiles * adcs_per_tile,
+                    mux_steps=mux_steps,
+                    positions=positions,
+                    planes=planes,
+                    step_cycles=READ_CYCLES + mux_steps * conv_cycles + ACCUMULATE_CYCLES,
+                    weights=channels * rows,
+                    dropout=dmap,
+                )
+            )
+        n_planes = max((e.planes for e in edges), default=0)
+        plane_cycles = tuple(
+            max(e.step_cycles for e in edges if e.planes > b) for b in range(n_planes)
+        )
+        neuron = layer.neuron
+        layers.append(
+            LayerMap(
+                name=layer.name,
+                index=li,
+                out_shape=out_shape,
+                neurons=channels * positions,
+                positions=positions,
+                channels=channels,
+                has_neurons=neuron is not None,
+                membrane_bits=0 if neuron is None else neuron.membrane_bits,
+                edges=tuple(edges),
+                skip_sources=tuple(skips),
+                plane_cycles=plane_cycles,
+                update_cycles=_ceil_div(channels, hw.lif_units),
+            )
+        )
+        shapes[layer.name] = out_shape
+    rate = inp.encoding == "rate"
+    return Mapping(
+        network=net.name,
+        hw=hw,
+        driver=driver,
+        timesteps=net.timesteps,
+        input_shape=tuple(inp.shape),
+        input_bits=inp.bits,
+        encoding=inp.encoding,
+        input_lfsr_width=(inp.lfsr.width if inp.lfsr else 16) if rate else 0,
+        encode_cycles=_prod(tuple(inp.shape)) * LFSR_STEP_CYCLES if rate else 0,
+        fill_cycles=fill,
+        layers=tuple(layers),
+        notes=tuple(notes),
+    )
+
+
+# --- the schedule ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of the explicit schedule (see :meth:`Schedule.steps`).
+
+    Attributes:
+        kind: ``fill`` (dropout masks of a sample), ``encode`` (input spikes of a timestep,
+            rate coding), ``read`` (crossbar read, ADC conversions and accumulation of all
+            tiles of a layer for one output position and bit-plane) or ``update`` (LIF or
+            output-accumulator updates of one output position).
+        sample, timestep: indices (``timestep`` is -1 for ``fill``).
+        layer: the layer's name (empty for ``fill`` and ``encode``).
+        position: output position ``y * W + x`` (0 for flat layers; -1 if not applicable).
+        plane: input bit-plane of a ``read`` step (-1 otherwise).
+        cycles: clock cycles of the step.
+    """
+
+    kind: str
+    sample: int
+    timestep: int
+    layer: str
+    position: int
+    plane: int
+    cycles: int
+
+
+@dataclass(frozen=True, slots=True)
+class LayerSchedule:
+    """Cycles and event counts of one layer over the whole inference (all samples).
+
+    Attributes:
+        name: the layer.
+        cycles: ``samples * T * positions * position_cycles`` (the layer's read and update
+            steps; the dropout fill is counted once per sample in :attr:`Schedule.fill_cycles`).
+        fill_cycles: this layer's own mask-fill time per sample (its banks run in parallel
+            with those of other layers).
+        crossbar_reads, adc_conversions, lif_updates, dropout_samples: docs section 5.
+        accumulator_updates: output-accumulator updates (layer without neurons), else 0.
+        buffer_bits_read: spike (or pixel bit) buffer bits read onto word lines:
+            ``samples * T * sum_e planes * positions * rows``.
+    """
+
+    name: str
+    cycles: int
+    fill_cycles: int
+    crossbar_reads: int
+    adc_conversions: int
+    lif_updates: int
+    dropout_samples: int
+    accumulator_updates: int
+    buffer_bits_read: int
+
+
+EVENTS = ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """The static schedule of one inference of ``samples`` Monte-Carlo samples.
+
+    Attributes:
+        mapping: the mapping it schedules.
+        samples: Monte-Carlo samples ``M``.
+        layers: per-layer cycles and events.
+        fill_cycles: all mask fills: ``samples * mapping.fill_cycles``.
+        encode_cycles: all input encodings: ``samples * T * mapping.encode_cycles``.
+        cycles: the exact cycle count of the inference:
+            ``fill_cycles + encode_cycles + sum(layer.cycles)``.
+        lfsr_steps: LFSR steps of input rate coding (``samples * T * C * H * W``), else 0.
+    """
+
+    mapping: Mapping
+    samples: int
+    layers: tuple[LayerSchedule, ...]
+    fill_cycles: int
+    encode_cycles: int
+    cycles: int
+    lfsr_steps: int
+
+    @property
+    def seconds(self) -> float:
+        """Latency of the inference at the hardware clock [s]: ``cycles / (clock_mhz * 1e6)``."""
+        return self.cycles / (self.mapping.hw.clock_mhz * 1e6)
+
+    @property
+    def events(self) -> dict[str, int]:
+        """Totals of the docs section 5 events (``spikes`` are data dependent: not predicted)."""
+        return {name: sum(getattr(row, name) for row in self.layers) for name in EVENTS}
+
+    def iter_steps(self) -> Iterator[Step]:
+        """Yield every step of the inference in execution order (lazy; any size)."""
+        m = self.mapping
+        for sample in range(self.samples):
+            if m.fill_cycles:
+                yield Step("fill", sample, -1, "", -1, -1, m.fill_cycles)
+            for t in range(m.timesteps):
+                if m.encode_cycles:
+                    yield Step("encode", sample, t, "", -1, -1, m.encode_cycles)
+                for layer in m.layers:
+                    for pos in range(layer.positions):
+                        for b, c in enumerate(layer.plane_cycles):
+                            yield Step("read", sample, t, layer.name, pos, b, c)
+                        yield Step("update", sample, t, layer.name, pos, -1, layer.update_cycles)
+
+    def step_count(self) -> int:
+        """Number of steps :meth:`iter_steps` yields (closed form)."""
+        m = self.mapping
+        per_t = sum(layer.positions * (len(layer.plane_cycles) + 1) for layer in m.layers)
+        per_t += 1 if m.encode_cycles else 0
+        return self.samples * ((1 if m.fill_cycles else 0) + m.timesteps * per_t)
+
+    def steps(self, limit: int = DEFAULT_STEP_LIMIT) -> list[Step]:
+        """The explicit step list, for small networks (tests, RTL traces).
+
+        Raises:
+            ValueError: the list would hold more than ``limit`` steps (use :meth:`iter_steps`
+                or the closed-form totals instead).
+        """
+        n = self.step_count()
+        if n > limit:
+            raise ValueError(
+                f"the schedule has {n} steps, more than limit={limit}; iterate with "
+                "iter_steps() or use the closed-form totals (cycles, events)"
+            )
+        return list(self.iter_steps())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready totals and per-layer rows."""
+        return {
+            "samples": self.samples,
+            "timesteps": self.mapping.timesteps,
+            "cycles": self.cycles,
+            "seconds": self.seconds,
+            "fill_cycles": self.fill_cycles,
+            "encode_cycles": self.encode_cycles,
+            "events": self.events,
+            "layers": [
+                {
+                    "name": r.name,
+                    "cycles": r.cycles,
+                    "fill_cycles": r.fill_cycles,
+                    "crossbar_reads": r.crossbar_reads,
+                    "adc_conversions": r.adc_conversions,
+                    "lif_updates": r.lif_updates,
+                    "dropout_samples": r.dropout_samples,
+                    "accumulator_updates": r.accumulator_updates,
+                    "buffer_bits_read": r.buffer_bits_read,
+                }
+                for r in self.layers
+            ],
+        }
+
+
+def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:
+    """The :class:`Schedule` of an existing :class:`Mapping` (closed form)."""
+    samples = _check_samples(samples)
+    runs = samples * mapping.timesteps
+    rows: list[LayerSchedule] = []
+    total = 0
+    for layer in mapping.layers:
+        cycles = runs * layer.timestep_cycles
+        total += cycles
+        reads = adc = bits = units = 0
+        lfill = 0
+        for e in layer.edges:
+            steps = e.planes * e.positions
+            reads += steps * e.reads_per_step
+            adc += steps * e.conversions_per_step
+            bits += steps * e.rows
+            if e.dropout is not None:
+                units += e.dropout.units
+                lfill = max(lfill, e.dropout.fill_cycles)
+        rows.append(
+            LayerSchedule(
+                name=layer.name,
+                cycles=cycles,
+                fill_cycles=lfill,
+                crossbar_reads=runs * reads,
+                adc_conversions=runs * adc,
+                lif_updates=runs * layer.neurons if layer.has_neurons else 0,
+                dropout_samples=samples * units,
+                accumulator_updates=0 if layer.has_neurons else runs * layer.neurons,
+                buffer_bits_read=runs * bits,
+            )
+        )
+    fill = samples * mapping.fill_cycles
+    encode = runs * mapping.encode_cycles
+    return Schedule(
+        mapping=mapping,
+        samples=samples,
+        layers=tuple(rows),
+        fill_cycles=fill,
+        encode_cycles=encode,
+        cycles=fill + encode + total,
+        lfsr_steps=runs * mapping.input_neurons if mapping.encoding == "rate" else 0,
+    )
+
+
+def schedule(
+    net: Network, hw: HardwareConfig, samples: int = 1, driver: MTJDriver | None = None
+) -> Schedule:
+    """The static schedule of one inference of ``net`` on ``hw`` with ``samples`` MC samples.
+
+    ``schedule(...).cycles`` is the exact number of clock cycles the generated controller
+    takes (docs/cost-model.md, "Schedule"); the event counts follow docs/hardware-model.md
+    section 5.
+    """
+    samples = _check_samples(samples)
+    return schedule_mapping(map_network(net, hw, driver), samples)

@@ -1,0 +1,422 @@
+"""The cost model (hdl.cost): default preset against the schedule, spikesim preset against the
+formulas and constants of REFERENCES.md section 2, its defect switch, reports and speed."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hdl.cost import (
+    ADCTech,
+    ComponentLibrary,
+    CostError,
+    SpikeSimLibrary,
+    SpikeSimRefusal,
+    StaticTech,
+    estimate,
+)
+from hdl.hwconfig import HardwareConfig, HardwareError
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
+from hdl.mapping import MTJDriver, map_network, schedule
+from hdl.mtj import MTJDevice, dropout_cycle_energy
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "cost-model.md"
+
+# --- networks ---------------------------------------------------------------------------------
+
+
+def digits_mlp() -> Network:
+    """64 -> 128 (LIF, 8 MTJ dropout modules, p = 0.5) -> 10 (membrane), 4-bit input, T = 4."""
+    return Network(
+        name="digits-mlp",
+        input=InputSpec((1, 8, 8), bits=4),
+        layers=(
+            Layer(
+                "fc1",
+                (Edge("linear", "input", dropout=DropoutSpec(0.5, modules=8)),),
+                (128,),
+                Neuron(),
+            ),
+            Layer("out", (Edge("linear", "fc1"),), (10,)),
+        ),
+        timesteps=4,
+    ).validate()
+
+
+def rate_cnn() -> Network:
+    """Rate-coded conv net with LFSR dropout and count decoding."""
+    return Network(
+        name="rate-cnn",
+        input=InputSpec((1, 8, 8), bits=4, encoding="rate", lfsr=LFSRSpec(width=8)),
+        layers=(
+            Layer(
+                "c1",
+                (
+                    Edge(
+                        "conv2d",
+                        "input",
+                        weight_bits=3,
+                        kernel=3,
+                        stride=2,
+                        padding=1,
+                        dropout=DropoutSpec(0.25, source="lfsr", modules=4),
+                    ),
+                ),
+                (8, 4, 4),
+                Neuron(membrane_bits=10),
+            ),
+            Layer("out", (Edge("linear", "c1"),), (10,), Neuron()),
+        ),
+        timesteps=3,
+        output_decoding="count",
+    ).validate()
+
+
+def vgg9() -> Network:
+    """VGG-9 for CIFAR-10, architecture only (7 conv3x3 64-256 ch, 2 linear), T = 5."""
+    plan = [(64, 32, 1), (64, 16, 2), (128, 16, 1), (128, 8, 2), (256, 8, 1), (256, 8, 1)]
+    plan.append((256, 4, 2))
+    layers, src = [], "input"
+    for i, (c, h, s) in enumerate(plan, start=1):
+        edge = Edge("conv2d", src, weight_bits=8, kernel=3, stride=s, padding=1)
+        layers.append(Layer(f"conv{i}", (edge,), (c, h, h), Neuron()))
+        src = f"conv{i}"
+    fc1 = Edge("linear", src, weight_bits=8, dropout=DropoutSpec(0.2, modules=64))
+    layers.append(Layer("fc1", (fc1,), (1024,), Neuron()))
+    layers.append(Layer("fc2", (Edge("linear", "fc1", weight_bits=8),), (10,)))
+    return Network("vgg9", InputSpec((3, 32, 32), bits=8), tuple(layers), timesteps=5).validate()
+
+
+# SpikeSim's own example (its ELA script): the 7 conv layers of VGG-9 on CIFAR-10, T = 5.
+SPIKESIM_IN = [3, 64, 64, 128, 128, 256, 256]
+SPIKESIM_OUT = [64, 64, 128, 128, 256, 256, 256]
+SPIKESIM_IN_DIM = [32, 32, 16, 16, 8, 8, 8]
+SPIKESIM_OUT_DIM = [32, 16, 16, 8, 8, 8, 4]
+
+
+def spikesim_vgg_convs() -> Network:
+    layers, src = [], "input"
+    for i, (c, h_in, h) in enumerate(
+        zip(SPIKESIM_OUT, SPIKESIM_IN_DIM, SPIKESIM_OUT_DIM, strict=True), start=1
+    ):
+        edge = Edge("conv2d", src, kernel=3, stride=h_in // h, padding=1)
+        last = i == len(SPIKESIM_OUT)
+        layers.append(Layer(f"conv{i}", (edge,), (c, h, h), None if last else Neuron()))
+        src = f"conv{i}"
+    return Network("spikesim-vgg", InputSpec((3, 32, 32)), tuple(layers), timesteps=5).validate()
+
+
+# --- spikesim: formulas term by term against REFERENCES.md section 2 ----------------------------
+
+
+def test_spikesim_pe_cycle_energy_term_by_term() -> None:
+    lib = SpikeSimLibrary()
+    x, k = 64, 3
+    terms = {
+        "h-tree": 157.12,
+        "memory fetch": 4.64,
+        "tile buffer": 397,
+        "neuron": 5.096,
+        "subtractor": (x / 8) * 16 * 1.15e-6,
+        "temporary buffer": (x / 8) * 0.2,
+        "crossbar + adc + mux": (x / 8) * (k**2 * 1.76423 + (x / 8) * (2.03084 + 0.094245)),
+    }
+    assert sum(terms.values()) == pytest.approx(828.5, abs=0.05)
+    assert lib.pe_cycle_energy_pj() == pytest.approx(sum(terms.values()), rel=1e-12)
+    assert lib.e_htree.value == 157.12 and lib.e_mem_fetch.value == 4.64
+    assert lib.e_tile_buffer.value == 397 and lib.e_neuron.value == 5.096
+    assert lib.e_crossbar.value == 1.76423 and lib.e_adc.value == 2.03084
+    assert lib.e_mux.value == 0.094245 and lib.e_subtractor.value == 1.15e-6
+    # one PE cycle = 26 clock cycles = 104 ns at 250 MHz
+    assert lib.pe_cycle_ns == pytest.approx(104.0)
+
+
+def test_spikesim_area_terms() -> None:
+    lib = SpikeSimLibrary()
+    # REFERENCES.md rounds subtractor 13,411 and temporary buffer 484.6 um^2
+    assert lib.a_subtractor.value == pytest.approx(13411, abs=0.5)
+    assert lib.a_temp_buffer.value == pytest.approx(484.6, abs=0.05)
+    assert lib.a_crossbar.value == pytest.approx(64 * 64 * 0.0064)
+    assert (lib.a_adc.value, lib.a_mux.value, lib.a_htree.value) == (693.633, 45.9, 433660)
+    pe = 9 * 26.2144 + 8 * (693.633 + 45.9)
+    assert lib.pe_area_um2() == pytest.approx(pe)
+    tile = 8 * 13411 + 484.6 + 0.7391 * 64 * 128 + 8 * pe + 433660
+    assert lib.tile_area_um2() == pytest.approx(tile, abs=8 * 0.5 + 0.05)
+
+
+def test_spikesim_tiling_energy_area_latency_on_its_own_example() -> None:
+    net = spikesim_vgg_convs()
+    t, x = 5, 64
+    pes = [
+        math.ceil(ci / x) * math.ceil(co / x)
+        for ci, co in zip(SPIKESIM_IN, SPIKESIM_OUT, strict=True)
+    ]
+    assert pes == [1, 1, 2, 4, 8, 16, 16]
+    lib = SpikeSimLibrary()
+    e_pe, tile = lib.pe_cycle_energy_pj(), lib.tile_area_um2()
+    value = 0.7391 * 22
+    inputs = sum(c * h * h for c, h in zip(SPIKESIM_IN, SPIKESIM_IN_DIM, strict=True)) * value
+    neurons = [c * h * h * value for c, h in zip(SPIKESIM_OUT, SPIKESIM_OUT_DIM, strict=True)]
+    energy = sum(p * h * h * e_pe * t for p, h in zip(pes, SPIKESIM_OUT_DIM, strict=True))
+    busy = [h * h * c * t for c, h in zip(SPIKESIM_OUT, SPIKESIM_OUT_DIM, strict=True)]
+    latency = sum(0.75 * b for b in busy[:-1]) + busy[-1]  # PE cycles, REFERENCES.md
+
+    fixed = estimate(net, preset="spikesim")
+    assert fixed.events["pes"] == 48
+    assert fixed.events["tiles"] == 1 + 1 + 1 + 1 + 1 + 2 + 2  # one layer per tile
+    assert fixed.energy_pj["total"] == pytest.approx(energy, rel=1e-12)
+    assert fixed.area_um2["tiles"] == pytest.approx(9 * tile)
+    assert fixed.area_um2["input_buffers"] == pytest.approx(inputs)
+    assert fixed.area_um2["neuron_memory"] == pytest.approx(sum(neurons))
+    assert fixed.events["latency_pe_cycles"] == pytest.approx(latency)
+    assert fixed.seconds == pytest.approx(latency * 104e-9)
+    assert fixed.cycles == math.ceil(latency * 26)
+    assert [r.cycles for r in fixed.layers] == [b * 26 for b in busy]
+
+    original = estimate(net, preset="spikesim", reproduce_defects=True)
+    assert original.events["tiles"] == 6  # ceil(48 PEs / 8): layers share tiles
+    assert original.energy_pj["total"] == pytest.approx(energy, rel=1e-12)  # energy unchanged
+    assert original.area_um2["tiles"] == pytest.approx(6 * tile)
+    assert original.area_um2["neuron_memory"] == pytest.approx(sum(neurons[:5]))
+    checkpoints = [
+        int(0.75 * h * h * c) * t for c, h in zip(SPIKESIM_OUT, SPIKESIM_OUT_DIM, strict=True)
+    ]
+    end = sum(checkpoints[:-1]) + busy[-1]
+    assert original.events["latency_pe_cycles"] == end * t  # timesteps counted twice
+    assert original.seconds == pytest.approx(fixed.seconds * t)
+    assert [r.cycles for r in original.layers] == [(b - 1) * t * 26 for b in busy]
+    assert len(original.notes) == 3 and not fixed.notes
+
+
+def test_spikesim_refusal_only_with_reproduced_defects() -> None:
+    # 64 -> 128 -> 10: PEs 2, then 2 (ceil) or 0.3125 (uncapped): not growing
+    with pytest.raises(SpikeSimRefusal, match="do not grow"):
+        estimate(digits_mlp(), preset="spikesim", reproduce_defects=True)
+    with pytest.raises(SpikeSimRefusal):
+        estimate(vgg9(), preset="spikesim", reproduce_defects=True)
+    report = estimate(vgg9(), preset="spikesim")
+    assert report.energy_uj > 0 and report.area_mm2 > 0 and report.cycles > 0
+
+
+def test_spikesim_pipeline_ends_with_the_last_layer_to_finish() -> None:
+    # fc1 is busy 128 * 4 PE cycles; the 10-neuron output starts at 75 % of it and takes 40:
+    # the inference cannot end before fc1 does
+    report = estimate(digits_mlp(), preset="spikesim")
+    assert report.events["latency_pe_cycles"] == max(128 * 4, 0.75 * 128 * 4 + 10 * 4)
+
+
+def test_spikesim_samples_scale_energy_and_latency() -> None:
+    one = estimate(vgg9(), preset="spikesim")
+    three = estimate(vgg9(), preset="spikesim", samples=3)
+    assert three.energy_pj["total"] == pytest.approx(3 * one.energy_pj["total"])
+    assert three.seconds == pytest.approx(3 * one.seconds)
+    assert three.area_um2 == one.area_um2
+
+
+# --- default preset --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [digits_mlp, rate_cnn, vgg9])
+@pytest.mark.parametrize("samples", [1, 4])
+def test_default_latency_is_the_schedule(make, samples: int) -> None:
+    net = make()
+    hw = HardwareConfig(tile_rows=64, tile_cols=64, clock_mhz=100.0)
+    report = estimate(net, hw, samples=samples)
+    sched = schedule(net, hw, samples=samples)
+    assert report.cycles == sched.cycles
+    assert report.seconds == pytest.approx(sched.cycles / 100e6)
+    for name, count in sched.events.items():
+        assert report.events[name] == count
+    assert sum(r.cycles for r in report.layers) + sched.fill_cycles + sched.encode_cycles == (
+        report.cycles
+    )
+
+
+def test_default_energy_is_events_times_energies() -> None:
+    net, hw, m = digits_mlp(), HardwareConfig(), 3
+    lib = ComponentLibrary()
+    report = estimate(net, hw, samples=m)
+    e = report.energy_pj
+    e_cell = 8 * 1.76423 / 4096
+    runs = m * 4  # samples x timesteps
+    crossbar = runs * (4 * 64 * 256 + 1 * 128 * 20) * e_cell  # planes x rows x phys_cols
+    assert e["crossbar"] == pytest.approx(crossbar)
+    conversions = runs * (4 * 1 * 256 + 1 * 1 * 20)
+    assert report.events["adc_conversions"] == conversions
+    e_conv = 2.03084 * 2 ** (8 - 4) + 0.094245
+    assert e["adc"] == pytest.approx(conversions * e_conv)
+    device = MTJDevice()
+    current = device.current_for_probability(0.5, 10.0)
+    cycle = dropout_cycle_energy(device, current, 10.0).total_pj
+    assert e["dropout"] == pytest.approx(m * 64 * (cycle + 10 / 64))
+    lif = runs * 128 * (5 * 16 * 0.1 / 32 + (4 * 16 + 2) * 10 / 64)
+    assert e["lif"] == pytest.approx(lif)
+    static = lib.static.leakage_density.value * report.area_mm2 * report.seconds * 1e9
+    assert e["static"] == pytest.approx(static)
+    assert e["total"] == pytest.approx(sum(v for k, v in e.items() if k != "total"))
+    assert report.energy_uj == pytest.approx(e["total"] * 1e-6)
+    assert sum(r.energy_pj for r in report.layers) == pytest.approx(e["total"] - e["static"])
+
+
+def test_default_area_and_memory_by_hand() -> None:
+    net, hw = digits_mlp(), HardwareConfig()
+    report = estimate(net, hw)
+    a = report.area_um2
+    assert a["crossbar"] == pytest.approx(3 * 128 * 128 * 26.2144 / 4096)
+    adc = 693.633 * 2 ** (8 - 4) + 45.9 * 8 / 8
+    assert a["adc"] == pytest.approx(48 * adc)
+    assert a["dropout"] == pytest.approx(8 * 25.0)
+    assert a["total"] == pytest.approx(sum(v for k, v in a.items() if k != "total"))
+    mem = report.memory_bits
+    assert mem["weights"] == 128 * 64 + 10 * 128
+    assert mem["crossbar"] == 3 * 128 * 128
+    assert mem["membranes"] == 128 * 16 and mem["spikes"] == 128
+    assert mem["input"] == 64 * 4 and mem["masks"] == 64
+    assert report.state_bits == sum(
+        mem[k] for k in ("membranes", "spikes", "input", "partial_sums", "output", "masks")
+    )
+
+
+def test_library_changes_move_the_numbers() -> None:
+    net = digits_mlp()
+    base = estimate(net)
+    no_leak = ComponentLibrary(
+        static=StaticTech(leakage_density=replace(StaticTech().leakage_density, value=0.0))
+    )
+    assert estimate(net, library=no_leak).energy_pj["static"] == 0.0
+    cheap_adc = ComponentLibrary(adc=ADCTech(energy_ref=replace(ADCTech().energy_ref, value=1.0)))
+    assert estimate(net, library=cheap_adc).energy_pj["adc"] < base.energy_pj["adc"]
+    longer = estimate(net, driver=MTJDriver(pulse_ns=20.0))
+    assert longer.cycles > base.cycles  # 20 ns pulses: longer mask fill
+    bigger_adc = estimate(net, HardwareConfig(adc_bits=6))
+    assert bigger_adc.energy_pj["adc"] < base.energy_pj["adc"]
+
+
+def test_rate_coding_and_lfsr_dropout_are_priced() -> None:
+    report = estimate(rate_cnn(), samples=2)
+    assert report.energy_pj["encode"] > 0 and report.events["lfsr_steps"] == 2 * 3 * 64
+    assert report.energy_pj["dropout"] > 0
+    m = map_network(rate_cnn(), HardwareConfig())
+    assert m.layers[0].edges[0].dropout.cycles_per_dropout == 1
+
+
+def test_architecture_only_and_trained_networks_price_alike() -> None:
+    import numpy as np
+
+    arch = digits_mlp()
+    rng = np.random.default_rng(1)
+    trained = Network(
+        arch.name,
+        arch.input,
+        (
+            Layer(
+                "fc1",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight=rng.choice([-1, 1], (128, 64)),
+                        dropout=DropoutSpec(0.5, modules=8),
+                    ),
+                ),
+                (128,),
+                Neuron(threshold=np.full(128, 2)),
+            ),
+            Layer("out", (Edge("linear", "fc1", weight=rng.choice([-1, 1], (10, 128))),), (10,)),
+        ),
+        timesteps=4,
+    ).validate()
+    assert trained.has_weights and not arch.has_weights
+    for preset in ("default", "spikesim"):
+        assert estimate(trained, preset=preset).as_dict() == estimate(arch, preset=preset).as_dict()
+
+
+def test_vgg9_is_mapped_and_priced() -> None:
+    report = estimate(vgg9(), samples=2)
+    assert [r.name for r in report.layers][-2:] == ["fc1", "fc2"]
+    assert report.memory_bits["weights"] == sum(
+        e.weights * 8 for e in map_network(vgg9(), HardwareConfig()).edges
+    )
+    assert report.energy_uj > 0 and report.area_mm2 > 0
+    assert report.events["dropout_samples"] == 2 * 4096
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def test_report_as_dict_and_table() -> None:
+    for preset in ("default", "spikesim"):
+        report = estimate(rate_cnn() if preset == "default" else vgg9(), preset=preset)
+        d = json.loads(json.dumps(report.as_dict()))
+        assert d["preset"] == preset
+        assert d["latency"]["cycles"] == report.cycles
+        assert d["energy"]["uj"] == pytest.approx(report.energy_uj)
+        assert len(d["layers"]) == len(report.layers)
+        text = report.table()
+        assert "total" in text and "latency:" in text and "energy:" in text
+        for row in report.layers:
+            assert row.name in text
+
+
+def test_every_constant_has_unit_source_and_is_documented() -> None:
+    doc = DOC.read_text()
+    for lib in (ComponentLibrary(), SpikeSimLibrary()):
+        for name, c in lib.constants().items():
+            assert c.unit and c.source, name
+            lines = [ln for ln in doc.splitlines() if f"`{name}`" in ln]
+            assert lines, f"{name} is not documented in {DOC.name}"
+            assert any(f"{c.value:g}" in ln for ln in lines), f"{name} = {c.value:g} not in doc"
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+def test_errors() -> None:
+    net = digits_mlp()
+    with pytest.raises(CostError, match="preset"):
+        estimate(net, preset="isaac")
+    with pytest.raises(CostError, match="samples"):
+        estimate(net, samples=0)
+    with pytest.raises(CostError, match="SpikeSimLibrary"):
+        estimate(net, preset="spikesim", library=ComponentLibrary())
+    with pytest.raises(CostError, match="ComponentLibrary"):
+        estimate(net, library=SpikeSimLibrary())
+    with pytest.raises(CostError, match="spikesim"):
+        estimate(net, reproduce_defects=True)
+    with pytest.raises(HardwareError, match="HardwareConfig"):
+        estimate(net, hw={"tile_rows": 64})  # type: ignore[arg-type]
+    with pytest.raises(HardwareError, match="adc_bits"):
+        estimate(net, HardwareConfig(adc_bits=0))
+    with pytest.raises(HardwareError, match="pulse_ns"):
+        estimate(net, driver=MTJDriver(pulse_ns=-1.0))
+
+
+# --- speed ------------------------------------------------------------------------------------
+
+
+def _best_us(fn, repeat: int = 30) -> float:
+    best = math.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best * 1e6
+
+
+def test_estimate_is_fast() -> None:
+    mlp, big, hw = digits_mlp(), vgg9(), HardwareConfig()
+    assert _best_us(lambda: estimate(mlp, hw)) < 1000
+    assert _best_us(lambda: estimate(big, hw)) < 5000
+    assert _best_us(lambda: estimate(big, preset="spikesim")) < 5000
+
+
+def test_docs_example_runs() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    assert blocks, "docs/cost-model.md needs a runnable example"
+    exec(compile(blocks[0], str(DOC), "exec"), {})

@@ -1,0 +1,431 @@
+"""Mapping of networks onto crossbar tiles and the static schedule (hdl.mapping).
+
+The schedule's closed form is checked against an independent step-by-step enumerator written
+here from docs/cost-model.md, on small networks of every kind of layer.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+
+from hdl.hwconfig import HardwareConfig, HardwareError
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
+from hdl.mapping import (
+    MappingError,
+    MTJDriver,
+    map_network,
+    schedule,
+)
+from hdl.mtj import MTJDevice
+
+# --- networks ---------------------------------------------------------------------------------
+
+
+def digits_mlp(modules: int = 8, samples_dropout: bool = True, bits: int = 4) -> Network:
+    """64 -> 128 (LIF, MTJ dropout) -> 10 (membrane output), direct 4-bit input, T = 4."""
+    dropout = DropoutSpec(0.5, modules=modules) if samples_dropout else None
+    return Network(
+        name="digits-mlp",
+        input=InputSpec((1, 8, 8), bits=bits),
+        layers=(
+            Layer("fc1", (Edge("linear", "input", dropout=dropout),), (128,), Neuron()),
+            Layer("out", (Edge("linear", "fc1"),), (10,)),
+        ),
+        timesteps=4,
+    ).validate()
+
+
+def small_cnn(encoding: str = "direct") -> Network:
+    """conv3x3 8ch -> conv3x3 s2 16ch (channel dropout, LFSR) -> linear 10 (count decoding)."""
+    lfsr = LFSRSpec(width=8, seed=3) if encoding == "rate" else None
+    return Network(
+        name="small-cnn",
+        input=InputSpec((1, 8, 8), bits=3, encoding=encoding, lfsr=lfsr),
+        layers=(
+            Layer(
+                "c1",
+                (Edge("conv2d", "input", weight_bits=4, kernel=3, padding=1),),
+                (8, 8, 8),
+                Neuron(membrane_bits=12),
+            ),
+            Layer(
+                "c2",
+                (
+                    Edge(
+                        "conv2d",
+                        "c1",
+                        weight_bits=2,
+                        kernel=3,
+                        stride=2,
+                        padding=1,
+                        dropout=DropoutSpec(0.3, granularity="channel", source="lfsr", modules=3),
+                    ),
+                ),
+                (16, 4, 4),
+                Neuron(),
+            ),
+            Layer("out", (Edge("linear", "c2"),), (10,), Neuron()),
+        ),
+        timesteps=3,
+        output_decoding="count",
+    ).validate()
+
+
+def cell_net() -> Network:
+    """A searched cell: a node summing conv1x1 + conv3x3 from the input, a skip and a zero."""
+    return Network(
+        name="cell",
+        input=InputSpec((2, 5, 5), bits=2),
+        layers=(
+            Layer(
+                "stem",
+                (Edge("conv2d", "input", weight_bits=1, kernel=3, padding=1),),
+                (4, 5, 5),
+                Neuron(),
+            ),
+            Layer(
+                "node",
+                (
+                    Edge("conv2d", "stem", kernel=1, dropout=DropoutSpec(0.2, modules=2)),
+                    Edge("conv2d", "input", weight_bits=3, kernel=3, padding=1),
+                    Edge("skip", "stem"),
+                    Edge("zero", "stem"),
+                ),
+                (4, 5, 5),
+                Neuron(),
+            ),
+            Layer("skiponly", (Edge("skip", "node"),), (4, 5, 5), Neuron()),
+            Layer("out", (Edge("linear", "skiponly", weight_bits=5),), (3,)),
+        ),
+        timesteps=2,
+    ).validate()
+
+
+def vgg9(weight_bits: int = 8) -> Network:
+    """VGG-9 for CIFAR-10 (architecture only): 7 conv3x3 (64-256 ch, stride-2 downsampling)
+    and two linear layers, 8-bit direct input, T = 5."""
+    plan = [(64, 32, 1), (64, 16, 2), (128, 16, 1), (128, 8, 2), (256, 8, 1), (256, 8, 1)]
+    plan.append((256, 4, 2))
+    layers = []
+    src = "input"
+    for i, (c, h, s) in enumerate(plan, start=1):
+        edge = Edge("conv2d", src, weight_bits=weight_bits, kernel=3, stride=s, padding=1)
+        layers.append(Layer(f"conv{i}", (edge,), (c, h, h), Neuron()))
+        src = f"conv{i}"
+    fc1 = Edge("linear", src, weight_bits=weight_bits, dropout=DropoutSpec(0.2, modules=64))
+    layers.append(Layer("fc1", (fc1,), (1024,), Neuron()))
+    layers.append(Layer("fc2", (Edge("linear", "fc1", weight_bits=weight_bits),), (10,)))
+    return Network("vgg9", InputSpec((3, 32, 32), bits=8), tuple(layers), timesteps=5).validate()
+
+
+# --- an independent enumerator of docs/cost-model.md's schedule -------------------------------
+
+
+def _cycles_of(ns: float, mhz: float) -> int:
+    return max(1, math.ceil(Fraction(str(ns)) * Fraction(str(mhz)) / 1000))
+
+
+def enumerate_schedule(
+    net: Network, hw: HardwareConfig, samples: int, device: MTJDevice | None = None
+) -> tuple[list[tuple[str, int]], dict[str, int]]:
+    """Every step (kind, cycles) and the event counts, enumerated one by one."""
+    device = device or MTJDevice()
+    pulse = 10.0
+    shapes: dict[str, tuple[int, ...]] = {"input": net.input.shape}
+    per_layer = []
+    fill = 0
+    mask_units = 0
+    for layer in net.layers:
+        shape = layer.out_shape
+        channels = shape[0]
+        positions = shape[1] * shape[2] if len(shape) == 3 else 1
+        edges = []
+        for e in layer.edges:
+            src = shapes[e.source]
+            if e.kind not in ("linear", "conv2d"):
+                continue
+            rows = src[0] * e.kernel * e.kernel if e.kind == "conv2d" else math.prod(src)
+            mag = 1 if e.weight_bits == 1 else e.weight_bits - 1
+            cols = 2 * math.ceil(mag / hw.cell_bits) * channels
+            rt, ct = math.ceil(rows / hw.tile_rows), math.ceil(cols / hw.tile_cols)
+            adcs_per_tile = hw.tile_cols // hw.columns_per_adc
+            widest = min(cols, hw.tile_cols)
+            mux = math.ceil(widest / adcs_per_tile)
+            step = 1 + mux * (1 + hw.adc_latency_cycles) + 1
+            direct = e.source == "input" and net.input.encoding == "direct"
+            edges.append((net.input.bits if direct else 1, step, rt, ct, cols))
+            if e.dropout is not None:
+                units = src[0] if e.dropout.granularity == "channel" else rows
+                if e.dropout.source == "mtj":
+                    per = (
+                        _cycles_of(device.reset_pulse_ns, hw.clock_mhz)
+                        + _cycles_of(pulse, hw.clock_mhz)
+                        + _cycles_of(device.read_pulse_ns, hw.clock_mhz)
+                    )
+                else:
+                    per = 1
+                fill = max(fill, math.ceil(units / e.dropout.modules) * per)
+                mask_units += units
+        per_layer.append((layer, channels, positions, edges))
+        shapes[layer.name] = shape
+    steps: list[tuple[str, int]] = []
+    events = dict.fromkeys(
+        ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples"), 0
+    )
+    for _ in range(samples):
+        if fill:
+            steps.append(("fill", fill))
+        events["dropout_samples"] += mask_units
+        for _t in range(net.timesteps):
+            if net.input.encoding == "rate":
+                steps.append(("encode", math.prod(net.input.shape)))
+            for layer, channels, positions, edges in per_layer:
+                planes = max((p for p, *_ in edges), default=0)
+                for _pos in range(positions):
+                    for b in range(planes):
+                        active = [e for e in edges if e[0] > b]
+                        steps.append(("read", max(e[1] for e in active)))
+                        for _, _, rt, ct, cols in active:
+                            events["crossbar_reads"] += rt * ct
+                            events["adc_conversions"] += rt * cols
+                    steps.append(("update", math.ceil(channels / hw.lif_units)))
+                    if layer.neuron is not None:
+                        events["lif_updates"] += channels
+    return steps, events
+
+
+SMALL = {
+    "mlp": digits_mlp,
+    "cnn-direct": small_cnn,
+    "cnn-rate": lambda: small_cnn("rate"),
+    "cell": cell_net,
+}
+
+HWS = {
+    "default": HardwareConfig(),
+    "small-tiles": HardwareConfig(
+        tile_rows=16, tile_cols=32, cell_bits=2, columns_per_adc=4, lif_units=3
+    ),
+    "slow-adc": HardwareConfig(
+        tile_rows=64, tile_cols=64, adc_latency_cycles=3, clock_mhz=250.0, lif_units=1
+    ),
+}
+
+
+# --- tile counts by hand ----------------------------------------------------------------------
+
+
+def test_linear_tiles_by_hand() -> None:
+    m = map_network(digits_mlp(), HardwareConfig())
+    fc1, out = m.layers[0].edges[0], m.layers[1].edges[0]
+    # fc1: 64 rows, binary -> 1 slice, 2 * 1 * 128 = 256 columns on 128 x 128 tiles
+    assert (fc1.rows, fc1.slices, fc1.phys_cols) == (64, 1, 256)
+    assert (fc1.row_tiles, fc1.col_tiles, fc1.tiles) == (1, 2, 2)
+    assert fc1.adcs == 2 * 128 // 8
+    assert fc1.mux_steps == 8  # 128 used columns of the widest tile / 16 ADCs
+    assert fc1.step_cycles == 1 + 8 * (1 + 1) + 1
+    assert fc1.planes == 4 and fc1.positions == 1
+    # out: 128 rows, 20 columns: one tile, 20 columns over 16 ADCs -> 2 conversions each
+    assert (out.rows, out.phys_cols, out.tiles, out.mux_steps, out.planes) == (128, 20, 1, 2, 1)
+    assert m.tiles == 3 and m.adcs == 48
+
+
+def test_conv_tiles_bitslices_by_hand() -> None:
+    hw = HardwareConfig(tile_rows=16, tile_cols=32, cell_bits=2, columns_per_adc=4)
+    m = map_network(small_cnn(), hw)
+    c1, c2 = m.layers[0].edges[0], m.layers[1].edges[0]
+    # c1: 1 * 3 * 3 = 9 rows; 4-bit weights -> 3 magnitude bits -> 2 slices of 2 bits
+    assert (c1.rows, c1.slices, c1.phys_cols) == (9, 2, 2 * 2 * 8)
+    assert (c1.row_tiles, c1.col_tiles, c1.adcs) == (1, 1, 8)
+    assert c1.mux_steps == 4 and c1.positions == 64 and c1.planes == 3
+    # c2: 8 * 9 = 72 rows -> 5 row tiles; 2-bit weights -> 1 slice; 32 columns
+    assert (c2.rows, c2.slices, c2.phys_cols, c2.row_tiles, c2.col_tiles) == (72, 1, 32, 5, 1)
+    assert c2.positions == 16
+    # channel dropout: one unit per input channel, 3 LFSR modules, 1 cycle per draw
+    assert c2.dropout is not None
+    assert (c2.dropout.units, c2.dropout.modules, c2.dropout.fill_cycles) == (8, 3, 3)
+    out = m.layers[2].edges[0]
+    assert (out.rows, out.phys_cols, out.row_tiles, out.col_tiles) == (256, 20, 16, 1)
+
+
+def test_mtj_dropout_cycle_from_pulse_and_clock() -> None:
+    driver = MTJDriver()  # reset 5 ns, write 10 ns, sense 2 ns
+    assert driver.phase_cycles(200.0) == (1, 2, 1)
+    assert driver.cycles_per_dropout_cycle(200.0) == 4
+    assert driver.phase_cycles(250.0) == (2, 3, 1)
+    assert MTJDriver(pulse_ns=20.0).cycles_per_dropout_cycle(100.0) == 1 + 2 + 1
+    m = map_network(digits_mlp(modules=8), HardwareConfig())
+    d = m.layers[0].edges[0].dropout
+    assert d is not None
+    assert (d.units, d.modules, d.cycles_per_dropout, d.fill_cycles) == (64, 8, 4, 8 * 4)
+    assert m.fill_cycles == 32
+    m = map_network(digits_mlp(modules=5), HardwareConfig(clock_mhz=250.0))
+    assert m.fill_cycles == math.ceil(64 / 5) * 6
+
+
+def test_vgg9_maps_in_closed_form() -> None:
+    net = vgg9()
+    hw = HardwareConfig()
+    m = map_network(net, hw)
+    conv1, conv7, fc1 = m.layers[0].edges[0], m.layers[6].edges[0], m.layers[7].edges[0]
+    # 8-bit weights: 7 magnitude bits, 7 slices, 14 physical columns per output
+    assert (conv1.rows, conv1.phys_cols, conv1.tiles) == (27, 14 * 64, 7)
+    assert (conv7.rows, conv7.row_tiles, conv7.col_tiles) == (2304, 18, 28)
+    assert (fc1.rows, fc1.row_tiles, fc1.col_tiles) == (4096, 32, 112)
+    expected = sum(math.ceil(e.rows / 128) * math.ceil(14 * e.out_channels / 128) for e in m.edges)
+    assert m.tiles == expected
+    s = schedule(net, hw, samples=2)
+    assert s.cycles == 2 * m.cycles_per_sample
+    with pytest.raises(ValueError, match="steps"):
+        s.steps(limit=10_000)
+
+
+# --- the schedule ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hw_name", sorted(HWS))
+@pytest.mark.parametrize("net_name", sorted(SMALL))
+@pytest.mark.parametrize("samples", [1, 3])
+def test_cycles_equal_the_sum_of_enumerated_steps(
+    net_name: str, hw_name: str, samples: int
+) -> None:
+    net, hw = SMALL[net_name](), HWS[hw_name]
+    s = schedule(net, hw, samples=samples)
+    steps, events = enumerate_schedule(net, hw, samples)
+    assert s.cycles == sum(c for _, c in steps)
+    assert s.events == events
+    # the module's own step list agrees step by step with the independent enumerator
+    listed = s.steps()
+    assert [(st.kind, st.cycles) for st in listed] == steps
+    assert len(listed) == s.step_count()
+    # per-layer cycles and the phases add up to the total
+    assert s.cycles == s.fill_cycles + s.encode_cycles + sum(r.cycles for r in s.layers)
+    assert s.seconds == pytest.approx(s.cycles / (hw.clock_mhz * 1e6))
+
+
+def test_schedule_formula_for_the_digits_mlp() -> None:
+    hw = HardwareConfig()  # 128 x 128, 8 columns per ADC, ADC latency 1, 16 LIF units
+    s = schedule(digits_mlp(), hw, samples=2)
+    fc1_read = 1 + 8 * 2 + 1  # 4 bit-planes of the direct input
+    out_read = 1 + 2 * 2 + 1
+    per_t = (4 * fc1_read + math.ceil(128 / 16)) + (out_read + math.ceil(10 / 16))
+    assert s.cycles == 2 * (64 / 8 * 4 + 4 * per_t)
+    assert s.fill_cycles == 2 * 32 and s.encode_cycles == 0
+
+
+def test_event_counts_by_formula() -> None:
+    hw = HardwareConfig(tile_rows=16, tile_cols=32, cell_bits=2, columns_per_adc=4)
+    s = schedule(small_cnn(), hw, samples=5)
+    m, t = 5, 3
+    # c1: 3 planes x 64 positions x (1 x 1) tiles; c2: 16 positions x 5 row tiles;
+    # out: 16 row tiles x 1 column tile
+    assert s.events["crossbar_reads"] == m * t * (3 * 64 * 1 + 16 * 5 * 1 + 16 * 1)
+    assert s.events["adc_conversions"] == m * t * (3 * 64 * 32 + 16 * 5 * 32 + 16 * 20)
+    assert s.events["lif_updates"] == m * t * (8 * 64 + 16 * 16 + 10)
+    assert s.events["dropout_samples"] == m * 8
+    # rate coding: one LFSR step per input per timestep, one encode phase per timestep
+    r = schedule(small_cnn("rate"), hw, samples=2)
+    assert r.lfsr_steps == 2 * 3 * 64 and r.encode_cycles == 2 * 3 * 64
+    assert r.events["crossbar_reads"] == 2 * 3 * (64 + 16 * 5 + 16)  # one plane only
+
+
+def test_layers_of_a_cell_read_in_parallel() -> None:
+    hw = HardwareConfig(tile_rows=16, tile_cols=16, columns_per_adc=4)
+    m = map_network(cell_net(), hw)
+    node = m.layers[1]
+    a, b = node.edges  # conv1x1 from stem (1 plane), conv3x3 from the 2-bit input (2 planes)
+    assert (a.planes, b.planes) == (1, 2)
+    assert node.plane_cycles == (max(a.step_cycles, b.step_cycles), b.step_cycles)
+    assert node.skip_sources == ("stem",)
+    skiponly = m.layers[2]
+    assert skiponly.edges == () and skiponly.plane_cycles == ()
+    assert skiponly.timestep_cycles == 25 * math.ceil(4 / 16)
+
+
+def test_architecture_and_weights_map_alike() -> None:
+    import numpy as np
+
+    arch = digits_mlp()
+    rng = np.random.default_rng(0)
+    weighted = Network(
+        name=arch.name,
+        input=arch.input,
+        layers=tuple(
+            Layer(
+                layer.name,
+                tuple(
+                    Edge(
+                        e.kind,
+                        e.source,
+                        weight_bits=e.weight_bits,
+                        weight=rng.choice([-1, 1], size=e.weight_shape),
+                        dropout=e.dropout,
+                    )
+                    for e in layer.edges
+                ),
+                layer.out_shape,
+                None if layer.neuron is None else Neuron(threshold=np.full(layer.out_shape[0], 3)),
+            )
+            for layer in arch.layers
+        ),
+        timesteps=arch.timesteps,
+    ).validate()
+    assert weighted.has_weights and not arch.has_weights
+    hw = HardwareConfig()
+    assert schedule(weighted, hw).as_dict() == schedule(arch, hw).as_dict()
+
+
+def test_notes_warn_of_adc_saturation_and_idle_modules() -> None:
+    m = map_network(digits_mlp(modules=100), HardwareConfig(adc_bits=5))
+    text = " ".join(m.notes)
+    assert "saturation possible" in text and "never used" in text
+    assert map_network(digits_mlp(), HardwareConfig()).notes == ()
+
+
+def test_as_dict_is_json_ready() -> None:
+    import json
+
+    m = map_network(cell_net(), HardwareConfig())
+    json.dumps(m.as_dict())
+    json.dumps(schedule(cell_net(), HardwareConfig(), samples=2).as_dict())
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"tile_rows": 0}, "tile_rows"),
+        ({"tile_cols": 5000}, "tile_cols"),
+        ({"cell_bits": 9}, "cell_bits"),
+        ({"columns_per_adc": 3}, "columns_per_adc"),
+        ({"lif_units": 0}, "lif_units"),
+        ({"clock_mhz": -1.0}, "clock_mhz"),
+        ({"adc_latency_cycles": 1.5}, "adc_latency_cycles"),
+    ],
+)
+def test_bad_hardware_raises_naming_the_field(kwargs: dict, field: str) -> None:
+    with pytest.raises(HardwareError, match=field):
+        HardwareConfig(**kwargs)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(HardwareError, match="HardwareConfig"):
+        map_network(digits_mlp(), {"tile_rows": 64})  # type: ignore[arg-type]
+    with pytest.raises(HardwareError, match="pulse_ns"):
+        MTJDriver(pulse_ns=0.0)
+    with pytest.raises(HardwareError, match="device"):
+        MTJDriver(device="mtj")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="samples"):
+        schedule(digits_mlp(), HardwareConfig(), samples=0)
+    raw = Network(
+        "raw",
+        InputSpec((1, 2, 2)),
+        (Layer("a", (Edge("linear", "nowhere"),), (2,)),),
+    )
+    with pytest.raises(MappingError, match="nowhere"):
+        map_network(raw, HardwareConfig())
