@@ -137,13 +137,18 @@ def _hardware(pairs: list[str]):
 
 
 def _cmd_estimate(args) -> int:
-    from hdl.cost import estimate
-
     from hdl._io import atomic_write_json
+    from hdl.cost import estimate
     from hdl.ir import load_network
 
     net = load_network(args.network)
-    report = estimate(net, _hardware(args.hw), preset=args.preset, samples=args.samples)
+    report = estimate(
+        net,
+        _hardware(args.hw),
+        preset=args.preset,
+        samples=args.samples,
+        reproduce_defects=args.reproduce_defects,
+    )
     print(report.table())
     out = args.out or (args.network if args.network.is_dir() else args.network.parent) / (
         f"cost_{args.preset}.json"
@@ -214,6 +219,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="hardware setting, e.g. --hw tile_rows=256 (repeatable)",
     )
     p.add_argument("--out", type=Path, help="report path (default: next to the network)")
+    p.add_argument(
+        "--reproduce-defects",
+        action="store_true",
+        help="spikesim preset: reproduce the original script's known defects",
+    )
     p.set_defaults(func=_cmd_estimate)
 
     p = sub.add_parser(
