@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -25,6 +28,7 @@ from hdl._io import atomic_write_bytes
 __all__ = [
     "EDGE_KINDS",
     "FORMAT",
+    "LFSR_TAPS",
     "VERSION",
     "DropoutSpec",
     "Edge",
@@ -86,13 +90,24 @@ def _choice(value: Any, where: str, choices: tuple[str, ...]) -> str:
 
 def _int_array(value: Any, where: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
     arr = np.asarray(value)
-    if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
-        raise IRError(f"{where} must hold integers, got dtype {arr.dtype}")
+    exact_float = (
+        arr.dtype.kind == "f"
+        and bool(np.all(np.isfinite(arr)))
+        and bool(np.all(arr == np.round(arr)))
+        and bool(np.all(np.abs(arr) < 2**53))
+    )
+    if arr.dtype.kind not in "iu" and not exact_float:
+        raise IRError(f"{where} must hold (finite) integers, got dtype {arr.dtype}")
     arr = arr.astype(np.int64)
     if shape is not None and arr.shape != shape:
         raise IRError(f"{where} must have shape {shape}, got {arr.shape}")
     arr.setflags(write=False)
     return arr
+
+
+def _check_lfsr(value: Any, where: str) -> None:
+    if value is not None and not isinstance(value, LFSRSpec):
+        raise IRError(f"{where} must be an LFSRSpec or None, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)
@@ -103,9 +118,10 @@ class LFSRSpec:
     seed: int = 1
 
     def __post_init__(self) -> None:
-        if self.width not in LFSR_TAPS:
+        if isinstance(self.width, bool) or self.width not in LFSR_TAPS:
             raise IRError(f"lfsr.width must be one of {sorted(LFSR_TAPS)}, got {self.width!r}")
-        _int(self.seed, "lfsr.seed", 1, 2**self.width - 1)
+        object.__setattr__(self, "width", int(self.width))
+        object.__setattr__(self, "seed", _int(self.seed, "lfsr.seed", 1, 2**self.width - 1))
 
     @property
     def taps(self) -> tuple[int, ...]:
@@ -126,8 +142,9 @@ class InputSpec:
         if len(shape) != 3 or any(_int(s, "input.shape", 1) < 1 for s in shape):
             raise IRError(f"input.shape must be (C, H, W) of positive integers, got {self.shape!r}")
         object.__setattr__(self, "shape", tuple(int(s) for s in shape))
-        _int(self.bits, "input.bits", 1, 16)
+        object.__setattr__(self, "bits", _int(self.bits, "input.bits", 1, 16))
         _choice(self.encoding, "input.encoding", ("direct", "rate"))
+        _check_lfsr(self.lfsr, "input.lfsr")
         if self.encoding == "rate":
             lfsr = self.lfsr or LFSRSpec()
             if lfsr.width < self.bits:
@@ -156,11 +173,14 @@ class DropoutSpec:
     lfsr: LFSRSpec | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.p, (int, float)) or not 0.0 < float(self.p) < 1.0:
-            raise IRError(f"dropout.p must be in (0, 1), got {self.p!r}")
+        p = self.p
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 < float(p) < 1.0:
+            raise IRError(f"dropout.p must be a number in (0, 1), got {p!r}")
+        object.__setattr__(self, "p", float(p))
         _choice(self.granularity, "dropout.granularity", ("row", "channel"))
         _choice(self.source, "dropout.source", ("mtj", "lfsr"))
-        _int(self.modules, "dropout.modules", 1)
+        object.__setattr__(self, "modules", _int(self.modules, "dropout.modules", 1))
+        _check_lfsr(self.lfsr, "dropout.lfsr")
         if self.source == "lfsr" and self.lfsr is None:
             object.__setattr__(self, "lfsr", LFSRSpec())
 
@@ -238,18 +258,49 @@ class Network:
         return self.input.shape if source == "input" else self.layer(source).out_shape
 
     def validate(self) -> Network:
-        """Check every field; return a copy with arrays frozen and shapes filled in."""
-        _int(self.timesteps, "timesteps", 1, 4096)
+        """Check every field; return a copy with arrays frozen, integers as ``int`` and shapes
+        filled in. Errors name the layer, the field and the allowed values."""
+        if not isinstance(self.name, str) or not self.name:
+            raise IRError(f"name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.input, InputSpec):
+            raise IRError(f"input must be an InputSpec, got {type(self.input).__name__}")
+        timesteps = _int(self.timesteps, "timesteps", 1, 4096)
         _choice(self.output_decoding, "output_decoding", ("membrane", "count"))
+        if not isinstance(self.metadata, dict):
+            raise IRError(f"metadata must be a dict (a JSON object), got {self.metadata!r}")
         if not self.layers:
             raise IRError("a network needs at least one layer")
         seen: dict[str, tuple[int, ...]] = {"input": self.input.shape}
         layers = []
         for index, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise IRError(f"layers[{index}] must be a Layer, got {type(layer).__name__}")
             is_output = index == len(self.layers) - 1
             layers.append(_validate_layer(layer, seen, is_output, self.output_decoding))
             seen[layer.name] = layers[-1].out_shape
-        return replace(self, layers=tuple(layers))
+        _check_complete(layers)
+        return replace(self, layers=tuple(layers), timesteps=timesteps)
+
+
+def _check_complete(layers: list[Layer]) -> None:
+    """Weights are all given (a trained network, which then needs every threshold too) or none
+    (an architecture; thresholds and biases may then be present or not)."""
+    given, missing = [], []
+    for layer in layers:
+        for i, edge in enumerate(layer.edges):
+            if edge.weighted:
+                field_name = f"layer {layer.name!r}.edges[{i}].weight"
+                (given if edge.weight is not None else missing).append(field_name)
+    if not given:
+        return
+    for layer in layers:
+        if layer.neuron is not None and layer.neuron.threshold is None:
+            missing.append(f"layer {layer.name!r}.neuron.threshold")
+    if missing:
+        raise IRError(
+            f"{missing[0]} is missing while {given[0]} is given: a trained network has all its "
+            "weights and thresholds, an architecture has no weights"
+        )
 
 
 def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
@@ -259,14 +310,25 @@ def _conv_out(size: int, kernel: int, stride: int, padding: int) -> int:
 def _validate_edge(
     edge: Edge, where: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...]
 ) -> Edge:
+    if not isinstance(edge, Edge):
+        raise IRError(f"{where} must be an Edge, got {type(edge).__name__}")
     _choice(edge.kind, f"{where}.kind", EDGE_KINDS)
     if edge.kind in ("skip", "zero"):
         if edge.kind == "skip" and tuple(in_shape) != tuple(out_shape):
             raise IRError(
                 f"{where}: a skip edge needs equal shapes, source {in_shape} vs layer {out_shape}"
             )
-        return replace(edge, weight=None, weight_shape=(), dropout=None)
+        if edge.weight is not None or edge.dropout is not None:
+            raise IRError(
+                f"{where}: a {edge.kind} edge has no crossbar, so no weight and no dropout; "
+                "remove them or make it a linear or conv2d edge"
+            )
+        return replace(edge, weight_shape=())
     bits = _int(edge.weight_bits, f"{where}.weight_bits", 1, 16)
+    if edge.dropout is not None and not isinstance(edge.dropout, DropoutSpec):
+        raise IRError(
+            f"{where}.dropout must be a DropoutSpec or None, got {type(edge.dropout).__name__}"
+        )
     if edge.kind == "linear":
         n_in = int(np.prod(in_shape))
         if len(out_shape) != 1:
@@ -279,6 +341,7 @@ def _validate_edge(
         k = _int(edge.kernel, f"{where}.kernel", 1, 15)
         st = _int(edge.stride, f"{where}.stride", 1, 8)
         pad = _int(edge.padding, f"{where}.padding", 0, k - 1)
+        edge = replace(edge, kernel=k, stride=st, padding=pad)
         expected = (
             out_shape[0],
             _conv_out(in_shape[1], k, st, pad),
@@ -294,15 +357,18 @@ def _validate_edge(
     if weight is not None:
         weight = _int_array(weight, f"{where}.weight", shape)
         limit = 1 if bits == 1 else 2 ** (bits - 1) - 1
-        bad = (weight == 0) if bits == 1 else (np.abs(weight) > limit)
-        if bits == 1 and np.any(bad | (np.abs(weight) != 1)):
-            raise IRError(f"{where}.weight: binary weights (weight_bits 1) must be -1 or +1")
-        if bits > 1 and np.any(bad):
-            raise IRError(f"{where}.weight must be in -{limit}..{limit} for weight_bits {bits}")
+        bad = (np.abs(weight) != 1) if bits == 1 else (np.abs(weight) > limit)
+        if np.any(bad):
+            allowed = "-1 or +1" if bits == 1 else f"in -{limit}..{limit}"
+            index = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise IRError(
+                f"{where}.weight must be {allowed} for weight_bits {bits}; {int(bad.sum())} "
+                f"values are not (first: {int(weight[index])} at {index})"
+            )
     dropout = edge.dropout
     if dropout is not None and dropout.granularity == "channel" and edge.kind == "linear":
         dropout = replace(dropout, granularity="row")  # a linear layer's channels are its rows
-    return replace(edge, weight=weight, weight_shape=shape, dropout=dropout)
+    return replace(edge, weight=weight, weight_shape=shape, dropout=dropout, weight_bits=bits)
 
 
 def _validate_layer(layer: Layer, seen: dict, is_output: bool, decoding: str) -> Layer:
@@ -329,26 +395,41 @@ def _validate_layer(layer: Layer, seen: dict, is_output: bool, decoding: str) ->
     channels = out_shape[0]
     bias = None if layer.bias is None else _int_array(layer.bias, f"{where}.bias", (channels,))
     neuron = layer.neuron
-    if neuron is None and not (is_output and decoding == "membrane"):
+    accumulator = is_output and decoding == "membrane"
+    if neuron is None and not accumulator:
         raise IRError(
             f"{where} needs LIF neurons (only the output layer with decoding 'membrane' "
             "may omit them)"
         )
+    if neuron is not None and accumulator:
+        raise IRError(
+            f"{where}.neuron: the output layer with decoding 'membrane' is an accumulator "
+            "without neurons; remove its neuron or use output_decoding 'count'"
+        )
     if neuron is not None:
-        if neuron.leak_shift is not None:
-            _int(neuron.leak_shift, f"{where}.neuron.leak_shift", 1, 16)
-        _choice(neuron.reset, f"{where}.neuron.reset", ("subtract", "zero"))
-        bits = _int(neuron.membrane_bits, f"{where}.neuron.membrane_bits", 2, 32)
-        threshold = neuron.threshold
-        if threshold is not None:
-            threshold = _int_array(threshold, f"{where}.neuron.threshold", (channels,))
-            if np.any(threshold < 1) or np.any(threshold >= 2 ** (bits - 1)):
-                raise IRError(
-                    f"{where}.neuron.threshold must be in 1..{2 ** (bits - 1) - 1} "
-                    f"(membrane_bits {bits})"
-                )
-        neuron = replace(neuron, threshold=threshold)
+        neuron = _validate_neuron(neuron, f"{where}.neuron", channels)
     return replace(layer, edges=tuple(edges), out_shape=out_shape, neuron=neuron, bias=bias)
+
+
+def _validate_neuron(neuron: Neuron, where: str, channels: int) -> Neuron:
+    if not isinstance(neuron, Neuron):
+        raise IRError(f"{where} must be a Neuron or None, got {type(neuron).__name__}")
+    leak = neuron.leak_shift
+    if leak is not None:
+        leak = _int(leak, f"{where}.leak_shift", 1, 16)
+    _choice(neuron.reset, f"{where}.reset", ("subtract", "zero"))
+    bits = _int(neuron.membrane_bits, f"{where}.membrane_bits", 2, 32)
+    threshold = neuron.threshold
+    if threshold is not None:
+        threshold = _int_array(threshold, f"{where}.threshold", (channels,))
+        bad = (threshold < 1) | (threshold >= 2 ** (bits - 1))
+        if np.any(bad):
+            i = int(np.argmax(bad))
+            raise IRError(
+                f"{where}.threshold must be in 1..{2 ** (bits - 1) - 1} (membrane_bits {bits}); "
+                f"channel {i} has {int(threshold[i])}"
+            )
+    return replace(neuron, threshold=threshold, leak_shift=leak, membrane_bits=bits)
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -430,80 +511,178 @@ def save_network(net: Network, directory: str | Path) -> Path:
     return atomic_write_bytes(directory / "network.json", text)
 
 
-def _from_json(doc: dict, arrays: dict[str, np.ndarray] | None, where: str) -> Network:
-    if doc.get("format") != FORMAT:
-        raise IRError(
-            f"{where} is not a neurocim network (format {doc.get('format')!r}, expected {FORMAT!r})"
-        )
-    if doc.get("version") != VERSION:
-        raise IRError(
-            f"{where} has format version {doc.get('version')!r}; "
-            f"this neurocim reads version {VERSION}"
-        )
-    arrays = arrays or {}
+_T = TypeVar("_T")
 
-    def lfsr(d: dict | None) -> LFSRSpec | None:
-        return None if d is None else LFSRSpec(**d)
+_TOP_FIELDS = {
+    "format",
+    "version",
+    "name",
+    "timesteps",
+    "output_decoding",
+    "input",
+    "layers",
+    "metadata",
+}
+_INPUT_FIELDS = {"shape", "bits", "encoding", "lfsr"}
+_LAYER_FIELDS = {"name", "out_shape", "edges", "neuron"}
+_EDGE_FIELDS = {"kind", "source", "weight_bits", "kernel", "stride", "padding", "dropout"}
+_NEURON_FIELDS = {"leak_shift", "reset", "membrane_bits"}
+_DROPOUT_FIELDS = {"p", "granularity", "source", "modules", "lfsr"}
+_LFSR_FIELDS = {"width", "seed"}
 
+
+def _parsed(where: str, build: Callable[[], _T]) -> _T:
+    """``build()`` with its errors (missing fields, bad values) prefixed by ``where``."""
     try:
-        inp = doc["input"]
-        layers = []
-        for ld in doc["layers"]:
-            edges = []
-            for i, ed in enumerate(ld["edges"]):
-                dropout = None
-                if ed.get("dropout") is not None:
-                    dd = dict(ed["dropout"])
-                    dd["lfsr"] = lfsr(dd.get("lfsr"))
-                    dropout = DropoutSpec(**dd)
-                edges.append(
-                    Edge(
-                        kind=ed["kind"],
-                        source=ed["source"],
-                        weight_bits=ed.get("weight_bits", 1),
-                        kernel=ed.get("kernel", 1),
-                        stride=ed.get("stride", 1),
-                        padding=ed.get("padding", 0),
-                        weight=arrays.get(f"{ld['name']}.{i}.weight"),
-                        dropout=dropout,
-                    )
-                )
-            neuron = None
-            if ld.get("neuron") is not None:
-                nd = ld["neuron"]
-                neuron = Neuron(
-                    threshold=arrays.get(f"{ld['name']}.threshold"),
-                    leak_shift=nd.get("leak_shift"),
-                    reset=nd.get("reset", "subtract"),
-                    membrane_bits=nd.get("membrane_bits", 16),
-                )
-            layers.append(
-                Layer(
-                    name=ld["name"],
-                    edges=tuple(edges),
-                    out_shape=tuple(ld["out_shape"]),
-                    neuron=neuron,
-                    bias=arrays.get(f"{ld['name']}.bias"),
-                )
-            )
-        net = Network(
+        return build()
+    except KeyError as exc:
+        raise IRError(f"{where} lacks the required field {exc}") from None
+    except IRError as exc:
+        raise IRError(f"{where}: {exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise IRError(f"{where} has a malformed field: {exc}") from None
+
+
+def _fields(d: Any, known: set[str], part: str = "") -> dict:
+    """``d`` as a dict holding only ``known`` keys (messages relative to ``part``)."""
+    prefix = f"{part}: " if part else ""
+    if not isinstance(d, dict):
+        raise IRError(f"{prefix}expected a JSON object, got {d!r}")
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise IRError(f"{prefix}unknown fields {unknown}; known fields: {sorted(known)}")
+    return d
+
+
+def _parse_lfsr(d: Any) -> LFSRSpec | None:
+    if d is None:
+        return None
+    d = _fields(d, _LFSR_FIELDS, "lfsr")
+    return LFSRSpec(width=d.get("width", 16), seed=d.get("seed", 1))
+
+
+def _parse_dropout(d: Any) -> DropoutSpec | None:
+    if d is None:
+        return None
+    d = _fields(d, _DROPOUT_FIELDS, "dropout")
+    if "p" not in d:
+        raise IRError("dropout lacks the required field 'p'")
+    return DropoutSpec(
+        p=d["p"],
+        granularity=d.get("granularity", "row"),
+        source=d.get("source", "mtj"),
+        modules=d.get("modules", 1),
+        lfsr=_parse_lfsr(d.get("lfsr")),
+    )
+
+
+def _parse_edge(ed: Any, weight: np.ndarray | None) -> Edge:
+    ed = _fields(ed, _EDGE_FIELDS)
+    return Edge(
+        kind=ed["kind"],
+        source=ed["source"],
+        weight_bits=ed.get("weight_bits", 1),
+        kernel=ed.get("kernel", 1),
+        stride=ed.get("stride", 1),
+        padding=ed.get("padding", 0),
+        weight=weight,
+        dropout=_parse_dropout(ed.get("dropout")),
+    )
+
+
+def _parse_neuron(nd: Any, threshold: np.ndarray | None) -> Neuron | None:
+    if nd is None:
+        return None
+    nd = _fields(nd, _NEURON_FIELDS, "neuron")
+    return Neuron(
+        threshold=threshold,
+        leak_shift=nd.get("leak_shift"),
+        reset=nd.get("reset", "subtract"),
+        membrane_bits=nd.get("membrane_bits", 16),
+    )
+
+
+def _parse_layer(ld: Any, index: int, arrays: dict[str, np.ndarray], where: str) -> Layer:
+    ld = _parsed(f"{where}: layers[{index}]", lambda: _fields(ld, _LAYER_FIELDS))
+    if "name" not in ld:
+        raise IRError(f"{where}: layers[{index}] lacks the required field 'name'")
+    name = ld["name"]
+    here = f"{where}: layer {name!r}"
+    edge_docs = _parsed(here, lambda: ld["edges"])
+    if not isinstance(edge_docs, list):
+        raise IRError(f"{here}.edges must be a JSON list, got {edge_docs!r}")
+    edges = tuple(
+        _parsed(
+            f"{here}.edges[{i}]",
+            lambda ed=ed, i=i: _parse_edge(ed, arrays.get(f"{name}.{i}.weight")),
+        )
+        for i, ed in enumerate(edge_docs)
+    )
+    neuron = _parsed(here, lambda: _parse_neuron(ld.get("neuron"), arrays.get(f"{name}.threshold")))
+    return _parsed(
+        here,
+        lambda: Layer(
+            name=name,
+            edges=edges,
+            out_shape=tuple(ld["out_shape"]),
+            neuron=neuron,
+            bias=arrays.get(f"{name}.bias"),
+        ),
+    )
+
+
+def _array_keys(net: Network) -> set[str]:
+    """The ``weights.npz`` keys the network's fields can hold."""
+    keys = set()
+    for layer in net.layers:
+        keys |= {f"{layer.name}.{i}.weight" for i, e in enumerate(layer.edges) if e.weighted}
+        keys |= {f"{layer.name}.bias", f"{layer.name}.threshold"}
+    return keys
+
+
+def _from_json(doc: Any, arrays: dict[str, np.ndarray] | None, where: str) -> Network:
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise IRError(f"{where} is not a neurocim network (format {found!r}, expected {FORMAT!r})")
+    version = doc.get("version")
+    if isinstance(version, bool) or version != VERSION:
+        raise IRError(
+            f"{where} has format version {version!r}; this neurocim reads version {VERSION}"
+        )
+    doc = _parsed(where, lambda: _fields(doc, _TOP_FIELDS))
+    arrays = arrays or {}
+    inp = _parsed(where, lambda: _fields(doc["input"], _INPUT_FIELDS, "input"))
+    input_spec = _parsed(
+        f"{where}: input",
+        lambda: InputSpec(
+            shape=tuple(inp["shape"]),
+            bits=inp.get("bits", 8),
+            encoding=inp.get("encoding", "direct"),
+            lfsr=_parse_lfsr(inp.get("lfsr")),
+        ),
+    )
+    layer_docs = _parsed(where, lambda: doc["layers"])
+    if not isinstance(layer_docs, list):
+        raise IRError(f"{where}: layers must be a JSON list, got {layer_docs!r}")
+    layers = tuple(_parse_layer(ld, i, arrays, where) for i, ld in enumerate(layer_docs))
+    net = _parsed(
+        where,
+        lambda: Network(
             name=doc["name"],
-            input=InputSpec(
-                shape=tuple(inp["shape"]),
-                bits=inp.get("bits", 8),
-                encoding=inp.get("encoding", "direct"),
-                lfsr=lfsr(inp.get("lfsr")),
-            ),
-            layers=tuple(layers),
+            input=input_spec,
+            layers=layers,
             timesteps=doc.get("timesteps", 1),
             output_decoding=doc.get("output_decoding", "membrane"),
             metadata=doc.get("metadata", {}),
+        ),
+    )
+    unused = sorted(set(arrays) - _array_keys(net))
+    if unused:
+        raise IRError(
+            f"{where}: weights.npz holds arrays no field of the network uses: {unused} "
+            "(keys are '<layer>.<edge index>.weight', '<layer>.threshold', '<layer>.bias')"
         )
-    except KeyError as exc:
-        raise IRError(f"{where} lacks the required field {exc}") from None
-    except TypeError as exc:
-        raise IRError(f"{where} has an unexpected field: {exc}") from None
-    return net.validate()
+    return _parsed(where, net.validate)
 
 
 def network_to_bytes(net: Network) -> tuple[bytes, bytes | None]:
@@ -532,6 +711,9 @@ def load_network(path: str | Path) -> Network:
     npz = json_path.with_name("weights.npz")
     arrays = None
     if npz.is_file():
-        with np.load(npz) as data:
-            arrays = {k: data[k] for k in data.files}
+        try:
+            with np.load(npz) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise IRError(f"{npz} is not a readable npz archive of integer arrays: {exc}") from None
     return _from_json(doc, arrays, str(json_path))

@@ -249,27 +249,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    _limit_threads()
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors caused by the user's input: reported as one line, not a traceback."""
     from hdl import DeviceError
+    from hdl.cost import CostError
+    from hdl.golden import GoldenError
     from hdl.hwconfig import HardwareError
     from hdl.ir import IRError
+    from hdl.mapping import MappingError
     from neurocim.config import ConfigError
     from spindrop.data import DatasetError
     from spindrop.export import ExportError
 
-    try:
-        return args.func(args)
-    except (
+    return (
         ConfigError,
         DatasetError,
         DeviceError,
         IRError,
         ExportError,
         HardwareError,
+        CostError,
+        MappingError,
+        GoldenError,
         FileNotFoundError,
-    ) as exc:
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _limit_threads()
+    try:
+        return args.func(args)
+    except _user_errors() as exc:
         if args.debug:
             raise
         print(f"neurocim: error: {exc}", file=sys.stderr)
