@@ -27,6 +27,8 @@ import math
 import numpy as np
 import torch
 
+from hdl.golden import run as golden_run
+from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
 from spindrop.integer_model import run_integer
 from spindrop.models import BayesianBinaryNet
@@ -186,6 +188,27 @@ def quantize_pixels(values: np.ndarray, bits: int) -> np.ndarray:
     return np.round(np.asarray(values, dtype=np.float64) * (2**bits - 1)).astype(np.int64)
 
 
+def _golden_agreement(golden, result) -> dict:
+    """Integer torch model against the golden model: equal outputs and spike trains, or where
+    they first differ (layer, sample, image, timestep, neuron)."""
+    for name, spikes in result.spikes.items():
+        differ = np.argwhere(golden.spikes[name] != spikes)
+        if len(differ):
+            sample, image, t, *neuron = (int(v) for v in differ[0])
+            return {
+                "equal": False,
+                "first_difference": {
+                    "layer": name,
+                    "sample": sample,
+                    "image": image,
+                    "timestep": t,
+                    "neuron": neuron,
+                },
+            }
+    equal = bool(np.array_equal(golden.outputs, result.outputs))
+    return {"equal": equal, "first_difference": None if equal else {"layer": "output"}}
+
+
 def _softmax(logits: np.ndarray) -> np.ndarray:
     e = np.exp(logits - logits.max(-1, keepdims=True))
     return e / e.sum(-1, keepdims=True)
@@ -200,7 +223,9 @@ def compare(
     model and replayed into the integer one. Returns agreement of per-sample predictions,
     both accuracies (float: arg-max of the mean softmax, as evaluated after training;
     integer: arg-max of the summed outputs, as the chip decides) and the first
-    (sample, image) where the per-sample predictions differ.
+    (sample, image) where the per-sample predictions differ; ``golden`` says whether the golden
+    model (default hardware) gives the same spike trains and outputs as the integer torch model,
+    or where they first differ.
     """
     bits = net.input.bits
     x_q = quantize_pixels(x, bits)
@@ -216,6 +241,7 @@ def compare(
     model.set_mc(False)
     masks = masks_from_records(model, net, records) if bayesian else {}
     result = run_integer(net, x_q, passes, masks)
+    golden = golden_run(net, x_q, HardwareConfig(), samples=passes, masks=masks, trace=True)
     float_pred = logits.argmax(-1)
     int_pred = result.outputs.argmax(-1)
     differ = np.argwhere(float_pred != int_pred)
@@ -228,4 +254,5 @@ def compare(
         "first_mismatch": None
         if len(differ) == 0
         else {"sample": int(differ[0][0]), "image": int(differ[0][1])},
+        "golden": _golden_agreement(golden, result),
     }

@@ -106,6 +106,7 @@ def test_export_writes_the_network_and_its_check(tmp_path, capsys):
     assert (network / "network.nir").is_file()
     report = json.loads((network / "export_report.json").read_text())
     assert report["prediction_agreement"] == 1.0
+    assert report["golden"] == {"equal": True, "first_difference": None}
     assert "per-sample predictions agree" in capsys.readouterr().out
 
 

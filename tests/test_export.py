@@ -51,6 +51,7 @@ def test_binary_networks_export_exactly(digits, config):
     net = export_network(model, input_bits=8)
     report = compare(model, net, test.x, test.y, samples=3)
     assert report["prediction_agreement"] == 1.0, report["first_mismatch"]
+    assert report["golden"]["equal"], report["golden"]["first_difference"]
     # the Monte-Carlo decision (mean softmax in float, summed integers on chip) may differ on ties
     assert abs(report["integer_accuracy"] - report["float_accuracy"]) < 0.02
 
