@@ -7,16 +7,15 @@ Each figure is the best, over several rounds, of the mean time of one call in a 
 
 from __future__ import annotations
 
-import os
-import platform
 import sys
 import timeit
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import machine
 
 from hdl._io import atomic_write_text
 from hdl.cost import estimate
@@ -27,23 +26,6 @@ from hdl.mapping import schedule
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "cost-model.md"
 HEADING = "## Speed"
-
-
-def cpu() -> str:
-    """CPU model (from /proc/cpuinfo where available) and logical cores."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return (
-        f"{model}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
-    )
 
 
 def digits_mlp() -> Network:
@@ -138,7 +120,7 @@ def main() -> None:
     lines = [
         HEADING,
         "",
-        f"Written by `scripts/run python benchmarks/cost_model.py` on: {cpu()}.",
+        f"Written by `scripts/run python benchmarks/cost_model.py` on: {machine()}.",
         "Time of one call, best of 9 rounds of 500 calls, default `HardwareConfig`.",
         "",
         "| network | layers | tiles | `schedule` [us] | `estimate` default [us] "
