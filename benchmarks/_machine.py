@@ -28,5 +28,5 @@ def machine() -> str:
         pass
     return (
         f"{cpu}, {os.cpu_count()} cores{mem}; Python {platform.python_version()}, "
-        f"torch {torch.__version__} ({torch.get_num_threads()} thread), numpy {np.__version__}"
+        f"torch {torch.__version__}, numpy {np.__version__}; one torch thread per process"
     )
