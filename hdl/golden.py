@@ -5,14 +5,15 @@ Monte-Carlo samples ``m``, images ``n`` and timesteps ``t``. Order of operations
 
 1. **Masks** (section 3). Every weighted edge with dropout gets a keep mask per (sample, image),
    ``(M, N, units)``, held for all ``T`` timesteps: given in ``masks``, else drawn (source
-   ``lfsr``: :func:`hdl.lfsr.dropout_drop_bits`; source ``mtj`` with ``mtj_seed``:
+   ``lfsr``: :func:`hdl.lfsr.dropout_drop_bits` with the edge's index ``e`` among the ``E``
+   edges with dropout, which places its modules' starts; source ``mtj`` with ``mtj_seed``:
    :class:`hdl.MTJDropoutBank`). Masks are drawn image by image, within an image sample by
    sample (drawing order ``q = n * M + m``), so a chip that classifies the images one after
    another, running each image's ``M`` samples back to back, reproduces them with free-running
-   module LFSRs started at reset.
+   module LFSRs started at reset (one leap-forward draw of ``lfsr.width`` steps per cycle).
 2. **Input** (section 2). ``direct``: bit-planes ``s_b = (x >> b) & 1``, ``b = 0 .. bits-1``,
    the same every timestep; ``rate``: :func:`hdl.lfsr.rate_spikes` (same drawing order, then
-   ``t``, then pixel).
+   ``t``, then pixel; one draw per pixel from the input LFSR's seed).
 3. **Layers in file order**, each over all ``(m, n, t)`` at once (the graph is feed-forward, so
    a layer's whole spike train is known before the next layer runs). Per weighted edge:
    rows ``r`` (``in_features``, or ``(c, ky, kx)`` of the im2col patch), gated
@@ -53,7 +54,7 @@ import numpy as np
 from hdl.dropout_bank import MTJDropoutBank
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Edge, Layer, Network
-from hdl.lfsr import dropout_drop_bits, rate_spikes
+from hdl.lfsr import LFSRError, dropout_drop_bits, rate_spikes
 
 __all__ = [
     "EdgeGeometry",
@@ -261,8 +262,10 @@ def _draw_masks(
 ) -> dict[str, np.ndarray]:
     """Keep masks ``(M, N, units)`` of every edge with dropout (see step 1 of the module doc).
 
-    MTJ masks drawn from ``mtj_seed`` use one :class:`MTJDropoutBank` per edge, seeded
-    ``mtj_seed + e`` with ``e`` the index of the edge among the edges with dropout (file order).
+    ``e`` is the index of the edge among the ``E`` edges with dropout (file order). LFSR masks:
+    :func:`hdl.lfsr.dropout_drop_bits` with ``edge = e``, ``edges = E`` (module starts spread
+    along the sequence, clear of the input LFSR and of the other edges). MTJ masks drawn from
+    ``mtj_seed`` use one :class:`MTJDropoutBank` per edge, seeded ``mtj_seed + e``.
     """
     given = dict(masks or {})
     edges = _dropout_edges(net)
@@ -282,7 +285,10 @@ def _draw_masks(
             out[key] = _as_keep(given[key], key, (samples, images, units))
             continue
         if spec.source == "lfsr":
-            drop = dropout_drop_bits(spec, units, images * samples)
+            try:
+                drop = dropout_drop_bits(spec, units, images * samples, ordinal, len(edges))
+            except LFSRError as err:
+                raise GoldenError(f"edge {key}: {err}") from err
         elif mtj_seed is not None:
             bank = MTJDropoutBank(spec.p, spec.modules, seed=mtj_seed + ordinal)
             drop = bank.draw(images * samples, units)

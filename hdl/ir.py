@@ -163,7 +163,8 @@ class DropoutSpec:
         granularity: ``row`` (one bit per crossbar row) or ``channel`` (one per input channel).
         source: ``mtj`` (analog modules; bits supplied to the golden model) or ``lfsr``.
         modules: physical dropout modules shared round-robin by the mask's units.
-        lfsr: the generator for source ``lfsr`` (module ``m`` starts from ``seed + m``).
+        lfsr: the generator for source ``lfsr``; its modules start at states spread along
+            the sequence from ``seed`` (docs/hardware-model.md section 3).
     """
 
     p: float
