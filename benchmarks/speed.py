@@ -18,11 +18,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine
 
-from hdl import MTJDevice, MTJDropoutBank
+from hdl import DropoutSpec, Edge, InputSpec, Layer, MTJDevice, MTJDropoutBank, Network, Neuron
 from hdl._io import atomic_write_text
+from hdl.golden import run as golden_run
 from spindrop.data import load_dataset
 from spindrop.dropout import DropoutConfig
 from spindrop.inference import mc_probabilities
+from spindrop.integer_model import run_integer
 from spindrop.models import BayesianBinaryNet, ModelConfig
 from spindrop.training import TrainConfig, train
 
@@ -87,6 +89,47 @@ def main() -> None:
                 f"{n / t:.0f} img-samples/s",
             )
         )
+
+    rng = np.random.default_rng(0)
+    mnist_mlp = Network(
+        "784-256-10",
+        InputSpec((1, 28, 28), bits=8),
+        (
+            Layer(
+                "fc1",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight=rng.choice([-1, 1], (256, 784)),
+                        dropout=DropoutSpec(0.3, modules=64),
+                    ),
+                ),
+                (256,),
+                neuron=Neuron(threshold=np.full(256, 40)),
+            ),
+            Layer("out", (Edge("linear", "fc1", weight=rng.choice([-1, 1], (10, 256))),), (10,)),
+        ),
+        timesteps=4,
+    ).validate()
+    x = rng.integers(0, 256, (100, 1, 28, 28))
+    t = best_of(lambda: golden_run(mnist_mlp, x, samples=4, mtj_seed=0))
+    rows.append(
+        (
+            "golden model, binary MLP 784-256-10, 100 images x T=4 x 4 samples, MTJ masks",
+            f"{t * 1e3:.0f} ms",
+            f"{400 / t:.0f} image-samples/s",
+        )
+    )
+    masks = {"fc1.0": rng.random((4, 100, 784)) > 0.3}
+    t = best_of(lambda: run_integer(mnist_mlp, x, samples=4, masks=masks))
+    rows.append(
+        (
+            "quantized torch model, the same network and masks",
+            f"{t * 1e3:.0f} ms",
+            f"{400 / t:.0f} image-samples/s",
+        )
+    )
 
     lines = [
         "# Benchmarks",
