@@ -251,9 +251,7 @@ def module_offsets(width: int, modules: int, edge: int = 0, edges: int = 1) -> n
     gap = period // modules
     spacing = gap // (edges + 1)
     if spacing < width:
-        wide = [
-            w for w in sorted(LFSR_TAPS) if ((2**w - 1) // modules) // (edges + 1) >= w
-        ]
+        wide = [w for w in sorted(LFSR_TAPS) if ((2**w - 1) // modules) // (edges + 1) >= w]
         fix = f"a wider LFSR (width >= {wide[0]})" if wide else "fewer modules"
         raise LFSRError(
             f"an LFSR of width {width} (period {period}) is too short for {modules} dropout "

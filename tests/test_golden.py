@@ -22,17 +22,25 @@ from hdl.ir import LFSR_TAPS, DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Net
 # --- references ----------------------------------------------------------------------------------
 
 
-def reference_lfsr(seed: int, width: int, n: int) -> list[int]:
-    """Bit-list Fibonacci LFSR: the states after steps 1 .. n."""
+def reference_lfsr(seed: int, width: int, n: int, offset: int = 0) -> list[int]:
+    """Bit-list Fibonacci LFSR: draws 1 .. n of a stream starting ``offset`` single steps after
+    ``seed``; a draw is ``width`` single steps (leap-forward) and yields the new state."""
     cells = [(seed >> p) & 1 for p in range(width)]
     out = []
-    for _ in range(n):
+    for step in range(1, offset + n * width + 1):
         feedback = 0
         for tap in LFSR_TAPS[width]:
             feedback ^= cells[tap - 1]
         cells = [feedback, *cells[:-1]]
-        out.append(sum(bit << p for p, bit in enumerate(cells)))
+        if step > offset and (step - offset) % width == 0:
+            out.append(sum(bit << p for p, bit in enumerate(cells)))
     return out
+
+
+def module_offset(width: int, modules: int, edge: int, edges: int, m: int) -> int:
+    """docs section 3: (e + 1) * d + m * G, G = floor(P / modules), d = floor(G / (E + 1))."""
+    gap = (2**width - 1) // modules
+    return (edge + 1) * (gap // (edges + 1)) + m * gap
 
 
 def reference_conv(s: np.ndarray, w: np.ndarray, stride: int, padding: int) -> np.ndarray:
@@ -580,14 +588,18 @@ def _dropout_net(source: str, granularity: str = "row", modules: int = 3) -> Net
 
 
 def test_lfsr_masks_follow_documented_stream() -> None:
-    """Masks are drawn image by image, sample by sample; all modules step once per cycle."""
+    """Masks are drawn image by image, sample by sample; all modules draw once per cycle;
+    module m of dropout edge e starts offset(e, m) single steps after the seed."""
     net = _dropout_net("lfsr", "channel", modules=3)
     samples, images = 2, 3
     x = np.random.default_rng(1).integers(0, 8, (images, 2, 4, 4))
     result = run(net, x, samples=samples)
-    for key, units in (("c.0", 2), ("out.0", 48)):
+    for edge, (key, units) in enumerate((("c.0", 2), ("out.0", 48))):
         cycles = -(-units // 3)
-        streams = [reference_lfsr(321 + m, 12, samples * images * cycles) for m in range(3)]
+        streams = [
+            reference_lfsr(321, 12, samples * images * cycles, module_offset(12, 3, edge, 2, m))
+            for m in range(3)
+        ]
         threshold = round(0.3 * 2**12)
         for n in range(images):
             for m in range(samples):
@@ -663,7 +675,7 @@ def test_rate_encoding_spikes_follow_the_lfsr() -> None:
     x = rng.integers(0, 2**bits, (3, *shape))
     result = run(net, x, samples=samples, trace=True)
     pixels = 12
-    u = reference_lfsr(99, 10, 3 * samples * steps * pixels)
+    u = reference_lfsr(99, 10, 3 * samples * steps * pixels)  # the input LFSR: offset 0
     want = np.zeros((samples, 3, steps, pixels), dtype=np.int64)
     for n in range(3):
         for m in range(samples):
@@ -677,6 +689,57 @@ def test_rate_encoding_spikes_follow_the_lfsr() -> None:
     np.testing.assert_array_equal(result.spikes["skip"].reshape(want.shape), want)
     # rate encoding reads the crossbar once per timestep (one plane)
     assert result.events["crossbar_reads"] == samples * 3 * steps * 1 * 1
+
+
+def test_default_lfsr_streams_of_a_network_differ() -> None:
+    """Rate input and two LFSR-dropout edges, all with the default LFSRSpec (seed 1): the input
+    draws from the seed, each edge's module from its own offset; masks and spikes are not
+    copies of each other (they were with seed-based streams: identical bits)."""
+    p, steps, samples, images = 0.1, 1, 1, 8
+    rng = np.random.default_rng(12)
+    spec = DropoutSpec(p, source="lfsr")
+    net = Network(
+        "defaults",
+        InputSpec((1, 8, 8), bits=8, encoding="rate"),
+        (
+            Layer(
+                "h",
+                (Edge("linear", "input", weight=random_weights(rng, 1, (64, 64)), dropout=spec),),
+                (64,),
+                neuron=Neuron(threshold=np.ones(64)),
+            ),
+            Layer(
+                "out",
+                (Edge("linear", "h", weight=random_weights(rng, 1, (4, 64)), dropout=spec),),
+                (4,),
+            ),
+        ),
+        timesteps=steps,
+    ).validate()
+    threshold = round(p * 2**16)
+    x = np.full((images, 1, 8, 8), threshold >> 8)  # spike iff u >> 8 < 25: about p
+    result = run(net, x, samples=samples)
+    input_draws = reference_lfsr(1, 16, images * 64)
+    for edge, key in enumerate(("h.0", "out.0")):
+        draws = reference_lfsr(1, 16, images * 64, module_offset(16, 1, edge, 2, 0))
+        want = np.array([u >= threshold for u in draws]).reshape(images, 64)
+        np.testing.assert_array_equal(result.masks[key][0], want)
+        assert not set(draws) & set(input_draws)
+    assert not np.array_equal(result.masks["h.0"], result.masks["out.0"])
+    input_drop = np.array([(u >> 8) < (threshold >> 8) for u in input_draws]).reshape(images, 64)
+    agree = float(np.mean(input_drop == ~result.masks["h.0"][0]))
+    assert agree < 0.95  # independent bits with p = 0.1 agree about 82 % of the time
+
+
+def test_lfsr_too_narrow_for_its_modules_is_an_error() -> None:
+    spec = DropoutSpec(0.2, source="lfsr", modules=16, lfsr=LFSRSpec(8, 3))
+    net = Network(
+        "narrow",
+        InputSpec((1, 4, 4), bits=2),
+        (Layer("out", (Edge("linear", "input", weight=np.ones((2, 16)), dropout=spec),), (2,)),),
+    ).validate()
+    with pytest.raises(GoldenError, match=r"edge out.0: .*use a wider LFSR \(width >= 9\)"):
+        run(net, np.zeros((1, 1, 4, 4), dtype=np.int64))
 
 
 # --- events, prediction, errors -----------------------------------------------------------------

@@ -242,8 +242,8 @@ def test_module_offsets_by_formula(width: int, modules: int, edge: int, edges: i
     assert offsets.min() > 0 and offsets.max() < period  # never the input's offset 0
     seed = 0b101
     seeds = module_seeds(LFSRSpec(width, seed), modules, edge, edges)
-    if width <= 12:
-        assert seeds.tolist() == [reference_advance(seed, width, o) for o in want]
+    checked = want if width <= 12 else want[:2]  # the bit-list reference is slow at 2^16
+    assert seeds[: len(checked)].tolist() == [reference_advance(seed, width, o) for o in checked]
 
 
 def test_module_starts_of_a_network_are_a_draw_apart() -> None:
@@ -325,7 +325,7 @@ def test_dropout_needs_lfsr_source() -> None:
         dropout_drop_bits(DropoutSpec(0.2), 10, 1)
 
 
-# --- the flaw of single-step streams is gone -------------------------------------------------------
+# --- the flaw of single-step streams is gone ---------------------------------------------------
 
 
 @pytest.mark.parametrize("p", [0.1, 0.3])
