@@ -112,9 +112,14 @@ def _check_lfsr(value: Any, where: str) -> None:
 
 @dataclass(frozen=True)
 class LFSRSpec:
-    """A Fibonacci LFSR: ``width`` bits, maximal-length ``taps``, non-zero ``seed``."""
+    """A Fibonacci LFSR: ``width`` bits, maximal-length ``taps``, non-zero ``seed``.
 
-    width: int = 16
+    The default width is 32: one m-sequence holds about ``(2^w - 1) / w`` non-overlapping
+    leap-forward draws shared by all streams of that width (4,096 at w = 16, too few for the
+    rate coding of one 28x28 image over a few timesteps and samples; 134 million at w = 32).
+    """
+
+    width: int = 32
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -559,7 +564,8 @@ def _parse_lfsr(d: Any) -> LFSRSpec | None:
     if d is None:
         return None
     d = _fields(d, _LFSR_FIELDS, "lfsr")
-    return LFSRSpec(width=d.get("width", 16), seed=d.get("seed", 1))
+    default = LFSRSpec()
+    return LFSRSpec(width=d.get("width", default.width), seed=d.get("seed", default.seed))
 
 
 def _parse_dropout(d: Any) -> DropoutSpec | None:

@@ -692,15 +692,16 @@ def test_rate_encoding_spikes_follow_the_lfsr() -> None:
 
 
 def test_default_lfsr_streams_of_a_network_differ() -> None:
-    """Rate input and two LFSR-dropout edges, all with the default LFSRSpec (seed 1): the input
+    """Rate input and two LFSR-dropout edges, all with the default seed 1 (width 16 here, so the
+    bit-by-bit reference stays short): the input
     draws from the seed, each edge's module from its own offset; masks and spikes are not
     copies of each other (they were with seed-based streams: identical bits)."""
     p, steps, samples, images = 0.1, 1, 1, 8
     rng = np.random.default_rng(12)
-    spec = DropoutSpec(p, source="lfsr")
+    spec = DropoutSpec(p, source="lfsr", lfsr=LFSRSpec(width=16))
     net = Network(
         "defaults",
-        InputSpec((1, 8, 8), bits=8, encoding="rate"),
+        InputSpec((1, 8, 8), bits=8, encoding="rate", lfsr=LFSRSpec(width=16)),
         (
             Layer(
                 "h",
