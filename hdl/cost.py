@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import Network
+from hdl.lfsr import jump_columns
 from hdl.mapping import (
     LayerMap,
     Mapping,
@@ -51,6 +52,7 @@ __all__ = [
     "SpikeSimRefusal",
     "StaticTech",
     "estimate",
+    "lfsr_xor_gates",
 ]
 
 PRESETS = ("default", "spikesim")
@@ -147,9 +149,27 @@ class ADCTech:
         return self.area_ref.value * scale + mux
 
 
+@cache
+def lfsr_xor_gates(width: int) -> int:
+    """2-input XOR gates of the leap-forward network of one draw of a ``width``-bit LFSR.
+
+    One draw computes ``state' = A**w state`` over GF(2) in one clock (docs/hardware-model.md
+    section 4); bit ``i`` of ``state'`` is the XOR of the old bits ``j`` whose column
+    ``jump_columns(w, w)[j]`` has bit ``i`` set. A row with ``n`` ones takes ``n - 1`` gates
+    (a chain or tree of 2-input XORs; no sharing between rows is assumed), so the network has
+    ``sum_i (ones_i - 1)`` gates: 473 for ``w = 32``, 110 for 16, 23 for 8. Cached per width.
+    """
+    cols = [int(c) for c in jump_columns(width, width)]
+    return sum(max(sum((c >> i) & 1 for c in cols) - 1, 0) for i in range(width))
+
+
 @dataclass(frozen=True)
 class DigitalTech:
-    """Digital periphery: adders (shift-add, LIF units, LFSRs) and SRAM buffers."""
+    """Digital periphery: adders (shift-add, LIF units), LFSRs and SRAM buffers.
+
+    An LFSR of ``w`` bits is ``w`` flip-flops and the XOR network of its leap-forward draw
+    (:func:`lfsr_xor_gates`); a draw clocks every flip-flop once and evaluates every gate once.
+    """
 
     add_energy: Constant = Constant(
         0.1 / 32, "pJ/bit", f"{HOROWITZ}: 32-bit integer add 0.1 pJ, per bit"
@@ -172,11 +192,40 @@ class DigitalTech:
         4, "words/update", f"{ASSUMED}: read v, threshold, bias; write v (plus 2 spike bits)"
     )
     lfsr_bit_energy: Constant = Constant(
-        0.1 / 32, "pJ/bit/step", f"{ASSUMED}: one flip-flop + XOR priced as one adder bit"
+        0.1 / 32,
+        "pJ/bit/draw",
+        f"{ASSUMED}: one LFSR flip-flop clocked once, priced as one adder bit ({HOROWITZ}: "
+        "32-bit integer add 0.1 pJ, per bit)",
     )
     lfsr_bit_area: Constant = Constant(
-        137 / 32, "um^2/bit", f"{ASSUMED}: one flip-flop + XOR priced as one adder bit"
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one LFSR flip-flop, priced as one adder bit ({HOROWITZ}: 32-bit adder "
+        "137 um^2, per bit)",
     )
+    xor_energy: Constant = Constant(
+        0.1 / 64,
+        "pJ/gate/draw",
+        f"{ASSUMED}: one 2-input XOR gate evaluated once, priced as half an adder bit (a "
+        f"full-adder bit is two XOR2 gates plus carry logic; {HOROWITZ}: 32-bit add 0.1 pJ)",
+    )
+    xor_area: Constant = Constant(
+        137 / 64,
+        "um^2/gate",
+        f"{ASSUMED}: one 2-input XOR gate, priced as half an adder bit (a full-adder bit is two "
+        f"XOR2 gates plus carry logic; {HOROWITZ}: 32-bit adder 137 um^2)",
+    )
+
+    def lfsr_draw_energy_pj(self, width: int) -> float:
+        """Energy of one leap-forward draw of a ``width``-bit LFSR [pJ]:
+        ``width * lfsr_bit_energy + lfsr_xor_gates(width) * xor_energy``."""
+        gates = lfsr_xor_gates(width)
+        return width * self.lfsr_bit_energy.value + gates * self.xor_energy.value
+
+    def lfsr_area_um2(self, width: int) -> float:
+        """Area of one ``width``-bit LFSR with its leap-forward network [um^2]:
+        ``width * lfsr_bit_area + lfsr_xor_gates(width) * xor_area``."""
+        return width * self.lfsr_bit_area.value + lfsr_xor_gates(width) * self.xor_area.value
 
 
 @dataclass(frozen=True)
@@ -597,11 +646,13 @@ def _estimate_default(
     area = dict.fromkeys(("crossbar", "adc", "shift_add", "lif", "sram", "dropout"), 0.0)
     rows: list[LayerCost] = []
     mb_max = 0
+    lfsrs = lfsr_draws = 0
     for layer, ls, (w_bits, s_bits), acc in zip(
         mapping.layers, sched.layers, per_layer_mem, widths, strict=True
     ):
         e = dict.fromkeys(energy, 0.0)
         a = dict.fromkeys(area, 0.0)
+        layer_draws = 0
         for em in layer.edges:
             steps = runs * em.planes * em.positions
             e["crossbar"] += steps * em.rows * em.phys_cols * e_cell
@@ -616,10 +667,16 @@ def _estimate_default(
                 if d.source == "mtj":
                     per = _mtj_cycle_energy_pj(driver.device, d.p, driver.pulse_ns)
                     a["dropout"] += d.modules * lib.dropout.module_area.value
+                    e["dropout"] += sched.samples * d.units * (per + e_sram)
                 else:
-                    per = d.lfsr_width * dig.lfsr_bit_energy.value
-                    a["dropout"] += d.modules * d.lfsr_width * dig.lfsr_bit_area.value
-                e["dropout"] += sched.samples * d.units * (per + e_sram)
+                    # every module draws in each of a mask's ceil(units / modules) cycles,
+                    # the unused slots of the last cycle included (docs/hardware-model.md 3)
+                    draws = sched.samples * d.modules * -(-d.units // d.modules)
+                    e["dropout"] += draws * dig.lfsr_draw_energy_pj(d.lfsr_width)
+                    e["dropout"] += sched.samples * d.units * e_sram  # mask bits written
+                    a["dropout"] += d.modules * dig.lfsr_area_um2(d.lfsr_width)
+                    lfsrs += d.modules
+                    layer_draws += draws
         e["buffers"] += ls.buffer_bits_read * e_sram
         if layer.has_neurons:
             mb = layer.membrane_bits
@@ -650,20 +707,25 @@ def _estimate_default(
                     "adc_conversions": ls.adc_conversions,
                     "lif_updates": ls.lif_updates,
                     "dropout_samples": ls.dropout_samples,
+                    "lfsr_draws": layer_draws,
                     "energy_pj_by_component": {k: v for k, v in e.items() if v},
                 },
             )
         )
+        lfsr_draws += layer_draws
     # LIF units (shared by all layers), parameters and input buffer, input encoder
     mb_units = mb_max or max(widths, default=1)
     area["lif"] += hw.lif_units * dig.lif_adders.value * mb_units * dig.add_area.value
     area["sram"] += (mem["parameters"] + mem["input"]) * dig.sram_area.value
     if mapping.encoding == "rate":
         width = mapping.input_lfsr_width
-        per = width * dig.lfsr_bit_energy.value + mapping.input_bits * e_add
+        # one leap-forward draw per input and timestep (sched.lfsr_steps counts the draws)
+        per = dig.lfsr_draw_energy_pj(width) + mapping.input_bits * e_add
         per += (mapping.input_bits + 1) * e_sram
         energy["encode"] += sched.lfsr_steps * per
-        area["lif"] += width * dig.lfsr_bit_area.value  # the input LFSR sits with the units
+        area["lif"] += dig.lfsr_area_um2(width)  # the input LFSR sits with the units
+        lfsrs += 1
+        lfsr_draws += sched.lfsr_steps
     area["total"] = sum(area.values())
     seconds = sched.seconds
     energy["static"] = (
@@ -678,6 +740,8 @@ def _estimate_default(
         "tiles": mapping.tiles,
         "adcs": mapping.adcs,
         "dropout_modules": mapping.dropout_modules,
+        "lfsrs": lfsrs,
+        "lfsr_draws": lfsr_draws,
     }
     return energy, area, mem, rows, events
 

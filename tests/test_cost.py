@@ -10,19 +10,24 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import hdl.lfsr
 from hdl.cost import (
     ADCTech,
     ComponentLibrary,
     CostError,
+    DigitalTech,
     SpikeSimLibrary,
     SpikeSimRefusal,
     StaticTech,
     estimate,
+    lfsr_xor_gates,
 )
+from hdl.golden import run
 from hdl.hwconfig import HardwareConfig, HardwareError
-from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
+from hdl.ir import LFSR_TAPS, DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
 from hdl.mapping import MTJDriver, map_network, schedule
 from hdl.mtj import MTJDevice, dropout_cycle_energy
 
@@ -49,8 +54,12 @@ def digits_mlp() -> Network:
     ).validate()
 
 
-def rate_cnn() -> Network:
-    """Rate-coded conv net with LFSR dropout and count decoding."""
+def rate_cnn(weights: bool = False) -> Network:
+    """Rate-coded conv net (8-bit input LFSR) with LFSR dropout (4 modules of the default
+    32-bit LFSR on 9 mask rows) and count decoding; random weights when ``weights``."""
+    rng = np.random.default_rng(3)
+    w1 = rng.integers(-3, 4, (8, 1, 3, 3)) if weights else None
+    w2 = rng.choice([-1, 1], (10, 128)) if weights else None
     return Network(
         name="rate-cnn",
         input=InputSpec((1, 8, 8), bits=4, encoding="rate", lfsr=LFSRSpec(width=8)),
@@ -61,6 +70,7 @@ def rate_cnn() -> Network:
                     Edge(
                         "conv2d",
                         "input",
+                        weight=w1,
                         weight_bits=3,
                         kernel=3,
                         stride=2,
@@ -69,9 +79,14 @@ def rate_cnn() -> Network:
                     ),
                 ),
                 (8, 4, 4),
-                Neuron(membrane_bits=10),
+                Neuron(threshold=np.full(8, 4) if weights else None, membrane_bits=10),
             ),
-            Layer("out", (Edge("linear", "c1"),), (10,), Neuron()),
+            Layer(
+                "out",
+                (Edge("linear", "c1", weight=w2),),
+                (10,),
+                Neuron(threshold=np.full(10, 2) if weights else None),
+            ),
         ),
         timesteps=3,
         output_decoding="count",
@@ -304,6 +319,114 @@ def test_rate_coding_and_lfsr_dropout_are_priced() -> None:
     assert report.energy_pj["dropout"] > 0
     m = map_network(rate_cnn(), HardwareConfig())
     assert m.layers[0].edges[0].dropout.cycles_per_dropout == 1
+
+
+# --- LFSRs: leap-forward draws ------------------------------------------------------------------
+
+
+def _gf2_step_matrix(width: int) -> np.ndarray:
+    """The single step as a 0/1 matrix: new bit 0 = XOR of the taps, new bit i = old bit i-1."""
+    a = np.zeros((width, width), dtype=np.int64)
+    for tap in LFSR_TAPS[width]:
+        a[0, tap - 1] = 1
+    for i in range(1, width):
+        a[i, i - 1] = 1
+    return a
+
+
+def _gf2_power(a: np.ndarray, k: int) -> np.ndarray:
+    out = np.eye(a.shape[0], dtype=np.int64)
+    for _ in range(k):
+        out = (a @ out) % 2
+    return out
+
+
+def test_leap_forward_xor_gates_by_hand() -> None:
+    # w = 4, taps (4, 3): the bit stream obeys b[n] = b[n-4] ^ b[n-3]; from s = (s0..s3) =
+    # (b0, b-1, b-2, b-3), four steps give s0' = b4 = s0^s2^s3 (2 gates), s1' = b3 = s0^s1,
+    # s2' = b2 = s1^s2, s3' = b1 = s2^s3 (1 gate each): 5 gates
+    assert lfsr_xor_gates(4) == 5
+    rows = (np.array([0b1101, 0b0011, 0b0110, 0b1100])[:, None] >> np.arange(4)) & 1  # [i, j]
+    assert (rows == _gf2_power(_gf2_step_matrix(4), 4)).all()
+    assert (lfsr_xor_gates(8), lfsr_xor_gates(16), lfsr_xor_gates(32)) == (23, 110, 473)
+
+
+@pytest.mark.parametrize("width", sorted(LFSR_TAPS))
+def test_leap_forward_xor_gates_match_an_independent_matrix_power(width: int) -> None:
+    aw = _gf2_power(_gf2_step_matrix(width), width)  # A^w, row i = output bit i
+    assert lfsr_xor_gates(width) == int((aw.sum(axis=1) - 1).sum())
+    # the same network advances the register by one draw
+    state = 0b1011 % (2**width - 1) + 1
+    bits = (state >> np.arange(width)) & 1
+    drawn = int(((aw @ bits) % 2) @ (1 << np.arange(width)))
+    assert drawn == int(hdl.lfsr.lfsr_advance(state, width, width))
+
+
+def test_lfsr_draw_energy_and_area_from_the_constants() -> None:
+    dig = DigitalTech()
+    ff_e, ff_a = dig.lfsr_bit_energy.value, dig.lfsr_bit_area.value
+    xor_e, xor_a = dig.xor_energy.value, dig.xor_area.value
+    assert dig.lfsr_draw_energy_pj(4) == pytest.approx(4 * ff_e + 5 * xor_e)
+    assert dig.lfsr_area_um2(32) == pytest.approx(32 * ff_a + 473 * xor_a)
+    assert dig.lfsr_draw_energy_pj(32) == pytest.approx(32 * 0.1 / 32 + 473 * 0.1 / 64)
+    assert xor_e < ff_e and xor_a < ff_a
+
+
+@pytest.mark.parametrize("samples", [1, 3])
+def test_lfsr_energy_is_draws_times_draw_energy(samples: int) -> None:
+    net, dig = rate_cnn(), DigitalTech()
+    report = estimate(net, samples=samples)
+    # input LFSR (w = 8): one draw per sample, timestep and input
+    inputs = samples * 3 * 64
+    # dropout: 9 rows on 4 modules take ceil(9 / 4) = 3 cycles, all 4 modules draw in each
+    # (3 slots of the last cycle discarded): 12 draws of a 32-bit LFSR per mask and sample
+    masks = samples * 4 * 3
+    assert report.events["lfsr_draws"] == inputs + masks
+    assert report.events["lfsrs"] == 1 + 4
+    assert report.layers[0].detail["lfsr_draws"] == masks
+    e_sram, e_add = dig.sram_energy.value, dig.add_energy.value
+    dropout = masks * dig.lfsr_draw_energy_pj(32) + samples * 9 * e_sram
+    assert report.energy_pj["dropout"] == pytest.approx(dropout)
+    encode = inputs * (dig.lfsr_draw_energy_pj(8) + 4 * e_add + 5 * e_sram)
+    assert report.energy_pj["encode"] == pytest.approx(encode)
+    assert report.area_um2["dropout"] == pytest.approx(4 * dig.lfsr_area_um2(32))
+
+
+def test_lfsr_energy_scales_with_draws() -> None:
+    one, three = estimate(rate_cnn(), samples=1), estimate(rate_cnn(), samples=3)
+    assert three.events["lfsr_draws"] == 3 * one.events["lfsr_draws"]
+    for part in ("dropout", "encode"):
+        assert three.energy_pj[part] == pytest.approx(3 * one.energy_pj[part])
+    assert three.area_um2 == one.area_um2
+    # a wider register costs more per draw, the same number of draws
+    narrow = replace(rate_cnn(), input=replace(rate_cnn().input, lfsr=LFSRSpec(width=16)))
+    wide = estimate(narrow.validate(), samples=1)
+    assert wide.events["lfsr_draws"] == one.events["lfsr_draws"]
+    dig = DigitalTech()
+    extra = 3 * 64 * (dig.lfsr_draw_energy_pj(16) - dig.lfsr_draw_energy_pj(8))
+    assert wide.energy_pj["encode"] - one.energy_pj["encode"] == pytest.approx(extra)
+
+
+def test_lfsr_draws_are_the_golden_models(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The draws the cost model prices are the ones the golden model makes, width by width."""
+    draws: dict[int, int] = {}
+    streams: dict[int, int] = {}
+    real = hdl.lfsr.lfsr_streams
+
+    def counting(width: int, starts: object, n: int, stride: int | None = None) -> np.ndarray:
+        out = real(width, starts, n, stride)
+        draws[width] = draws.get(width, 0) + out.size
+        streams[width] = streams.get(width, 0) + out.shape[0]
+        return out
+
+    monkeypatch.setattr(hdl.lfsr, "lfsr_streams", counting)
+    net, samples = rate_cnn(weights=True), 2
+    x = np.random.default_rng(0).integers(0, 16, (1, 1, 8, 8))
+    run(net, x, samples=samples)
+    report = estimate(net, samples=samples)
+    assert draws == {8: report.events["lfsr_steps"], 32: report.layers[0].detail["lfsr_draws"]}
+    assert sum(draws.values()) == report.events["lfsr_draws"]
+    assert sum(streams.values()) == report.events["lfsrs"]
 
 
 def test_architecture_only_and_trained_networks_price_alike() -> None:
