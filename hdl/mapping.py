@@ -23,7 +23,7 @@ Schedule of one Monte-Carlo sample (closed form; everything an integer number of
     read_l[b]     = max over the weighted edges e of layer l with planes_e > b of
                     READ_CYCLES + mux_steps_e * (1 + adc_latency_cycles) + ACCUMULATE_CYCLES
     fill          = max over edges with dropout of ceil(units / modules) * cycles_per_dropout
-    encode        = C * H * W of the input for rate coding (one LFSR step per cycle), else 0
+    encode        = C * H * W of the input for rate coding (one leap-forward LFSR draw per cycle), else 0
 
 with ``P_l`` the output positions of layer ``l`` (``H_out * W_out`` or 1), ``C_l`` the neurons
 per position (channels, or all neurons of a flat layer), ``U = hw.lif_units`` and ``T`` the
@@ -68,7 +68,7 @@ ACCUMULATE_CYCLES = 1
 adder tree over row tiles and edges into the layer's current register."""
 
 LFSR_STEP_CYCLES = 1
-"""Cycles of one LFSR step (input rate encoding, ``lfsr`` dropout source)."""
+"""Cycles of one leap-forward LFSR draw (input rate encoding, ``lfsr`` dropout source)."""
 
 DEFAULT_STEP_LIMIT = 1_000_000
 """Largest number of steps :meth:`Schedule.steps` materialises without being asked to."""
@@ -308,7 +308,7 @@ class Mapping:
         input_shape, input_bits, encoding: the input specification.
         input_lfsr_width: width of the input LFSR for rate coding, else 0.
         encode_cycles: cycles to encode the input spikes of one timestep: ``C * H * W`` for
-            rate coding (one LFSR step per cycle), 0 for direct encoding.
+            rate coding (one leap-forward LFSR draw per cycle), 0 for direct encoding.
         fill_cycles: cycles to fill all dropout masks of a sample (banks in parallel:
             the maximum over edges of their fill cycles), 0 without dropout.
         layers: the layers in file order.
@@ -594,7 +594,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
         input_shape=tuple(inp.shape),
         input_bits=inp.bits,
         encoding=inp.encoding,
-        input_lfsr_width=(inp.lfsr.width if inp.lfsr else 16) if rate else 0,
+        input_lfsr_width=inp.lfsr.width if rate else 0,
         encode_cycles=_prod(tuple(inp.shape)) * LFSR_STEP_CYCLES if rate else 0,
         fill_cycles=fill,
         layers=tuple(layers),
@@ -672,7 +672,7 @@ class Schedule:
         encode_cycles: all input encodings: ``samples * T * mapping.encode_cycles``.
         cycles: the exact cycle count of the inference:
             ``fill_cycles + encode_cycles + sum(layer.cycles)``.
-        lfsr_steps: LFSR steps of input rate coding (``samples * T * C * H * W``), else 0.
+        lfsr_steps: leap-forward LFSR draws of input rate coding (``samples * T * C * H * W``), else 0.
     """
 
     mapping: Mapping
