@@ -23,7 +23,7 @@ Schedule of one Monte-Carlo sample (closed form; everything an integer number of
     read_l[b]     = max over the weighted edges e of layer l with planes_e > b of
                     READ_CYCLES + mux_steps_e * (1 + adc_latency_cycles) + ACCUMULATE_CYCLES
     fill          = max over edges with dropout of ceil(units / modules) * cycles_per_dropout
-    encode        = C * H * W of the input for rate coding (one leap-forward LFSR draw per cycle), else 0
+    encode        = C * H * W of the input for rate coding (one LFSR draw per cycle), else 0
 
 with ``P_l`` the output positions of layer ``l`` (``H_out * W_out`` or 1), ``C_l`` the neurons
 per position (channels, or all neurons of a flat layer), ``U = hw.lif_units`` and ``T`` the
@@ -672,7 +672,7 @@ class Schedule:
         encode_cycles: all input encodings: ``samples * T * mapping.encode_cycles``.
         cycles: the exact cycle count of the inference:
             ``fill_cycles + encode_cycles + sum(layer.cycles)``.
-        lfsr_steps: leap-forward LFSR draws of input rate coding (``samples * T * C * H * W``), else 0.
+        lfsr_steps: LFSR draws of input rate coding (``samples * T * C * H * W``), else 0.
     """
 
     mapping: Mapping
