@@ -1,1 +1,1 @@
-"""Verification: cocotb testbenches and behavioural models of the analog parts; not built yet."""
+"""Verification: cocotb testbenches on Icarus, behavioural models, and the runner (sim.runner)."""

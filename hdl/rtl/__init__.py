@@ -1,0 +1,36 @@
+"""Amaranth components of the accelerator's digital logic and their Verilog emission."""
+
+from __future__ import annotations
+
+from hdl.rtl.lif import LIFUnit, RTLError, emit_verilog, lif_verilog
+
+__all__ = [
+    # errors and Verilog emission (shared by every component)
+    "RTLError",
+    "emit_verilog",
+]
+__all__ += [
+    # LIF update unit (hdl.rtl.lif)
+    "LIFUnit",
+    "lif_verilog",
+]
+
+from hdl.rtl.dropout import (  # noqa: E402
+    DACSetting,
+    DropoutModuleController,
+    DropoutRTLError,
+    LFSRDropoutSource,
+    dac_setting,
+)
+from hdl.rtl.lfsr import LeapLFSR, leap_network  # noqa: E402
+
+__all__ += [
+    # MTJ dropout enable path and its digital LFSR alternative (hdl.rtl.dropout, hdl.rtl.lfsr)
+    "DACSetting",
+    "DropoutModuleController",
+    "DropoutRTLError",
+    "LFSRDropoutSource",
+    "LeapLFSR",
+    "dac_setting",
+    "leap_network",
+]
