@@ -34,3 +34,18 @@ __all__ += [
     "dac_setting",
     "leap_network",
 ]
+
+from hdl.rtl.crossbar import (  # noqa: E402
+    CrossbarTileDriver,
+    crossbar_driver_verilog,
+    crossbar_signature,
+    read_cycles,
+)
+
+__all__ += [
+    # crossbar tile interface (hdl.rtl.crossbar); the analog macro stays a black box
+    "CrossbarTileDriver",
+    "crossbar_driver_verilog",
+    "crossbar_signature",
+    "read_cycles",
+]
