@@ -49,3 +49,16 @@ __all__ += [
     "crossbar_signature",
     "read_cycles",
 ]
+
+from hdl.rtl.accumulate import (  # noqa: E402
+    PartialSumAccumulator,
+    accumulator_bits,
+    accumulator_verilog,
+)
+
+__all__ += [
+    # shift-add of ADC codes over slices, polarities, row tiles and bit-planes (hdl.rtl.accumulate)
+    "PartialSumAccumulator",
+    "accumulator_bits",
+    "accumulator_verilog",
+]
