@@ -62,3 +62,11 @@ __all__ += [
     "accumulator_bits",
     "accumulator_verilog",
 ]
+
+from hdl.rtl.lif_array import LIFArray, lif_array_verilog  # noqa: E402
+
+__all__ += [
+    # LIF units time-multiplexed over a layer's neurons, state in memory (hdl.rtl.lif_array)
+    "LIFArray",
+    "lif_array_verilog",
+]
