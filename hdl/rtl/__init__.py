@@ -70,3 +70,12 @@ __all__ += [
     "LIFArray",
     "lif_array_verilog",
 ]
+
+from hdl.rtl.spikes import MAX_BITS, SpikeWindow, spike_window_verilog  # noqa: E402
+
+__all__ += [
+    # spike buffer of a layer's input and convolution-window addressing (hdl.rtl.spikes)
+    "MAX_BITS",
+    "SpikeWindow",
+    "spike_window_verilog",
+]
