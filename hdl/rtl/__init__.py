@@ -79,3 +79,22 @@ __all__ += [
     "SpikeWindow",
     "spike_window_verilog",
 ]
+
+from hdl.rtl.synth import (  # noqa: E402
+    LintResult,
+    SynthStats,
+    ToolError,
+    ToolNotFound,
+    lint,
+    synth_stats,
+)
+
+__all__ += [
+    # Verilator lint and yosys synthesis statistics of generated Verilog (hdl.rtl.synth)
+    "LintResult",
+    "SynthStats",
+    "ToolError",
+    "ToolNotFound",
+    "lint",
+    "synth_stats",
+]
