@@ -8,7 +8,7 @@ fast enough to run inside an architecture search (tens of microseconds). Two pre
   schedule's event counts times energies per event from :class:`ComponentLibrary`, plus the
   MTJ dropout cycles priced by :func:`hdl.mtj.dropout_cycle_energy`, plus static (leakage)
   energy over the latency.
-* ``spikesim``: SpikeSim's published energy / latency / area model (REFERENCES.md section 2),
+* ``spikesim``: SpikeSim's published energy / latency / area model (Moitra et al., TCAD 2023),
   with its known defects fixed; ``reproduce_defects=True`` reproduces the original behaviour.
 
 Every constant lives in a frozen dataclass of :class:`Constant` values, each with its unit and
@@ -283,7 +283,7 @@ def _constants(lib: object) -> dict[str, Constant]:
 
 @dataclass(frozen=True)
 class SpikeSimLibrary:
-    """SpikeSim ELA constants (REFERENCES.md section 2, values exactly as in its script)."""
+    """SpikeSim ELA constants (Moitra et al., TCAD 2023; values exactly as in its script)."""
 
     xbar: Constant = Constant(64, "rows = columns", f"{SPIKESIM}: crossbar size X")
     kernel: Constant = Constant(3, "k", f"{SPIKESIM}: a PE holds k^2 crossbars")
@@ -843,7 +843,7 @@ def _estimate_spikesim(
     else:
         # start_i = sum_{j<i} 0.75 * busy_j; the inference ends when the last layer to finish
         # does: max_i(start_i + busy_i) (= start_L + busy_L when the last layer finishes last,
-        # REFERENCES.md's formula).
+        # the published formula).
         start = latency_pe = 0.0
         for _, _, c, _, h in spec:
             latency_pe = max(latency_pe, start + h * c * t)

@@ -195,7 +195,8 @@ class MTJDevice:
     Attributes:
         delta: thermal stability factor ``Delta = E_b / (k_B T)`` at ``reference_temperature_k``
             (dimensionless). Default 40: the worked example of the SpinDrop sensitivity analysis
-            (REFERENCES.md section 3); typical in-plane / perpendicular MTJs span 30-80.
+            (SpinDrop, Ahmed et al., JETCAS 2023); typical in-plane / perpendicular MTJs span
+            30-80.
         reference_temperature_k: temperature at which ``delta`` holds and the write driver is
             calibrated [K]. Default 300 K (room temperature; our default).
         tau0_ns: attempt time ``tau0`` of thermal activation [ns]. Default 1 ns (textbook).

@@ -1,5 +1,6 @@
 """The cost model (hdl.cost): default preset against the schedule, spikesim preset against the
-formulas and constants of REFERENCES.md section 2, its defect switch, reports and speed."""
+formulas and constants of SpikeSim (Moitra et al., IEEE TCAD 2023), its defect switch, reports
+and speed."""
 
 from __future__ import annotations
 
@@ -127,7 +128,7 @@ def spikesim_vgg_convs() -> Network:
     return Network("spikesim-vgg", InputSpec((3, 32, 32)), tuple(layers), timesteps=5).validate()
 
 
-# --- spikesim: formulas term by term against REFERENCES.md section 2 ----------------------------
+# --- spikesim: formulas term by term against the published model (Moitra et al., TCAD 2023) -----
 
 
 def test_spikesim_pe_cycle_energy_term_by_term() -> None:
@@ -154,7 +155,7 @@ def test_spikesim_pe_cycle_energy_term_by_term() -> None:
 
 def test_spikesim_area_terms() -> None:
     lib = SpikeSimLibrary()
-    # REFERENCES.md rounds subtractor 13,411 and temporary buffer 484.6 um^2
+    # the published table rounds subtractor 13,411 and temporary buffer 484.6 um^2
     assert lib.a_subtractor.value == pytest.approx(13411, abs=0.5)
     assert lib.a_temp_buffer.value == pytest.approx(484.6, abs=0.05)
     assert lib.a_crossbar.value == pytest.approx(64 * 64 * 0.0064)
@@ -180,7 +181,7 @@ def test_spikesim_tiling_energy_area_latency_on_its_own_example() -> None:
     neurons = [c * h * h * value for c, h in zip(SPIKESIM_OUT, SPIKESIM_OUT_DIM, strict=True)]
     energy = sum(p * h * h * e_pe * t for p, h in zip(pes, SPIKESIM_OUT_DIM, strict=True))
     busy = [h * h * c * t for c, h in zip(SPIKESIM_OUT, SPIKESIM_OUT_DIM, strict=True)]
-    latency = sum(0.75 * b for b in busy[:-1]) + busy[-1]  # PE cycles, REFERENCES.md
+    latency = sum(0.75 * b for b in busy[:-1]) + busy[-1]  # PE cycles, the published formula
 
     fixed = estimate(net, preset="spikesim")
     assert fixed.events["pes"] == 48

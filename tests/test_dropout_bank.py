@@ -80,7 +80,7 @@ def test_variation_increases_spread_with_sigma() -> None:
 
 
 def test_temperature_raises_probability() -> None:
-    # REFERENCES: 300 K -> 350 K turns a driver calibrated for p = 0.5 into p ~ 0.64
+    # published: 300 K -> 350 K turns a driver calibrated for p = 0.5 into p ~ 0.64
     hot = MTJDropoutBank(0.5, 8, variation=Variation(temperature_k=350.0))
     np.testing.assert_allclose(hot.module_probabilities, 0.64, atol=5e-3)
     rates = [

@@ -42,7 +42,7 @@ def device() -> MTJDevice:
 
 
 # --------------------------------------------------------------------------------------------
-# published numbers (REFERENCES.md section 3)
+# published numbers (SpinDrop, Ahmed et al., IEEE JETCAS 2023, and the textbook thermal model)
 
 
 def test_half_probability_needs_0933_ic0(device: MTJDevice) -> None:
