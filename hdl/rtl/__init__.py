@@ -98,3 +98,12 @@ __all__ += [
     "lint",
     "synth_stats",
 ]
+
+from hdl.rtl.mlp import MLPAccelerator, mlp_verilog, tile_cells  # noqa: E402
+
+__all__ += [
+    # a first whole accelerator: binary MLPs, one tile per layer (hdl.rtl.mlp)
+    "MLPAccelerator",
+    "mlp_verilog",
+    "tile_cells",
+]
