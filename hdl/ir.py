@@ -250,6 +250,15 @@ class Network:
     def has_weights(self) -> bool:
         return all(e.weight is not None for layer in self.layers for e in layer.edges if e.weighted)
 
+    def architecture(self) -> Network:
+        """The same network without its weights (thresholds and biases stay): what the
+        mapping and cost model need, and what a search prices before anything is trained."""
+        layers = tuple(
+            replace(layer, edges=tuple(replace(e, weight=None) for e in layer.edges))
+            for layer in self.layers
+        )
+        return replace(self, layers=layers).validate()
+
     @property
     def output(self) -> Layer:
         return self.layers[-1]

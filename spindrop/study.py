@@ -235,15 +235,13 @@ def summarize(variants, by_variant, seeds, data, train, evaluate) -> dict:
 def _describe(model: ModelConfig) -> str:
     if model.arch == "mlp":
         body = "MLP " + "-".join(str(h) for h in model.hidden)
-        if model.frozen_layers:
-            body += f" (frozen layers {list(model.frozen_layers)})"
     else:
         convs = ",".join(
             f"{c}/s{s}" for c, s in zip(model.conv_channels, model.conv_strides, strict=True)
         )
         body = f"CNN conv3x3[{convs}] fc{'-'.join(str(h) for h in model.hidden)}"
-        if model.frozen_layers:
-            body += f" (frozen layers {list(model.frozen_layers)})"
+    if model.frozen_layers:
+        body += f" (frozen layers {list(model.frozen_layers)})"
     if model.timesteps > 1:
         body += f", LIF T={model.timesteps}"
     d = model.dropout

@@ -460,25 +460,7 @@ def test_partial_weights_are_an_error() -> None:
 def test_architecture_may_keep_thresholds_and_biases() -> None:
     """Without any weight the network is an architecture, whatever else it holds."""
     net = full_network()
-    bare = Network(
-        net.name,
-        net.input,
-        tuple(
-            Layer(
-                layer.name,
-                tuple(
-                    Edge(e.kind, e.source, e.weight_bits, e.kernel, e.stride, e.padding)
-                    for e in layer.edges
-                ),
-                layer.out_shape,
-                layer.neuron,
-                layer.bias,
-            )
-            for layer in net.layers
-        ),
-        net.timesteps,
-        net.output_decoding,
-    ).validate()
+    bare = net.architecture()
     assert not bare.has_weights
 
 

@@ -100,23 +100,6 @@ def test_foreign_graphs_are_refused_with_a_reason():
 
 def test_architecture_without_weights_is_refused():
     net = _network()
-    bare = Network(
-        net.name,
-        net.input,
-        tuple(
-            Layer(
-                layer.name,
-                tuple(
-                    Edge(e.kind, e.source, e.weight_bits, e.kernel, e.stride, e.padding)
-                    for e in layer.edges
-                ),
-                layer.out_shape,
-                layer.neuron,
-                layer.bias,
-            )
-            for layer in net.layers
-        ),
-        net.timesteps,
-    ).validate()
+    bare = net.architecture()
     with pytest.raises(IRError, match="no weights"):
         to_nir(bare)
