@@ -60,6 +60,7 @@ __all__ = [
     "EdgeGeometry",
     "GoldenError",
     "GoldenResult",
+    "crossbar_cells",
     "edge_geometry",
     "lif",
     "quantize_input",
@@ -344,6 +345,22 @@ def _tile_sums(
     codes = np.clip(a, 0, hw.adc_max).astype(np.int64).sum(axis=0)  # (B, phys_cols)
     codes = codes.reshape(batch, *coef.shape)
     return np.einsum("bops,ops->bo", codes, coef)
+
+
+def crossbar_cells(edge: Edge, in_shape: tuple[int, ...], hw: HardwareConfig) -> np.ndarray:
+    """The cell values the chip programs for a weighted ``edge`` reading ``in_shape``.
+
+    int64 ``(row_tiles, tile_rows, phys_cols)``: row tile ``t`` holds the edge's rows
+    ``t·R .. t·R + R - 1`` (``(c, ky, kx)`` order, rows past the end 0); physical column
+    ``(o·2 + pol)·slices + j`` holds slice ``j`` (``cell_bits`` bits, least significant first) of
+    ``W⁺[o]`` (``pol = 0``) or ``W⁻[o]`` (``pol = 1``). Column tile ``u`` of the chip is columns
+    ``u·C .. u·C + C - 1``. This is what the crossbar macros are programmed with, out of band.
+    """
+    if edge.weight is None:
+        raise GoldenError("crossbar_cells needs the edge's weights (a trained network)")
+    geo = edge_geometry(edge, in_shape, hw)
+    cells, _ = _crossbar_weights(edge.weight, edge.weight_bits, hw, geo)
+    return cells.astype(np.int64)
 
 
 def _saturation_free(cells: np.ndarray, hw: HardwareConfig) -> bool:

@@ -234,6 +234,9 @@ class DropoutModuleController(wiring.Component):
         mtj_sense: Out(1) -- sense strobe.
         mtj_state: In(1) -- the analog module's sensed state (1 = AP = drop), sampled at the
             clock edge that ends the last sense cycle.
+        latch: Out(1) -- high in the last sense cycle (combinational): ``mtj_state`` is
+            latched at this cycle's closing edge, so a mask register may take it at the same
+            edge instead of waiting for ``bit_valid``.
 
     All ``mtj_*`` outputs, ``drop_bit`` and ``bit_valid`` come straight from flip-flops (no glitches
     towards the analog drivers). Waveform, cycle 0 being the cycle in which ``start`` is taken::
@@ -295,6 +298,7 @@ class DropoutModuleController(wiring.Component):
                 "mtj_current": Out(self.code_bits),
                 "mtj_sense": Out(1),
                 "mtj_state": In(1),
+                "latch": Out(1),
             }
         )
 
@@ -349,6 +353,7 @@ class DropoutModuleController(wiring.Component):
             busy.eq(self.mtj_reset | self.mtj_write | self.mtj_sense),
             self.idle.eq(~busy | (self.mtj_sense & last)),
             take.eq(self.start & self.idle),
+            self.latch.eq(self.mtj_sense & last),
         ]
         m.d.sync += self.bit_valid.eq(0)
         with m.If(busy & ~last):

@@ -105,6 +105,10 @@ class LIFUnit(wiring.Component):
         ``v_next >= θ`` (registered).
     out_valid : Out(1)
         ``valid`` of the previous cycle.
+    fire : Out(1)
+        ``S`` of the inputs presented now (combinational, latency 0): the spike ``spike`` takes
+        at the next edge when ``valid``. A controller writes it into the next layer's spike
+        buffer at that edge, so the buffer is current one cycle before ``spike`` is.
     """
 
     #: Cycles from ``valid`` to ``out_valid``.
@@ -143,6 +147,7 @@ class LIFUnit(wiring.Component):
                 "v_next": Out(signed(self.membrane_bits)),
                 "spike": Out(1),
                 "out_valid": Out(1),
+                "fire": Out(1),
             }
         )
 
@@ -198,10 +203,11 @@ class LIFUnit(wiring.Component):
         with m.Else():
             m.d.comb += v_sat.eq(acc)
 
+        m.d.comb += self.fire.eq(self._fires(v_sat, self.threshold))
         with m.If(self.valid):
             m.d.sync += [
                 self.v_next.eq(v_sat),
-                self.spike.eq(self._fires(v_sat, self.threshold)),
+                self.spike.eq(self.fire),
             ]
         m.d.sync += self.out_valid.eq(self.valid)
         return m

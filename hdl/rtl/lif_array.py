@@ -139,6 +139,11 @@ class LIFArray(wiring.Component):
         Group of the result.
     out_valid : Out(1)
         ``valid`` of the previous cycle.
+    fires : Out(units)
+        Spikes of the step presented now (combinational, latency 0; padding lanes of the last
+        group 0): what ``spikes`` will hold in the next cycle. The accelerator writes them into
+        the layer's spike buffer at the step's own clock edge, so an update of ``groups`` steps
+        leaves the buffer complete when it ends (no latency cycle, as hdl/mapping.py counts).
     """
 
     #: Cycles from a step's ``valid`` to its ``out_valid``.
@@ -186,6 +191,7 @@ class LIFArray(wiring.Component):
                 "membranes": Out(self.units * self.membrane_bits),
                 "out_group": Out(group_shape),
                 "out_valid": Out(1),
+                "fires": Out(self.units),
             }
         )
 
@@ -261,6 +267,8 @@ class LIFArray(wiring.Component):
         real_last = self._lanes_of_last_group()
         is_last = Signal()
         m.d.comb += is_last.eq(self.out_group == self.groups - 1)
+        in_last = Signal()  # the step presented now is of the last group
+        m.d.comb += in_last.eq(self.group == self.groups - 1)
         for i, unit in enumerate(units):
             word = stored[i * sw : (i + 1) * sw]
             m.d.comb += [
@@ -271,7 +279,9 @@ class LIFArray(wiring.Component):
                 unit.valid.eq(self.valid),
             ]
             keep = Const(1) if i < real_last else ~is_last  # padding lane of the last group
+            keep_now = Const(1) if i < real_last else ~in_last
             m.d.comb += [
+                self.fires[i].eq(unit.fire & keep_now),
                 self.spikes[i].eq(unit.spike & keep),
                 self.membranes[i * mb : (i + 1) * mb].eq(Mux(keep, unit.v_next, 0)),
             ]

@@ -1,0 +1,979 @@
+"""The whole accelerator: the digital controller and peripherals of a network on crossbar tiles.
+
+:class:`Accelerator` generates, for any trained network of the IR (:mod:`hdl.ir`) and hardware
+configuration, the digital logic that runs :func:`hdl.mapping.schedule` cycle for cycle and
+computes bit for bit what :func:`hdl.golden.run` computes. The analog parts stay outside as
+black boxes with packed-bus ports: one crossbar macro per tile (word lines out, ADC codes in)
+and, for MTJ dropout, one port per physical dropout module (reset, write pulse with a DAC
+current code, sense, sensed state in). Weights live only in the macros (programmed out of band
+from :func:`tile_cells`); the logic holds thresholds, biases and the schedule, and grows with
+tiles, LIF units and buffer depth, not with the number of weights.
+
+**Blocks.**
+
+* spike buffers: the input (pixels of ``input.bits`` bits for ``direct`` coding, or one spike
+  per pixel for ``rate`` coding) and every layer's output spikes of the current timestep, in
+  the IR's C-order flattening ``(c·H + y)·W + x``;
+* word lines: per weighted edge the rows of the current output position -- the convolution
+  window in ``(c, ky, kx)`` order, zero outside the map, or the whole source for ``linear`` --
+  bit-plane ``b`` of the pixels for an edge reading the direct input, gated by the edge's keep
+  mask (``channel`` granularity: one bit per input channel), split into the row tiles;
+* accumulation: per edge and output channel ``z += 2^b Σ_tiles Σ_j 2^(j·cell_bits) (code⁺_j -
+  code⁻_j)`` as each tile's ``codes_valid`` arrives (the golden model's ADC clamp per tile is
+  the macro's); the current ``I = Σ_edges z + bias + skip`` is formed in the update cycles;
+* LIF units: one :class:`~hdl.rtl.lif_array.LIFArray` of ``hw.lif_units`` units per layer with
+  neurons, time-multiplexed over the ``C`` channels of a position and over the positions
+  (membranes of every neuron in its memory); their combinational spikes are written into the
+  layer's buffer at the update's own clock edge; the output layer without neurons is the
+  output accumulator ``y += I`` (decoding ``membrane``), a layer with neurons at the end counts
+  spikes (decoding ``count``);
+* dropout: per edge with dropout a keep-mask register filled at the start of every sample by
+  its ``modules`` sources in lockstep, unit ``r`` from module ``r % modules`` in dropout cycle
+  ``r // modules`` (a shift register, ``modules`` bits per cycle): MTJ modules through one
+  :class:`~hdl.rtl.dropout.DropoutModuleController` each (DAC code and pulse from
+  :func:`~hdl.rtl.dropout.dac_setting` for the edge's ``p``), or an
+  :class:`~hdl.rtl.dropout.LFSRDropoutSource` producing :func:`hdl.lfsr.dropout_drop_bits`;
+* rate encoding: the input LFSR draws one pixel's spike per cycle (:func:`hdl.lfsr.rate_spikes`);
+* the controller: the steps of :meth:`hdl.mapping.Schedule.iter_steps` with the cycle counts of
+  :func:`hdl.mapping.map_network`, for ``samples`` Monte-Carlo samples per ``start``.
+
+**Timing** (one source of truth: :mod:`hdl.mapping`). With ``start`` taken in cycle ``c``
+(``busy`` low), ``busy`` is high for exactly ``schedule(net, hw, samples).cycles`` cycles and
+``done`` is high in the cycle after. A read step of ``S = plane_cycles[b]`` cycles raises
+``read`` in its first cycle with the word lines, which stay unchanged for the whole step; a
+tile of an edge whose conversions take ``L = mux_steps · (1 + adc_latency_cycles)`` cycles
+must answer with ``codes_valid`` exactly ``L`` cycles after ``read`` (:attr:`TilePort.latency`,
+the macro multiplexes its columns onto its ADCs inside); the step's last cycle is the
+accumulation. An update step is ``ceil(C / lif_units)`` cycles. The dropout sources of a fill
+start one cycle before the fill step (in the ``start`` cycle or the previous sample's last
+cycle), so the last mask bit lands at the fill's last clock edge.
+
+**Ports** (the macro and module ports are listed, with their geometry, in :attr:`tiles` and
+:attr:`mtj_modules`; :meth:`manifest` gives all of it as JSON-ready data):
+
+==================== ============================== =============================================
+port                 direction                      meaning
+==================== ============================== =============================================
+``pixels``           ``In(stream.Signature(bits))`` one pixel per transfer, C order; accepted while
+                                                    idle until the image is complete
+``start``            ``In(1)``                      run ``samples`` samples of the loaded image
+                                                    (taken when idle and the image is complete)
+``samples``          ``In(16)``                     Monte-Carlo samples, >= 1, sampled with start
+``busy``, ``done``   ``Out(1)``                     running; one cycle after the last sample
+``counts``           ``Out(stream.Signature(N·ob))`` one transfer per sample: output ``n`` signed
+                                                    at bits ``n·ob ..`` (``ob = out_bits``)
+``ev_*``             ``Out(32)``                    event counters since reset (docs section 5):
+                                                    crossbar reads, ADC conversions, LIF updates,
+                                                    dropout samples
+``xbar_l<i>_e<j>_    ``Out(crossbar_signature)``    row tile ``r``, column tile ``c`` of edge
+r<r>_c<c>``                                         ``j`` of layer ``i``
+``mtj_l<i>_e<j>_     ``Out(mtj_signature)``         MTJ dropout module ``m`` of that edge
+m<m>``
+==================== ============================== =============================================
+
+A sample's ``counts`` transfer waits in its register until taken; if the previous one is still
+there when a sample ends, the controller stalls (the cycle count equals the schedule's when
+``counts.ready`` keeps up, e.g. is held high).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from hdl.golden import crossbar_cells
+from hdl.hwconfig import HardwareConfig
+from hdl.ir import Network
+from hdl.mapping import EdgeMap, LayerMap, Mapping, MTJDriver, map_network, schedule_mapping
+from hdl.rtl.crossbar import crossbar_signature
+from hdl.rtl.dropout import (
+    DACSetting,
+    DropoutModuleController,
+    LFSRDropoutSource,
+    dac_setting,
+)
+from hdl.rtl.lfsr import LeapLFSR
+from hdl.rtl.lif import RTLError, _check_name, emit_verilog
+from hdl.rtl.lif_array import LIFArray
+
+__all__ = [
+    "Accelerator",
+    "MTJModulePort",
+    "TilePort",
+    "accelerator_verilog",
+    "mtj_signature",
+    "tile_cells",
+]
+
+SAMPLES_BITS = 16
+"""Width of the ``samples`` port: up to 65,535 Monte-Carlo samples per ``start``."""
+
+EVENT_BITS = 32
+"""Width of the event counters (they wrap)."""
+
+DAC_BITS = 8
+"""Resolution of the MTJ write driver's current DAC."""
+
+EVENTS = ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples")
+
+
+def mtj_signature(code_bits: int = DAC_BITS) -> wiring.Signature:
+    """The port list of one analog MTJ dropout module, seen from the digital side.
+
+    ``reset`` (AP -> P), ``write`` (the stochastic write pulse) with the DAC code ``current``
+    during it, ``sense`` (read strobe); ``state`` is the sensed state (1 = AP = drop), sampled
+    at the clock edge ending the last sense cycle
+    (:class:`~hdl.rtl.dropout.DropoutModuleController`).
+    """
+    return wiring.Signature(
+        {
+            "reset": Out(1),
+            "write": Out(1),
+            "current": Out(code_bits),
+            "sense": Out(1),
+            "state": In(1),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class TilePort:
+    """One crossbar tile's macro port and what the macro must hold and do.
+
+    Attributes:
+        name: the port's name (Verilog ``<name>__wl_en`` etc.).
+        layer, edge: indices of the layer (file order) and of the edge in its edge list.
+        key: ``"<layer name>.<edge index>"`` (the golden model's mask key).
+        row_tile, col_tile: the tile's position in the edge's tile grid.
+        rows: ``(start, stop)`` of the edge's rows on the tile's word lines ``0 .. stop-start``.
+        cols: ``(start, stop)`` of the edge's physical columns on the tile's bit lines.
+        latency: cycles from ``read`` to ``codes_valid`` (``mux_steps · (1 + adc_latency)``).
+    """
+
+    name: str
+    layer: int
+    edge: int
+    key: str
+    row_tile: int
+    col_tile: int
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+    latency: int
+
+
+@dataclass(frozen=True)
+class MTJModulePort:
+    """One physical MTJ dropout module's port.
+
+    Attributes:
+        name: the port's name (Verilog ``<name>__reset`` etc.).
+        layer, edge, key: as :class:`TilePort`.
+        module: index ``m`` among the edge's modules; it fills units ``m, m + M, m + 2M, ...``.
+        modules: ``M``, the edge's modules.
+        units: mask bits of the edge per sample.
+        p: the edge's drop probability.
+        setting: the write driver's DAC code and pulse (:func:`~hdl.rtl.dropout.dac_setting`).
+    """
+
+    name: str
+    layer: int
+    edge: int
+    key: str
+    module: int
+    modules: int
+    units: int
+    p: float
+    setting: DACSetting
+
+
+def tile_cells(net: Network, tile: TilePort, hw: HardwareConfig) -> np.ndarray:
+    """int64 ``(rows, cols)`` cell values of ``tile``'s macro (its used word and bit lines).
+
+    The slice of :func:`hdl.golden.crossbar_cells` for the tile: what the macro is programmed
+    with, and what its behavioural model (:mod:`sim.models.crossbar`) reads.
+    """
+    layer = net.layers[tile.layer]
+    edge = layer.edges[tile.edge]
+    cells = crossbar_cells(edge, net.shape_of(edge.source), hw)
+    r0, r1 = tile.rows
+    c0, c1 = tile.cols
+    return cells[tile.row_tile, : r1 - r0, c0:c1]
+
+
+def _bits_signed(bound: int) -> int:
+    """Bits of a signed value in ``-bound .. bound``."""
+    return max(2, int(bound).bit_length() + 1)
+
+
+@dataclass
+class _EdgePlan:
+    """Everything the generator needs of one weighted edge (pure Python)."""
+
+    index: int
+    emap: EdgeMap
+    tiles: list[TilePort]
+    z_bits: int
+    z_bound: int
+    dropout_index: int  # among edges with dropout (file order), -1 without
+
+
+@dataclass
+class _LayerPlan:
+    index: int
+    lmap: LayerMap
+    edges: list[_EdgePlan]
+    skips: list[str]
+    bias: list[int]
+    thresholds: list[int]
+    current_bits: int
+    current_bound: int
+
+
+class Accelerator(wiring.Component):
+    """The accelerator's digital part for ``net`` on ``hw`` (see the module doc).
+
+    Args:
+        net: a trained network (weights and thresholds), validated here.
+        hw: the hardware configuration (tiles, cells, ADCs, LIF units, clock).
+        driver: the MTJ drive sequence (device, write pulse); default :class:`MTJDriver` ``()``.
+
+    Raises:
+        RTLError: the network cannot be generated; the message names the layer or edge and why.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        hw: HardwareConfig | None = None,
+        driver: MTJDriver | None = None,
+    ) -> None:
+        self._MustUse__silence = True  # a refused component is no unused one
+        hw = HardwareConfig() if hw is None else hw
+        if not isinstance(net, Network):
+            raise RTLError(f"Accelerator needs an hdl.ir.Network, not {type(net).__name__}")
+        if not isinstance(hw, HardwareConfig):
+            raise RTLError(f"hw must be an hdl.hwconfig.HardwareConfig, not {type(hw).__name__}")
+        try:
+            net = net.validate()
+        except ValueError as err:
+            raise RTLError(f"invalid network: {err}") from err
+        if not net.has_weights:
+            raise RTLError(
+                "the network has no weights (an architecture): train and export it first "
+                "(neurocim train / neurocim export), the crossbars need its cells"
+            )
+        self.net = net
+        self.hw = hw
+        self.driver = MTJDriver() if driver is None else driver
+        self.mapping: Mapping = map_network(net, hw, self.driver)
+        self.timesteps = int(net.timesteps)
+        self.in_bits = int(net.input.bits)
+        self.in_neurons = int(np.prod(net.input.shape))
+        self.rate = net.input.encoding == "rate"
+        self.tiles: list[TilePort] = []
+        self.mtj_modules: list[MTJModulePort] = []
+        self._plan_layers()
+        self._plan_outputs()
+        self._MustUse__silence = False
+        ports: dict[str, Any] = {
+            "pixels": In(stream.Signature(self.in_bits)),
+            "start": In(1),
+            "samples": In(SAMPLES_BITS),
+            "busy": Out(1),
+            "done": Out(1),
+            "counts": Out(stream.Signature(self.out_neurons * self.out_bits)),
+        }
+        for ev in EVENTS:
+            ports[f"ev_{ev}"] = Out(EVENT_BITS)
+        for t in self.tiles:
+            ports[t.name] = Out(
+                crossbar_signature(t.rows[1] - t.rows[0], t.cols[1] - t.cols[0], hw.adc_bits)
+            )
+        for mod in self.mtj_modules:
+            ports[mod.name] = Out(mtj_signature(DAC_BITS))
+        super().__init__(ports)
+
+    # --- planning (pure Python) -------------------------------------------------------------
+
+    def _plan_layers(self) -> None:
+        net, hw, mapping = self.net, self.hw, self.mapping
+        adc_max = hw.adc_max
+        dropout_edges = [
+            (li, ei)
+            for li, layer in enumerate(net.layers)
+            for ei, e in enumerate(layer.edges)
+            if e.weighted and e.dropout is not None
+        ]
+        self.dropout_edges = dropout_edges
+        bounds: dict[str, int] = {"input": 2**self.in_bits - 1 if not self.rate else 1}
+        self.layers: list[_LayerPlan] = []
+        for li, (layer, lmap) in enumerate(zip(net.layers, mapping.layers, strict=True)):
+            where = f"layer {layer.name!r}"
+            emaps = {e.index: e for e in lmap.edges}
+            plans: list[_EdgePlan] = []
+            skips: list[str] = []
+            for ei, edge in enumerate(layer.edges):
+                if edge.kind == "skip":
+                    skips.append(edge.source)
+                    continue
+                if not edge.weighted:
+                    continue
+                em = emaps[ei]
+                key = f"{layer.name}.{ei}"
+                lat = em.step_cycles - 2
+                tiles = []
+                for rt in range(em.row_tiles):
+                    for ct in range(em.col_tiles):
+                        rows = (rt * hw.tile_rows, min(em.rows, (rt + 1) * hw.tile_rows))
+                        cols = (ct * hw.tile_cols, min(em.phys_cols, (ct + 1) * hw.tile_cols))
+                        tiles.append(
+                            TilePort(
+                                name=f"xbar_l{li}_e{ei}_r{rt}_c{ct}",
+                                layer=li,
+                                edge=ei,
+                                key=key,
+                                row_tile=rt,
+                                col_tile=ct,
+                                rows=rows,
+                                cols=cols,
+                                latency=lat,
+                            )
+                        )
+                self.tiles.extend(tiles)
+                slice_max = 2 ** min(hw.cell_bits, em.magnitude_bits) - 1
+                code_max = min(adc_max, min(em.rows, hw.tile_rows) * slice_max)
+                slice_weight = sum(2 ** (j * hw.cell_bits) for j in range(em.slices))
+                z_bound = em.row_tiles * code_max * slice_weight * (2**em.planes - 1)
+                d_index = dropout_edges.index((li, ei)) if edge.dropout is not None else -1
+                plans.append(_EdgePlan(ei, em, tiles, _bits_signed(z_bound), z_bound, d_index))
+                if edge.dropout is not None and edge.dropout.source == "mtj":
+                    spec = edge.dropout
+                    units = em.dropout.units
+                    try:
+                        setting = dac_setting(spec.p, self.driver, hw.clock_mhz, DAC_BITS)
+                    except ValueError as err:
+                        raise RTLError(f"{where}.edges[{ei}] dropout: {err}") from err
+                    for m in range(spec.modules):
+                        self.mtj_modules.append(
+                            MTJModulePort(
+                                name=f"mtj_l{li}_e{ei}_m{m}",
+                                layer=li,
+                                edge=ei,
+                                key=key,
+                                module=m,
+                                modules=spec.modules,
+                                units=units,
+                                p=spec.p,
+                                setting=setting,
+                            )
+                        )
+            channels = lmap.channels
+            bias = (
+                [0] * channels
+                if layer.bias is None
+                else [int(b) for b in np.asarray(layer.bias).reshape(-1)]
+            )
+            skip_bound = sum(bounds[s] for s in skips)
+            bound = sum(p.z_bound for p in plans) + max(abs(b) for b in bias) + skip_bound
+            thresholds: list[int] = []
+            if layer.neuron is not None:
+                thresholds = [int(v) for v in np.asarray(layer.neuron.threshold).reshape(-1)]
+                if len(thresholds) != channels:
+                    raise RTLError(f"{where}: {len(thresholds)} thresholds for {channels} channels")
+            self.layers.append(
+                _LayerPlan(li, lmap, plans, skips, bias, thresholds, _bits_signed(bound), bound)
+            )
+            bounds[layer.name] = 1
+
+    def _plan_outputs(self) -> None:
+        last = self.layers[-1]
+        if last.lmap.positions > 1:
+            raise RTLError(
+                f"layer {self.net.layers[-1].name!r}: an output layer with positions (a "
+                "(C, H, W) output) is not supported; end the network with a flat layer"
+            )
+        self.out_neurons = last.lmap.neurons
+        if last.lmap.has_neurons:
+            self.out_bits = max(1, self.timesteps.bit_length())  # spike counts 0 .. T
+            self.out_signed = False
+        else:
+            self.out_bits = _bits_signed(self.timesteps * last.current_bound)
+            self.out_signed = True
+
+    # --- public helpers ---------------------------------------------------------------------
+
+    def cycles(self, samples: int = 1) -> int:
+        """``busy`` cycles of one ``start`` with ``samples`` samples: the schedule's cycles."""
+        return schedule_mapping(self.mapping, samples).cycles
+
+    def manifest(self) -> dict[str, Any]:
+        """The ports and their geometry as JSON-ready data (for testbenches and tools)."""
+        return {
+            "network": self.net.name,
+            "timesteps": self.timesteps,
+            "input_bits": self.in_bits,
+            "input_neurons": self.in_neurons,
+            "output_neurons": self.out_neurons,
+            "output_bits": self.out_bits,
+            "output_signed": self.out_signed,
+            "samples_bits": SAMPLES_BITS,
+            "event_bits": EVENT_BITS,
+            "cycles_per_sample": self.mapping.cycles_per_sample,
+            "tiles": [asdict(t) for t in self.tiles],
+            "mtj_modules": [
+                {**{k: v for k, v in asdict(m).items() if k != "setting"}, **_setting(m.setting)}
+                for m in self.mtj_modules
+            ],
+        }
+
+    # --- elaboration ------------------------------------------------------------------------
+
+    def elaborate(self, platform: Any) -> Module:
+        m = Module()
+        hw, net, T = self.hw, self.net, self.timesteps
+        U = hw.lif_units
+        n_in, bits = self.in_neurons, self.in_bits
+
+        # ---- controller registers
+        samples_left = Signal(SAMPLES_BITS)
+        t = Signal(range(max(2, T)))
+        pos = Signal(range(max(2, max(lp.lmap.positions for lp in self.layers))))
+        oy = Signal(range(max(2, max(_hw_of(lp.lmap)[0] for lp in self.layers))))
+        ox = Signal(range(max(2, max(_hw_of(lp.lmap)[1] for lp in self.layers))))
+        max_planes = max(len(lp.lmap.plane_cycles) for lp in self.layers)
+        plane = Signal(range(max(2, max_planes)))
+        max_step = max(
+            [max(lp.lmap.plane_cycles, default=1) for lp in self.layers]
+            + [self.mapping.fill_cycles, self.mapping.encode_cycles, 1]
+        )
+        cyc = Signal(range(max_step + 1))
+        group = Signal(range(max(2, max(lp.lmap.update_cycles for lp in self.layers))))
+        lif_group = Signal(
+            range(max(2, max(lp.lmap.positions * lp.lmap.update_cycles for lp in self.layers)))
+        )
+        first = Signal()
+        m.d.comb += first.eq(t == 0)
+        fill = Signal()  # in the fill step
+        prefetch = Signal()  # the cycle before a fill step: the dropout sources start
+        read = Signal(len(self.layers))  # first cycle of a read step of layer i
+        reading = Signal(len(self.layers))  # any cycle of a read step of layer i
+        update = Signal(len(self.layers))  # an update cycle of layer i
+        encode = Signal()
+
+        # ---- input: pixel stream into the pixel buffer
+        pix = Signal(n_in * bits)
+        loaded = Signal(range(n_in + 1))
+        idle = Signal()
+        m.d.comb += idle.eq(~self.busy)
+        m.d.comb += self.pixels.ready.eq(idle & (loaded < n_in))
+        with m.If(self.pixels.valid & self.pixels.ready):
+            with m.Switch(loaded):
+                for i in range(n_in):
+                    with m.Case(i):
+                        m.d.sync += pix[i * bits : (i + 1) * bits].eq(self.pixels.payload)
+            m.d.sync += loaded.eq(loaded + 1)
+
+        # ---- input spikes (rate coding) or bit-planes (direct coding)
+        sources: dict[str, Any] = {}
+        if self.rate:
+            spec = net.input.lfsr
+            assert spec is not None
+            m.submodules.input_lfsr = in_lfsr = LeapLFSR(spec.width, spec.seed)
+            in_spk = Signal(n_in, name="input_spikes")
+            enc_pix = Signal(range(max(2, n_in)))
+            m.d.comb += in_lfsr.en.eq(encode)
+            u = in_lfsr.next_state() >> (spec.width - bits)
+            current_pixel = pix.word_select(enc_pix, bits)
+            with m.If(encode):
+                m.d.sync += in_spk.bit_select(enc_pix, 1).eq(u < current_pixel)
+                m.d.sync += enc_pix.eq(Mux(enc_pix == n_in - 1, 0, enc_pix + 1))
+            sources["input"] = in_spk
+        else:
+            in_plane = Signal(n_in, name="input_plane")
+            with m.Switch(plane):
+                for b in range(bits):
+                    with m.Case(b):
+                        m.d.comb += in_plane.eq(Cat(pix[i * bits + b] for i in range(n_in)))
+            sources["input"] = in_plane
+        spike_bufs: dict[str, Signal] = {}
+        for lp in self.layers:
+            if lp.lmap.has_neurons:
+                buf = Signal(lp.lmap.neurons, name=f"spikes_l{lp.index}")
+                spike_bufs[net.layers[lp.index].name] = buf
+                sources[net.layers[lp.index].name] = buf
+
+        # ---- dropout masks
+        keeps: dict[tuple[int, int], Any] = {}
+        ev_drop = Signal(range(1 + sum(_units(self, li, ei) for li, ei in self.dropout_edges)))
+        drop_terms = []
+        fill_cyc = cyc
+        for ordinal, (li, ei) in enumerate(self.dropout_edges):
+            edge = net.layers[li].edges[ei]
+            spec = edge.dropout
+            units = _units(self, li, ei)
+            M = spec.modules
+            rounds = -(-units // M)
+            keep = Signal(rounds * M, name=f"keep_l{li}_e{ei}", init=(1 << (rounds * M)) - 1)
+            keeps[(li, ei)] = keep[:units]
+            if spec.source == "lfsr":
+                src = LFSRDropoutSource(spec, ordinal, len(self.dropout_edges))
+                m.submodules[f"dropout_l{li}_e{ei}"] = src
+                m.d.comb += src.draw.eq(prefetch | (fill & (fill_cyc < rounds - 1)))
+                shift = Signal(name=f"keep_shift_l{li}_e{ei}")
+                m.d.comb += shift.eq(fill & (fill_cyc < rounds))
+                with m.If(shift):
+                    m.d.sync += keep.eq(Cat(keep[M:], ~src.bits))
+                last_round = fill_cyc == rounds - 1
+                drop_terms.append(Mux(shift, Mux(last_round, units - (rounds - 1) * M, M), 0))
+            else:
+                done_rounds = Signal(range(rounds + 1), name=f"rounds_l{li}_e{ei}")
+                ctrls = []
+                for mod in range(M):
+                    port = getattr(self, f"mtj_l{li}_e{ei}_m{mod}")
+                    setting = next(
+                        p.setting
+                        for p in self.mtj_modules
+                        if (p.layer, p.edge, p.module) == (li, ei, mod)
+                    )
+                    r, w, s = self.driver.phase_cycles(hw.clock_mhz)
+                    ctrl = DropoutModuleController(
+                        reset_cycles=r,
+                        write_cycles=w,
+                        sense_cycles=s,
+                        current_code=setting.code,
+                        code_bits=DAC_BITS,
+                    )
+                    m.submodules[f"dropout_l{li}_e{ei}_m{mod}"] = ctrl
+                    ctrls.append(ctrl)
+                    m.d.comb += [
+                        port.reset.eq(ctrl.mtj_reset),
+                        port.write.eq(ctrl.mtj_write),
+                        port.current.eq(ctrl.mtj_current),
+                        port.sense.eq(ctrl.mtj_sense),
+                        ctrl.mtj_state.eq(port.state),
+                    ]
+                    k_m = -(-(units - mod) // M)  # dropout cycles of module mod per sample
+                    nxt = Signal(name=f"restart_l{li}_e{ei}_m{mod}")
+                    m.d.comb += nxt.eq(fill & ctrl.latch & (done_rounds + 1 < k_m))
+                    m.d.comb += ctrl.start.eq(prefetch | nxt)
+                latch = ctrls[0].latch  # module 0 runs every round; the others in lockstep
+                took = Signal(name=f"keep_latch_l{li}_e{ei}")
+                m.d.comb += took.eq(fill & latch)
+                with m.If(took):
+                    states = Cat(*(c.mtj_state for c in ctrls))
+                    m.d.sync += keep.eq(Cat(keep[M:], ~states))
+                    m.d.sync += done_rounds.eq(done_rounds + 1)
+                last_round = done_rounds == rounds - 1
+                drop_terms.append(Mux(took, Mux(last_round, units - (rounds - 1) * M, M), 0))
+                with m.If(prefetch):
+                    m.d.sync += done_rounds.eq(0)
+        if drop_terms:
+            m.d.comb += ev_drop.eq(sum(drop_terms))
+
+        # ---- word lines, reads and accumulation per weighted edge
+        z_regs: dict[tuple[int, int], list[Signal]] = {}
+        ev_reads_terms = []
+        ev_conv_terms = []
+        for lp in self.layers:
+            layer = net.layers[lp.index]
+            for ep in lp.edges:
+                em, edge = ep.emap, layer.edges[ep.index]
+                src = sources[edge.source]
+                rows = self._window(m, em, src, oy, ox)
+                key = (lp.index, ep.index)
+                if key in keeps:
+                    keep = keeps[key]
+                    if em.dropout.units != em.rows:  # channel granularity
+                        kk = em.kernel * em.kernel
+                        keep = Cat(*(keep[r // kk] for r in range(em.rows)))
+                    gated = Signal(em.rows, name=f"wl_l{lp.index}_e{ep.index}")
+                    m.d.comb += gated.eq(rows & keep)
+                    rows = gated
+                zs = [
+                    Signal(signed(ep.z_bits), name=f"z_l{lp.index}_e{ep.index}_{o}")
+                    for o in range(em.out_channels)
+                ]
+                z_regs[key] = zs
+                active = Signal(name=f"read_l{lp.index}_e{ep.index}")
+                m.d.comb += active.eq(read[lp.index] & (plane < em.planes))
+                contrib: list[list[Any]] = [[] for _ in range(em.out_channels)]
+                for tile in ep.tiles:
+                    port = getattr(self, tile.name)
+                    r0, r1 = tile.rows
+                    c0, c1 = tile.cols
+                    m.d.comb += [port.wl_en.eq(rows[r0:r1]), port.read.eq(active)]
+                    for col in range(c0, c1):
+                        o, rest = divmod(col, 2 * em.slices)
+                        pol, j = divmod(rest, em.slices)
+                        code = port.codes[(col - c0) * hw.adc_bits : (col - c0 + 1) * hw.adc_bits]
+                        term = code << (j * hw.cell_bits)
+                        contrib[o].append((port.codes_valid, pol, term))
+                ev_reads_terms.append(Mux(active, len(ep.tiles), 0))
+                ev_conv_terms.append(Mux(active, sum(t.cols[1] - t.cols[0] for t in ep.tiles), 0))
+                clear = Signal(name=f"zclear_l{lp.index}_e{ep.index}")
+                m.d.comb += clear.eq(read[lp.index] & (plane == 0))
+                for o, terms in enumerate(contrib):
+                    total = Const(0, signed(2))
+                    for valid, pol, term in terms:
+                        signed_term = Mux(valid, term, 0)
+                        total = total - signed_term if pol else total + signed_term
+                    step = Signal(signed(ep.z_bits), name=f"dz_l{lp.index}_e{ep.index}_{o}")
+                    m.d.comb += step.eq(total)
+                    base = Mux(clear, 0, zs[o])
+                    if em.planes > 1:
+                        m.d.sync += zs[o].eq(base + (step << plane))
+                    else:
+                        m.d.sync += zs[o].eq(base + step)
+
+        # ---- currents, LIF arrays, output accumulator
+        out_regs = [
+            Signal(
+                signed(self.out_bits) if self.out_signed else unsigned(self.out_bits), name=f"y{n}"
+            )
+            for n in range(self.out_neurons)
+        ]
+        ev_lif_terms = []
+        trace_strobes: list[tuple[int, Signal, Signal]] = []
+        for lp in self.layers:
+            layer = net.layers[lp.index]
+            lm = lp.lmap
+            C, P, G = lm.channels, lm.positions, lm.update_cycles
+            cb = lp.current_bits
+            cur = []
+            for o in range(C):
+                terms: list[Any] = [lp.bias[o]]
+                for ep in lp.edges:
+                    terms.append(z_regs[(lp.index, ep.index)][o])
+                for s in lp.skips:
+                    srcv = sources[s]
+                    if s == "input" and not self.rate:
+                        vals = pix  # the pixel values themselves
+                        n0 = o * P
+                        chan = Cat(*(vals[(n0 + q) * bits : (n0 + q + 1) * bits] for q in range(P)))
+                        terms.append(chan.word_select(pos, bits) if P > 1 else chan)
+                    else:
+                        chan = srcv[o * P : (o + 1) * P]
+                        terms.append(chan.bit_select(pos, 1) if P > 1 else chan)
+                c_sig = Signal(signed(cb), name=f"current_l{lp.index}_{o}")
+                m.d.comb += c_sig.eq(sum(terms[1:], Const(terms[0], signed(cb))))
+                cur.append(c_sig)
+            lanes = [Signal(signed(cb), name=f"lane_l{lp.index}_{i}") for i in range(U)]
+            with m.Switch(group):
+                for g in range(G):
+                    with m.Case(g):
+                        for i in range(U):
+                            o = g * U + i
+                            m.d.comb += lanes[i].eq(cur[o] if o < C else 0)
+            real = [min(U, C - g * U) for g in range(G)]
+            if lm.has_neurons:
+                nr = layer.neuron
+                th = [
+                    lp.thresholds[g * U + i] if g * U + i < C else 0
+                    for _ in range(P)
+                    for g in range(G)
+                    for i in range(U)
+                ]
+                tb = max(1, max(th).bit_length())
+                arr = LIFArray(
+                    neurons=P * G * U,
+                    units=U,
+                    thresholds=th,
+                    membrane_bits=nr.membrane_bits,
+                    current_bits=cb,
+                    threshold_bits=tb,
+                    leak_shift=nr.leak_shift,
+                    reset=nr.reset,
+                )
+                m.submodules[f"lif_l{lp.index}"] = arr
+                m.d.comb += [
+                    arr.valid.eq(update[lp.index]),
+                    arr.group.eq(lif_group),
+                    arr.first.eq(first),
+                    arr.currents.eq(Cat(*(lane.as_unsigned() for lane in lanes))),
+                ]
+                buf = spike_bufs[layer.name]
+                with m.If(update[lp.index]):
+                    with m.Switch(group):
+                        for g in range(G):
+                            with m.Case(g):
+                                for i in range(real[g]):
+                                    o = g * U + i
+                                    chan = buf[o * P : (o + 1) * P]
+                                    if P > 1:
+                                        m.d.sync += chan.bit_select(pos, 1).eq(arr.fires[i])
+                                    else:
+                                        m.d.sync += chan.eq(arr.fires[i])
+                                    if lp.index == len(self.layers) - 1:  # count decoding
+                                        y = out_regs[o]
+                                        m.d.sync += y.eq(Mux(first, 0, y) + arr.fires[i])
+                ev_lif_terms.append(Mux(update[lp.index], _switch_value(group, real), 0))
+                done_sig = Signal(name=f"layer_done_l{lp.index}")
+                m.d.comb += done_sig.eq(update[lp.index] & (group == G - 1) & (pos == P - 1))
+                trace_strobes.append((lp.index, done_sig, buf))
+            else:  # the output accumulator
+                with m.If(update[lp.index]):
+                    with m.Switch(group):
+                        for g in range(G):
+                            with m.Case(g):
+                                for i in range(real[g]):
+                                    y = out_regs[g * U + i]
+                                    m.d.sync += y.eq(Mux(first, 0, y) + lanes[i])
+
+        # ---- event counters
+        counters = {
+            "crossbar_reads": sum(ev_reads_terms, Const(0, 1)),
+            "adc_conversions": sum(ev_conv_terms, Const(0, 1)),
+            "lif_updates": sum(ev_lif_terms, Const(0, 1)),
+            "dropout_samples": ev_drop,
+        }
+        for name, inc in counters.items():
+            port = getattr(self, f"ev_{name}")
+            m.d.sync += port.eq(port + inc)
+
+        # ---- sample results: the cycle after a sample's last update (its last output update
+        # lands at that update's edge) the outputs go to the counts register
+        result = Cat(*(y.as_unsigned() for y in out_regs))
+        emit, emit_last = Signal(), Signal()
+        m.d.sync += [emit.eq(0), emit_last.eq(0), self.done.eq(0)]
+        with m.If(self.counts.valid & self.counts.ready):
+            m.d.sync += self.counts.valid.eq(0)
+        with m.If(emit):
+            m.d.sync += [self.counts.payload.eq(result), self.counts.valid.eq(1)]
+            m.d.sync += self.done.eq(emit_last)
+
+        # ---- the controller
+        #: Signals a testbench may watch (Amaranth simulator): per layer with neurons
+        #: ``(index, strobe, buffer)`` -- in the cycle after ``strobe`` the buffer holds the
+        #: layer's spikes of timestep ``t`` (the Verilog keeps the names ``layer_done_l<i>``,
+        #: ``spikes_l<i>``); ``t`` the timestep.
+        self.debug = {"layers": trace_strobes, "t": t}
+        self._controller(
+            m,
+            samples_left=samples_left,
+            t=t,
+            pos=pos,
+            oy=oy,
+            ox=ox,
+            plane=plane,
+            cyc=cyc,
+            group=group,
+            lif_group=lif_group,
+            fill=fill,
+            prefetch=prefetch,
+            read=read,
+            reading=reading,
+            update=update,
+            encode=encode,
+            loaded=loaded,
+            emit=emit,
+            emit_last=emit_last,
+        )
+        return m
+
+    def _window(self, m: Module, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
+        """The edge's ``rows`` word-line bits for output position ``(oy, ox)``."""
+        if em.kind == "linear":
+            return src
+        c_in, h, w = em.in_shape
+        k, s, pad = em.kernel, em.stride, em.padding
+        hp, wp = h + 2 * pad, w + 2 * pad
+        base = Signal(range(hp * wp + 1), name=f"win_base_{em.layer}_{em.index}")
+        m.d.comb += base.eq(oy * (s * wp) + ox * s)
+        parts = []
+        for c in range(c_in):
+            chan = src[c * h * w : (c + 1) * h * w]
+            lines = []
+            for y in range(-pad, h + pad):
+                if 0 <= y < h:
+                    row = chan[y * w : (y + 1) * w]
+                    lines.append(Cat(Const(0, pad), row, Const(0, pad)) if pad else row)
+                else:
+                    lines.append(Const(0, wp))
+            padded = Cat(*lines)
+            for ky in range(k):
+                parts.append(padded.bit_select(base + ky * wp, k))
+        rows = Signal(em.rows, name=f"window_{em.layer}_{em.index}")
+        m.d.comb += rows.eq(Cat(*parts))
+        return rows
+
+    def _controller(self, m: Module, **r: Any) -> None:
+        """The FSM of the schedule: FILL, then per timestep ENCODE and per layer its
+        positions' READ steps (one per bit-plane) and UPDATE step."""
+        mp = self.mapping
+        T = self.timesteps
+        layers = self.layers
+        n_layers = len(layers)
+        t, pos, oy, ox, plane, cyc = r["t"], r["pos"], r["oy"], r["ox"], r["plane"], r["cyc"]
+        group, lif_group, samples_left = r["group"], r["lif_group"], r["samples_left"]
+        has_fill = mp.fill_cycles > 0
+        has_encode = mp.encode_cycles > 0
+
+        def first_state_of_timestep() -> str:
+            return "ENCODE" if has_encode else _layer_entry(0)
+
+        def _layer_entry(i: int) -> str:
+            return f"L{i}_READ" if layers[i].lmap.plane_cycles else f"L{i}_UPDATE"
+
+        def begin_sample() -> str:
+            return "FILL" if has_fill else first_state_of_timestep()
+
+        with m.FSM(init="IDLE"):
+            with m.State("IDLE"):
+                go = Signal()
+                m.d.comb += go.eq(
+                    self.start & (r["loaded"] == self.in_neurons) & (self.samples != 0)
+                )
+                with m.If(go):
+                    m.d.sync += [
+                        samples_left.eq(self.samples),
+                        t.eq(0),
+                        pos.eq(0),
+                        oy.eq(0),
+                        ox.eq(0),
+                        plane.eq(0),
+                        cyc.eq(0),
+                        group.eq(0),
+                        lif_group.eq(0),
+                        self.busy.eq(1),
+                        r["loaded"].eq(0),
+                    ]
+                    if has_fill:
+                        m.d.comb += r["prefetch"].eq(1)
+                    m.next = begin_sample()
+            if has_fill:
+                with m.State("FILL"):
+                    m.d.comb += r["fill"].eq(1)
+                    with m.If(cyc == mp.fill_cycles - 1):
+                        m.d.sync += cyc.eq(0)
+                        m.next = first_state_of_timestep()
+                    with m.Else():
+                        m.d.sync += cyc.eq(cyc + 1)
+            if has_encode:
+                with m.State("ENCODE"):
+                    m.d.comb += r["encode"].eq(1)
+                    with m.If(cyc == mp.encode_cycles - 1):
+                        m.d.sync += cyc.eq(0)
+                        m.next = _layer_entry(0)
+                    with m.Else():
+                        m.d.sync += cyc.eq(cyc + 1)
+            for i, lp in enumerate(layers):
+                lm = lp.lmap
+                _, wid = _hw_of(lm)
+                planes = len(lm.plane_cycles)
+                if planes:
+                    with m.State(f"L{i}_READ"):
+                        m.d.comb += r["reading"][i].eq(1)
+                        with m.If(cyc == 0):
+                            m.d.comb += r["read"][i].eq(1)
+                        last_cycle = Signal(name=f"read_last_l{i}")
+                        with m.Switch(plane):
+                            for b, c in enumerate(lm.plane_cycles):
+                                with m.Case(b):
+                                    m.d.comb += last_cycle.eq(cyc == c - 1)
+                        with m.If(last_cycle):
+                            m.d.sync += cyc.eq(0)
+                            with m.If(plane == planes - 1):
+                                m.d.sync += plane.eq(0)
+                                m.next = f"L{i}_UPDATE"
+                            with m.Else():
+                                m.d.sync += plane.eq(plane + 1)
+                        with m.Else():
+                            m.d.sync += cyc.eq(cyc + 1)
+                with m.State(f"L{i}_UPDATE"):
+                    m.d.comb += r["update"][i].eq(1)
+                    last_group = group == lm.update_cycles - 1
+                    last_pos = pos == lm.positions - 1
+                    m.d.sync += lif_group.eq(lif_group + 1)
+                    with m.If(~last_group):
+                        m.d.sync += group.eq(group + 1)
+                    with m.Elif(~last_pos):  # next position of this layer
+                        m.d.sync += [group.eq(0), pos.eq(pos + 1)]
+                        with m.If(ox == wid - 1):
+                            m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
+                        with m.Else():
+                            m.d.sync += ox.eq(ox + 1)
+                        m.next = _layer_entry(i)
+                    with m.Else():  # the layer is done for this timestep
+                        m.d.sync += [group.eq(0), pos.eq(0), oy.eq(0), ox.eq(0), lif_group.eq(0)]
+                        if i + 1 < n_layers:
+                            m.next = _layer_entry(i + 1)
+                        else:
+                            with m.If(t != T - 1):
+                                m.d.sync += t.eq(t + 1)
+                                m.next = first_state_of_timestep()
+                            with m.Else():  # the sample is done
+                                m.d.sync += t.eq(0)
+                                with m.If(self.counts.valid & ~self.counts.ready):
+                                    m.next = "STALL"
+                                with m.Else():
+                                    self._finish_sample(m, r, samples_left, has_fill, begin_sample)
+            with m.State("STALL"):  # the previous sample's counts were not taken yet
+                with m.If(~self.counts.valid | self.counts.ready):
+                    self._finish_sample(m, r, samples_left, has_fill, begin_sample)
+
+    def _finish_sample(
+        self,
+        m: Module,
+        r: dict[str, Any],
+        samples_left: Signal,
+        has_fill: bool,
+        begin_sample: Any,
+    ) -> None:
+        """Hand the sample's outputs to ``counts`` and start the next sample or finish."""
+        m.d.sync += [r["emit"].eq(1), samples_left.eq(samples_left - 1)]
+        with m.If(samples_left == 1):
+            m.d.sync += [self.busy.eq(0), r["emit_last"].eq(1)]
+            m.next = "IDLE"
+        with m.Else():
+            if has_fill:  # this cycle is the next fill's prefetch cycle
+                m.d.comb += r["prefetch"].eq(1)
+            m.next = begin_sample()
+
+
+def _hw_of(lm: LayerMap) -> tuple[int, int]:
+    """``(H, W)`` of a layer's output positions (``(1, 1)`` for a flat layer)."""
+    if len(lm.out_shape) == 3:
+        return int(lm.out_shape[1]), int(lm.out_shape[2])
+    return 1, 1
+
+
+def _units(acc: Accelerator, li: int, ei: int) -> int:
+    lm = acc.mapping.layers[li]
+    em = next(e for e in lm.edges if e.index == ei)
+    assert em.dropout is not None
+    return em.dropout.units
+
+
+def _switch_value(sel: Signal, values: list[int]) -> Any:
+    """``values[sel]`` as a mux chain (constants)."""
+    out: Any = Const(values[-1], unsigned(max(1, max(values).bit_length())))
+    for g in range(len(values) - 2, -1, -1):
+        out = Mux(sel == g, values[g], out)
+    return out
+
+
+def _setting(s: DACSetting) -> dict[str, Any]:
+    return {
+        "code": s.code,
+        "code_bits": s.code_bits,
+        "write_cycles": s.write_cycles,
+        "pulse_ns": s.pulse_ns,
+        "realised_p": s.realised_p,
+        "realised_current_ua": s.realised_current_ua,
+    }
+
+
+def accelerator_verilog(
+    net: Network,
+    hw: HardwareConfig | None = None,
+    driver: MTJDriver | None = None,
+    name: str = "accelerator",
+) -> str:
+    """Verilog of the :class:`Accelerator` of ``net`` on ``hw`` (identical for identical inputs)."""
+    _check_name(name)
+    return emit_verilog(Accelerator(net, hw, driver), name=name)

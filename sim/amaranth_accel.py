@@ -1,0 +1,164 @@
+"""The whole accelerator in Amaranth's simulator with behavioural analog parts.
+
+:func:`simulate_amaranth` plays every crossbar macro (:mod:`sim.models.crossbar`, programmed
+with :func:`hdl.rtl.accelerator.tile_cells`, answering after the tile's latency) and every MTJ
+dropout module (:mod:`sim.models.mtj`, seeded), streams the images in, runs ``samples``
+Monte-Carlo samples per image and records the outputs, every layer's spikes per timestep, the
+busy cycles, the event counters and the masks the MTJ models drew. The cocotb testbench
+(:mod:`sim.tb_accelerator`) does the same on the Verilog; both are compared with
+:func:`hdl.golden.run` by :func:`sim.compare.compare_run`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from amaranth.sim import Simulator
+
+from hdl.rtl.accelerator import EVENTS, Accelerator, tile_cells
+from sim.models.crossbar import CrossbarTileModel, amaranth_macro
+from sim.models.mtj import MTJModuleModel, amaranth_mtj, masks_from_bits
+
+__all__ = ["AcceleratorRun", "simulate_amaranth", "unpack_outputs"]
+
+
+@dataclass
+class AcceleratorRun:
+    """What a simulation of the accelerator observed.
+
+    Attributes:
+        outputs: int64 ``(samples, images, outputs)``, one ``counts`` transfer per sample.
+        spikes: layer name -> uint8 ``(samples, images, T, *out_shape)`` (layers with neurons).
+        cycles: ``busy`` cycles per image.
+        events: the ``ev_*`` counters after the last image.
+        macro_reads: reads answered by the macro models, all tiles together.
+        macro_conversions: ADC codes returned by the macro models (reads x tile columns).
+        mtj_samples: bits drawn by the MTJ models.
+        masks: ``"layer.i"`` -> keep masks ``(samples, images, units)`` the MTJ models drew.
+        errors: protocol violations the analog models saw.
+    """
+
+    outputs: np.ndarray
+    spikes: dict[str, np.ndarray]
+    cycles: list[int]
+    events: dict[str, int]
+    macro_reads: int
+    macro_conversions: int
+    mtj_samples: int
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def unpack_outputs(value: int, n: int, bits: int, signed: bool) -> list[int]:
+    """The ``n`` fields of ``bits`` bits of a ``counts`` payload (two's complement if signed)."""
+    mask, half = (1 << bits) - 1, 1 << (bits - 1)
+    fields = [(int(value) >> (i * bits)) & mask for i in range(n)]
+    return [f - 2 * half if signed and f >= half else f for f in fields]
+
+
+def simulate_amaranth(
+    acc: Accelerator, x: np.ndarray, samples: int = 1, mtj_seed: int = 0
+) -> AcceleratorRun:
+    """Run the images ``x`` ``(N, C, H, W)`` (unsigned ``input.bits`` integers) back to back."""
+    net, hw = acc.net, acc.hw
+    x = np.asarray(x, dtype=np.int64)
+    n_img = x.shape[0]
+    T = acc.timesteps
+    macros = []
+    for tile in acc.tiles:
+        model = CrossbarTileModel(tile_cells(net, tile, hw), hw.adc_bits)
+        macros.append((tile, amaranth_macro(model, getattr(acc, tile.name), tile.latency)))
+    mtjs = []
+    for mod in acc.mtj_modules:
+        model = MTJModuleModel(
+            acc.driver.device, hw.clock_mhz, mod.setting.code_bits, [mtj_seed, len(mtjs)]
+        )
+        mtjs.append((mod, amaranth_mtj(model, getattr(acc, mod.name))))
+    sim = Simulator(acc)
+    sim.add_clock(1e-6)
+    for _, proc in macros + mtjs:
+        sim.add_process(proc)
+
+    shapes = {net.layers[i].name: net.layers[i].out_shape for i in range(len(net.layers))}
+    layers = acc.debug["layers"]
+    spikes = {
+        net.layers[i].name: np.zeros((samples, n_img, T, *shapes[net.layers[i].name]), np.uint8)
+        for i, _, _ in layers
+    }
+    outputs = np.zeros((samples, n_img, acc.out_neurons), dtype=np.int64)
+    cycles: list[int] = []
+    events: dict[str, int] = {}
+    state = {"image": 0, "sample": 0, "busy": 0, "t_seen": {}}
+
+    async def monitor(ctx) -> None:
+        strobes = [s for _, s, _ in layers]
+        async for sampled in ctx.tick().sample(
+            acc.busy,
+            acc.counts.valid,
+            acc.counts.ready,
+            acc.counts.payload,
+            acc.debug["t"],
+            *strobes,
+        ):
+            _clk, _rst, busy, valid, ready, payload, t, *fired = sampled
+            if busy:
+                state["busy"] += 1
+            n, s = state["image"], state["sample"]
+            for (li, _, buf), hit in zip(layers, fired, strict=True):
+                if hit:
+                    name = net.layers[li].name
+                    value = ctx.get(buf)
+                    flat = np.array(
+                        [(value >> k) & 1 for k in range(int(np.prod(shapes[name])))], np.uint8
+                    )
+                    spikes[name][s, n, int(t)] = flat.reshape(shapes[name])
+            if valid and ready:
+                outputs[s, n] = unpack_outputs(
+                    payload, acc.out_neurons, acc.out_bits, acc.out_signed
+                )
+                state["sample"] += 1
+
+    async def bench(ctx) -> None:
+        ctx.set(acc.counts.ready, 1)
+        for n in range(n_img):
+            state["image"], state["sample"] = n, 0
+            for v in x[n].reshape(-1):
+                ctx.set(acc.pixels.payload, int(v))
+                ctx.set(acc.pixels.valid, 1)
+                await ctx.tick().until(acc.pixels.ready)
+            ctx.set(acc.pixels.valid, 0)
+            ctx.set(acc.samples, samples)
+            ctx.set(acc.start, 1)
+            state["busy"] = 0
+            await ctx.tick()
+            ctx.set(acc.start, 0)
+            await ctx.tick().until(acc.done)
+            await ctx.tick()  # the last counts transfer
+            cycles.append(state["busy"])
+        for ev in EVENTS:
+            events[ev] = int(ctx.get(getattr(acc, f"ev_{ev}")))
+
+    sim.add_testbench(bench)
+    sim.add_testbench(monitor, background=True)
+    sim.run()
+
+    errors = [f"{t.name}: {e}" for t, p in macros for e in p.protocol.errors]
+    errors += [f"{m.name}: {e}" for m, p in mtjs for e in p.model.errors]
+    masks: dict[str, np.ndarray] = {}
+    for key in sorted({m.key for m, _ in mtjs}):
+        mods = sorted(((m, p) for m, p in mtjs if m.key == key), key=lambda mp: mp[0].module)
+        masks[key] = masks_from_bits(
+            [p.model.bits for _, p in mods], mods[0][0].units, samples, n_img
+        )
+    return AcceleratorRun(
+        outputs=outputs,
+        spikes=spikes,
+        cycles=cycles,
+        events=events,
+        macro_reads=sum(len(p.protocol.reads) for _, p in macros),
+        macro_conversions=sum(len(p.protocol.reads) * (t.cols[1] - t.cols[0]) for t, p in macros),
+        mtj_samples=sum(len(p.model.bits) for _, p in mtjs),
+        masks=masks,
+        errors=errors,
+    )
