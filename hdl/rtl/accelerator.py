@@ -560,7 +560,8 @@ class Accelerator(wiring.Component):
                     k_m = -(-(units - mod) // M)  # dropout cycles of module mod per sample
                     nxt = Signal(name=f"restart_l{li}_e{ei}_m{mod}")
                     m.d.comb += nxt.eq(fill & ctrl.latch & (done_rounds + 1 < k_m))
-                    m.d.comb += ctrl.start.eq(prefetch | nxt)
+                    if k_m > 0:  # a module with no unit (modules > units) never runs
+                        m.d.comb += ctrl.start.eq(prefetch | nxt)
                 latch = ctrls[0].latch  # module 0 runs every round; the others in lockstep
                 took = Signal(name=f"keep_latch_l{li}_e{ei}")
                 m.d.comb += took.eq(fill & latch)
@@ -605,13 +606,8 @@ class Accelerator(wiring.Component):
                 for tile in ep.tiles:
                     port = getattr(self, tile.name)
                     r0, r1 = tile.rows
-                    c0, c1 = tile.cols
                     m.d.comb += [port.wl_en.eq(rows[r0:r1]), port.read.eq(active)]
-                    for col in range(c0, c1):
-                        o, rest = divmod(col, 2 * em.slices)
-                        pol, j = divmod(rest, em.slices)
-                        code = port.codes[(col - c0) * hw.adc_bits : (col - c0 + 1) * hw.adc_bits]
-                        term = code << (j * hw.cell_bits)
+                    for o, pol, term in self._tile_terms(em, tile, port):
                         contrib[o].append((port.codes_valid, pol, term))
                 ev_reads_terms.append(Mux(active, len(ep.tiles), 0))
                 ev_conv_terms.append(Mux(active, sum(t.cols[1] - t.cols[0] for t in ep.tiles), 0))
@@ -774,6 +770,19 @@ class Accelerator(wiring.Component):
             emit_last=emit_last,
         )
         return m
+
+    def _tile_terms(self, em: EdgeMap, tile: TilePort, port: Any) -> list[tuple[int, int, Any]]:
+        """The partial sums a tile's codes contribute: ``(o, polarity, code << j·cell_bits)``
+        for each of its physical columns ``(o·2 + polarity)·slices + j``."""
+        hw = self.hw
+        c0, c1 = tile.cols
+        terms = []
+        for col in range(c0, c1):
+            o, rest = divmod(col, 2 * em.slices)
+            pol, j = divmod(rest, em.slices)
+            code = port.codes[(col - c0) * hw.adc_bits : (col - c0 + 1) * hw.adc_bits]
+            terms.append((o, pol, code << (j * hw.cell_bits)))
+        return terms
 
     def _window(self, m: Module, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
         """The edge's ``rows`` word-line bits for output position ``(oy, ox)``."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "AMARANTH_LINT_IDIOMS",
     "AMARANTH_LINT_WAIVERS",
     "LintResult",
     "LintWarning",
@@ -67,6 +68,29 @@ AMARANTH_LINT_WAIVERS: Mapping[str, str] = {
         "one file; the file name carries no meaning here"
     ),
 }
+
+#: Single warnings (code and a pattern of the message) that are Amaranth's idioms for a defined
+#: Verilog meaning, recognised one by one rather than waived by code: the same codes still
+#: report anything else (e.g. a plain truncating ``assign``). Matches go to
+#: :attr:`LintResult.idioms`, not to :attr:`LintResult.warnings`.
+AMARANTH_LINT_IDIOMS: Mapping[str, tuple[str, str]] = {
+    "variable bit select": (
+        "WIDTHTRUNC",
+        r"Assign RHS's SHIFTR generates",
+    ),
+    "comparison with zero": (
+        "WIDTHTRUNC",
+        r"Logical operator LOGNOT expects 1 bit",
+    ),
+    "zero-width memory address": (
+        "ASCRANGE",
+        r"bit range: \[-1:0\]",
+    ),
+}
+"""Why each is benign: ``v.bit_select(i, w)`` / ``word_select`` is emitted as ``v >> i`` assigned
+to a ``w``-bit wire (the truncation *is* the select); ``v == 0`` is emitted as ``!v`` (true when
+all bits are 0, defined for vectors); a memory of depth 1 has a zero-width address, declared
+``[-1:0]`` and never read."""
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*\Z")
 _WARNING_LINE = re.compile(r"^%Warning(?:-([A-Z0-9_]+))?: (.*)$")
@@ -114,6 +138,7 @@ class LintResult:
     warnings: tuple[LintWarning, ...]
     waived: frozenset[str]
     output: str = field(repr=False, default="")
+    idioms: tuple[LintWarning, ...] = ()
 
     @property
     def clean(self) -> bool:
@@ -219,13 +244,16 @@ def lint(
     workdir: Path | str | None = None,
     *,
     waive: Iterable[str] = AMARANTH_LINT_WAIVERS,
+    idioms: Mapping[str, tuple[str, str]] = AMARANTH_LINT_IDIOMS,
     timeout: float = 120.0,
 ) -> LintResult:
     """Lint ``verilog`` with ``verilator --lint-only -Wall`` taking ``top`` as top module.
 
     Warning codes in ``waive`` (by default :data:`AMARANTH_LINT_WAIVERS`) are switched off;
-    the others are returned in :attr:`LintResult.warnings`. Errors raise :class:`ToolError`.
-    Files go to ``workdir`` (kept) or to a temporary directory (removed).
+    single warnings matching ``idioms`` (:data:`AMARANTH_LINT_IDIOMS`) go to
+    :attr:`LintResult.idioms`; the others are returned in :attr:`LintResult.warnings`.
+    Errors raise :class:`ToolError`. Files go to ``workdir`` (kept) or to a temporary
+    directory (removed).
     """
     _check_top(top)
     waived = frozenset(str(c).upper() for c in waive)
@@ -248,12 +276,23 @@ def lint(
     output = proc.stderr + proc.stdout
     if proc.returncode != 0 or "%Error" in output:
         raise ToolError("verilator", output, proc.returncode)
-    warnings = []
+    warnings, idiomatic = [], []
+    patterns = [(code, re.compile(rx)) for code, rx in idioms.values()]
     for line in output.splitlines():
         m = _WARNING_LINE.match(line)
         if m:
-            warnings.append(LintWarning(m.group(1) or "", m.group(2).strip()))
-    return LintResult(top=top, warnings=tuple(warnings), waived=waived, output=output)
+            found = LintWarning(m.group(1) or "", m.group(2).strip())
+            if any(found.code == code and rx.search(found.message) for code, rx in patterns):
+                idiomatic.append(found)
+            else:
+                warnings.append(found)
+    return LintResult(
+        top=top,
+        warnings=tuple(warnings),
+        waived=waived,
+        output=output,
+        idioms=tuple(idiomatic),
+    )
 
 
 # ----------------------------------------------------------------------------- synthesis

@@ -1,0 +1,296 @@
+"""Seeded networks and hardware configurations for testing the generated RTL.
+
+:func:`random_network` draws a small but complete network from a seed: convolutions (kernel,
+stride, padding), linear layers, a cell with a skip edge, weights of 1 to 4 bits, direct or
+rate input coding, MTJ or LFSR dropout of row or channel granularity, ``membrane`` or
+``count`` output decoding, LIF neurons with either reset and an optional leak; and a hardware
+configuration with small tiles (so edges span several row and column tiles), 1- or 2-bit
+cells, narrow ADCs (so column sums saturate), multiplexed ADCs and a few LIF units.
+:func:`example_networks` are the hand-made cases every testbench runs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hdl.hwconfig import HardwareConfig
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+
+__all__ = ["example_networks", "random_images", "random_network"]
+
+
+def _weights(rng: np.random.Generator, shape: tuple[int, ...], bits: int) -> np.ndarray:
+    if bits == 1:
+        return rng.choice([-1, 1], shape)
+    top = 2 ** (bits - 1) - 1
+    return rng.integers(-top, top + 1, shape)
+
+
+def _dropout(rng: np.random.Generator, conv: bool) -> DropoutSpec | None:
+    kind = rng.integers(0, 3)
+    if kind == 0:
+        return None
+    return DropoutSpec(
+        p=float(rng.choice([0.1, 0.25, 0.5])),
+        granularity="channel" if conv and rng.random() < 0.5 else "row",
+        source="mtj" if kind == 1 else "lfsr",
+        modules=int(rng.integers(1, 5)),
+    )
+
+
+def _neuron(rng: np.random.Generator, channels: int, scale: int) -> Neuron:
+    mb = int(rng.integers(8, 13))
+    top = min(2 ** (mb - 1) - 1, max(2, scale))
+    return Neuron(
+        threshold=rng.integers(1, top + 1, channels),
+        leak_shift=None if rng.random() < 0.5 else int(rng.integers(1, 4)),
+        reset="subtract" if rng.random() < 0.6 else "zero",
+        membrane_bits=mb,
+    )
+
+
+def random_network(seed: int) -> tuple[Network, HardwareConfig]:
+    """A random valid network with weights and a matching small hardware configuration."""
+    rng = np.random.default_rng(seed)
+    c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
+    bits = int(rng.integers(1, 5))
+    rate = rng.random() < 0.3
+    inp = InputSpec((c, h, w), bits=bits, encoding="rate" if rate else "direct")
+    layers: list[Layer] = []
+    shape: tuple[int, ...] = (c, h, w)
+    src = "input"
+    scale = 2**bits - 1 if not rate else 1
+    n_hidden = int(rng.integers(1, 3))
+    for k in range(n_hidden):
+        wb = int(rng.integers(1, 5))
+        if len(shape) == 3 and rng.random() < 0.6:
+            kern = int(rng.integers(1, 4))
+            pad = int(rng.integers(0, 2)) if kern > 1 else 0
+            stride = int(rng.integers(1, 3))
+            ho = (shape[1] + 2 * pad - kern) // stride + 1
+            wo = (shape[2] + 2 * pad - kern) // stride + 1
+            if ho < 1 or wo < 1:
+                kern, pad, stride, ho, wo = 1, 0, 1, shape[1], shape[2]
+            cout = int(rng.integers(2, 5))
+            edge = Edge(
+                "conv2d",
+                src,
+                weight_bits=wb,
+                kernel=kern,
+                stride=stride,
+                padding=pad,
+                weight=_weights(rng, (cout, shape[0], kern, kern), wb),
+                dropout=_dropout(rng, True),
+            )
+            out: tuple[int, ...] = (cout, ho, wo)
+            rows = shape[0] * kern * kern
+        else:
+            n_in = int(np.prod(shape))
+            cout = int(rng.integers(3, 13))
+            edge = Edge(
+                "linear",
+                src,
+                weight_bits=wb,
+                weight=_weights(rng, (cout, n_in), wb),
+                dropout=_dropout(rng, False),
+            )
+            out = (cout,)
+            rows = n_in
+        top_w = 1 if wb == 1 else 2 ** (wb - 1) - 1
+        drive = max(2, scale * rows * top_w // 6)
+        bias = rng.integers(-2, 3, out[0]) if rng.random() < 0.5 else None
+        name = f"h{k}"
+        layers.append(Layer(name, (edge,), out, neuron=_neuron(rng, out[0], drive), bias=bias))
+        if rng.random() < 0.5:  # a cell: the same shape again, with a skip edge from `name`
+            wb2 = int(rng.integers(1, 4))
+            if len(out) == 3:
+                e2 = Edge(
+                    "conv2d",
+                    name,
+                    weight_bits=wb2,
+                    kernel=3,
+                    padding=1,
+                    weight=_weights(rng, (out[0], out[0], 3, 3), wb2),
+                )
+                rows2 = out[0] * 9
+            else:
+                e2 = Edge(
+                    "linear", name, weight_bits=wb2, weight=_weights(rng, (out[0], out[0]), wb2)
+                )
+                rows2 = out[0]
+            cell = f"cell{k}"
+            drive2 = max(2, rows2 * (1 if wb2 == 1 else 2 ** (wb2 - 1) - 1) // 6)
+            layers.append(
+                Layer(cell, (e2, Edge("skip", name)), out, neuron=_neuron(rng, out[0], drive2))
+            )
+            name = cell
+        shape, src, scale = out, name, 1
+    n_out = int(rng.integers(2, 6))
+    count = rng.random() < 0.4
+    wb = int(rng.integers(1, 4))
+    n_in = int(np.prod(shape))
+    last = Edge("linear", src, weight_bits=wb, weight=_weights(rng, (n_out, n_in), wb))
+    layers.append(
+        Layer(
+            "out",
+            (last,),
+            (n_out,),
+            neuron=_neuron(rng, n_out, max(2, n_in // 4)) if count else None,
+            bias=rng.integers(-3, 4, n_out) if rng.random() < 0.5 else None,
+        )
+    )
+    net = Network(
+        name=f"random{seed}",
+        input=inp,
+        layers=tuple(layers),
+        timesteps=int(rng.integers(1, 4)),
+        output_decoding="count" if count else "membrane",
+    ).validate()
+    tile_cols = int(rng.choice([8, 16]))
+    hw = HardwareConfig(
+        tile_rows=int(rng.choice([8, 16, 32])),
+        tile_cols=tile_cols,
+        cell_bits=int(rng.integers(1, 3)),
+        adc_bits=int(rng.integers(3, 7)),
+        columns_per_adc=int(rng.choice([1, 2, 4])),
+        lif_units=int(rng.integers(1, 6)),
+        adc_latency_cycles=int(rng.integers(0, 3)),
+    )
+    return net, hw
+
+
+def random_images(net: Network, n: int, seed: int) -> np.ndarray:
+    """``n`` random images of ``net``'s input shape and bit width."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 2**net.input.bits, (n, *net.input.shape))
+
+
+def example_networks() -> dict[str, tuple[Network, HardwareConfig]]:
+    """Hand-made cases: an MLP, a convolutional network and a cell with a skip edge."""
+    rng = np.random.default_rng(2026)
+    mlp = Network(
+        "mlp",
+        InputSpec((1, 4, 5), bits=4),
+        (
+            Layer(
+                "fc0",
+                (Edge("linear", "input", weight=_weights(rng, (12, 20), 1)),),
+                (12,),
+                neuron=Neuron(threshold=rng.integers(10, 40, 12), leak_shift=2, membrane_bits=10),
+                bias=rng.integers(-3, 4, 12),
+            ),
+            Layer(
+                "fc1",
+                (
+                    Edge(
+                        "linear",
+                        "fc0",
+                        weight=_weights(rng, (8, 12), 1),
+                        dropout=DropoutSpec(p=0.25, modules=4),
+                    ),
+                ),
+                (8,),
+                neuron=Neuron(threshold=rng.integers(1, 4, 8), membrane_bits=10),
+            ),
+            Layer("out", (Edge("linear", "fc1", weight=_weights(rng, (3, 8), 1)),), (3,)),
+        ),
+        timesteps=3,
+    ).validate()
+    conv = Network(
+        "conv",
+        InputSpec((2, 5, 5), bits=3),
+        (
+            Layer(
+                "c1",
+                (
+                    Edge(
+                        "conv2d",
+                        "input",
+                        kernel=3,
+                        padding=1,
+                        weight=_weights(rng, (3, 2, 3, 3), 1),
+                    ),
+                ),
+                (3, 5, 5),
+                neuron=Neuron(threshold=np.array([4, 6, 5]), leak_shift=2),
+            ),
+            Layer(
+                "c2",
+                (
+                    Edge(
+                        "conv2d",
+                        "c1",
+                        kernel=3,
+                        stride=2,
+                        padding=1,
+                        weight_bits=3,
+                        weight=_weights(rng, (4, 3, 3, 3), 3),
+                        dropout=DropoutSpec(p=0.3, source="lfsr", modules=2, granularity="channel"),
+                    ),
+                ),
+                (4, 3, 3),
+                neuron=Neuron(threshold=np.array([2, 3, 2, 4])),
+            ),
+            Layer("fc", (Edge("linear", "c2", weight=_weights(rng, (5, 36), 1)),), (5,)),
+        ),
+        timesteps=2,
+    ).validate()
+    cell = Network(
+        "cell",
+        InputSpec((1, 3, 4), bits=4, encoding="rate"),
+        (
+            Layer(
+                "a",
+                (Edge("linear", "input", weight=_weights(rng, (12, 12), 1)),),
+                (12,),
+                neuron=Neuron(threshold=np.full(12, 2), reset="zero"),
+            ),
+            Layer(
+                "b",
+                (
+                    Edge(
+                        "linear",
+                        "a",
+                        weight_bits=2,
+                        weight=_weights(rng, (12, 12), 2),
+                        dropout=DropoutSpec(p=0.4, modules=3),
+                    ),
+                    Edge("skip", "a"),
+                ),
+                (12,),
+                neuron=Neuron(threshold=np.full(12, 2)),
+                bias=rng.integers(-2, 3, 12),
+            ),
+            Layer(
+                "out",
+                (
+                    Edge(
+                        "linear",
+                        "b",
+                        weight=_weights(rng, (3, 12), 1),
+                        dropout=DropoutSpec(p=0.2, source="lfsr", modules=5),
+                    ),
+                ),
+                (3,),
+                neuron=Neuron(threshold=np.full(3, 1)),
+            ),
+        ),
+        timesteps=3,
+        output_decoding="count",
+    ).validate()
+    return {
+        "mlp": (mlp, HardwareConfig(lif_units=5, adc_bits=4, tile_rows=16, tile_cols=16)),
+        "conv": (conv, HardwareConfig(lif_units=2, tile_rows=16, tile_cols=8, adc_bits=4)),
+        "cell": (
+            cell,
+            HardwareConfig(
+                lif_units=4,
+                tile_rows=8,
+                tile_cols=8,
+                adc_bits=3,
+                columns_per_adc=4,
+                adc_latency_cycles=2,
+                clock_mhz=400,
+            ),
+        ),
+    }

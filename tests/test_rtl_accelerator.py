@@ -1,0 +1,262 @@
+"""The whole accelerator (hdl.rtl.accelerator) in Amaranth's simulator against hdl.golden.
+
+Every crossbar macro is played by its behavioural model on the cells the chip programs, every
+MTJ dropout module by the device model (seeded; the drawn bits are replayed by the golden
+model). Outputs, every layer's spikes per timestep, the busy cycles (== hdl.mapping.schedule),
+the event counters and the events the analog models saw must equal the golden model's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from hdl.golden import run
+from hdl.hwconfig import HardwareConfig
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+from hdl.mapping import schedule
+from hdl.rtl import RTLError
+from hdl.rtl.accelerator import Accelerator, accelerator_verilog, tile_cells
+from hdl.rtl.synth import lint, synth_stats
+from sim.amaranth_accel import simulate_amaranth
+from sim.compare import compare_run
+from sim.netgen import example_networks, random_images, random_network
+
+EXAMPLES = example_networks()
+
+
+def check(net: Network, hw: HardwareConfig, images: int = 3, samples: int = 2, seed: int = 0):
+    acc = Accelerator(net, hw)
+    x = random_images(net, images, seed)
+    observed = simulate_amaranth(acc, x, samples=samples, mtj_seed=seed)
+    verdict = compare_run(net, hw, x, samples, observed)
+    assert verdict.ok, "\n".join(verdict.findings)
+    return acc, observed, verdict
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_network_matches_golden(name: str) -> None:
+    net, hw = EXAMPLES[name]
+    acc, observed, verdict = check(net, hw)
+    golden = verdict.golden
+    # not vacuous: neurons fire and outputs vary
+    assert golden.events["spikes"] > 0
+    assert len(np.unique(golden.outputs)) > 1
+    # the analog models saw exactly the golden model's events
+    assert observed.macro_reads == golden.events["crossbar_reads"]
+    assert observed.macro_conversions == golden.events["adc_conversions"]
+    mtj_units = sum(m.units for m in acc.mtj_modules if m.module == 0)
+    assert observed.mtj_samples == mtj_units * 3 * 2
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 3 == [acc.cycles(2)] * 3
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_network_matches_golden(seed: int) -> None:
+    net, hw = random_network(seed)
+    check(net, hw, seed=seed)
+
+
+def test_all_rows_dropped_and_saturated_columns() -> None:
+    """p close to 1 drops whole masks; 6-bit cells into a 3-bit ADC saturate every column."""
+    rng = np.random.default_rng(7)
+    net = Network(
+        "edge_cases",
+        InputSpec((1, 2, 4), bits=2),
+        (
+            Layer(
+                "h",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight_bits=4,
+                        weight=rng.integers(-7, 8, (6, 8)),
+                        dropout=DropoutSpec(p=0.95, source="lfsr", modules=2),
+                    ),
+                ),
+                (6,),
+                neuron=Neuron(threshold=np.full(6, 3), membrane_bits=6),
+                bias=np.full(6, -2),
+            ),
+            Layer("o", (Edge("linear", "h", weight=rng.choice([-1, 1], (2, 6))),), (2,)),
+        ),
+        timesteps=4,
+    ).validate()
+    hw = HardwareConfig(adc_bits=3, cell_bits=3, tile_rows=4, tile_cols=8, lif_units=4)
+    _, _, verdict = check(net, hw, images=4, samples=3)
+    masks = verdict.golden.masks["h.0"]
+    assert (~masks).all(axis=-1).any(), "no all-dropped mask drawn: the case is not exercised"
+    assert (verdict.golden.membranes["h"] < 0).any(), "no negative membrane"
+
+
+def test_mnist_size_mlp_generates_and_matches() -> None:
+    """A 784-256-10 binary MLP on 128x128 tiles (28 + 2 tiles) with LFSR dropout."""
+    rng = np.random.default_rng(0)
+    net = Network(
+        "mnist_mlp",
+        InputSpec((1, 28, 28), bits=1),
+        (
+            Layer(
+                "h",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight=rng.choice([-1, 1], (256, 784)),
+                        dropout=DropoutSpec(p=0.2, modules=16, source="lfsr"),
+                    ),
+                ),
+                (256,),
+                neuron=Neuron(threshold=rng.integers(5, 30, 256)),
+            ),
+            Layer("o", (Edge("linear", "h", weight=rng.choice([-1, 1], (10, 256))),), (10,)),
+        ),
+    ).validate()
+    hw = HardwareConfig()
+    acc, observed, _ = check(net, hw, images=2, samples=2)
+    assert len(acc.tiles) == 7 * 4 + 2 * 1
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 2
+
+
+def test_verilog_is_byte_identical_lints_clean_and_has_no_latch() -> None:
+    net, hw = EXAMPLES["cell"]
+    text = accelerator_verilog(net, hw)
+    assert text == accelerator_verilog(net, hw)
+    assert "module accelerator" in text
+    result = lint(text, "accelerator")
+    assert result.clean, "\n".join(map(str, result.warnings))
+    stats = synth_stats(text, "accelerator")
+    assert stats.latches == 0 and stats.flip_flops > 0
+
+
+def test_logic_does_not_grow_with_weights() -> None:
+    """Same shapes, different weights: identical Verilog (weights live in the macros)."""
+    net, hw = EXAMPLES["mlp"]
+    rng = np.random.default_rng(99)
+    layers = tuple(
+        replace(
+            layer,
+            edges=tuple(
+                replace(e, weight=rng.choice([-1, 1], np.shape(e.weight))) if e.weighted else e
+                for e in layer.edges
+            ),
+        )
+        for layer in net.layers
+    )
+    other = replace(net, layers=layers).validate()
+    assert accelerator_verilog(net, hw) == accelerator_verilog(other, hw)
+
+
+def test_changed_threshold_is_caught() -> None:
+    """One threshold one higher in the generated RTL: the busiest neuron of fc1 then fires
+    differently (it does on these images); the report names layer fc1 and that neuron."""
+    net, hw = EXAMPLES["mlp"]
+    x = random_images(net, 6, 1)
+    spikes = run(net, x, hw, samples=2, masks=None, mtj_seed=1, trace=True).spikes["fc1"]
+    busiest = int(spikes.sum(axis=(0, 1, 2)).argmax())
+    layer = net.layers[1]
+    th = np.array(layer.neuron.threshold)
+    th[busiest] += 1
+    broken = replace(
+        net,
+        layers=(
+            net.layers[0],
+            replace(layer, neuron=replace(layer.neuron, threshold=th)),
+            net.layers[2],
+        ),
+    ).validate()
+    observed = simulate_amaranth(Accelerator(broken, hw), x, samples=2, mtj_seed=1)
+    verdict = compare_run(net, hw, x, 2, observed)
+    assert not verdict.ok
+    assert verdict.first.startswith("layer 'fc1' differs first at image")
+    assert f"neuron {busiest}:" in verdict.first
+
+
+def test_dropped_partial_sum_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    net, hw = EXAMPLES["conv"]
+    original = Accelerator._tile_terms
+
+    def drop_second_row_tile(self, em, tile, port):
+        terms = original(self, em, tile, port)
+        return [] if (tile.layer, tile.row_tile) == (1, 1) else terms
+
+    monkeypatch.setattr(Accelerator, "_tile_terms", drop_second_row_tile)
+    x = random_images(net, 2, 3)
+    observed = simulate_amaranth(Accelerator(net, hw), x, samples=1)
+    verdict = compare_run(net, hw, x, 1, observed)
+    assert not verdict.ok
+    assert verdict.first.startswith("layer 'c2' differs first at image 0, sample 0, timestep 0")
+
+
+def test_counts_stream_backpressure_stalls_but_keeps_results() -> None:
+    """With counts.ready low the controller waits; results stay exact."""
+    from amaranth.sim import Simulator
+
+    from sim.amaranth_accel import unpack_outputs
+    from sim.models.crossbar import CrossbarTileModel, amaranth_macro
+
+    net, hw = EXAMPLES["conv"]  # LFSR dropout only: no MTJ models needed
+    acc = Accelerator(net, hw)
+    x = random_images(net, 1, 5)
+    sim = Simulator(acc)
+    sim.add_clock(1e-6)
+    for tile in acc.tiles:
+        model = CrossbarTileModel(tile_cells(net, tile, hw), hw.adc_bits)
+        sim.add_process(amaranth_macro(model, getattr(acc, tile.name), tile.latency))
+    got: list[list[int]] = []
+    busy_cycles = [0]
+
+    async def bench(ctx) -> None:
+        for v in x[0].reshape(-1):
+            ctx.set(acc.pixels.payload, int(v))
+            ctx.set(acc.pixels.valid, 1)
+            await ctx.tick().until(acc.pixels.ready)
+        ctx.set(acc.pixels.valid, 0)
+        ctx.set(acc.samples, 3)
+        ctx.set(acc.start, 1)
+        await ctx.tick()
+        ctx.set(acc.start, 0)
+        while len(got) < 3:
+            await ctx.tick()
+            busy_cycles[0] += ctx.get(acc.busy)
+            if ctx.get(acc.counts.valid) and len(got) < 3:
+                for _ in range(3000):  # hold the transfer back (longer than a sample)
+                    await ctx.tick()
+                    busy_cycles[0] += ctx.get(acc.busy)
+                ctx.set(acc.counts.ready, 1)
+                got.append(
+                    unpack_outputs(
+                        ctx.get(acc.counts.payload), acc.out_neurons, acc.out_bits, acc.out_signed
+                    )
+                )
+                await ctx.tick()
+                ctx.set(acc.counts.ready, 0)
+
+    sim.add_testbench(bench)
+    sim.run()
+    golden = run(net, x, hw, samples=3)
+    assert np.array_equal(np.array(got), golden.outputs[:, 0])
+    assert busy_cycles[0] > schedule(net, hw, 3).cycles  # it did stall
+
+
+def test_bad_networks_are_refused_with_a_reason() -> None:
+    net, hw = EXAMPLES["mlp"]
+    with pytest.raises(RTLError, match="no weights"):
+        Accelerator(net.architecture(), hw)
+    with pytest.raises(RTLError, match=r"needs an hdl\.ir\.Network"):
+        Accelerator("net.json", hw)  # type: ignore[arg-type]
+    with pytest.raises(RTLError, match=r"hdl\.hwconfig\.HardwareConfig"):
+        Accelerator(net, {"tile_rows": 8})  # type: ignore[arg-type]
+    conv_out = Network(
+        "conv_out",
+        InputSpec((1, 4, 4), bits=1),
+        (
+            Layer(
+                "c", (Edge("conv2d", "input", kernel=3, weight=np.ones((2, 1, 3, 3))),), (2, 2, 2)
+            ),
+        ),
+    ).validate()
+    with pytest.raises(RTLError, match="flat layer"):
+        Accelerator(conv_out, hw)
