@@ -1,0 +1,73 @@
+"""A network trained by spindrop on the digits, exported, generated and simulated.
+
+The RTL (Amaranth's simulator, behavioural crossbars and MTJ modules) runs 100 test images with
+3 Monte-Carlo samples each; its outputs and spikes equal the golden model's with the masks the
+MTJ models drew, its busy cycles equal the schedule's and the cost model's latency, and its
+predictions are as accurate as the software model's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hdl.cost import estimate
+from hdl.hwconfig import HardwareConfig
+from hdl.rtl.accelerator import Accelerator
+from sim.amaranth_accel import simulate_amaranth
+from sim.compare import compare_run
+
+IMAGES, SAMPLES = 100, 3
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from spindrop.data import load_dataset
+    from spindrop.dropout import DropoutConfig
+    from spindrop.export import export_network, quantize_pixels
+    from spindrop.models import BayesianBinaryNet, ModelConfig
+    from spindrop.training import TrainConfig, train
+
+    data = load_dataset("digits", split="train")
+    test = load_dataset("digits", split="test")
+    model = BayesianBinaryNet(
+        ModelConfig(
+            hidden=(64,),
+            timesteps=1,
+            dropout=DropoutConfig(p=0.2, placement="hidden", n_modules=8),
+        ),
+        data.shape,
+        10,
+        seed=3,
+    )
+    train(model, data.subset(np.arange(1000)), TrainConfig(epochs=6), progress=False)
+    net = export_network(model, input_bits=4)
+    x = quantize_pixels(test.x[:IMAGES], 4)
+    return net, x, np.asarray(test.y[:IMAGES])
+
+
+def test_trained_digits_network_is_bit_exact_in_rtl(trained) -> None:
+    net, x, labels = trained
+    hw = HardwareConfig()
+    assert any(
+        e.dropout is not None and e.dropout.source == "mtj"
+        for layer in net.layers
+        for e in layer.edges
+    )
+    acc = Accelerator(net, hw)
+    observed = simulate_amaranth(acc, x, samples=SAMPLES, mtj_seed=11)
+    verdict = compare_run(net, hw, x, SAMPLES, observed)
+    assert verdict.ok, "\n".join(verdict.findings)
+    assert verdict.checked["outputs"] == SAMPLES * IMAGES * 10
+    # the masks really came from the MTJ models and vary between samples
+    ((key, masks),) = observed.masks.items()
+    assert masks.shape[:2] == (SAMPLES, IMAGES)
+    assert 0.1 < 1 - masks.mean() < 0.3  # p = 0.2, realised by the DAC and device model
+    assert not np.array_equal(masks[0], masks[1])
+    # the prediction of the chip is a working classifier
+    prediction = observed.outputs.sum(axis=0).argmax(axis=1)
+    assert np.array_equal(prediction, verdict.golden.prediction)
+    assert (prediction == labels).mean() > 0.8
+    # the cost model's latency is the measured cycle count
+    report = estimate(net, hw, samples=SAMPLES)
+    assert observed.cycles == [report.cycles] * IMAGES
