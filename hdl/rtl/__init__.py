@@ -99,11 +99,21 @@ __all__ += [
     "synth_stats",
 ]
 
-from hdl.rtl.mlp import MLPAccelerator, mlp_verilog, tile_cells  # noqa: E402
+from hdl.rtl.accelerator import (  # noqa: E402
+    Accelerator,
+    MTJModulePort,
+    TilePort,
+    accelerator_verilog,
+    mtj_signature,
+    tile_cells,
+)
 
 __all__ += [
-    # a first whole accelerator: binary MLPs, one tile per layer (hdl.rtl.mlp)
-    "MLPAccelerator",
-    "mlp_verilog",
+    # the whole accelerator for any network of the IR (hdl.rtl.accelerator)
+    "Accelerator",
+    "MTJModulePort",
+    "TilePort",
+    "accelerator_verilog",
+    "mtj_signature",
     "tile_cells",
 ]

@@ -25,7 +25,7 @@ import numpy as np
 
 from hdl.mtj import MTJDevice
 
-__all__ = ["MTJModuleModel", "amaranth_mtj", "masks_from_bits"]
+__all__ = ["CocotbMTJModule", "MTJModuleModel", "amaranth_mtj", "masks_from_bits"]
 
 
 class MTJModuleModel:
@@ -95,6 +95,67 @@ def amaranth_mtj(model: MTJModuleModel, port: Any) -> Any:
 
     process.model = model  # type: ignore[attr-defined]
     return process
+
+
+class CocotbMTJModule:
+    """The module as a cocotb coroutine on the Verilog ports of one MTJ module port.
+
+    ``dut`` is the top level; the ports are ``<prefix>reset``, ``<prefix>write``,
+    ``<prefix>current``, ``<prefix>sense`` (outputs of the digital side) and ``<prefix>state``
+    (driven here), e.g. ``prefix = "mtj_l1_e0_m0__"`` for a port of
+    :class:`hdl.rtl.accelerator.Accelerator`, clocked by ``dut.<clock>``. Start it with
+    ``cocotb.start_soon(module.run())``; ``model`` (:class:`MTJModuleModel`) records the drawn
+    bits and the protocol violations.
+
+    Timing as :class:`sim.models.crossbar.CocotbCrossbarMacro`: the coroutine samples the drive
+    at each falling edge (mid-cycle, where the registered outputs are stable) and drives
+    ``state`` at falling edges too, so the state returned by :meth:`MTJModuleModel.step` for
+    cycle ``n`` is on the port from the middle of cycle ``n + 1`` and the digital side samples
+    it at the rising edge ending cycle ``n + 1``, exactly as with :func:`amaranth_mtj`.
+    """
+
+    def __init__(
+        self,
+        dut: Any,
+        model: MTJModuleModel,
+        *,
+        prefix: str,
+        clock: str = "clk",
+    ) -> None:
+        if not isinstance(model, MTJModuleModel):
+            raise TypeError(f"model must be an MTJModuleModel, not {type(model).__name__}")
+        self.model = model
+        self.clk = getattr(dut, clock)
+        self.reset = getattr(dut, f"{prefix}reset")
+        self.write = getattr(dut, f"{prefix}write")
+        self.current = getattr(dut, f"{prefix}current")
+        self.sense = getattr(dut, f"{prefix}sense")
+        self.state = getattr(dut, f"{prefix}state")
+
+    @property
+    def bits(self) -> list[int]:
+        """The drawn bits (1 = AP = drop), in drawing order."""
+        return self.model.bits
+
+    @property
+    def errors(self) -> list[str]:
+        return self.model.errors
+
+    async def run(self) -> None:
+        from cocotb.triggers import FallingEdge
+
+        self.state.value = 0
+        pending = 0
+        while True:
+            await FallingEdge(self.clk)
+            drive = (
+                int(self.reset.value),
+                int(self.write.value),
+                int(self.current.value),
+                int(self.sense.value),
+            )
+            self.state.value = pending
+            pending = self.model.step(*drive)
 
 
 def masks_from_bits(bits: list[list[int]], units: int, samples: int, images: int) -> np.ndarray:
