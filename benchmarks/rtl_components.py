@@ -21,11 +21,11 @@ from _machine import machine
 from hdl._io import atomic_write_text
 from hdl.rtl import (
     accumulator_verilog,
+    conv_window_verilog,
     crossbar_driver_verilog,
     lif_array_verilog,
     lif_verilog,
     lint,
-    spike_window_verilog,
     synth_stats,
 )
 
@@ -52,9 +52,9 @@ COMPONENTS = [
         lambda: crossbar_driver_verilog(rows=128, cols=128, adc_bits=8),
     ),
     (
-        "spike window, 16 x 8 x 8 map, 3x3 kernel",
-        "spike_window",
-        lambda: spike_window_verilog(channels=16, height=8, width=8, kernel=3, padding=1),
+        "convolution window, 16 x 8 x 8 map, 3x3 kernel, padding 1",
+        "conv_window",
+        lambda: conv_window_verilog(in_shape=(16, 8, 8), kernel=3, padding=1),
     ),
 ]
 

@@ -71,13 +71,12 @@ __all__ += [
     "lif_array_verilog",
 ]
 
-from hdl.rtl.spikes import MAX_BITS, SpikeWindow, spike_window_verilog  # noqa: E402
+from hdl.rtl.window import ConvWindow, conv_window_verilog  # noqa: E402
 
 __all__ += [
-    # spike buffer of a layer's input and convolution-window addressing (hdl.rtl.spikes)
-    "MAX_BITS",
-    "SpikeWindow",
-    "spike_window_verilog",
+    # convolution-window addressing of a spike map (hdl.rtl.window)
+    "ConvWindow",
+    "conv_window_verilog",
 ]
 
 from hdl.rtl.synth import (  # noqa: E402

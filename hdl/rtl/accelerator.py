@@ -100,6 +100,7 @@ from hdl.rtl.dropout import (
 from hdl.rtl.lfsr import LeapLFSR
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 from hdl.rtl.lif_array import LIFArray
+from hdl.rtl.window import ConvWindow
 
 __all__ = [
     "Accelerator",
@@ -585,7 +586,7 @@ class Accelerator(wiring.Component):
             for ep in lp.edges:
                 em, edge = ep.emap, layer.edges[ep.index]
                 src = sources[edge.source]
-                rows = self._window(m, em, src, oy, ox)
+                rows = self._window(m, lp.index, em, src, oy, ox)
                 key = (lp.index, ep.index)
                 if key in keeps:
                     keep = keeps[key]
@@ -784,31 +785,16 @@ class Accelerator(wiring.Component):
             terms.append((o, pol, code << (j * hw.cell_bits)))
         return terms
 
-    def _window(self, m: Module, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
+    def _window(self, m: Module, li: int, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
         """The edge's ``rows`` word-line bits for output position ``(oy, ox)``."""
         if em.kind == "linear":
             return src
-        c_in, h, w = em.in_shape
-        k, s, pad = em.kernel, em.stride, em.padding
-        hp, wp = h + 2 * pad, w + 2 * pad
-        base = Signal(range(hp * wp + 1), name=f"win_base_{em.layer}_{em.index}")
-        m.d.comb += base.eq(oy * (s * wp) + ox * s)
-        parts = []
-        for c in range(c_in):
-            chan = src[c * h * w : (c + 1) * h * w]
-            lines = []
-            for y in range(-pad, h + pad):
-                if 0 <= y < h:
-                    row = chan[y * w : (y + 1) * w]
-                    lines.append(Cat(Const(0, pad), row, Const(0, pad)) if pad else row)
-                else:
-                    lines.append(Const(0, wp))
-            padded = Cat(*lines)
-            for ky in range(k):
-                parts.append(padded.bit_select(base + ky * wp, k))
-        rows = Signal(em.rows, name=f"window_{em.layer}_{em.index}")
-        m.d.comb += rows.eq(Cat(*parts))
-        return rows
+        win = ConvWindow(
+            in_shape=em.in_shape, kernel=em.kernel, stride=em.stride, padding=em.padding
+        )
+        m.submodules[f"window_l{li}_e{em.index}"] = win
+        m.d.comb += [win.spikes.eq(src), win.oy.eq(oy), win.ox.eq(ox)]
+        return win.rows
 
     def _controller(self, m: Module, **r: Any) -> None:
         """The FSM of the schedule: FILL, then per timestep ENCODE and per layer its
