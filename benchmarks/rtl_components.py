@@ -20,6 +20,7 @@ from _machine import machine
 
 from hdl._io import atomic_write_text
 from hdl.rtl import (
+    accumulator_bits,
     accumulator_verilog,
     conv_window_verilog,
     crossbar_driver_verilog,
@@ -42,9 +43,16 @@ COMPONENTS = [
         lambda: lif_array_verilog(neurons=256, units=16, thresholds=np.full(256, 40), **LIF),
     ),
     (
-        "partial-sum accumulator, 16 outputs, binary cells, 8-bit ADC",
-        "partial_sum_accumulator",
-        lambda: accumulator_verilog(outputs=16, slices=1, cell_bits=1, adc_bits=8, acc_bits=16),
+        "edge accumulator, 64 outputs on 2 x 1 tiles, binary cells, 8-bit ADC",
+        "edge_accumulator",
+        lambda: accumulator_verilog(
+            out_channels=64,
+            slices=1,
+            cell_bits=1,
+            adc_bits=8,
+            tile_cols=[(0, 128)] * 2,
+            z_bits=accumulator_bits(slices=1, cell_bits=1, adc_bits=8, row_tiles=2),
+        ),
     ),
     (
         "crossbar tile driver, 128 x 128, 8-bit ADC",

@@ -11,6 +11,9 @@ busy cycles, the event counters and the masks the MTJ models drew. The cocotb te
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +53,19 @@ class AcceleratorRun:
     errors: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def _long_integers() -> Iterator[None]:
+    """Lift Python's limit on int <-> str conversion for a while: Amaranth's simulator compiles
+    the design to Python source, and the packed code buses of a large edge (e.g. 28 tiles x 128
+    columns x 8 bits) are constants longer than the default 4,300 digits."""
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
 def unpack_outputs(value: int, n: int, bits: int, signed: bool) -> list[int]:
     """The ``n`` fields of ``bits`` bits of a ``counts`` payload (two's complement if signed)."""
     mask, half = (1 << bits) - 1, 1 << (bits - 1)
@@ -75,7 +91,8 @@ def simulate_amaranth(
             acc.driver.device, hw.clock_mhz, mod.setting.code_bits, [mtj_seed, len(mtjs)]
         )
         mtjs.append((mod, amaranth_mtj(model, getattr(acc, mod.name))))
-    sim = Simulator(acc)
+    with _long_integers():
+        sim = Simulator(acc)
     sim.add_clock(1e-6)
     for _, proc in macros + mtjs:
         sim.add_process(proc)
@@ -141,7 +158,8 @@ def simulate_amaranth(
 
     sim.add_testbench(bench)
     sim.add_testbench(monitor, background=True)
-    sim.run()
+    with _long_integers():
+        sim.run()
 
     errors = [f"{t.name}: {e}" for t, p in macros for e in p.protocol.errors]
     errors += [f"{m.name}: {e}" for m, p in mtjs for e in p.model.errors]

@@ -51,14 +51,14 @@ __all__ += [
 ]
 
 from hdl.rtl.accumulate import (  # noqa: E402
-    PartialSumAccumulator,
+    EdgeAccumulator,
     accumulator_bits,
     accumulator_verilog,
 )
 
 __all__ += [
-    # shift-add of ADC codes over slices, polarities, row tiles and bit-planes (hdl.rtl.accumulate)
-    "PartialSumAccumulator",
+    # shift-add of a weighted edge's ADC codes over tiles, slices, polarities and bit-planes
+    "EdgeAccumulator",
     "accumulator_bits",
     "accumulator_verilog",
 ]

@@ -90,6 +90,7 @@ from hdl.golden import crossbar_cells
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
 from hdl.mapping import EdgeMap, LayerMap, Mapping, MTJDriver, map_network, schedule_mapping
+from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.crossbar import crossbar_signature
 from hdl.rtl.dropout import (
     DACSetting,
@@ -596,36 +597,38 @@ class Accelerator(wiring.Component):
                     gated = Signal(em.rows, name=f"wl_l{lp.index}_e{ep.index}")
                     m.d.comb += gated.eq(rows & keep)
                     rows = gated
-                zs = [
-                    Signal(signed(ep.z_bits), name=f"z_l{lp.index}_e{ep.index}_{o}")
-                    for o in range(em.out_channels)
-                ]
-                z_regs[key] = zs
                 active = Signal(name=f"read_l{lp.index}_e{ep.index}")
                 m.d.comb += active.eq(read[lp.index] & (plane < em.planes))
-                contrib: list[list[Any]] = [[] for _ in range(em.out_channels)]
+                acc = EdgeAccumulator(
+                    out_channels=em.out_channels,
+                    slices=em.slices,
+                    cell_bits=hw.cell_bits,
+                    adc_bits=hw.adc_bits,
+                    tile_cols=[t.cols for t in ep.tiles],
+                    z_bits=ep.z_bits,
+                    planes=em.planes,
+                )
+                m.submodules[f"acc_l{lp.index}_e{ep.index}"] = acc
+                codes, valids = [], []
                 for tile in ep.tiles:
                     port = getattr(self, tile.name)
                     r0, r1 = tile.rows
                     m.d.comb += [port.wl_en.eq(rows[r0:r1]), port.read.eq(active)]
-                    for o, pol, term in self._tile_terms(em, tile, port):
-                        contrib[o].append((port.codes_valid, pol, term))
+                    codes.append(port.codes)
+                    valids.append(port.codes_valid)
+                m.d.comb += [
+                    acc.codes.eq(Cat(*codes)),
+                    acc.valid.eq(Cat(*valids)),
+                    acc.clear.eq(read[lp.index] & (plane == 0)),
+                ]
+                if em.planes > 1:
+                    m.d.comb += acc.plane.eq(plane)
+                zb = ep.z_bits
+                z_regs[key] = [
+                    acc.z[o * zb : (o + 1) * zb].as_signed() for o in range(em.out_channels)
+                ]
                 ev_reads_terms.append(Mux(active, len(ep.tiles), 0))
                 ev_conv_terms.append(Mux(active, sum(t.cols[1] - t.cols[0] for t in ep.tiles), 0))
-                clear = Signal(name=f"zclear_l{lp.index}_e{ep.index}")
-                m.d.comb += clear.eq(read[lp.index] & (plane == 0))
-                for o, terms in enumerate(contrib):
-                    total = Const(0, signed(2))
-                    for valid, pol, term in terms:
-                        signed_term = Mux(valid, term, 0)
-                        total = total - signed_term if pol else total + signed_term
-                    step = Signal(signed(ep.z_bits), name=f"dz_l{lp.index}_e{ep.index}_{o}")
-                    m.d.comb += step.eq(total)
-                    base = Mux(clear, 0, zs[o])
-                    if em.planes > 1:
-                        m.d.sync += zs[o].eq(base + (step << plane))
-                    else:
-                        m.d.sync += zs[o].eq(base + step)
 
         # ---- currents, LIF arrays, output accumulator
         out_regs = [
@@ -771,19 +774,6 @@ class Accelerator(wiring.Component):
             emit_last=emit_last,
         )
         return m
-
-    def _tile_terms(self, em: EdgeMap, tile: TilePort, port: Any) -> list[tuple[int, int, Any]]:
-        """The partial sums a tile's codes contribute: ``(o, polarity, code << j·cell_bits)``
-        for each of its physical columns ``(o·2 + polarity)·slices + j``."""
-        hw = self.hw
-        c0, c1 = tile.cols
-        terms = []
-        for col in range(c0, c1):
-            o, rest = divmod(col, 2 * em.slices)
-            pol, j = divmod(rest, em.slices)
-            code = port.codes[(col - c0) * hw.adc_bits : (col - c0 + 1) * hw.adc_bits]
-            terms.append((o, pol, code << (j * hw.cell_bits)))
-        return terms
 
     def _window(self, m: Module, li: int, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
         """The edge's ``rows`` word-line bits for output position ``(oy, ox)``."""
