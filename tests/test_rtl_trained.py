@@ -60,7 +60,7 @@ def test_trained_digits_network_is_bit_exact_in_rtl(trained) -> None:
     assert verdict.ok, "\n".join(verdict.findings)
     assert verdict.checked["outputs"] == SAMPLES * IMAGES * 10
     # the masks really came from the MTJ models and vary between samples
-    ((key, masks),) = observed.masks.items()
+    ((_, masks),) = observed.masks.items()
     assert masks.shape[:2] == (SAMPLES, IMAGES)
     assert 0.1 < 1 - masks.mean() < 0.3  # p = 0.2, realised by the DAC and device model
     assert not np.array_equal(masks[0], masks[1])

@@ -92,15 +92,11 @@ from hdl.ir import Network
 from hdl.mapping import EdgeMap, LayerMap, Mapping, MTJDriver, map_network, schedule_mapping
 from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.crossbar import crossbar_signature
-from hdl.rtl.dropout import (
-    DACSetting,
-    DropoutModuleController,
-    LFSRDropoutSource,
-    dac_setting,
-)
+from hdl.rtl.dropout import DACSetting, dac_setting
 from hdl.rtl.lfsr import LeapLFSR
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 from hdl.rtl.lif_array import LIFArray
+from hdl.rtl.mask_fill import MaskFill, mtj_signature
 from hdl.rtl.window import ConvWindow
 
 __all__ = [
@@ -122,25 +118,6 @@ DAC_BITS = 8
 """Resolution of the MTJ write driver's current DAC."""
 
 EVENTS = ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples")
-
-
-def mtj_signature(code_bits: int = DAC_BITS) -> wiring.Signature:
-    """The port list of one analog MTJ dropout module, seen from the digital side.
-
-    ``reset`` (AP -> P), ``write`` (the stochastic write pulse) with the DAC code ``current``
-    during it, ``sense`` (read strobe); ``state`` is the sensed state (1 = AP = drop), sampled
-    at the clock edge ending the last sense cycle
-    (:class:`~hdl.rtl.dropout.DropoutModuleController`).
-    """
-    return wiring.Signature(
-        {
-            "reset": Out(1),
-            "write": Out(1),
-            "current": Out(code_bits),
-            "sense": Out(1),
-            "state": In(1),
-        }
-    )
 
 
 @dataclass(frozen=True)
@@ -511,72 +488,25 @@ class Accelerator(wiring.Component):
 
         # ---- dropout masks
         keeps: dict[tuple[int, int], Any] = {}
-        ev_drop = Signal(range(1 + sum(_units(self, li, ei) for li, ei in self.dropout_edges)))
-        drop_terms = []
-        fill_cyc = cyc
+        drop_counts = []
         for ordinal, (li, ei) in enumerate(self.dropout_edges):
-            edge = net.layers[li].edges[ei]
-            spec = edge.dropout
-            units = _units(self, li, ei)
-            M = spec.modules
-            rounds = -(-units // M)
-            keep = Signal(rounds * M, name=f"keep_l{li}_e{ei}", init=(1 << (rounds * M)) - 1)
-            keeps[(li, ei)] = keep[:units]
-            if spec.source == "lfsr":
-                src = LFSRDropoutSource(spec, ordinal, len(self.dropout_edges))
-                m.submodules[f"dropout_l{li}_e{ei}"] = src
-                m.d.comb += src.draw.eq(prefetch | (fill & (fill_cyc < rounds - 1)))
-                shift = Signal(name=f"keep_shift_l{li}_e{ei}")
-                m.d.comb += shift.eq(fill & (fill_cyc < rounds))
-                with m.If(shift):
-                    m.d.sync += keep.eq(Cat(keep[M:], ~src.bits))
-                last_round = fill_cyc == rounds - 1
-                drop_terms.append(Mux(shift, Mux(last_round, units - (rounds - 1) * M, M), 0))
-            else:
-                done_rounds = Signal(range(rounds + 1), name=f"rounds_l{li}_e{ei}")
-                ctrls = []
-                for mod in range(M):
-                    port = getattr(self, f"mtj_l{li}_e{ei}_m{mod}")
-                    setting = next(
-                        p.setting
-                        for p in self.mtj_modules
-                        if (p.layer, p.edge, p.module) == (li, ei, mod)
-                    )
-                    r, w, s = self.driver.phase_cycles(hw.clock_mhz)
-                    ctrl = DropoutModuleController(
-                        reset_cycles=r,
-                        write_cycles=w,
-                        sense_cycles=s,
-                        current_code=setting.code,
-                        code_bits=DAC_BITS,
-                    )
-                    m.submodules[f"dropout_l{li}_e{ei}_m{mod}"] = ctrl
-                    ctrls.append(ctrl)
-                    m.d.comb += [
-                        port.reset.eq(ctrl.mtj_reset),
-                        port.write.eq(ctrl.mtj_write),
-                        port.current.eq(ctrl.mtj_current),
-                        port.sense.eq(ctrl.mtj_sense),
-                        ctrl.mtj_state.eq(port.state),
-                    ]
-                    k_m = -(-(units - mod) // M)  # dropout cycles of module mod per sample
-                    nxt = Signal(name=f"restart_l{li}_e{ei}_m{mod}")
-                    m.d.comb += nxt.eq(fill & ctrl.latch & (done_rounds + 1 < k_m))
-                    if k_m > 0:  # a module with no unit (modules > units) never runs
-                        m.d.comb += ctrl.start.eq(prefetch | nxt)
-                latch = ctrls[0].latch  # module 0 runs every round; the others in lockstep
-                took = Signal(name=f"keep_latch_l{li}_e{ei}")
-                m.d.comb += took.eq(fill & latch)
-                with m.If(took):
-                    states = Cat(*(c.mtj_state for c in ctrls))
-                    m.d.sync += keep.eq(Cat(keep[M:], ~states))
-                    m.d.sync += done_rounds.eq(done_rounds + 1)
-                last_round = done_rounds == rounds - 1
-                drop_terms.append(Mux(took, Mux(last_round, units - (rounds - 1) * M, M), 0))
-                with m.If(prefetch):
-                    m.d.sync += done_rounds.eq(0)
-        if drop_terms:
-            m.d.comb += ev_drop.eq(sum(drop_terms))
+            fill_unit = MaskFill(
+                net.layers[li].edges[ei].dropout,
+                _units(self, li, ei),
+                edge=ordinal,
+                edges=len(self.dropout_edges),
+                driver=self.driver,
+                clock_mhz=hw.clock_mhz,
+                code_bits=DAC_BITS,
+            )
+            m.submodules[f"mask_l{li}_e{ei}"] = fill_unit
+            m.d.comb += [fill_unit.prefetch.eq(prefetch), fill_unit.fill.eq(fill)]
+            keeps[(li, ei)] = fill_unit.keep
+            drop_counts.append(fill_unit.drops)
+            for k in range(fill_unit.modules if fill_unit.setting is not None else 0):
+                port = getattr(self, f"mtj_l{li}_e{ei}_m{k}")
+                wiring.connect(m, wiring.flipped(port), fill_unit.mtj[k])
+        ev_drop = sum(drop_counts, Const(0, 1))
 
         # ---- word lines, reads and accumulation per weighted edge
         z_regs: dict[tuple[int, int], list[Signal]] = {}

@@ -1,0 +1,185 @@
+"""The keep mask of one weighted edge with dropout, filled at the start of every sample.
+
+Docs/hardware-model.md, section 3: an edge's mask has ``units`` bits (crossbar rows, or input
+channels for ``channel`` granularity), produced by its ``M = modules`` physical dropout sources
+in lockstep; unit ``r`` comes from module ``r % M`` in dropout cycle ``r // M``, so a mask takes
+``rounds = ceil(units / M)`` dropout cycles. :class:`MaskFill` holds the mask in a shift register
+of ``rounds · M`` bits: each dropout cycle shifts it down by ``M`` and puts the ``M`` new keep
+bits (``1 - drop``) on top, so after ``rounds`` cycles unit ``r`` sits at bit ``r``. Until the
+first fill every unit is kept.
+
+Sources:
+
+* ``mtj``: one :class:`~hdl.rtl.dropout.DropoutModuleController` per module (reset, write pulse
+  with the DAC code of :func:`~hdl.rtl.dropout.dac_setting`, sense) on the module ports ``mtj``
+  (:func:`~hdl.rtl.accelerator.mtj_signature`); the sensed state enters the mask at the clock
+  edge that ends the sense (``latch``). A module that owns no unit (``modules > units``) never
+  runs; in the last round only the modules that own a unit do.
+* ``lfsr``: an :class:`~hdl.rtl.dropout.LFSRDropoutSource`, all modules drawing every cycle,
+  exactly :func:`hdl.lfsr.dropout_drop_bits` (slots of the last round that no unit uses are
+  drawn and discarded).
+
+**Timing.** ``prefetch`` is high in the cycle *before* the fill step (the sources start then),
+``fill`` during the fill step. The last bit enters the mask at the edge ending cycle
+``fill_cycles - 1`` of the step, ``fill_cycles = rounds · cycles_per_dropout`` (exactly
+``DropoutMap.fill_cycles`` of :mod:`hdl.mapping`): MTJ ``R + W + S`` cycles per dropout cycle,
+LFSR one. ``drops`` counts the mask bits that entered in a cycle (for the event counter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amaranth.hdl import Cat, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hdl.ir import DropoutSpec
+from hdl.mapping import LFSR_STEP_CYCLES, MTJDriver
+from hdl.rtl.dropout import DropoutModuleController, LFSRDropoutSource, dac_setting
+from hdl.rtl.lif import RTLError
+
+__all__ = ["MaskFill", "mtj_signature"]
+
+
+def mtj_signature(code_bits: int) -> wiring.Signature:
+    """The port list of one analog MTJ dropout module, seen from the digital side.
+
+    ``reset`` (AP -> P), ``write`` (the stochastic write pulse) with the DAC code ``current``
+    during it, ``sense`` (read strobe); ``state`` is the sensed state (1 = AP = drop), sampled
+    at the clock edge ending the last sense cycle
+    (:class:`~hdl.rtl.dropout.DropoutModuleController`).
+    """
+    return wiring.Signature(
+        {
+            "reset": Out(1),
+            "write": Out(1),
+            "current": Out(code_bits),
+            "sense": Out(1),
+            "state": In(1),
+        }
+    )
+
+
+class MaskFill(wiring.Component):
+    """The keep mask of one edge and its dropout sources (see the module doc).
+
+    Args:
+        spec: the edge's dropout spec.
+        units: mask bits per sample.
+        edge, edges: the edge's index among the network's edges with dropout, and their number
+            (they place the LFSR streams, :func:`hdl.lfsr.module_offsets`).
+        driver: the MTJ drive sequence (``mtj`` source).
+        clock_mhz: the clock [MHz] (``mtj`` phase lengths).
+        code_bits: the write driver's DAC resolution (``mtj``).
+
+    Ports:
+        prefetch: In(1); fill: In(1); keep: Out(units); drops: Out(range(modules + 1));
+        ``mtj``: an array of ``modules`` module ports (``mtj`` source only).
+    """
+
+    def __init__(
+        self,
+        spec: DropoutSpec,
+        units: int,
+        *,
+        edge: int = 0,
+        edges: int = 1,
+        driver: MTJDriver | None = None,
+        clock_mhz: float = 200.0,
+        code_bits: int = 8,
+    ) -> None:
+        self._MustUse__silence = True  # a refused component is no unused one
+        if not isinstance(spec, DropoutSpec):
+            raise RTLError(f"spec must be an hdl.ir.DropoutSpec, not {type(spec).__name__}")
+        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
+            raise RTLError(f"units must be an integer >= 1, not {units!r}")
+        self.spec, self.units = spec, units
+        self.modules = spec.modules
+        self.rounds = -(-units // self.modules)
+        self.edge, self.edges = edge, edges
+        self.driver = MTJDriver() if driver is None else driver
+        self.clock_mhz = float(clock_mhz)
+        self.code_bits = code_bits
+        if spec.source == "mtj":
+            try:
+                self.setting = dac_setting(spec.p, self.driver, self.clock_mhz, code_bits)
+            except ValueError as err:
+                raise RTLError(f"dropout p = {spec.p}: {err}") from err
+            self.phases = self.driver.phase_cycles(self.clock_mhz)
+            self.cycles_per_dropout = sum(self.phases)
+        else:
+            self.setting = None
+            self.cycles_per_dropout = LFSR_STEP_CYCLES
+        self._MustUse__silence = False
+        ports: dict[str, Any] = {
+            "prefetch": In(1),
+            "fill": In(1),
+            "keep": Out(units),
+            "drops": Out(range(self.modules + 1)),
+        }
+        if spec.source == "mtj":
+            ports["mtj"] = Out(mtj_signature(code_bits)).array(self.modules)
+        super().__init__(ports)
+
+    @property
+    def fill_cycles(self) -> int:
+        """Cycles of the fill step this mask needs: ``rounds · cycles_per_dropout``."""
+        return self.rounds * self.cycles_per_dropout
+
+    def module_units(self, module: int) -> int:
+        """Units module ``module`` fills per mask: ``ceil((units - module) / modules)``."""
+        return len(range(module, self.units, self.modules))
+
+    def elaborate(self, platform: Any) -> Module:
+        m = Module()
+        M, rounds = self.modules, self.rounds
+        width = rounds * M
+        shift = Signal(width, init=(1 << width) - 1)
+        m.d.comb += self.keep.eq(shift[: self.units])
+        done = Signal(range(rounds + 1))  # dropout cycles finished in this fill
+        with m.If(self.prefetch):
+            m.d.sync += done.eq(0)
+        last_round = Signal()
+        m.d.comb += last_round.eq(done == rounds - 1)
+        take = Signal()  # M new bits enter the mask at this cycle's edge
+        if self.spec.source == "lfsr":
+            src = LFSRDropoutSource(self.spec, self.edge, self.edges)
+            m.submodules.lfsr = src
+            m.d.comb += [
+                take.eq(self.fill & (done < rounds)),
+                src.draw.eq(self.prefetch | (self.fill & (done < rounds - 1))),
+            ]
+            new = ~src.bits
+        else:
+            r, w, s = self.phases
+            ctrls = []
+            for k in range(M):
+                ctrl = DropoutModuleController(
+                    reset_cycles=r,
+                    write_cycles=w,
+                    sense_cycles=s,
+                    current_code=self.setting.code,
+                    code_bits=self.code_bits,
+                )
+                m.submodules[f"module{k}"] = ctrl
+                ctrls.append(ctrl)
+                port = self.mtj[k]
+                m.d.comb += [
+                    port.reset.eq(ctrl.mtj_reset),
+                    port.write.eq(ctrl.mtj_write),
+                    port.current.eq(ctrl.mtj_current),
+                    port.sense.eq(ctrl.mtj_sense),
+                    ctrl.mtj_state.eq(port.state),
+                ]
+                owned = self.module_units(k)
+                if owned:  # restart in the latch cycle while the module owns more units
+                    again = self.fill & ctrl.latch & (done + 1 < owned)
+                    m.d.comb += ctrl.start.eq(self.prefetch | again)
+            # module 0 owns a unit in every round; the others run in lockstep with it
+            m.d.comb += take.eq(self.fill & ctrls[0].latch)
+            new = ~Cat(*(c.mtj_state for c in ctrls))
+        with m.If(take):
+            m.d.sync += [shift.eq(Cat(shift[M:], new)), done.eq(done + 1)]
+        m.d.comb += self.drops.eq(Mux(take, Mux(last_round, self.units - (rounds - 1) * M, M), 0))
+        return m
