@@ -190,7 +190,7 @@ def test_dropped_partial_sum_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(EdgeAccumulator, "_tile_terms", forget)
     x = random_images(net, 2, 3)
-    observed = simulate_amaranth(Accelerator(net, hw), x, samples=1)
+    observed = simulate_amaranth(acc, x, samples=1)  # elaborated here, with the fault
     verdict = compare_run(net, hw, x, 1, observed)
     assert not verdict.ok
     assert verdict.first.startswith("layer 'c2' differs first at image 0, sample 0, timestep 0")

@@ -91,6 +91,7 @@ from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
 from hdl.mapping import EdgeMap, LayerMap, Mapping, MTJDriver, map_network, schedule_mapping
 from hdl.rtl.accumulate import EdgeAccumulator
+from hdl.rtl.controller import SAMPLES_BITS, ScheduleController
 from hdl.rtl.crossbar import crossbar_signature
 from hdl.rtl.dropout import DACSetting, dac_setting
 from hdl.rtl.lfsr import LeapLFSR
@@ -107,9 +108,6 @@ __all__ = [
     "mtj_signature",
     "tile_cells",
 ]
-
-SAMPLES_BITS = 16
-"""Width of the ``samples`` port: up to 65,535 Monte-Carlo samples per ``start``."""
 
 EVENT_BITS = 32
 """Width of the event counters (they wrap)."""
@@ -414,35 +412,21 @@ class Accelerator(wiring.Component):
 
     def elaborate(self, platform: Any) -> Module:
         m = Module()
-        hw, net, T = self.hw, self.net, self.timesteps
+        hw, net = self.hw, self.net
         U = hw.lif_units
         n_in, bits = self.in_neurons, self.in_bits
 
-        # ---- controller registers
-        samples_left = Signal(SAMPLES_BITS)
-        t = Signal(range(max(2, T)))
-        pos = Signal(range(max(2, max(lp.lmap.positions for lp in self.layers))))
-        oy = Signal(range(max(2, max(_hw_of(lp.lmap)[0] for lp in self.layers))))
-        ox = Signal(range(max(2, max(_hw_of(lp.lmap)[1] for lp in self.layers))))
-        max_planes = max(len(lp.lmap.plane_cycles) for lp in self.layers)
-        plane = Signal(range(max(2, max_planes)))
-        max_step = max(
-            [max(lp.lmap.plane_cycles, default=1) for lp in self.layers]
-            + [self.mapping.fill_cycles, self.mapping.encode_cycles, 1]
-        )
-        cyc = Signal(range(max_step + 1))
-        group = Signal(range(max(2, max(lp.lmap.update_cycles for lp in self.layers))))
-        lif_group = Signal(
-            range(max(2, max(lp.lmap.positions * lp.lmap.update_cycles for lp in self.layers)))
-        )
-        first = Signal()
-        m.d.comb += first.eq(t == 0)
-        fill = Signal()  # in the fill step
-        prefetch = Signal()  # the cycle before a fill step: the dropout sources start
-        read = Signal(len(self.layers))  # first cycle of a read step of layer i
-        reading = Signal(len(self.layers))  # any cycle of a read step of layer i
-        update = Signal(len(self.layers))  # an update cycle of layer i
-        encode = Signal()
+        # ---- the controller (hdl.mapping's schedule)
+        m.submodules.controller = ctrl = ScheduleController(self.mapping)
+        t, pos, oy, ox, plane = ctrl.t, ctrl.pos, ctrl.oy, ctrl.ox, ctrl.plane
+        group, lif_group, first = ctrl.group, ctrl.lif_group, ctrl.first
+        fill, prefetch, encode = ctrl.fill, ctrl.prefetch, ctrl.encode
+        read, update = ctrl.read, ctrl.update
+        m.d.comb += [
+            ctrl.samples.eq(self.samples),
+            ctrl.hold.eq(self.counts.valid & ~self.counts.ready),
+            self.busy.eq(ctrl.busy),
+        ]
 
         # ---- input: pixel stream into the pixel buffer
         pix = Signal(n_in * bits)
@@ -456,6 +440,9 @@ class Accelerator(wiring.Component):
                     with m.Case(i):
                         m.d.sync += pix[i * bits : (i + 1) * bits].eq(self.pixels.payload)
             m.d.sync += loaded.eq(loaded + 1)
+        m.d.comb += ctrl.start.eq(self.start & (loaded == n_in))
+        with m.If(ctrl.taken):  # the next image is streamed in after this one
+            m.d.sync += loaded.eq(0)
 
         # ---- input spikes (rate coding) or bit-planes (direct coding)
         sources: dict[str, Any] = {}
@@ -668,13 +655,12 @@ class Accelerator(wiring.Component):
         # ---- sample results: the cycle after a sample's last update (its last output update
         # lands at that update's edge) the outputs go to the counts register
         result = Cat(*(y.as_unsigned() for y in out_regs))
-        emit, emit_last = Signal(), Signal()
-        m.d.sync += [emit.eq(0), emit_last.eq(0), self.done.eq(0)]
+        m.d.sync += self.done.eq(0)
         with m.If(self.counts.valid & self.counts.ready):
             m.d.sync += self.counts.valid.eq(0)
-        with m.If(emit):
+        with m.If(ctrl.emit):
             m.d.sync += [self.counts.payload.eq(result), self.counts.valid.eq(1)]
-            m.d.sync += self.done.eq(emit_last)
+            m.d.sync += self.done.eq(ctrl.emit_last)
 
         # ---- the controller
         #: Signals a testbench may watch (Amaranth simulator): per layer with neurons
@@ -682,27 +668,6 @@ class Accelerator(wiring.Component):
         #: layer's spikes of timestep ``t`` (the Verilog keeps the names ``layer_done_l<i>``,
         #: ``spikes_l<i>``); ``t`` the timestep.
         self.debug = {"layers": trace_strobes, "t": t}
-        self._controller(
-            m,
-            samples_left=samples_left,
-            t=t,
-            pos=pos,
-            oy=oy,
-            ox=ox,
-            plane=plane,
-            cyc=cyc,
-            group=group,
-            lif_group=lif_group,
-            fill=fill,
-            prefetch=prefetch,
-            read=read,
-            reading=reading,
-            update=update,
-            encode=encode,
-            loaded=loaded,
-            emit=emit,
-            emit_last=emit_last,
-        )
         return m
 
     def _window(self, m: Module, li: int, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
@@ -715,146 +680,6 @@ class Accelerator(wiring.Component):
         m.submodules[f"window_l{li}_e{em.index}"] = win
         m.d.comb += [win.spikes.eq(src), win.oy.eq(oy), win.ox.eq(ox)]
         return win.rows
-
-    def _controller(self, m: Module, **r: Any) -> None:
-        """The FSM of the schedule: FILL, then per timestep ENCODE and per layer its
-        positions' READ steps (one per bit-plane) and UPDATE step."""
-        mp = self.mapping
-        T = self.timesteps
-        layers = self.layers
-        n_layers = len(layers)
-        t, pos, oy, ox, plane, cyc = r["t"], r["pos"], r["oy"], r["ox"], r["plane"], r["cyc"]
-        group, lif_group, samples_left = r["group"], r["lif_group"], r["samples_left"]
-        has_fill = mp.fill_cycles > 0
-        has_encode = mp.encode_cycles > 0
-
-        def first_state_of_timestep() -> str:
-            return "ENCODE" if has_encode else _layer_entry(0)
-
-        def _layer_entry(i: int) -> str:
-            return f"L{i}_READ" if layers[i].lmap.plane_cycles else f"L{i}_UPDATE"
-
-        def begin_sample() -> str:
-            return "FILL" if has_fill else first_state_of_timestep()
-
-        with m.FSM(init="IDLE"):
-            with m.State("IDLE"):
-                go = Signal()
-                m.d.comb += go.eq(
-                    self.start & (r["loaded"] == self.in_neurons) & (self.samples != 0)
-                )
-                with m.If(go):
-                    m.d.sync += [
-                        samples_left.eq(self.samples),
-                        t.eq(0),
-                        pos.eq(0),
-                        oy.eq(0),
-                        ox.eq(0),
-                        plane.eq(0),
-                        cyc.eq(0),
-                        group.eq(0),
-                        lif_group.eq(0),
-                        self.busy.eq(1),
-                        r["loaded"].eq(0),
-                    ]
-                    if has_fill:
-                        m.d.comb += r["prefetch"].eq(1)
-                    m.next = begin_sample()
-            if has_fill:
-                with m.State("FILL"):
-                    m.d.comb += r["fill"].eq(1)
-                    with m.If(cyc == mp.fill_cycles - 1):
-                        m.d.sync += cyc.eq(0)
-                        m.next = first_state_of_timestep()
-                    with m.Else():
-                        m.d.sync += cyc.eq(cyc + 1)
-            if has_encode:
-                with m.State("ENCODE"):
-                    m.d.comb += r["encode"].eq(1)
-                    with m.If(cyc == mp.encode_cycles - 1):
-                        m.d.sync += cyc.eq(0)
-                        m.next = _layer_entry(0)
-                    with m.Else():
-                        m.d.sync += cyc.eq(cyc + 1)
-            for i, lp in enumerate(layers):
-                lm = lp.lmap
-                _, wid = _hw_of(lm)
-                planes = len(lm.plane_cycles)
-                if planes:
-                    with m.State(f"L{i}_READ"):
-                        m.d.comb += r["reading"][i].eq(1)
-                        with m.If(cyc == 0):
-                            m.d.comb += r["read"][i].eq(1)
-                        last_cycle = Signal(name=f"read_last_l{i}")
-                        with m.Switch(plane):
-                            for b, c in enumerate(lm.plane_cycles):
-                                with m.Case(b):
-                                    m.d.comb += last_cycle.eq(cyc == c - 1)
-                        with m.If(last_cycle):
-                            m.d.sync += cyc.eq(0)
-                            with m.If(plane == planes - 1):
-                                m.d.sync += plane.eq(0)
-                                m.next = f"L{i}_UPDATE"
-                            with m.Else():
-                                m.d.sync += plane.eq(plane + 1)
-                        with m.Else():
-                            m.d.sync += cyc.eq(cyc + 1)
-                with m.State(f"L{i}_UPDATE"):
-                    m.d.comb += r["update"][i].eq(1)
-                    last_group = group == lm.update_cycles - 1
-                    last_pos = pos == lm.positions - 1
-                    m.d.sync += lif_group.eq(lif_group + 1)
-                    with m.If(~last_group):
-                        m.d.sync += group.eq(group + 1)
-                    with m.Elif(~last_pos):  # next position of this layer
-                        m.d.sync += [group.eq(0), pos.eq(pos + 1)]
-                        with m.If(ox == wid - 1):
-                            m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
-                        with m.Else():
-                            m.d.sync += ox.eq(ox + 1)
-                        m.next = _layer_entry(i)
-                    with m.Else():  # the layer is done for this timestep
-                        m.d.sync += [group.eq(0), pos.eq(0), oy.eq(0), ox.eq(0), lif_group.eq(0)]
-                        if i + 1 < n_layers:
-                            m.next = _layer_entry(i + 1)
-                        else:
-                            with m.If(t != T - 1):
-                                m.d.sync += t.eq(t + 1)
-                                m.next = first_state_of_timestep()
-                            with m.Else():  # the sample is done
-                                m.d.sync += t.eq(0)
-                                with m.If(self.counts.valid & ~self.counts.ready):
-                                    m.next = "STALL"
-                                with m.Else():
-                                    self._finish_sample(m, r, samples_left, has_fill, begin_sample)
-            with m.State("STALL"):  # the previous sample's counts were not taken yet
-                with m.If(~self.counts.valid | self.counts.ready):
-                    self._finish_sample(m, r, samples_left, has_fill, begin_sample)
-
-    def _finish_sample(
-        self,
-        m: Module,
-        r: dict[str, Any],
-        samples_left: Signal,
-        has_fill: bool,
-        begin_sample: Any,
-    ) -> None:
-        """Hand the sample's outputs to ``counts`` and start the next sample or finish."""
-        m.d.sync += [r["emit"].eq(1), samples_left.eq(samples_left - 1)]
-        with m.If(samples_left == 1):
-            m.d.sync += [self.busy.eq(0), r["emit_last"].eq(1)]
-            m.next = "IDLE"
-        with m.Else():
-            if has_fill:  # this cycle is the next fill's prefetch cycle
-                m.d.comb += r["prefetch"].eq(1)
-            m.next = begin_sample()
-
-
-def _hw_of(lm: LayerMap) -> tuple[int, int]:
-    """``(H, W)`` of a layer's output positions (``(1, 1)`` for a flat layer)."""
-    if len(lm.out_shape) == 3:
-        return int(lm.out_shape[1]), int(lm.out_shape[2])
-    return 1, 1
 
 
 def _units(acc: Accelerator, li: int, ei: int) -> int:

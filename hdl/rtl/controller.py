@@ -1,0 +1,212 @@
+"""The controller that runs the static schedule of :mod:`hdl.mapping`, cycle for cycle.
+
+For each Monte-Carlo sample of a ``start``: the dropout-mask fill (``fill_cycles``), then per
+timestep the input encoding (``encode_cycles``, rate coding) and per layer, per output position,
+one read step per bit-plane (``plane_cycles[b]`` cycles) and the update step
+(``update_cycles``) -- exactly the steps of :meth:`hdl.mapping.Schedule.iter_steps` with their
+cycle counts (a test replays that list against the controller's outputs). Nothing is
+data-dependent: the FSM counts cycles.
+
+**Outputs** (combinational unless said): ``fill`` / ``encode`` during those steps; ``read[i]``
+in the first cycle of a read step of layer ``i`` and ``reading[i]`` in all its cycles;
+``update[i]`` in its update cycles; the registers ``t`` (timestep), ``pos`` (output position
+``oy · W + ox``), ``oy``, ``ox``, ``plane``, ``group`` (update cycle within the position,
+``0 .. update_cycles - 1``) and ``lif_group = pos · update_cycles + group`` (the LIF array's
+word); ``first = (t == 0)``. ``prefetch`` is high in the cycle before each fill step (the
+``start`` cycle, or the last cycle of the previous sample), so dropout sources with a start
+latency of one cycle finish within the fill step.
+
+**Handshake.** ``start`` is taken while ``busy`` is low (``taken`` says so in that cycle);
+``busy`` is high from the next cycle for exactly ``samples · cycles_per_sample`` cycles when
+``hold`` stays low. ``emit`` is a one-cycle registered pulse in the cycle after each sample's
+last cycle (the outputs are final then), ``emit_last`` with it after the last sample. While
+``hold`` is high at the end of a sample (the previous sample's result not yet taken), the
+controller waits in a stall state before emitting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from hdl.mapping import LayerMap, Mapping
+from hdl.rtl.lif import RTLError
+
+__all__ = ["SAMPLES_BITS", "ScheduleController"]
+
+SAMPLES_BITS = 16
+"""Width of the ``samples`` port: up to 65,535 Monte-Carlo samples per ``start``."""
+
+
+def _hw_of(lm: LayerMap) -> tuple[int, int]:
+    """``(H, W)`` of a layer's output positions (``(1, 1)`` for a flat layer)."""
+    if len(lm.out_shape) == 3:
+        return int(lm.out_shape[1]), int(lm.out_shape[2])
+    return 1, 1
+
+
+def _size(n: int) -> range:
+    """A counter range for values ``0 .. n - 1`` (at least one bit)."""
+    return range(max(2, n))
+
+
+class ScheduleController(wiring.Component):
+    """The schedule's FSM for ``mapping`` (see the module doc)."""
+
+    def __init__(self, mapping: Mapping) -> None:
+        if not isinstance(mapping, Mapping):
+            self._MustUse__silence = True
+            raise RTLError(f"mapping must be an hdl.mapping.Mapping, not {type(mapping).__name__}")
+        self.mapping = mapping
+        layers = mapping.layers
+        n = len(layers)
+        self.max_step = max(
+            [max(lm.plane_cycles, default=1) for lm in layers]
+            + [mapping.fill_cycles, mapping.encode_cycles, 1]
+        )
+        super().__init__(
+            {
+                "start": In(1),
+                "samples": In(SAMPLES_BITS),
+                "hold": In(1),
+                "taken": Out(1),
+                "busy": Out(1),
+                "emit": Out(1),
+                "emit_last": Out(1),
+                "prefetch": Out(1),
+                "fill": Out(1),
+                "encode": Out(1),
+                "read": Out(n),
+                "reading": Out(n),
+                "update": Out(n),
+                "t": Out(_size(mapping.timesteps)),
+                "first": Out(1),
+                "pos": Out(_size(max(lm.positions for lm in layers))),
+                "oy": Out(_size(max(_hw_of(lm)[0] for lm in layers))),
+                "ox": Out(_size(max(_hw_of(lm)[1] for lm in layers))),
+                "plane": Out(_size(max(len(lm.plane_cycles) for lm in layers))),
+                "group": Out(_size(max(lm.update_cycles for lm in layers))),
+                "lif_group": Out(_size(max(lm.positions * lm.update_cycles for lm in layers))),
+            }
+        )
+
+    def elaborate(self, platform: Any) -> Module:
+        m = Module()
+        mp = self.mapping
+        T = mp.timesteps
+        layers = mp.layers
+        t, pos, oy, ox, plane = self.t, self.pos, self.oy, self.ox, self.plane
+        group, lif_group = self.group, self.lif_group
+        cyc = Signal(range(self.max_step + 1))
+        samples_left = Signal(SAMPLES_BITS)
+        has_fill = mp.fill_cycles > 0
+        has_encode = mp.encode_cycles > 0
+        m.d.comb += self.first.eq(t == 0)
+        m.d.sync += [self.emit.eq(0), self.emit_last.eq(0)]
+
+        def layer_entry(i: int) -> str:
+            return f"L{i}_READ" if layers[i].plane_cycles else f"L{i}_UPDATE"
+
+        def timestep_entry() -> str:
+            return "ENCODE" if has_encode else layer_entry(0)
+
+        def sample_entry() -> str:
+            return "FILL" if has_fill else timestep_entry()
+
+        def finish_sample() -> None:
+            m.d.sync += [self.emit.eq(1), samples_left.eq(samples_left - 1)]
+            with m.If(samples_left == 1):
+                m.d.sync += [self.busy.eq(0), self.emit_last.eq(1)]
+                m.next = "IDLE"
+            with m.Else():
+                if has_fill:  # this cycle is the next fill's prefetch cycle
+                    m.d.comb += self.prefetch.eq(1)
+                m.next = sample_entry()
+
+        def count(limit: int, then: str) -> None:
+            with m.If(cyc == limit - 1):
+                m.d.sync += cyc.eq(0)
+                m.next = then
+            with m.Else():
+                m.d.sync += cyc.eq(cyc + 1)
+
+        with m.FSM(init="IDLE"):
+            with m.State("IDLE"):
+                with m.If(self.start & (self.samples != 0)):
+                    m.d.comb += self.taken.eq(1)
+                    m.d.sync += [
+                        samples_left.eq(self.samples),
+                        t.eq(0),
+                        pos.eq(0),
+                        oy.eq(0),
+                        ox.eq(0),
+                        plane.eq(0),
+                        cyc.eq(0),
+                        group.eq(0),
+                        lif_group.eq(0),
+                        self.busy.eq(1),
+                    ]
+                    if has_fill:
+                        m.d.comb += self.prefetch.eq(1)
+                    m.next = sample_entry()
+            if has_fill:
+                with m.State("FILL"):
+                    m.d.comb += self.fill.eq(1)
+                    count(mp.fill_cycles, timestep_entry())
+            if has_encode:
+                with m.State("ENCODE"):
+                    m.d.comb += self.encode.eq(1)
+                    count(mp.encode_cycles, layer_entry(0))
+            for i, lm in enumerate(layers):
+                _, width = _hw_of(lm)
+                planes = len(lm.plane_cycles)
+                if planes:
+                    with m.State(f"L{i}_READ"):
+                        m.d.comb += [self.reading[i].eq(1), self.read[i].eq(cyc == 0)]
+                        last_cycle = Signal(name=f"read_last_l{i}")
+                        with m.Switch(plane):
+                            for b, cycles in enumerate(lm.plane_cycles):
+                                with m.Case(b):
+                                    m.d.comb += last_cycle.eq(cyc == cycles - 1)
+                        with m.If(last_cycle):
+                            m.d.sync += cyc.eq(0)
+                            with m.If(plane == planes - 1):
+                                m.d.sync += plane.eq(0)
+                                m.next = f"L{i}_UPDATE"
+                            with m.Else():
+                                m.d.sync += plane.eq(plane + 1)
+                        with m.Else():
+                            m.d.sync += cyc.eq(cyc + 1)
+                with m.State(f"L{i}_UPDATE"):
+                    m.d.comb += self.update[i].eq(1)
+                    m.d.sync += lif_group.eq(lif_group + 1)
+                    with m.If(group != lm.update_cycles - 1):
+                        m.d.sync += group.eq(group + 1)
+                    with m.Elif(pos != lm.positions - 1):  # next position of this layer
+                        m.d.sync += [group.eq(0), pos.eq(pos + 1)]
+                        with m.If(ox == width - 1):
+                            m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
+                        with m.Else():
+                            m.d.sync += ox.eq(ox + 1)
+                        m.next = layer_entry(i)
+                    with m.Else():  # the layer is done for this timestep
+                        m.d.sync += [group.eq(0), pos.eq(0), oy.eq(0), ox.eq(0), lif_group.eq(0)]
+                        if i + 1 < len(layers):
+                            m.next = layer_entry(i + 1)
+                        else:
+                            with m.If(t != T - 1):
+                                m.d.sync += t.eq(t + 1)
+                                m.next = timestep_entry()
+                            with m.Else():  # the sample is done
+                                m.d.sync += t.eq(0)
+                                with m.If(self.hold):
+                                    m.next = "STALL"
+                                with m.Else():
+                                    finish_sample()
+            with m.State("STALL"):  # the previous sample's result has not been taken yet
+                with m.If(~self.hold):
+                    finish_sample()
+        return m
