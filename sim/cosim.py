@@ -1,0 +1,335 @@
+"""The whole accelerator's Verilog in a Verilog simulator, next to its behavioural analog parts.
+
+:func:`run_cosim` is the Verilog counterpart of :func:`sim.amaranth_accel.simulate_amaranth`:
+it generates the :class:`~hdl.rtl.accelerator.Accelerator`'s Verilog, writes what the cocotb
+testbench :mod:`sim.tb_accelerator` needs into the configuration's build directory, runs the
+bench on Icarus Verilog (or Verilator) through :func:`sim.runner.run_cocotb` and reads the
+bench's result file back into an :class:`~sim.amaranth_accel.AcceleratorRun`, which
+:func:`sim.compare.compare_run` checks against the golden model::
+
+    >>> run = run_cosim(net, hw, x, samples=2, mtj_seed=3)            # doctest: +SKIP
+    >>> verdict = compare_run(net, hw, x, 2, run)                      # doctest: +SKIP
+    >>> verdict.ok, verdict.first                                      # doctest: +SKIP
+    (True, '')
+
+Files of a run, in ``<build_root>/accelerator-<digest>/`` (``digest``: the first 12 hex digits
+of the SHA-256 of the Verilog and every input, so distinct runs never share a directory):
+
+==================== =========================================================================
+``accelerator.v``    the generated Verilog (top module ``accelerator``)
+``cosim.json``       the bench's configuration: manifest (:meth:`Accelerator.manifest`), the
+                     layers with neurons, samples, MTJ seed and device, ADC bits, clock,
+                     cycle limits
+``cells/<tile>.npy`` int64 ``(rows, cols)`` cells of each crossbar macro
+                     (:func:`~hdl.rtl.accelerator.tile_cells`)
+``images.npy``       int64 ``(N, C, H, W)`` images
+``result.json``      what the bench observed (:data:`RESULT_FORMAT`; sorted keys, no times:
+                     byte for byte the same for the same inputs)
+``perf.json``        simulated cycles and wall-clock seconds of the bench (not reproducible)
+``build.log``,       the simulator's build and run logs, cocotb's verdict
+``sim.log``,
+``results.xml``
+==================== =========================================================================
+
+The same network, hardware, images, samples and seed give the same outputs, spikes, cycles,
+events and MTJ masks as :func:`~sim.amaranth_accel.simulate_amaranth` (the MTJ module models
+are seeded ``[mtj_seed, module index]`` in :attr:`Accelerator.mtj_modules` order in both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hdl.hwconfig import HardwareConfig
+from hdl.ir import Network
+from hdl.mapping import MTJDriver
+from hdl.rtl.accelerator import EVENTS, SAMPLES_BITS, Accelerator, tile_cells
+from hdl.rtl.lif import emit_verilog
+from sim.amaranth_accel import AcceleratorRun
+from sim.models.mtj import masks_from_bits
+from sim.runner import SimulationError, config_build_dir, run_cocotb
+
+__all__ = [
+    "RESULT_FORMAT",
+    "TOPLEVEL",
+    "CosimError",
+    "CosimRun",
+    "diff_runs",
+    "read_result",
+    "run_cosim",
+]
+
+#: Name of the Verilog top module (and of the build directory's prefix).
+TOPLEVEL = "accelerator"
+#: ``format`` field of ``result.json``; the reader refuses any other.
+RESULT_FORMAT = "neurocim-cosim-result-1"
+#: The bench fails when a ``start`` keeps ``busy`` high this many times the schedule's cycles.
+TIMEOUT_FACTOR = 4
+
+
+class CosimError(ValueError):
+    """The inputs of :func:`run_cosim` are unusable; the message says which and why."""
+
+
+@dataclass
+class CosimRun(AcceleratorRun):
+    """An :class:`~sim.amaranth_accel.AcceleratorRun` of the Verilog, plus where and how fast.
+
+    Attributes (besides the inherited ones):
+        simulator: ``"icarus"`` or ``"verilator"``.
+        build_dir: the run's directory (Verilog, inputs, logs, ``result.json``, waves).
+        sim_cycles: clock cycles simulated (reset, pixel streaming and every ``start``).
+        sim_seconds: wall-clock seconds of the bench's clocked part (not reproducible).
+        waves: the wave file when ``waves`` was asked for.
+    """
+
+    simulator: str = "icarus"
+    build_dir: Path | None = None
+    sim_cycles: int = 0
+    sim_seconds: float = 0.0
+    waves: Path | None = None
+
+    @property
+    def cycles_per_second(self) -> float:
+        """Simulated clock cycles per wall-clock second of the bench."""
+        return self.sim_cycles / self.sim_seconds if self.sim_seconds > 0 else 0.0
+
+
+def _check_inputs(net: Network, x: Any, samples: Any, mtj_seed: Any) -> np.ndarray:
+    arr = np.asarray(x)
+    shape = tuple(net.input.shape)
+    if arr.ndim != 4 or tuple(arr.shape[1:]) != shape or arr.shape[0] < 1:
+        raise CosimError(
+            f"x must be (N, C, H, W) images with N >= 1 and (C, H, W) = {shape}, the network's "
+            f"input shape; got shape {arr.shape}"
+        )
+    if arr.dtype.kind not in "iu":
+        raise CosimError(f"x must hold integers (quantised pixels), got dtype {arr.dtype}")
+    top = 2**net.input.bits - 1
+    if arr.min() < 0 or arr.max() > top:
+        raise CosimError(
+            f"x must hold pixels in 0..{top} (input.bits = {net.input.bits}), got "
+            f"{int(arr.min())}..{int(arr.max())}: quantise with hdl.golden.quantize_input"
+        )
+    limit = 2**SAMPLES_BITS - 1
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)):
+        raise CosimError(f"samples must be an integer in 1..{limit}, got {samples!r}")
+    if not 1 <= int(samples) <= limit:
+        raise CosimError(f"samples must be in 1..{limit} (the samples port), got {samples}")
+    if isinstance(mtj_seed, bool) or not isinstance(mtj_seed, (int, np.integer)) or mtj_seed < 0:
+        raise CosimError(f"mtj_seed must be an integer >= 0, got {mtj_seed!r}")
+    return arr.astype(np.int64)
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
+    return buf.getvalue()
+
+
+def _write_if_changed(path: Path, data: bytes) -> None:
+    if not path.is_file() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
+def run_cosim(
+    net: Network,
+    hw: HardwareConfig | None,
+    x: np.ndarray,
+    samples: int = 1,
+    mtj_seed: int = 0,
+    simulator: str = "icarus",
+    waves: bool = False,
+    build_root: str | os.PathLike[str] | None = None,
+    driver: MTJDriver | None = None,
+) -> CosimRun:
+    """Run the images ``x`` through the accelerator's Verilog, ``samples`` samples each.
+
+    Args:
+        net: a trained network (the RTL is generated from it).
+        hw: the hardware configuration (default :class:`HardwareConfig` ``()``).
+        x: int ``(N, C, H, W)`` images, pixels in ``0 .. 2^input.bits - 1``, run back to back.
+        samples: Monte-Carlo samples per image (``1 .. 65535``).
+        mtj_seed: seed of the MTJ module models (module ``i`` gets ``[mtj_seed, i]``).
+        simulator: ``"icarus"`` or ``"verilator"`` (see :mod:`sim.runner`).
+        waves: also dump the waves (``accelerator.fst`` / ``dump.vcd`` in the build directory).
+        build_root: directory of the per-configuration build directories (default
+            ``<repository>/build/sim``).
+        driver: the MTJ drive sequence (default :class:`~hdl.mapping.MTJDriver` ``()``).
+
+    Returns:
+        A :class:`CosimRun` (an :class:`~sim.amaranth_accel.AcceleratorRun`).
+
+    Raises:
+        CosimError: unusable images, samples or seed.
+        hdl.rtl.lif.RTLError: the network cannot be generated.
+        sim.runner.SimulatorNotFound: the simulator is missing (the message says how to
+            install it).
+        sim.runner.SimulationError: the build failed or the bench failed (e.g. a timeout:
+            ``busy`` longer than 4x the schedule's cycles); the message quotes the bench.
+    """
+    hw = HardwareConfig() if hw is None else hw
+    if not isinstance(net, Network):
+        raise CosimError(f"net must be an hdl.ir.Network, not {type(net).__name__}")
+    images = _check_inputs(net, x, samples, mtj_seed)
+    acc = Accelerator(net, hw, driver)
+    samples, mtj_seed = int(samples), int(mtj_seed)
+    verilog = emit_verilog(acc, name=TOPLEVEL)
+    # the names the Verilog keeps for the trace (Accelerator.debug, set by elaboration)
+    layers = [
+        {
+            "index": int(li),
+            "name": acc.net.layers[li].name,
+            "shape": [int(s) for s in acc.net.layers[li].out_shape],
+            "strobe": f"layer_done_l{li}",
+            "buffer": f"spikes_l{li}",
+        }
+        for li, _strobe, _buf in acc.debug["layers"]
+    ]
+    cells = {t.name: np.asarray(tile_cells(acc.net, t, hw), dtype=np.int64) for t in acc.tiles}
+    period_ps = max(2, 2 * round(5e5 / float(hw.clock_mhz)))
+    schedule_cycles = acc.cycles(samples)
+    config = {
+        "manifest": acc.manifest(),
+        "layers": layers,
+        "samples": samples,
+        "images": int(images.shape[0]),
+        "mtj_seed": mtj_seed,
+        "mtj_device": asdict(acc.driver.device),
+        "adc_bits": int(hw.adc_bits),
+        "clock_mhz": float(hw.clock_mhz),
+        "clock_period_ps": period_ps,
+        "schedule_cycles": schedule_cycles,
+        "timeout_cycles": int(TIMEOUT_FACTOR * schedule_cycles),
+        "pixel_timeout_cycles": 64,
+    }
+    config_text = json.dumps(config, sort_keys=True, indent=1) + "\n"
+    blobs = {f"cells/{name}.npy": _npy_bytes(c) for name, c in cells.items()}
+    blobs["images.npy"] = _npy_bytes(images)
+    digest = hashlib.sha256()
+    for part in (simulator, str(waves), verilog, config_text):
+        digest.update(part.encode() + b"\0")
+    for name in sorted(blobs):
+        digest.update(name.encode() + b"\0" + blobs[name])
+    key = {"digest": digest.hexdigest()}
+    out = config_build_dir(TOPLEVEL, key)
+    if build_root is not None:
+        out = Path(build_root) / out.name
+    out = out.resolve()
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    for name, data in blobs.items():
+        _write_if_changed(out / name, data)
+    _write_if_changed(out / "cosim.json", config_text.encode())
+    result_path, perf_path = out / "result.json", out / "perf.json"
+    result_path.unlink(missing_ok=True)
+    perf_path.unlink(missing_ok=True)
+
+    sim = run_cocotb(
+        verilog,
+        toplevel=TOPLEVEL,
+        test_module="sim.tb_accelerator",
+        params={"dir": str(out), **key},
+        build_dir=out,
+        simulator=simulator,
+        waves=waves,
+    )
+    if not result_path.is_file():
+        raise SimulationError(
+            f"the bench sim.tb_accelerator passed but wrote no {result_path}; log {sim.log}"
+        )
+    run = read_result(result_path, acc)
+    perf = json.loads(perf_path.read_text()) if perf_path.is_file() else {}
+    run.simulator = simulator
+    run.build_dir = out
+    run.sim_cycles = int(perf.get("cycles", 0))
+    run.sim_seconds = float(perf.get("seconds", 0.0))
+    run.waves = sim.waves
+    return run
+
+
+def read_result(path: str | os.PathLike[str], acc: Accelerator) -> CosimRun:
+    """The :class:`CosimRun` of a ``result.json`` the bench wrote for ``acc``.
+
+    MTJ bits become keep masks with :func:`sim.models.mtj.masks_from_bits` (modules of an edge
+    in module order); a module that drew a wrong number of bits is reported in ``errors``.
+    """
+    doc = json.loads(Path(path).read_text())
+    if doc.get("format") != RESULT_FORMAT:
+        raise SimulationError(
+            f"{path} is not a cosim result of this version (format {doc.get('format')!r}, "
+            f"expected {RESULT_FORMAT!r}): rerun sim.cosim.run_cosim"
+        )
+    samples, n_img = int(doc["samples"]), int(doc["images"])
+    T = acc.timesteps
+    outputs = np.array(doc["outputs"], dtype=np.int64).reshape(samples, n_img, acc.out_neurons)
+    spikes: dict[str, np.ndarray] = {}
+    for name, words in doc["spikes"].items():
+        shape = tuple(acc.net.layer(name).out_shape)
+        width = int(np.prod(shape))
+        flat = np.zeros((samples, n_img, T, width), dtype=np.uint8)
+        for (s, n, t), word in np.ndenumerate(np.array(words, dtype=object)):
+            value = int(word, 16)
+            flat[s, n, t] = [(value >> k) & 1 for k in range(width)]
+        spikes[name] = flat.reshape(samples, n_img, T, *shape)
+    errors = list(doc["errors"])
+    masks: dict[str, np.ndarray] = {}
+    bits = doc["mtj_bits"]
+    for key in sorted({m.key for m in acc.mtj_modules}):
+        mods = sorted((m for m in acc.mtj_modules if m.key == key), key=lambda m: m.module)
+        try:
+            masks[key] = masks_from_bits(
+                [bits[m.name] for m in mods], mods[0].units, samples, n_img
+            )
+        except ValueError as err:
+            errors.append(f"edge {key}: {err}")
+    return CosimRun(
+        outputs=outputs,
+        spikes=spikes,
+        cycles=[int(c) for c in doc["cycles"]],
+        events={ev: int(doc["events"][ev]) for ev in EVENTS},
+        macro_reads=int(sum(doc["macro_reads"].values())),
+        macro_conversions=int(sum(doc["macro_conversions"].values())),
+        mtj_samples=int(sum(len(b) for b in bits.values())),
+        masks=masks,
+        errors=errors,
+    )
+
+
+def diff_runs(a: AcceleratorRun, b: AcceleratorRun) -> list[str]:
+    """What differs between two runs of the same accelerator and inputs (empty: nothing).
+
+    Compares outputs, spikes, busy cycles, events, macro and MTJ activity, masks and errors --
+    everything :func:`sim.amaranth_accel.simulate_amaranth` and :func:`run_cosim` both record.
+    """
+    out: list[str] = []
+
+    def arrays(what: str, x: np.ndarray, y: np.ndarray) -> None:
+        if x.shape != y.shape:
+            out.append(f"{what}: shape {x.shape} vs {y.shape}")
+        elif not np.array_equal(x, y):
+            first = tuple(int(i) for i in np.argwhere(x != y)[0])
+            out.append(f"{what}: differ first at index {first}: {x[first]} vs {y[first]}")
+
+    arrays("outputs", a.outputs, b.outputs)
+    for name in sorted(set(a.spikes) | set(b.spikes)):
+        if name not in a.spikes or name not in b.spikes:
+            out.append(f"spikes of layer {name!r}: recorded by one run only")
+        else:
+            arrays(f"spikes of layer {name!r}", a.spikes[name], b.spikes[name])
+    for key in sorted(set(a.masks) | set(b.masks)):
+        if key not in a.masks or key not in b.masks:
+            out.append(f"masks of edge {key}: recorded by one run only")
+        else:
+            arrays(f"masks of edge {key}", a.masks[key], b.masks[key])
+    for what in ("cycles", "events", "macro_reads", "macro_conversions", "mtj_samples", "errors"):
+        if getattr(a, what) != getattr(b, what):
+            out.append(f"{what}: {getattr(a, what)} vs {getattr(b, what)}")
+    return out
