@@ -71,3 +71,16 @@ def test_trained_digits_network_is_bit_exact_in_rtl(trained) -> None:
     # the cost model's latency is the measured cycle count
     report = estimate(net, hw, samples=SAMPLES)
     assert observed.cycles == [report.cycles] * IMAGES
+
+
+def test_trained_digits_network_is_bit_exact_on_icarus(trained) -> None:
+    """The same network as Verilog under cocotb on Icarus: equal to the golden model."""
+    from sim.cosim import run_cosim
+
+    net, x, labels = trained
+    hw = HardwareConfig()
+    observed = run_cosim(net, hw, x, samples=SAMPLES, mtj_seed=11, simulator="icarus")
+    verdict = compare_run(net, hw, x, SAMPLES, observed)
+    assert verdict.ok, "\n".join(verdict.findings)
+    assert observed.cycles == [estimate(net, hw, samples=SAMPLES).cycles] * IMAGES
+    assert (observed.outputs.sum(axis=0).argmax(axis=1) == labels).mean() > 0.8
