@@ -23,7 +23,6 @@ from hdl.rtl import (
     accumulator_bits,
     accumulator_verilog,
     conv_window_verilog,
-    crossbar_driver_verilog,
     lif_array_verilog,
     lif_verilog,
     lint,
@@ -53,11 +52,6 @@ COMPONENTS = [
             tile_cols=[(0, 128)] * 2,
             z_bits=accumulator_bits(slices=1, cell_bits=1, adc_bits=8, row_tiles=2),
         ),
-    ),
-    (
-        "crossbar tile driver, 128 x 128, 8-bit ADC",
-        "crossbar_tile_driver",
-        lambda: crossbar_driver_verilog(rows=128, cols=128, adc_bits=8),
     ),
     (
         "convolution window, 16 x 8 x 8 map, 3x3 kernel, padding 1",

@@ -9,7 +9,7 @@ import pytest
 from hdl.rtl import (
     accumulator_bits,
     accumulator_verilog,
-    crossbar_driver_verilog,
+    conv_window_verilog,
     lif_array_verilog,
     lif_verilog,
 )
@@ -35,8 +35,10 @@ def _lif(membrane_bits: int = 8) -> str:
 
 def _acc(adc_bits: int = 4) -> str:
     shape = dict(slices=2, cell_bits=2, adc_bits=adc_bits)
-    acc_bits = accumulator_bits(**shape, row_tiles=4, bit_planes=2)
-    return accumulator_verilog(outputs=2, acc_bits=acc_bits, bit_planes=2, **shape)
+    z_bits = accumulator_bits(**shape, row_tiles=4, bit_planes=2)
+    return accumulator_verilog(
+        out_channels=2, tile_cols=[(0, 8)] * 4, z_bits=z_bits, planes=2, **shape
+    )
 
 
 def _others() -> list[tuple[str, str]]:
@@ -44,7 +46,7 @@ def _others() -> list[tuple[str, str]]:
         neurons=6, units=4, thresholds=[1] * 6, membrane_bits=8, current_bits=6, threshold_bits=7
     )
     return [
-        (crossbar_driver_verilog(rows=10, cols=3, adc_bits=6), "crossbar_tile_driver"),
+        (conv_window_verilog(in_shape=(2, 5, 5), kernel=3, stride=2, padding=1), "conv_window"),
         (array, "lif_array"),
     ]
 
@@ -80,10 +82,10 @@ endmodule
         (_lif(8), "lif_unit"),
         (_lif(16), "lif_unit"),
         (lif_verilog(membrane_bits=6, current_bits=4, threshold_bits=5, reset="zero"), "lif_unit"),
-        (_acc(), "partial_sum_accumulator"),
+        (_acc(), "edge_accumulator"),
         *_others(),
     ],
-    ids=["lif8", "lif16", "lif6-zero", "accumulator", "crossbar-driver", "lif-array"],
+    ids=["lif8", "lif16", "lif6-zero", "accumulator", "conv-window", "lif-array"],
 )
 def test_amaranth_output_lints_clean(verilog: str, top: str, tmp_path) -> None:
     result = lint(verilog, top, workdir=tmp_path)
@@ -154,17 +156,18 @@ def test_lif_synthesizes_without_latches_and_grows_with_width(tmp_path) -> None:
 
 
 def test_accumulator_synthesizes_without_latches_and_grows_with_width() -> None:
-    small = synth_stats(_acc(4), "partial_sum_accumulator")
-    large = synth_stats(_acc(8), "partial_sum_accumulator")
+    small = synth_stats(_acc(4), "edge_accumulator")
+    large = synth_stats(_acc(8), "edge_accumulator")
     assert small.latches == 0 and large.latches == 0
     assert 0 < small.cells < large.cells
     assert small.flip_flops > 0
 
 
-@pytest.mark.parametrize(("verilog", "top"), _others(), ids=["crossbar-driver", "lif-array"])
+@pytest.mark.parametrize(("verilog", "top"), _others(), ids=["conv-window", "lif-array"])
 def test_other_components_synthesize_without_latches(verilog: str, top: str) -> None:
     stats = synth_stats(verilog, top)
-    assert stats.latches == 0 and stats.cells > 0 and stats.flip_flops > 0
+    assert stats.latches == 0 and stats.cells > 0
+    assert (stats.flip_flops > 0) == (top != "conv_window")  # the window is combinational
 
 
 def test_missing_else_is_reported_as_latch() -> None:

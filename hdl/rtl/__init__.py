@@ -35,19 +35,11 @@ __all__ += [
     "leap_network",
 ]
 
-from hdl.rtl.crossbar import (  # noqa: E402
-    CrossbarTileDriver,
-    crossbar_driver_verilog,
-    crossbar_signature,
-    read_cycles,
-)
+from hdl.rtl.crossbar import crossbar_signature  # noqa: E402
 
 __all__ += [
     # crossbar tile interface (hdl.rtl.crossbar); the analog macro stays a black box
-    "CrossbarTileDriver",
-    "crossbar_driver_verilog",
     "crossbar_signature",
-    "read_cycles",
 ]
 
 from hdl.rtl.accumulate import (  # noqa: E402

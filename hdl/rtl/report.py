@@ -14,9 +14,11 @@ boundaries, so the total can differ by a few percent from the flattened count of
 :func:`~hdl.rtl.synth.synth_stats`.
 
 :func:`accelerator_components` groups the modules of an :class:`hdl.rtl.accelerator.Accelerator`
-by kind (top level, LIF arrays, LIF units, MTJ dropout controllers, LFSR dropout sources,
-LFSRs) and the top level's flip-flops by role (input buffer, spike buffers, partial sums,
-outputs, dropout masks, event counters, controller), from the names the generator gives them.
+by kind (:data:`COMPONENT_KINDS`: top level, schedule controller, convolution windows,
+partial-sum accumulators, LIF arrays and units, dropout mask fills, MTJ dropout controllers,
+LFSRs) and :func:`register_roles` the top level's flip-flops by role (:data:`REGISTER_ROLES`:
+input buffer, spike buffers, outputs, event counters, ...), from the names the generator gives
+its submodules and registers; a name no pattern knows lands in ``other``.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from hdl.rtl.synth import (
 
 __all__ = [
     "COMPONENT_KINDS",
+    "OTHER_ROLE",
     "REGISTER_ROLES",
     "ComponentRow",
     "HierarchyStats",
@@ -329,15 +332,22 @@ def _top_registers(netlist: Mapping, top: str) -> dict[str, int]:
 # ----------------------------------------------------------------------------- the accelerator
 
 #: Kinds of module of an :class:`~hdl.rtl.accelerator.Accelerator`, by their path below the top
-#: (``""`` is the top itself), first match wins.
+#: (``""`` is the top itself; full match, first match wins; anything else is ``other``).
 COMPONENT_KINDS: tuple[tuple[str, str], ...] = (
-    ("top level: controller, buffers, word lines, partial sums, outputs", r""),
-    ("LIF array (membrane and spike memory, lane muxes)", r"lif_l\d+"),
+    ("top level: pixel and spike buffers, word-line gating, currents, outputs, counters", r""),
+    ("schedule controller (FSM, position and timestep counters)", r"controller"),
+    ("input rate-coding LFSR", r"input_lfsr"),
+    ("convolution window (word-line addressing)", r"window_l\d+_e\d+"),
+    ("partial-sum accumulator (per edge)", r"acc_l\d+_e\d+"),
+    ("LIF array (membrane memory, thresholds, lanes)", r"lif_l\d+"),
     ("LIF unit", r"lif_l\d+\.unit\d+"),
-    ("MTJ dropout module controller", r"dropout_l\d+_e\d+_m\d+"),
-    ("LFSR dropout source", r"dropout_l\d+_e\d+"),
-    ("LFSR of an LFSR dropout source", r"dropout_l\d+_e\d+\.lfsr\d+"),
-    ("LFSR of the input rate coding", r"input_lfsr"),
+    ("dropout mask fill (keep-mask shift register)", r"mask_l\d+_e\d+"),
+    ("MTJ dropout module controller", r"mask_l\d+_e\d+\.module\d+|dropout_l\d+_e\d+_m\d+"),
+    ("LFSR dropout source", r"mask_l\d+_e\d+\.lfsr|dropout_l\d+_e\d+"),
+    (
+        "leap-forward LFSR of a dropout source",
+        r"(mask_l\d+_e\d+\.lfsr|dropout_l\d+_e\d+)\.lfsr\d+",
+    ),
 )
 
 #: Roles of the top level's registers, by name, first match wins (the rest: ``controller``).
@@ -349,7 +359,7 @@ REGISTER_ROLES: tuple[tuple[str, str], ...] = (
     ("dropout keep masks", r"keep_l\d+_e\d+|rounds_l\d+_e\d+"),
     ("event counters", r"ev_\w+"),
 )
-CONTROLLER_ROLE = "controller (FSM, counters, samples, status)"
+OTHER_ROLE = "other (status and control)"
 
 
 @dataclass(frozen=True)
@@ -406,14 +416,13 @@ def accelerator_components(stats: HierarchyStats) -> list[ComponentRow]:
 
 def register_roles(stats: HierarchyStats) -> list[RoleRow]:
     """The top level's flip-flop bits (:attr:`HierarchyStats.registers`) grouped by role
-    (:data:`REGISTER_ROLES`, the rest is the controller), in that order; empty roles left out."""
+    (:data:`REGISTER_ROLES`, the rest is :data:`OTHER_ROLE`), in that order; empty roles are
+    left out."""
     groups: dict[str, dict[str, int]] = {}
     for name, bits in stats.registers.items():
-        role = next(
-            (r for r, pattern in REGISTER_ROLES if re.fullmatch(pattern, name)), CONTROLLER_ROLE
-        )
+        role = next((r for r, pattern in REGISTER_ROLES if re.fullmatch(pattern, name)), OTHER_ROLE)
         groups.setdefault(role, {})[name] = bits
-    order = [r for r, _ in REGISTER_ROLES] + [CONTROLLER_ROLE]
+    order = [r for r, _ in REGISTER_ROLES] + [OTHER_ROLE]
     return [
         RoleRow(
             role=role,

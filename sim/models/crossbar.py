@@ -203,13 +203,13 @@ class MacroProtocol:
 def amaranth_macro(model: CrossbarTileModel, xbar: Any, latency: int) -> Any:
     """An Amaranth simulator process playing the macro on the interface ``xbar``.
 
-    ``xbar`` carries the signals of :func:`hdl.rtl.crossbar.crossbar_signature` (e.g. a
-    :class:`~hdl.rtl.crossbar.CrossbarTileDriver`'s ``xbar``). Add the returned coroutine
+    ``xbar`` carries the signals of :func:`hdl.rtl.crossbar.crossbar_signature` (e.g. a tile
+    port of :class:`hdl.rtl.accelerator.Accelerator`). Add the returned coroutine
     function with ``sim.add_process``; it samples ``read`` and ``wl_en`` at every rising edge and
     drives ``codes_valid`` and ``codes`` right after it, as a registered macro output. The
     :class:`MacroProtocol` it runs is its attribute ``protocol``::
 
-        proc = amaranth_macro(model, driver.xbar, latency=2)
+        proc = amaranth_macro(model, acc.xbar_l0_e0_r0_c0, latency=2)
         sim.add_process(proc)
         ...
         assert proc.protocol.errors == []
@@ -229,11 +229,11 @@ def amaranth_macro(model: CrossbarTileModel, xbar: Any, latency: int) -> Any:
 
 
 class CocotbCrossbarMacro:
-    """The macro as a cocotb coroutine on the Verilog ports of a crossbar driver.
+    """The macro as a cocotb coroutine on the Verilog ports of a crossbar tile.
 
     ``dut`` is the top level; the packed ports are ``<prefix>wl_en``, ``<prefix>read``,
-    ``<prefix>codes``, ``<prefix>codes_valid`` (``prefix = "xbar__"`` for the Verilog of
-    :class:`hdl.rtl.crossbar.CrossbarTileDriver`), clocked by ``dut.<clock>``. Start it with
+    ``<prefix>codes``, ``<prefix>codes_valid`` (``prefix = "xbar_l0_e0_r0_c0__"`` for a tile
+    port of the accelerator's Verilog), clocked by ``dut.<clock>``. Start it with
     ``cocotb.start_soon(macro.run())``.
 
     The coroutine samples ``read`` and ``wl_en`` at each falling edge (mid-cycle, where the
