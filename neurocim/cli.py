@@ -3,6 +3,8 @@
     neurocim train    --config run.toml [--set section.key=value ...]
     neurocim evaluate --run-dir build/<run>
     neurocim study    [--out build/study] [--quick]
+    neurocim rtl      NETWORK [--hw KEY=VALUE ...] [--out DIR] [--name accelerator] [--no-synth]
+    neurocim sim      NETWORK [--images N] [--samples M] [--simulator icarus|verilator|amaranth]
 
 Every run writes its artifacts under ``build/<run>/``. Bad input ends with one line naming the
 problem and the fix (``--debug`` shows the traceback instead).
@@ -158,6 +160,113 @@ def _cmd_estimate(args) -> int:
     return 0
 
 
+def _network_arg(path: Path):
+    """The network at ``path`` (a directory with network.json, or a JSON file)."""
+    from hdl.ir import load_network
+
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no network at {path}: pass a directory written by `neurocim export` "
+            "(<run>/network) or a network .json file"
+        )
+    return load_network(path)
+
+
+def _cmd_rtl(args) -> int:
+    from neurocim import rtl_flow
+
+    net = _network_arg(args.network)
+    hw = _hardware(args.hw)
+    out = args.out or rtl_flow.default_out_dir(args.network, net, "rtl")
+    result = rtl_flow.write_rtl(net, out, hw, name=args.name, synth=not args.synth_off)
+    d, lint, syn = result.report["design"], result.report["lint"], result.report["synthesis"]
+    print(
+        f"rtl {net.name} -> {out}: {result.files['verilog'].name} ({d['verilog_bytes']:,} "
+        f"bytes), {d['tiles']} crossbar tiles, {d['mtj_modules']} MTJ modules, "
+        f"{d['cycles_per_sample']:,} cycles per sample; generated in "
+        f"{result.seconds['generate']:.1f} s"
+    )
+    parts = [f"lint: {lint['warnings']} Verilator warnings"]
+    if syn is None:
+        parts.append("synthesis skipped (--no-synth)")
+    else:
+        parts.append(
+            f"synthesis: {syn['cells']:,} cells, {syn['flip_flops']:,} flip-flop bits, "
+            f"{syn['latches']} latch bits ({result.seconds['synthesis']:.1f} s)"
+        )
+    print("; ".join(parts))
+    print(f"report: {result.files['report_md']}")
+    return 0
+
+
+def _cmd_sim(args) -> int:
+    from neurocim import rtl_flow
+
+    net = _network_arg(args.network)
+    hw = _hardware(args.hw)
+    rtl_flow.check_design(net, hw)
+    if args.simulator not in rtl_flow.SIMULATORS:  # pragma: no cover - argparse checks
+        raise rtl_flow.FlowError(f"unknown simulator {args.simulator!r}")
+    if args.waves and args.simulator == "amaranth":
+        raise rtl_flow.FlowError(
+            "--waves needs a Verilog simulator: use --simulator icarus or verilator"
+        )
+    images = rtl_flow.load_images(
+        net,
+        args.images,
+        data=args.data,
+        data_root=args.data_root,
+        network_path=args.network,
+        seed=args.seed,
+    )
+    out = args.out or rtl_flow.default_out_dir(args.network, net, "sim")
+    result, report = rtl_flow.run_sim(
+        net,
+        hw,
+        images,
+        out,
+        samples=args.samples,
+        mtj_seed=args.mtj_seed,
+        simulator=args.simulator,
+        waves=args.waves,
+    )
+    verdict = "PASS" if result.ok else "FAIL"
+    what = f"{len(images.x)} {images.dataset} images x {args.samples} samples"
+    if "cycles" in report:
+        c = report["cycles"]
+        speed = (
+            f"bench {report['bench']['cycles_per_second']:,.0f} cycles/s"
+            if "bench" in report
+            else f"{result.cycles_per_second:,.0f} busy cycles/s"
+        )
+        print(
+            f"sim {net.name} on {args.simulator}: {verdict}, {what}; busy cycles per image "
+            f"{sorted(set(c['per_image']))} (schedule {c['schedule']:,}); "
+            f"{result.seconds:.1f} s, {speed}"
+        )
+    else:
+        print(f"sim {net.name} on {args.simulator}: {verdict}, {what}")
+    for finding in result.findings[:5]:
+        print(f"  {finding}")
+    if len(result.findings) > 5:
+        print(f"  ... {len(result.findings) - 5} more in sim.json")
+    waves = report.get("bench", {}).get("waves")
+    if waves:
+        print(f"waves: {waves}")
+    print(f"report: {Path(out) / 'sim.md'}")
+    return 0 if result.ok else 1
+
+
+def _add_hw_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--hw",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="hardware setting, e.g. --hw tile_rows=256 (repeatable)",
+    )
+
+
 def _cmd_study(args) -> int:
     from spindrop.study import run_study
 
@@ -227,6 +336,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_estimate)
 
     p = sub.add_parser(
+        "rtl",
+        help="generate the accelerator's Verilog, manifest and macro cells; lint and synthesize",
+        description="Generate the accelerator of a trained network: <name>.v, files.f, "
+        "manifest.json, cells/<tile>.npy, report.json and report.md (Verilator lint, Yosys "
+        "cells per component). Default output: <run>/rtl/ for a network exported into a run "
+        "directory (<run>/network), else build/rtl/<network name>/.",
+    )
+    p.add_argument("network", type=Path, help="network directory (network.json) or JSON file")
+    _add_hw_arg(p)
+    p.add_argument("--out", type=Path, help="output directory (default: see above)")
+    p.add_argument("--name", default="accelerator", help="Verilog top module name")
+    p.add_argument(
+        "--no-synth",
+        dest="synth_off",
+        action="store_true",
+        help="skip the Yosys synthesis (minutes for large networks)",
+    )
+    p.set_defaults(func=_cmd_rtl)
+
+    p = sub.add_parser(
+        "sim",
+        help="run test images through the RTL in a simulator and check it against the golden model",
+        description="Simulate the accelerator's RTL on test images of the network's data set "
+        "and compare outputs, spikes, cycles and events with the golden model; writes sim.json "
+        "and sim.md (default: the sim/ subdirectory of the `neurocim rtl` directory) and exits "
+        "with 1 when they differ.",
+    )
+    p.add_argument("network", type=Path, help="network directory (network.json) or JSON file")
+    _add_hw_arg(p)
+    p.add_argument("--images", type=int, default=10, help="test images to run (default 10)")
+    p.add_argument("--samples", type=int, default=1, help="Monte-Carlo samples per image")
+    p.add_argument(
+        "--data",
+        help="data set of the images (default: the one the network was trained on, from its "
+        "metadata or its run's config.json)",
+    )
+    p.add_argument("--data-root", help="directory of the data set's files, if it needs any")
+    p.add_argument("--seed", type=int, default=0, help="seed picking the test images")
+    p.add_argument("--mtj-seed", type=int, default=0, help="seed of the MTJ device models")
+    p.add_argument(
+        "--simulator",
+        choices=("icarus", "verilator", "amaranth"),
+        default="icarus",
+        help="Verilog on Icarus or Verilator (cocotb), or Amaranth's simulator (default icarus)",
+    )
+    p.add_argument("--waves", action="store_true", help="dump waves (Verilog simulators)")
+    p.add_argument("--out", type=Path, help="output directory (default: see above)")
+    p.set_defaults(func=_cmd_sim)
+
+    p = sub.add_parser(
         "study", help="the SpinDrop results table: BNN vs BayBNN, MLP and CNN, on digits"
     )
     p.add_argument(
@@ -257,7 +416,9 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from hdl.hwconfig import HardwareError
     from hdl.ir import IRError
     from hdl.mapping import MappingError
+    from hdl.rtl.lif import RTLError
     from neurocim.config import ConfigError
+    from neurocim.rtl_flow import FlowError
     from spindrop.data import DatasetError
     from spindrop.export import ExportError
 
@@ -271,6 +432,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
         CostError,
         MappingError,
         GoldenError,
+        RTLError,
+        FlowError,
         FileNotFoundError,
     )
 

@@ -1,0 +1,356 @@
+"""The whole generated accelerator: generation, lint, cells per component, cycles, simulation speed.
+
+Usage:  scripts/run python benchmarks/accelerator.py
+Writes docs/benchmarks-rtl.md (tables, definitions and the machine it ran on) and keeps every
+network's `neurocim rtl` directory in build/bench-rtl/<network>/.
+
+For three networks with random weights (a digits-size MLP 64-128-10, a small CNN on 8x8 inputs
+and the MNIST-size 784-256-10 binary MLP, all on the default 128 x 128 tiles) it runs the RTL
+flow of `neurocim rtl` (neurocim.rtl_flow.write_rtl: generation, Verilator lint, hierarchical
+Yosys synthesis), simulates one image in Amaranth's simulator and checks the busy cycles equal
+the schedule's (and outputs, spikes, events equal the golden model's), then runs the same image
+on the Verilog under cocotb with Icarus and with Verilator. It takes about 5 to 10 minutes on
+two cores, most of it the synthesis of the MNIST-size design.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _machine import machine
+
+from hdl._io import atomic_write_text
+from hdl.hwconfig import HardwareConfig
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+from hdl.mapping import Mapping, map_network, schedule
+from hdl.rtl.accelerator import Accelerator
+from neurocim.rtl_flow import write_rtl
+from sim.amaranth_accel import simulate_amaranth
+from sim.compare import compare_run
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks-rtl.md"
+BUILD = ROOT / "build" / "bench-rtl"
+AMARANTH_IMAGES = 3  # images of the second Amaranth run (the steady-state rate)
+
+
+def _pm1(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    return rng.choice([-1, 1], shape)
+
+
+def digits_mlp() -> Network:
+    rng = np.random.default_rng(1)
+    return Network(
+        "digits MLP 64-128-10, T=4",
+        InputSpec((1, 8, 8), bits=4),
+        (
+            Layer(
+                "fc1",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight=_pm1(rng, (128, 64)),
+                        dropout=DropoutSpec(0.5, modules=8),
+                    ),
+                ),
+                (128,),
+                Neuron(threshold=np.full(128, 24), leak_shift=2),
+            ),
+            Layer("out", (Edge("linear", "fc1", weight=_pm1(rng, (10, 128))),), (10,)),
+        ),
+        timesteps=4,
+    ).validate()
+
+
+def small_cnn() -> Network:
+    rng = np.random.default_rng(2)
+    return Network(
+        "small CNN 8x8: conv16-conv32/2-fc10, T=4",
+        InputSpec((1, 8, 8), bits=4),
+        (
+            Layer(
+                "c1",
+                (Edge("conv2d", "input", kernel=3, padding=1, weight=_pm1(rng, (16, 1, 3, 3))),),
+                (16, 8, 8),
+                Neuron(threshold=np.full(16, 12), leak_shift=2),
+            ),
+            Layer(
+                "c2",
+                (
+                    Edge(
+                        "conv2d",
+                        "c1",
+                        kernel=3,
+                        stride=2,
+                        padding=1,
+                        weight=_pm1(rng, (32, 16, 3, 3)),
+                        dropout=DropoutSpec(0.3, granularity="channel", modules=4),
+                    ),
+                ),
+                (32, 4, 4),
+                Neuron(threshold=np.full(32, 4), leak_shift=2),
+            ),
+            Layer("out", (Edge("linear", "c2", weight=_pm1(rng, (10, 512))),), (10,)),
+        ),
+        timesteps=4,
+    ).validate()
+
+
+def mnist_mlp() -> Network:
+    rng = np.random.default_rng(3)
+    return Network(
+        "MNIST-size binary MLP 784-256-10, T=1",
+        InputSpec((1, 28, 28), bits=8),
+        (
+            Layer(
+                "fc1",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight=_pm1(rng, (256, 784)),
+                        dropout=DropoutSpec(0.2, modules=16),
+                    ),
+                ),
+                (256,),
+                Neuron(threshold=np.full(256, 1000)),
+            ),
+            Layer("out", (Edge("linear", "fc1", weight=_pm1(rng, (10, 256))),), (10,)),
+        ),
+        timesteps=1,
+    ).validate()
+
+
+def read_lower_bound(mapping: Mapping) -> int:
+    """Read steps of one sample if every tile of a layer reads in parallel in one cycle and
+    nothing else costs a cycle: ``T · Σ_l P_l · B_l`` (positions times bit-planes)."""
+    return mapping.timesteps * sum(
+        layer.positions * len(layer.plane_cycles) for layer in mapping.layers
+    )
+
+
+def cycle_split(mapping: Mapping) -> dict[str, int]:
+    """Cycles of one sample by kind of step: mask fill, input encoding, reads, updates."""
+    T = mapping.timesteps
+    return {
+        "fill": mapping.fill_cycles,
+        "encode": T * mapping.encode_cycles,
+        "read": T * sum(lm.positions * sum(lm.plane_cycles) for lm in mapping.layers),
+        "update": T * sum(lm.positions * lm.update_cycles for lm in mapping.layers),
+    }
+
+
+def _cosim(net: Network, hw: HardwareConfig, x: np.ndarray, simulator: str, root: Path) -> dict:
+    """One image on the Verilog; wall seconds (build included) and the bench's clocked rate."""
+    try:
+        from sim.cosim import run_cosim
+    except ImportError as err:  # pragma: no cover - depends on the checkout
+        return {"error": f"sim.cosim unavailable ({err})"}
+    start = time.perf_counter()
+    try:
+        run = run_cosim(net, hw, x, samples=1, simulator=simulator, build_root=root)
+    except Exception as err:  # a missing simulator is reported in the table, not fatal
+        return {"error": f"{type(err).__name__}: {str(err).splitlines()[0]}"}
+    wall = time.perf_counter() - start
+    verdict = compare_run(net, hw, x, 1, run)
+    assert verdict.ok, (simulator, verdict.findings[:3])
+    assert run.cycles == [schedule(net, hw).cycles], (simulator, run.cycles)
+    return {"wall": wall, "rate": run.cycles_per_second, "cycles": run.sim_cycles}
+
+
+def bench(net: Network, hw: HardwareConfig) -> dict:
+    slug = re.sub(r"[^a-z0-9]+", "-", net.name.split(",")[0].lower()).strip("-")
+    out = BUILD / slug
+    t0 = time.perf_counter()
+    result = write_rtl(net, out, hw)
+    flow_s = time.perf_counter() - t0
+    mapping = map_network(net, hw)
+    cycles = schedule(net, hw).cycles
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2**net.input.bits, (AMARANTH_IMAGES, *net.input.shape))
+
+    acc = Accelerator(net, hw)
+    start = time.perf_counter()
+    one = simulate_amaranth(acc, x[:1])
+    t_one = time.perf_counter() - start
+    verdict = compare_run(net, hw, x[:1], 1, one)
+    assert verdict.ok, verdict.findings[:3]
+    assert one.cycles == [cycles], (one.cycles, cycles)  # measured == schedule
+    acc = Accelerator(net, hw)
+    start = time.perf_counter()
+    many = simulate_amaranth(acc, x)
+    t_many = time.perf_counter() - start
+    assert many.cycles == [cycles] * AMARANTH_IMAGES
+    # clock cycles of one image in sim.amaranth_accel's bench: one per pixel, the start cycle,
+    # the busy cycles, the done cycle and the cycle taking the last result
+    per_image = int(np.prod(net.input.shape)) + cycles + 3
+    steady = (AMARANTH_IMAGES - 1) * per_image / max(t_many - t_one, 1e-9)
+
+    shutil.rmtree(out / "sim-build", ignore_errors=True)  # time the Verilog builds too
+    cosim = {s: _cosim(net, hw, x[:1], s, out / "sim-build") for s in ("icarus", "verilator")}
+    bound = read_lower_bound(mapping)
+    assert sum(cycle_split(mapping).values()) == cycles
+    row = {
+        "name": net.name,
+        "tiles": mapping.tiles,
+        "mtj": mapping.dropout_modules,
+        "report": result.report,
+        "seconds": result.seconds,
+        "flow_s": flow_s,
+        "cycles": cycles,
+        "bound": bound,
+        "split": cycle_split(mapping),
+        "amaranth_one_s": t_one,
+        "amaranth_rate": steady,
+        "cosim": cosim,
+    }
+    syn = result.report["synthesis"]
+    print(
+        f"{net.name}: {result.report['design']['verilog_bytes']:,} B Verilog, "
+        f"{syn['cells']:,} cells, {syn['flip_flops']:,} FF, {cycles:,} cycles "
+        f"(bound {bound:,}), flow {flow_s:.1f} s, Amaranth {steady:,.0f} cycles/s, "
+        + ", ".join(
+            f"{s} {c['rate']:,.0f} cycles/s" if "rate" in c else f"{s}: {c['error']}"
+            for s, c in cosim.items()
+        ),
+        flush=True,
+    )
+    return row
+
+
+def _cosim_cell(c: dict) -> str:
+    if "rate" not in c:
+        return "n/a"
+    return f"{c['rate']:,.0f} ({c['wall']:.1f} s)"
+
+
+def write_doc(rows: list[dict], total_s: float) -> str:
+    head = [
+        "# Benchmarks: the generated accelerator",
+        "",
+        f"Written by `scripts/run python benchmarks/accelerator.py` on: {machine()}. "
+        f"The whole benchmark took {total_s / 60:.1f} minutes.",
+        "",
+        "Three networks with random ±1 weights on the default hardware (`HardwareConfig()`: "
+        "128 x 128 tiles of 1-bit cells, 8-bit ADCs shared by 8 columns, 16 LIF units per "
+        "layer, 200 MHz): the digits-size MLP 64-128-10 (4-bit pixels, MTJ dropout on 8 "
+        "modules, T = 4), a small CNN on 8x8 inputs (conv16 - conv32 stride 2 with channel "
+        "MTJ dropout on 4 modules - fc10, T = 4) and the MNIST-size binary MLP 784-256-10 "
+        "(8-bit pixels, MTJ dropout on 16 modules, T = 1). Every artifact comes from the flow "
+        "of `neurocim rtl` (`neurocim.rtl_flow.write_rtl`); the directories are kept in "
+        "`build/bench-rtl/`.",
+        "",
+        "## Generation, lint and synthesis",
+        "",
+        "Generate: building the Amaranth design and emitting its Verilog. Lint: Verilator "
+        "`--lint-only -Wall` warnings left after the documented waivers. Cells, flip-flop and "
+        "latch bits: Yosys' generic `synth` keeping the module hierarchy "
+        "(`hdl.rtl.report.hierarchy_stats`).",
+        "",
+        "| network | tiles | MTJ modules | generate [s] | Verilog [kB] | lint warnings | cells "
+        "| flip-flop bits | latch bits | synthesize [s] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        rep, syn, s = r["report"], r["report"]["synthesis"], r["seconds"]
+        head.append(
+            f"| {r['name']} | {r['tiles']} | {r['mtj']} | {s['generate']:.1f} | "
+            f"{rep['design']['verilog_bytes'] / 1000:,.0f} | {rep['lint']['warnings']} | "
+            f"{syn['cells']:,} | {syn['flip_flops']:,} | {syn['latches']} | "
+            f"{s['synthesis']:.0f} |"
+        )
+    kinds: list[str] = []
+    for r in rows:
+        for c in r["report"]["synthesis"]["components"]:
+            if c["kind"] not in kinds:
+                kinds.append(c["kind"])
+    comp = [
+        "",
+        "## Cells per component",
+        "",
+        "Cells / flip-flop bits of each kind of module (own logic times instances; the top level "
+        "holds the pixel and spike buffers, the word-line gating, the current sums, the output "
+        "registers and the event counters). Instances in parentheses.",
+        "",
+        "| component | " + " | ".join(r["name"] for r in rows) + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
+    for kind in kinds:
+        cells = []
+        for r in rows:
+            c = next((c for c in r["report"]["synthesis"]["components"] if c["kind"] == kind), None)
+            cells.append(
+                "-" if c is None else f"{c['cells']:,} / {c['flip_flops']:,} ({c['instances']})"
+            )
+        comp.append(f"| {kind} | " + " | ".join(cells) + " |")
+    cyc = [
+        "",
+        "## Cycles and simulation speed",
+        "",
+        "Cycles per inference: `busy` cycles of one image with one Monte-Carlo sample; the "
+        "schedule's count (`hdl.mapping.schedule`) and the count measured in Amaranth's "
+        "simulator are asserted equal (and outputs, spikes and events equal the golden "
+        "model's). Read-step lower bound: `T · Σ_l P_l · B_l`, the number of crossbar read "
+        "steps of one sample (output positions `P_l` times input bit-planes `B_l` per layer, "
+        "`B_l = input bits` for a layer reading the direct-coded input, else 1) if every tile "
+        "of a layer read in parallel in a single cycle and nothing else (mask fill, ADC "
+        "multiplexing and latency, accumulation, LIF updates) cost a cycle. The split gives "
+        "the schedule's cycles of mask fill / input encoding / read steps (read, ADC "
+        "conversions, accumulation) / LIF and output updates.",
+        "",
+        "Simulation speed in simulated clock cycles per wall-clock second, every cycle counted "
+        "(one per streamed pixel, the busy cycles, the start and done handshakes): for "
+        f"Amaranth the steady state, from the difference between a run of {AMARANTH_IMAGES} "
+        "images and one of 1 (the wall time of the 1-image run, elaboration included, in "
+        "parentheses); Icarus and Verilator run the Verilog under the cocotb bench of "
+        "`sim.cosim`, measured over the bench's clocked part, with the wall time of the whole "
+        "one-image run (Verilog build included) in parentheses. All three play the crossbar "
+        "macros and MTJ modules with the same Python behavioural models, one coroutine per "
+        "macro and module every cycle.",
+        "",
+        "| network | cycles / inference | split fill / encode / read / update | read-step lower "
+        "bound | cycles / bound | Amaranth [cycles/s] | Icarus [cycles/s] | Verilator "
+        "[cycles/s] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        split = " / ".join(f"{v:,}" for v in r["split"].values())
+        cyc.append(
+            f"| {r['name']} | {r['cycles']:,} | {split} | {r['bound']:,} | "
+            f"{r['cycles'] / r['bound']:.1f} "
+            f"| {r['amaranth_rate']:,.0f} ({r['amaranth_one_s']:.1f} s) | "
+            f"{_cosim_cell(r['cosim']['icarus'])} | {_cosim_cell(r['cosim']['verilator'])} |"
+        )
+    errors = [
+        f"- {r['name']}, {s}: {c['error']}"
+        for r in rows
+        for s, c in r["cosim"].items()
+        if "error" in c
+    ]
+    tail = ["", "Not run:", "", *errors] if errors else []
+    return "\n".join([*head, *comp, *cyc, *tail, ""])
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    hw = HardwareConfig()
+    rows = [bench(net, hw) for net in (digits_mlp(), small_cnn(), mnist_mlp())]
+    text = write_doc(rows, time.perf_counter() - start)
+    atomic_write_text(DOC, text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""`neurocim rtl` and `neurocim sim` (neurocim.rtl_flow) and the hierarchical synthesis report
+(hdl.rtl.report), on small hand-made networks."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hdl.hwconfig import HardwareConfig
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron, load_network, save_network
+from hdl.mapping import schedule
+from hdl.rtl.accelerator import Accelerator, tile_cells
+from hdl.rtl.report import accelerator_components, hierarchy_stats
+from neurocim import rtl_flow
+from neurocim.cli import main
+
+HW = {
+    "tile_rows": 32,
+    "tile_cols": 16,
+    "adc_bits": 4,
+    "columns_per_adc": 4,
+    "lif_units": 4,
+}
+HW_ARGS = [arg for key, value in HW.items() for arg in ("--hw", f"{key}={value}")]
+
+
+def tiny_network(metadata: dict | None = None, weights: bool = True) -> Network:
+    """64 inputs (the 8x8 digits at 2 bits) -> 12 LIF neurons with MTJ dropout -> 3 outputs."""
+    rng = np.random.default_rng(7)
+    net = Network(
+        "tiny",
+        InputSpec((1, 8, 8), bits=2),
+        (
+            Layer(
+                "fc1",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight=rng.choice([-1, 1], (12, 64)),
+                        dropout=DropoutSpec(0.3, modules=3),
+                    ),
+                ),
+                (12,),
+                neuron=Neuron(threshold=np.full(12, 3), leak_shift=2),
+                bias=rng.integers(-2, 3, 12),
+            ),
+            Layer("out", (Edge("linear", "fc1", weight=rng.choice([-1, 1], (3, 12))),), (3,)),
+        ),
+        timesteps=2,
+        metadata=metadata or {},
+    ).validate()
+    return net if weights else net.architecture()
+
+
+@pytest.fixture
+def net_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny"
+    save_network(tiny_network(), path)
+    return path
+
+
+def _one_line_error(capsys, message: str) -> None:
+    err = capsys.readouterr().err
+    assert err.startswith("neurocim: error:"), err
+    assert err.count("\n") == 1, err
+    assert message.lower() in err.lower(), err
+    assert "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- neurocim rtl
+
+
+def test_rtl_writes_the_artifacts_byte_identically(net_dir, tmp_path, capsys):
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        assert main(["rtl", str(net_dir), *HW_ARGS, "--out", str(out), "--no-synth"]) == 0
+    assert "0 Verilator warnings" in capsys.readouterr().out
+    a, b = outs
+    names = ["accelerator.v", "files.f", "manifest.json"]
+    names += [f"cells/{p.name}" for p in sorted((a / "cells").iterdir())]
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    reports = [json.loads((out / "report.json").read_text()) for out in outs]
+    assert {k: v for k, v in reports[0].items() if k != "timing_s"} == {
+        k: v for k, v in reports[1].items() if k != "timing_s"
+    }
+    assert reports[0]["lint"]["warnings"] == 0 and reports[0]["synthesis"] is None
+    assert (a / "files.f").read_text() == "accelerator.v\n"
+    assert "module accelerator(" in (a / "accelerator.v").read_text()
+
+    net, hw = load_network(net_dir), HardwareConfig(**HW)
+    manifest = json.loads((a / "manifest.json").read_text())
+    acc = Accelerator(net, hw)
+    acc._MustUse__silence = True
+    assert manifest["schedule"]["cycles_per_sample"] == schedule(net, hw).cycles
+    assert manifest["network"]["sha256"] == rtl_flow.network_digest(net)
+    assert manifest["hardware"]["tile_rows"] == 32
+    ports = {p["name"]: p for p in manifest["ports"]}
+    assert ports["pixels__payload"] == {"name": "pixels__payload", "direction": "input", "width": 2}
+    assert ports["counts__valid"]["direction"] == "output" and "clk" in ports
+    assert len(manifest["tiles"]) == len(acc.tiles) == 2 * 2 + 1  # 64 rows / 32, 24 cols / 16
+    for entry, tile in zip(manifest["tiles"], acc.tiles, strict=True):
+        cells = np.load(a / entry["cells"])
+        assert cells.dtype == np.int64 and list(cells.shape) == entry["cells_shape"]
+        np.testing.assert_array_equal(cells, tile_cells(net, tile, hw))
+    assert [m["name"] for m in manifest["mtj_modules"]] == [f"mtj_l0_e0_m{i}" for i in range(3)]
+    assert all(0 < m["code"] < 256 for m in manifest["mtj_modules"])
+    assert manifest["mapping"]["tiles"] == 5
+
+
+def test_rtl_stale_cell_files_are_removed(net_dir, tmp_path):
+    out = tmp_path / "out"
+    (out / "cells").mkdir(parents=True)
+    (out / "cells" / "xbar_l9_e0_r0_c0.npy").write_bytes(b"old")
+    assert main(["rtl", str(net_dir), *HW_ARGS, "--out", str(out), "--no-synth"]) == 0
+    assert not (out / "cells" / "xbar_l9_e0_r0_c0.npy").exists()
+    assert len(list((out / "cells").iterdir())) == 5
+
+
+def test_rtl_synthesis_reports_cells_per_component(net_dir, tmp_path):
+    out = tmp_path / "out"
+    args = ["rtl", str(net_dir), *HW_ARGS, "--out", str(out), "--name", "tiny_acc"]
+    assert main(args) == 0
+    assert (out / "tiny_acc.v").is_file()
+    report = json.loads((out / "report.json").read_text())
+    syn = report["synthesis"]
+    assert syn["latches"] == 0 and syn["flip_flops"] > 0
+    kinds = {r["kind"]: r for r in syn["components"]}
+    assert any(k.startswith("top level") for k in kinds)
+    assert any(k.startswith("LIF array") for k in kinds)
+    assert kinds["LIF unit"]["instances"] == HW["lif_units"]
+    assert kinds["MTJ dropout module controller"]["instances"] == 3
+    assert sum(r["cells"] for r in syn["components"]) == syn["cells"]
+    assert sum(r["flip_flops"] for r in syn["components"]) == syn["flip_flops"]
+    top = syn["modules"][0]
+    assert top["name"] == "tiny_acc" and top["total_cells"] == syn["cells"]
+    assert sum(syn["registers"].values()) == top["flip_flops"]
+    md = (out / "report.md").read_text()
+    assert "## Cells per component" in md and "`tiny_acc.lif_l0`" in md
+
+
+def test_rtl_default_output_directories(tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    save_network(tiny_network(), run / "network")
+    (run / "config.json").write_text(json.dumps({"data": {"dataset": "digits"}}))
+    assert main(["rtl", str(run / "network"), *HW_ARGS, "--no-synth"]) == 0
+    assert (run / "rtl" / "accelerator.v").is_file()
+
+    monkeypatch.chdir(tmp_path)
+    save_network(tiny_network(), tmp_path / "loose")
+    assert main(["rtl", "loose/network.json", *HW_ARGS, "--no-synth"]) == 0
+    assert (tmp_path / "build" / "rtl" / "tiny" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["/nonexistent/network"], "no network at"),
+        (["{net}", "--hw", "tile_rowz=64"], "unknown hardware key"),
+        (["{net}", "--hw", "tile_rows=0"], "tile_rows must be"),
+        (["{net}", "--name", "9lives"], "identifier"),
+        (["{arch}"], "no weights"),
+    ],
+)
+def test_rtl_bad_input_is_one_clear_line(tmp_path, capsys, args, message):
+    save_network(tiny_network(), tmp_path / "net")
+    save_network(tiny_network(weights=False), tmp_path / "arch")
+    args = [a.format(net=tmp_path / "net", arch=tmp_path / "arch") for a in args]
+    assert main(["rtl", *args, "--out", str(tmp_path / "out"), "--no-synth"]) == 2
+    _one_line_error(capsys, message)
+
+
+def test_rtl_fails_loudly_on_latches(net_dir, tmp_path, capsys, monkeypatch):
+    import hdl.rtl.report as report
+
+    latchy = (
+        "module latchy(input wire en, input wire [3:0] d, output reg [3:0] q);\n"
+        "  always @* begin\n    if (en)\n      q = d;\n  end\nendmodule\n"
+    )
+    stats = hierarchy_stats(latchy, "latchy")
+    assert stats.latches == 4 and stats.latch_modules() == ["latchy"]
+    monkeypatch.setattr(report, "hierarchy_stats", lambda *a, **k: stats)
+    out = tmp_path / "out"
+    assert main(["rtl", str(net_dir), *HW_ARGS, "--out", str(out)]) == 2
+    _one_line_error(capsys, "4 latch bits")
+    assert "| 4 |" in (out / "report.md").read_text()  # the report is written first
+
+
+# ----------------------------------------------------------------------------- hierarchy
+
+
+def test_hierarchy_stats_counts_instances_and_subtrees():
+    verilog = """\
+module leaf(input wire clk, input wire [3:0] d, output reg [3:0] q);
+  always @(posedge clk) q <= d + 4'd1;
+endmodule
+module mid(input wire clk, input wire [3:0] d, output wire [3:0] q);
+  wire [3:0] t;
+  leaf a(.clk(clk), .d(d), .q(t));
+  leaf b(.clk(clk), .d(t), .q(q));
+endmodule
+module top(input wire clk, input wire [3:0] d, output reg [3:0] q);
+  wire [3:0] x, y;
+  mid m0(.clk(clk), .d(d), .q(x));
+  mid m1(.clk(clk), .d(x), .q(y));
+  always @(posedge clk) q <= y ^ d;
+endmodule
+"""
+    stats = hierarchy_stats(verilog, "top")
+    assert [m.name for m in stats.modules] == ["top", "mid", "leaf"]
+    leaf, mid, top = stats.module("leaf"), stats.module("mid"), stats.module("top")
+    assert (leaf.instances, mid.instances, top.instances) == (4, 2, 1)
+    assert leaf.flip_flops == 4 and mid.flip_flops == 0 and mid.submodules == {"leaf": 2}
+    assert mid.total_cells == 2 * leaf.total_cells
+    assert top.total_cells == top.cells + 2 * mid.total_cells == stats.cells
+    assert stats.flip_flops == 4 * 4 + 4 and stats.latches == 0
+    assert stats.registers == {"q": 4}
+    rows = accelerator_components(stats)  # names unknown to the accelerator's patterns
+    assert [r.kind.split(":")[0] for r in rows] == ["top level", "other"]
+    assert sum(r.cells for r in rows) == stats.cells
+
+
+# ----------------------------------------------------------------------------- neurocim sim
+
+
+def test_sim_amaranth_passes_with_the_runs_data_set(tmp_path, capsys):
+    run = tmp_path / "run"
+    save_network(tiny_network(), run / "network")
+    (run / "config.json").write_text(json.dumps({"data": {"dataset": "digits", "root": None}}))
+    args = ["sim", str(run / "network"), *HW_ARGS, "--simulator", "amaranth"]
+    assert main([*args, "--images", "2", "--samples", "2", "--mtj-seed", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "PASS" in out and "2 digits images x 2 samples" in out
+    report = json.loads((run / "rtl" / "sim" / "sim.json").read_text())
+    assert report["ok"] is True and report["findings"] == []
+    assert report["data"]["dataset"] == "digits" and "config.json" in report["data"]["source"]
+    assert len(report["data"]["indices"]) == 2 and report["samples"] == 2
+    net, hw = load_network(run / "network"), HardwareConfig(**HW)
+    assert report["cycles"]["per_image"] == [schedule(net, hw, 2).cycles] * 2
+    assert report["cycles"]["equal"] is True
+    events = report["events"]
+    assert set(events["rtl"]) == set(events["schedule"])  # the golden model also counts spikes
+    assert all(v == events["golden"][k] == events["schedule"][k] for k, v in events["rtl"].items())
+    assert np.asarray(report["outputs"]["rtl"]).shape == (2, 2, 3)
+    assert report["outputs"]["rtl"] == report["outputs"]["golden"]
+    assert report["cycles_per_second"] > 0
+    assert "PASS" in (run / "rtl" / "sim" / "sim.md").read_text()
+
+
+def test_sim_icarus_passes_with_the_networks_metadata(tmp_path, capsys):
+    path = tmp_path / "net"
+    save_network(tiny_network(metadata={"dataset": "digits"}), path)
+    out = tmp_path / "sim"
+    assert main(["sim", str(path), *HW_ARGS, "--images", "1", "--out", str(out)]) == 0
+    report = json.loads((out / "sim.json").read_text())
+    assert report["ok"] is True and report["simulator"] == "icarus"
+    assert report["data"]["source"] == "the network's metadata"
+    assert report["bench"]["cycles"] >= report["cycles"]["schedule"]
+    assert (out / "build").is_dir()
+
+
+def test_sim_catches_a_corrupted_design(tmp_path, capsys, monkeypatch):
+    net, hw = tiny_network(), HardwareConfig(**HW)
+    fc1 = net.layers[0]
+    neuron = replace(fc1.neuron, threshold=fc1.neuron.threshold + 1)
+    corrupt = replace(net, layers=(replace(fc1, neuron=neuron), *net.layers[1:])).validate()
+    x = np.random.default_rng(0).integers(0, 4, (2, 1, 8, 8))
+    result = rtl_flow.simulate(net, hw, x, simulator="amaranth", rtl_net=corrupt)
+    assert not result.ok and result.findings[0].startswith("layer 'fc1' differs")
+    assert result.verdict.golden.outputs.shape == (1, 2, 3)
+
+    path = tmp_path / "net"
+    save_network(net, path)
+    monkeypatch.setattr(rtl_flow, "run_sim", functools.partial(rtl_flow.run_sim, rtl_net=corrupt))
+    args = ["sim", str(path), *HW_ARGS, "--simulator", "amaranth", "--data", "digits"]
+    assert main([*args, "--images", "2", "--out", str(tmp_path / "sim")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "layer 'fc1' differs" in out
+    report = json.loads((tmp_path / "sim" / "sim.json").read_text())
+    assert report["ok"] is False and report["findings"]
+    assert "FAIL" in (tmp_path / "sim" / "sim.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{net}"], "pass --data"),
+        (["{net}", "--data", "imagenet"], "unknown data set"),
+        (["{small}", "--data", "digits"], "has images of shape (1, 8, 8)"),
+        (["{net}", "--data", "digits", "--images", "100000"], "at most 360"),
+        (["{net}", "--data", "digits", "--samples", "0"], "--samples must be"),
+        (["{net}", "--data", "digits", "--waves"], "--waves needs a Verilog simulator"),
+        (["{arch}", "--data", "digits"], "no weights"),
+        (["{net}", "--hw", "lif_unitz=2"], "unknown hardware key"),
+        (["/nonexistent.json"], "no network at"),
+    ],
+)
+def test_sim_bad_input_is_one_clear_line(tmp_path, capsys, args, message):
+    save_network(tiny_network(), tmp_path / "net")
+    save_network(tiny_network(weights=False), tmp_path / "arch")
+    small = Network(
+        "small",
+        InputSpec((1, 4, 4), bits=2),
+        (Layer("out", (Edge("linear", "input", weight=np.ones((2, 16), np.int64)),), (2,)),),
+    ).validate()
+    save_network(small, tmp_path / "small")
+    paths = {k: tmp_path / k for k in ("net", "arch", "small")}
+    args = [a.format(**paths) for a in args]
+    assert main(["sim", *args, "--out", str(tmp_path / "out"), "--simulator", "amaranth"]) == 2
+    _one_line_error(capsys, message)
+
+
+def test_sim_a_failed_simulation_is_a_failed_check(tmp_path, capsys, monkeypatch):
+    import sim.cosim
+    from sim.runner import SimulationError
+
+    def hang(*args, **kwargs):
+        raise SimulationError("busy stayed high for 4x the schedule's cycles")
+
+    monkeypatch.setattr(sim.cosim, "run_cosim", hang)
+    path = tmp_path / "net"
+    save_network(tiny_network(metadata={"dataset": "digits"}), path)
+    assert main(["sim", str(path), *HW_ARGS, "--images", "1", "--out", str(tmp_path / "s")]) == 1
+    assert "FAIL" in capsys.readouterr().out
+    report = json.loads((tmp_path / "s" / "sim.json").read_text())
+    assert report["ok"] is False and "busy stayed high" in report["findings"][0]
