@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -310,6 +310,11 @@ def run_export(
     run_dir = Path(run_dir)
     model, data = load_trained(config, run_dir)
     net = export_network(model, input_bits=input_bits, name=config.name)
+    # the data it was trained on, so that `neurocim sim` finds test images for a copied network
+    source = {"dataset": config.data.dataset}
+    if config.data.root is not None:
+        source["data_root"] = str(config.data.root)
+    net = replace(net, metadata={**net.metadata, **source}).validate()
     out = run_dir / "network"
     save_network(net, out)
     write_nir(net, out / "network.nir")

@@ -49,6 +49,11 @@ class MTJModuleModel:
         self._code: int | None = None
         self._cycle = 0
 
+    @property
+    def idle(self) -> bool:
+        """No write pulse is in progress (an all-zero drive then changes nothing)."""
+        return self._code is None
+
     def probability(self, code: int, write_cycles: int) -> float:
         """``P_sw`` of a write pulse of ``write_cycles`` cycles at DAC code ``code``."""
         current = code * self.device.ic0_ua / (2**self.code_bits - 1)
@@ -142,7 +147,7 @@ class CocotbMTJModule:
         return self.model.errors
 
     async def run(self) -> None:
-        from cocotb.triggers import FallingEdge
+        from cocotb.triggers import FallingEdge, First, RisingEdge
 
         self.state.value = 0
         pending = 0
@@ -155,6 +160,13 @@ class CocotbMTJModule:
                 int(self.sense.value),
             )
             self.state.value = pending
+            if drive == (0, 0, 0, 0) and self.model.idle:
+                # Nothing can happen until the digital side raises a drive line (they come from
+                # flip-flops, so they rise at a clock edge and are sampled at the falling edge
+                # after it): sleep until then instead of stepping every cycle. A module is idle
+                # for all but its few dropout cycles per sample.
+                await First(RisingEdge(self.reset), RisingEdge(self.write), RisingEdge(self.sense))
+                continue
             pending = self.model.step(*drive)
 
 
