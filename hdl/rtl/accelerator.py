@@ -412,28 +412,70 @@ class Accelerator(wiring.Component):
 
     def elaborate(self, platform: Any) -> Module:
         m = Module()
-        hw, net = self.hw, self.net
-        U = hw.lif_units
-        n_in, bits = self.in_neurons, self.in_bits
-
-        # ---- the controller (hdl.mapping's schedule)
         m.submodules.controller = ctrl = ScheduleController(self.mapping)
-        t, pos, oy, ox, plane = ctrl.t, ctrl.pos, ctrl.oy, ctrl.ox, ctrl.plane
-        group, lif_group, first = ctrl.group, ctrl.lif_group, ctrl.first
-        fill, prefetch, encode = ctrl.fill, ctrl.prefetch, ctrl.encode
-        read, update = ctrl.read, ctrl.update
         m.d.comb += [
             ctrl.samples.eq(self.samples),
             ctrl.hold.eq(self.counts.valid & ~self.counts.ready),
             self.busy.eq(ctrl.busy),
         ]
+        pix = self._pixel_buffer(m, ctrl)
+        sources = {"input": self._input_bits(m, ctrl, pix)}
+        for lp in self.layers:
+            if lp.lmap.has_neurons:
+                name = self.net.layers[lp.index].name
+                sources[name] = Signal(lp.lmap.neurons, name=f"spikes_l{lp.index}")
+        keeps, ev_drop = self._masks(m, ctrl)
+        z_regs: dict[tuple[int, int], list[Any]] = {}
+        ev_reads, ev_conversions = [], []
+        for lp in self.layers:
+            for ep in lp.edges:
+                zs, reads, conversions = self._edge(m, ctrl, lp, ep, sources, keeps)
+                z_regs[(lp.index, ep.index)] = zs
+                ev_reads.append(reads)
+                ev_conversions.append(conversions)
+        out_regs = [
+            Signal(
+                signed(self.out_bits) if self.out_signed else unsigned(self.out_bits), name=f"y{n}"
+            )
+            for n in range(self.out_neurons)
+        ]
+        ev_updates = []
+        #: Signals a testbench may watch (Amaranth simulator): per layer with neurons
+        #: ``(index, strobe, buffer)`` -- in the cycle after ``strobe`` the buffer holds the
+        #: layer's spikes of timestep ``t`` (the Verilog keeps the names ``layer_done_l<i>``,
+        #: ``spikes_l<i>``); ``t`` the timestep.
+        self.debug: dict[str, Any] = {"layers": [], "t": ctrl.t}
+        for lp in self.layers:
+            lanes = self._lanes(m, ctrl, lp, z_regs, sources, pix)
+            ev_updates.append(self._update(m, ctrl, lp, lanes, sources, out_regs))
+        counters = {
+            "crossbar_reads": sum(ev_reads, Const(0, 1)),
+            "adc_conversions": sum(ev_conversions, Const(0, 1)),
+            "lif_updates": sum(ev_updates, Const(0, 1)),
+            "dropout_samples": ev_drop,
+        }
+        for name, inc in counters.items():
+            port = getattr(self, f"ev_{name}")
+            m.d.sync += port.eq(port + inc)
+        # the cycle after a sample's last update (whose output update lands at its own edge)
+        # the outputs go to the counts register
+        m.d.sync += self.done.eq(0)
+        with m.If(self.counts.valid & self.counts.ready):
+            m.d.sync += self.counts.valid.eq(0)
+        with m.If(ctrl.emit):
+            m.d.sync += [
+                self.counts.payload.eq(Cat(*(y.as_unsigned() for y in out_regs))),
+                self.counts.valid.eq(1),
+                self.done.eq(ctrl.emit_last),
+            ]
+        return m
 
-        # ---- input: pixel stream into the pixel buffer
+    def _pixel_buffer(self, m: Module, ctrl: ScheduleController) -> Signal:
+        """The image, one ``pixels`` transfer per pixel while idle; ``start`` waits for all."""
+        n_in, bits = self.in_neurons, self.in_bits
         pix = Signal(n_in * bits)
         loaded = Signal(range(n_in + 1))
-        idle = Signal()
-        m.d.comb += idle.eq(~self.busy)
-        m.d.comb += self.pixels.ready.eq(idle & (loaded < n_in))
+        m.d.comb += self.pixels.ready.eq(~self.busy & (loaded < n_in))
         with m.If(self.pixels.valid & self.pixels.ready):
             with m.Switch(loaded):
                 for i in range(n_in):
@@ -443,232 +485,217 @@ class Accelerator(wiring.Component):
         m.d.comb += ctrl.start.eq(self.start & (loaded == n_in))
         with m.If(ctrl.taken):  # the next image is streamed in after this one
             m.d.sync += loaded.eq(0)
+        return pix
 
-        # ---- input spikes (rate coding) or bit-planes (direct coding)
-        sources: dict[str, Any] = {}
-        if self.rate:
-            spec = net.input.lfsr
-            assert spec is not None
-            m.submodules.input_lfsr = in_lfsr = LeapLFSR(spec.width, spec.seed)
-            in_spk = Signal(n_in, name="input_spikes")
-            enc_pix = Signal(range(max(2, n_in)))
-            m.d.comb += in_lfsr.en.eq(encode)
-            u = in_lfsr.next_state() >> (spec.width - bits)
-            current_pixel = pix.word_select(enc_pix, bits)
-            with m.If(encode):
-                m.d.sync += in_spk.bit_select(enc_pix, 1).eq(u < current_pixel)
-                m.d.sync += enc_pix.eq(Mux(enc_pix == n_in - 1, 0, enc_pix + 1))
-            sources["input"] = in_spk
-        else:
-            in_plane = Signal(n_in, name="input_plane")
-            with m.Switch(plane):
+    def _input_bits(self, m: Module, ctrl: ScheduleController, pix: Signal) -> Signal:
+        """What the first layer's word lines read: the spikes the input LFSR draws, one pixel
+        per encode cycle (rate coding), or bit-plane ``plane`` of the pixels (direct)."""
+        n_in, bits = self.in_neurons, self.in_bits
+        if not self.rate:
+            plane = Signal(n_in, name="input_plane")
+            with m.Switch(ctrl.plane):
                 for b in range(bits):
                     with m.Case(b):
-                        m.d.comb += in_plane.eq(Cat(pix[i * bits + b] for i in range(n_in)))
-            sources["input"] = in_plane
-        spike_bufs: dict[str, Signal] = {}
-        for lp in self.layers:
-            if lp.lmap.has_neurons:
-                buf = Signal(lp.lmap.neurons, name=f"spikes_l{lp.index}")
-                spike_bufs[net.layers[lp.index].name] = buf
-                sources[net.layers[lp.index].name] = buf
+                        m.d.comb += plane.eq(Cat(pix[i * bits + b] for i in range(n_in)))
+            return plane
+        spec = self.net.input.lfsr
+        assert spec is not None
+        m.submodules.input_lfsr = lfsr = LeapLFSR(spec.width, spec.seed)
+        spikes = Signal(n_in, name="input_spikes")
+        pixel = Signal(range(max(2, n_in)))
+        m.d.comb += lfsr.en.eq(ctrl.encode)
+        u = lfsr.next_state() >> (spec.width - bits)
+        with m.If(ctrl.encode):
+            m.d.sync += spikes.bit_select(pixel, 1).eq(u < pix.word_select(pixel, bits))
+            m.d.sync += pixel.eq(Mux(pixel == n_in - 1, 0, pixel + 1))
+        return spikes
 
-        # ---- dropout masks
+    def _masks(self, m: Module, ctrl: ScheduleController) -> tuple[dict[tuple[int, int], Any], Any]:
+        """A :class:`MaskFill` per edge with dropout: its keep mask, and the mask bits made
+        per cycle (for the event counter)."""
         keeps: dict[tuple[int, int], Any] = {}
-        drop_counts = []
+        made = []
         for ordinal, (li, ei) in enumerate(self.dropout_edges):
-            fill_unit = MaskFill(
-                net.layers[li].edges[ei].dropout,
+            fill = MaskFill(
+                self.net.layers[li].edges[ei].dropout,
                 _units(self, li, ei),
                 edge=ordinal,
                 edges=len(self.dropout_edges),
                 driver=self.driver,
-                clock_mhz=hw.clock_mhz,
+                clock_mhz=self.hw.clock_mhz,
                 code_bits=DAC_BITS,
             )
-            m.submodules[f"mask_l{li}_e{ei}"] = fill_unit
-            m.d.comb += [fill_unit.prefetch.eq(prefetch), fill_unit.fill.eq(fill)]
-            keeps[(li, ei)] = fill_unit.keep
-            drop_counts.append(fill_unit.drops)
-            for k in range(fill_unit.modules if fill_unit.setting is not None else 0):
+            m.submodules[f"mask_l{li}_e{ei}"] = fill
+            m.d.comb += [fill.prefetch.eq(ctrl.prefetch), fill.fill.eq(ctrl.fill)]
+            keeps[(li, ei)] = fill.keep
+            made.append(fill.drops)
+            for k in range(fill.modules if fill.setting is not None else 0):
                 port = getattr(self, f"mtj_l{li}_e{ei}_m{k}")
-                wiring.connect(m, wiring.flipped(port), fill_unit.mtj[k])
-        ev_drop = sum(drop_counts, Const(0, 1))
+                wiring.connect(m, wiring.flipped(port), fill.mtj[k])
+        return keeps, sum(made, Const(0, 1))
 
-        # ---- word lines, reads and accumulation per weighted edge
-        z_regs: dict[tuple[int, int], list[Signal]] = {}
-        ev_reads_terms = []
-        ev_conv_terms = []
-        for lp in self.layers:
-            layer = net.layers[lp.index]
-            for ep in lp.edges:
-                em, edge = ep.emap, layer.edges[ep.index]
-                src = sources[edge.source]
-                rows = self._window(m, lp.index, em, src, oy, ox)
-                key = (lp.index, ep.index)
-                if key in keeps:
-                    keep = keeps[key]
-                    if em.dropout.units != em.rows:  # channel granularity
-                        kk = em.kernel * em.kernel
-                        keep = Cat(*(keep[r // kk] for r in range(em.rows)))
-                    gated = Signal(em.rows, name=f"wl_l{lp.index}_e{ep.index}")
-                    m.d.comb += gated.eq(rows & keep)
-                    rows = gated
-                active = Signal(name=f"read_l{lp.index}_e{ep.index}")
-                m.d.comb += active.eq(read[lp.index] & (plane < em.planes))
-                acc = EdgeAccumulator(
-                    out_channels=em.out_channels,
-                    slices=em.slices,
-                    cell_bits=hw.cell_bits,
-                    adc_bits=hw.adc_bits,
-                    tile_cols=[t.cols for t in ep.tiles],
-                    z_bits=ep.z_bits,
-                    planes=em.planes,
-                )
-                m.submodules[f"acc_l{lp.index}_e{ep.index}"] = acc
-                codes, valids = [], []
-                for tile in ep.tiles:
-                    port = getattr(self, tile.name)
-                    r0, r1 = tile.rows
-                    m.d.comb += [port.wl_en.eq(rows[r0:r1]), port.read.eq(active)]
-                    codes.append(port.codes)
-                    valids.append(port.codes_valid)
-                m.d.comb += [
-                    acc.codes.eq(Cat(*codes)),
-                    acc.valid.eq(Cat(*valids)),
-                    acc.clear.eq(read[lp.index] & (plane == 0)),
-                ]
-                if em.planes > 1:
-                    m.d.comb += acc.plane.eq(plane)
-                zb = ep.z_bits
-                z_regs[key] = [
-                    acc.z[o * zb : (o + 1) * zb].as_signed() for o in range(em.out_channels)
-                ]
-                ev_reads_terms.append(Mux(active, len(ep.tiles), 0))
-                ev_conv_terms.append(Mux(active, sum(t.cols[1] - t.cols[0] for t in ep.tiles), 0))
-
-        # ---- currents, LIF arrays, output accumulator
-        out_regs = [
-            Signal(
-                signed(self.out_bits) if self.out_signed else unsigned(self.out_bits), name=f"y{n}"
-            )
-            for n in range(self.out_neurons)
+    def _edge(
+        self,
+        m: Module,
+        ctrl: ScheduleController,
+        lp: _LayerPlan,
+        ep: _EdgePlan,
+        sources: dict[str, Any],
+        keeps: dict[tuple[int, int], Any],
+    ) -> tuple[list[Any], Any, Any]:
+        """One weighted edge: its gated word lines on its tiles, the read strobe, and the
+        :class:`EdgeAccumulator` of their codes. Returns ``z[o]`` and the per-cycle increments
+        of the read and conversion counters."""
+        hw, em = self.hw, ep.emap
+        edge = self.net.layers[lp.index].edges[ep.index]
+        rows = self._window(m, lp.index, em, sources[edge.source], ctrl.oy, ctrl.ox)
+        keep = keeps.get((lp.index, ep.index))
+        if keep is not None:
+            if em.dropout.units != em.rows:  # channel granularity: k·k rows share a bit
+                kk = em.kernel * em.kernel
+                keep = Cat(*(keep[r // kk] for r in range(em.rows)))
+            gated = Signal(em.rows, name=f"wl_l{lp.index}_e{ep.index}")
+            m.d.comb += gated.eq(rows & keep)
+            rows = gated
+        read = ctrl.read[lp.index]
+        active = Signal(name=f"read_l{lp.index}_e{ep.index}")
+        m.d.comb += active.eq(read & (ctrl.plane < em.planes))
+        acc = EdgeAccumulator(
+            out_channels=em.out_channels,
+            slices=em.slices,
+            cell_bits=hw.cell_bits,
+            adc_bits=hw.adc_bits,
+            tile_cols=[t.cols for t in ep.tiles],
+            z_bits=ep.z_bits,
+            planes=em.planes,
+        )
+        m.submodules[f"acc_l{lp.index}_e{ep.index}"] = acc
+        codes, valids = [], []
+        for tile in ep.tiles:
+            port = getattr(self, tile.name)
+            r0, r1 = tile.rows
+            m.d.comb += [port.wl_en.eq(rows[r0:r1]), port.read.eq(active)]
+            codes.append(port.codes)
+            valids.append(port.codes_valid)
+        m.d.comb += [
+            acc.codes.eq(Cat(*codes)),
+            acc.valid.eq(Cat(*valids)),
+            acc.clear.eq(read & (ctrl.plane == 0)),
         ]
-        ev_lif_terms = []
-        trace_strobes: list[tuple[int, Signal, Signal]] = []
-        for lp in self.layers:
-            layer = net.layers[lp.index]
-            lm = lp.lmap
-            C, P, G = lm.channels, lm.positions, lm.update_cycles
-            cb = lp.current_bits
-            cur = []
-            for o in range(C):
-                terms: list[Any] = [lp.bias[o]]
-                for ep in lp.edges:
-                    terms.append(z_regs[(lp.index, ep.index)][o])
-                for s in lp.skips:
-                    srcv = sources[s]
-                    if s == "input" and not self.rate:
-                        vals = pix  # the pixel values themselves
-                        n0 = o * P
-                        chan = Cat(*(vals[(n0 + q) * bits : (n0 + q + 1) * bits] for q in range(P)))
-                        terms.append(chan.word_select(pos, bits) if P > 1 else chan)
-                    else:
-                        chan = srcv[o * P : (o + 1) * P]
-                        terms.append(chan.bit_select(pos, 1) if P > 1 else chan)
-                c_sig = Signal(signed(cb), name=f"current_l{lp.index}_{o}")
-                m.d.comb += c_sig.eq(sum(terms[1:], Const(terms[0], signed(cb))))
-                cur.append(c_sig)
-            lanes = [Signal(signed(cb), name=f"lane_l{lp.index}_{i}") for i in range(U)]
+        if em.planes > 1:
+            m.d.comb += acc.plane.eq(ctrl.plane)
+        zb = ep.z_bits
+        zs = [acc.z[o * zb : (o + 1) * zb].as_signed() for o in range(em.out_channels)]
+        conversions = sum(t.cols[1] - t.cols[0] for t in ep.tiles)
+        return zs, Mux(active, len(ep.tiles), 0), Mux(active, conversions, 0)
+
+    def _lanes(
+        self,
+        m: Module,
+        ctrl: ScheduleController,
+        lp: _LayerPlan,
+        z_regs: dict[tuple[int, int], list[Any]],
+        sources: dict[str, Any],
+        pix: Signal,
+    ) -> list[Signal]:
+        """The ``U`` currents of update cycle ``group``: ``I[o] = Σ_edges z[o] + bias[o] +
+        skip[o]`` for channels ``o = group · U + lane`` of the current position (0 past ``C``);
+        a skip edge adds the source's spike (or, from the direct input, the pixel value) at the
+        same flat index ``o · P + pos``."""
+        lm, U, bits = lp.lmap, self.hw.lif_units, self.in_bits
+        C, P, G, cb = lm.channels, lm.positions, lm.update_cycles, lp.current_bits
+        currents = []
+        for o in range(C):
+            terms: list[Any] = [z_regs[(lp.index, ep.index)][o] for ep in lp.edges]
+            for s in lp.skips:
+                if s == "input" and not self.rate:
+                    chan = pix[o * P * bits : (o + 1) * P * bits]
+                    terms.append(chan.word_select(ctrl.pos, bits) if P > 1 else chan)
+                else:
+                    chan = sources[s][o * P : (o + 1) * P]
+                    terms.append(chan.bit_select(ctrl.pos, 1) if P > 1 else chan)
+            current = Signal(signed(cb), name=f"current_l{lp.index}_{o}")
+            m.d.comb += current.eq(sum(terms, Const(lp.bias[o], signed(cb))))
+            currents.append(current)
+        lanes = [Signal(signed(cb), name=f"lane_l{lp.index}_{i}") for i in range(U)]
+        with m.Switch(ctrl.group):
+            for g in range(G):
+                with m.Case(g):
+                    for i in range(U):
+                        o = g * U + i
+                        m.d.comb += lanes[i].eq(currents[o] if o < C else 0)
+        return lanes
+
+    def _update(
+        self,
+        m: Module,
+        ctrl: ScheduleController,
+        lp: _LayerPlan,
+        lanes: list[Signal],
+        sources: dict[str, Any],
+        out_regs: list[Signal],
+    ) -> Any:
+        """The update step of a layer: its :class:`LIFArray`, whose spikes go into the layer's
+        buffer at the update's own edge (and are counted, decoding ``count``), or the output
+        accumulator ``y += I``. Returns the per-cycle increment of the LIF-update counter."""
+        layer = self.net.layers[lp.index]
+        lm, U = lp.lmap, self.hw.lif_units
+        C, P, G = lm.channels, lm.positions, lm.update_cycles
+        update, group, pos, first = ctrl.update[lp.index], ctrl.group, ctrl.pos, ctrl.first
+        real = [min(U, C - g * U) for g in range(G)]  # lanes that hold a neuron
+        is_output = lp.index == len(self.layers) - 1
+        if not lm.has_neurons:  # the output accumulator
+            with m.If(update):
+                with m.Switch(group):
+                    for g in range(G):
+                        with m.Case(g):
+                            for i in range(real[g]):
+                                y = out_regs[g * U + i]
+                                m.d.sync += y.eq(Mux(first, 0, y) + lanes[i])
+            return Const(0, 1)
+        nr = layer.neuron
+        thresholds = [
+            lp.thresholds[g * U + i] if g * U + i < C else 0
+            for _ in range(P)
+            for g in range(G)
+            for i in range(U)
+        ]
+        arr = LIFArray(
+            neurons=P * G * U,
+            units=U,
+            thresholds=thresholds,
+            membrane_bits=nr.membrane_bits,
+            current_bits=lp.current_bits,
+            threshold_bits=max(1, max(thresholds).bit_length()),
+            leak_shift=nr.leak_shift,
+            reset=nr.reset,
+        )
+        m.submodules[f"lif_l{lp.index}"] = arr
+        m.d.comb += [
+            arr.valid.eq(update),
+            arr.group.eq(ctrl.lif_group),
+            arr.first.eq(first),
+            arr.currents.eq(Cat(*(lane.as_unsigned() for lane in lanes))),
+        ]
+        buf = sources[layer.name]
+        with m.If(update):
             with m.Switch(group):
                 for g in range(G):
                     with m.Case(g):
-                        for i in range(U):
+                        for i in range(real[g]):
                             o = g * U + i
-                            m.d.comb += lanes[i].eq(cur[o] if o < C else 0)
-            real = [min(U, C - g * U) for g in range(G)]
-            if lm.has_neurons:
-                nr = layer.neuron
-                th = [
-                    lp.thresholds[g * U + i] if g * U + i < C else 0
-                    for _ in range(P)
-                    for g in range(G)
-                    for i in range(U)
-                ]
-                tb = max(1, max(th).bit_length())
-                arr = LIFArray(
-                    neurons=P * G * U,
-                    units=U,
-                    thresholds=th,
-                    membrane_bits=nr.membrane_bits,
-                    current_bits=cb,
-                    threshold_bits=tb,
-                    leak_shift=nr.leak_shift,
-                    reset=nr.reset,
-                )
-                m.submodules[f"lif_l{lp.index}"] = arr
-                m.d.comb += [
-                    arr.valid.eq(update[lp.index]),
-                    arr.group.eq(lif_group),
-                    arr.first.eq(first),
-                    arr.currents.eq(Cat(*(lane.as_unsigned() for lane in lanes))),
-                ]
-                buf = spike_bufs[layer.name]
-                with m.If(update[lp.index]):
-                    with m.Switch(group):
-                        for g in range(G):
-                            with m.Case(g):
-                                for i in range(real[g]):
-                                    o = g * U + i
-                                    chan = buf[o * P : (o + 1) * P]
-                                    if P > 1:
-                                        m.d.sync += chan.bit_select(pos, 1).eq(arr.fires[i])
-                                    else:
-                                        m.d.sync += chan.eq(arr.fires[i])
-                                    if lp.index == len(self.layers) - 1:  # count decoding
-                                        y = out_regs[o]
-                                        m.d.sync += y.eq(Mux(first, 0, y) + arr.fires[i])
-                ev_lif_terms.append(Mux(update[lp.index], _switch_value(group, real), 0))
-                done_sig = Signal(name=f"layer_done_l{lp.index}")
-                m.d.comb += done_sig.eq(update[lp.index] & (group == G - 1) & (pos == P - 1))
-                trace_strobes.append((lp.index, done_sig, buf))
-            else:  # the output accumulator
-                with m.If(update[lp.index]):
-                    with m.Switch(group):
-                        for g in range(G):
-                            with m.Case(g):
-                                for i in range(real[g]):
-                                    y = out_regs[g * U + i]
-                                    m.d.sync += y.eq(Mux(first, 0, y) + lanes[i])
-
-        # ---- event counters
-        counters = {
-            "crossbar_reads": sum(ev_reads_terms, Const(0, 1)),
-            "adc_conversions": sum(ev_conv_terms, Const(0, 1)),
-            "lif_updates": sum(ev_lif_terms, Const(0, 1)),
-            "dropout_samples": ev_drop,
-        }
-        for name, inc in counters.items():
-            port = getattr(self, f"ev_{name}")
-            m.d.sync += port.eq(port + inc)
-
-        # ---- sample results: the cycle after a sample's last update (its last output update
-        # lands at that update's edge) the outputs go to the counts register
-        result = Cat(*(y.as_unsigned() for y in out_regs))
-        m.d.sync += self.done.eq(0)
-        with m.If(self.counts.valid & self.counts.ready):
-            m.d.sync += self.counts.valid.eq(0)
-        with m.If(ctrl.emit):
-            m.d.sync += [self.counts.payload.eq(result), self.counts.valid.eq(1)]
-            m.d.sync += self.done.eq(ctrl.emit_last)
-
-        # ---- the controller
-        #: Signals a testbench may watch (Amaranth simulator): per layer with neurons
-        #: ``(index, strobe, buffer)`` -- in the cycle after ``strobe`` the buffer holds the
-        #: layer's spikes of timestep ``t`` (the Verilog keeps the names ``layer_done_l<i>``,
-        #: ``spikes_l<i>``); ``t`` the timestep.
-        self.debug = {"layers": trace_strobes, "t": t}
-        return m
+                            chan = buf[o * P : (o + 1) * P]
+                            if P > 1:
+                                m.d.sync += chan.bit_select(pos, 1).eq(arr.fires[i])
+                            else:
+                                m.d.sync += chan.eq(arr.fires[i])
+                            if is_output:  # decoding "count"
+                                y = out_regs[o]
+                                m.d.sync += y.eq(Mux(first, 0, y) + arr.fires[i])
+        done = Signal(name=f"layer_done_l{lp.index}")
+        m.d.comb += done.eq(update & (group == G - 1) & (pos == P - 1))
+        self.debug["layers"].append((lp.index, done, buf))
+        return Mux(update, _switch_value(group, real), 0)
 
     def _window(self, m: Module, li: int, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
         """The edge's ``rows`` word-line bits for output position ``(oy, ox)``."""
