@@ -42,14 +42,16 @@ COMPONENTS = [
         lambda: lif_array_verilog(neurons=256, units=16, thresholds=np.full(256, 40), **LIF),
     ),
     (
-        "edge accumulator, 64 outputs on 2 x 1 tiles, binary cells, 8-bit ADC",
+        "edge accumulator, 64 outputs on 2 x 1 tiles of 16 ADCs, binary cells, 8-bit ADC",
         "edge_accumulator",
         lambda: accumulator_verilog(
             out_channels=64,
             slices=1,
             cell_bits=1,
             adc_bits=8,
-            tile_cols=[(0, 128)] * 2,
+            col_tiles=[(0, 128)],
+            row_tiles=2,
+            adcs=16,
             z_bits=accumulator_bits(slices=1, cell_bits=1, adc_bits=8, row_tiles=2),
         ),
     ),

@@ -1,7 +1,7 @@
 """The whole accelerator in Amaranth's simulator with behavioural analog parts.
 
 :func:`simulate_amaranth` plays every crossbar macro (:mod:`sim.models.crossbar`, programmed
-with :func:`hdl.rtl.accelerator.tile_cells`, answering after the tile's latency) and every MTJ
+with :func:`hdl.rtl.accelerator.tile_cells`, converting its columns on its ADCs) and every MTJ
 dropout module (:mod:`sim.models.mtj`, seeded), streams the images in, runs ``samples``
 Monte-Carlo samples per image and records the outputs, every layer's spikes per timestep, the
 busy cycles, the event counters and the masks the MTJ models drew. The cocotb testbench
@@ -84,7 +84,8 @@ def simulate_amaranth(
     macros = []
     for tile in acc.tiles:
         model = CrossbarTileModel(tile_cells(net, tile, hw), hw.adc_bits)
-        macros.append((tile, amaranth_macro(model, getattr(acc, tile.name), tile.latency)))
+        port = getattr(acc, tile.name)
+        macros.append((tile, amaranth_macro(model, port, tile.conversion_cycles, adcs=tile.lanes)))
     mtjs = []
     for mod in acc.mtj_modules:
         model = MTJModuleModel(

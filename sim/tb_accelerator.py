@@ -10,11 +10,13 @@ Run it through :func:`sim.cosim.run_cosim` (which calls :func:`sim.runner.run_co
 * ``cells/<tile>.npy``: each macro's cells; ``images.npy``: the images ``(N, C, H, W)``.
 
 and does what :func:`sim.amaranth_accel.simulate_amaranth` does in Amaranth's simulator: a
-:class:`~sim.models.crossbar.CocotbCrossbarMacro` per tile (prefix ``<tile>__``, latency of the
-tile) and a :class:`~sim.models.mtj.CocotbMTJModule` per MTJ module (seed ``[mtj_seed, i]``),
-reset for two cycles, then per image: the pixels one per ``pixels`` transfer in C order,
-``start`` with ``samples``, ``counts.ready`` held high. Every signal is driven and sampled at
-falling edges (the design's registers change at rising edges). Per falling edge it records:
+:class:`~sim.models.crossbar.CocotbCrossbarMacro` per tile (prefix ``<tile>__``, the tile's ADC
+lanes and cycles per conversion) and a :class:`~sim.models.mtj.CocotbMTJModule` per MTJ module
+(seed ``[mtj_seed, i]``), reset for two cycles, then per image: the pixels one per ``pixels``
+transfer in C order, ``start`` with ``samples``, ``counts.ready`` held high. Every signal is
+driven and sampled at falling edges (the design's registers change at rising edges). Per falling
+edge it records:
+
 
 * ``busy`` (cycles per image);
 * a ``counts`` transfer (``valid`` and ``ready``): the outputs of the image's next sample;
@@ -178,7 +180,12 @@ async def accelerator_run(dut: Any) -> None:
         cells = np.load(root / "cells" / f"{tile['name']}.npy", allow_pickle=False)
         model = CrossbarTileModel(cells, adc_bits)
         macro = CocotbCrossbarMacro(
-            dut, model, int(tile["latency"]), prefix=f"{tile['name']}__", clock="clk"
+            dut,
+            model,
+            int(tile["conversion_cycles"]),
+            int(tile["lanes"]),
+            prefix=f"{tile['name']}__",
+            clock="clk",
         )
         macros.append((tile, macro))
     device = MTJDevice(**cfg["mtj_device"])

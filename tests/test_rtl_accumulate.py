@@ -1,7 +1,9 @@
 """EdgeAccumulator (hdl.rtl.accumulate) against the shift-add of docs/hardware-model.md.
 
 The reference is written from the formula: column ``(o·2 + p)·slices + j`` adds
-``(-1)**p · 2**(j·cell_bits) · 2**plane · code``; tiles may answer in any cycle between clears.
+``(-1)**p · 2**(j·cell_bits) · 2**plane · code``, summed over row tiles. The bench plays the
+tiles' ADCs: ADC ``a`` of a tile converts its columns ``a, a + A, ...`` one conversion after
+another, all row tiles of a column tile together.
 """
 
 from __future__ import annotations
@@ -15,34 +17,37 @@ from hdl.rtl.accumulate import EdgeAccumulator, accumulator_bits, accumulator_ve
 from hdl.rtl.synth import lint
 
 CASES = [
-    # out_channels, slices, cell_bits, adc_bits, tile width, row tiles, planes
-    (4, 1, 1, 4, 8, 1, 1),
-    (5, 3, 2, 5, 8, 2, 1),  # an output's 6 columns straddle column tiles
-    (3, 2, 1, 3, 4, 3, 4),
-    (2, 4, 2, 6, 16, 1, 8),
+    # out_channels, slices, cell_bits, adc_bits, tile width, row tiles, planes, ADCs per tile
+    (4, 1, 1, 4, 8, 1, 1, 8),
+    (4, 1, 1, 4, 8, 1, 1, 2),
+    (5, 3, 2, 5, 8, 2, 1, 4),  # an output's 6 columns straddle column tiles and conversions
+    (3, 2, 1, 3, 4, 3, 4, 1),
+    (2, 4, 2, 6, 16, 1, 8, 16),
+    (6, 1, 1, 3, 8, 2, 2, 3),  # 3 ADCs on 8 columns: the last conversion is partial
 ]
 
 
-def tiles_of(out_channels: int, slices: int, width: int, row_tiles: int) -> list[tuple[int, int]]:
+def col_tiles(out_channels: int, slices: int, width: int) -> list[tuple[int, int]]:
     cols = 2 * slices * out_channels
-    col_tiles = [(c, min(cols, c + width)) for c in range(0, cols, width)]
-    return col_tiles * row_tiles
+    return [(c, min(cols, c + width)) for c in range(0, cols, width)]
 
 
-def reference(tile_cols, codes_per_tile, plane, slices, cell_bits, out_channels) -> np.ndarray:
+def reference(tiles, codes, plane, slices, cell_bits, out_channels) -> np.ndarray:
+    """``codes[r][t]``: all column codes of row tile ``r``, column tile ``t``."""
     z = np.zeros(out_channels, dtype=np.int64)
-    for (c0, c1), codes in zip(tile_cols, codes_per_tile, strict=True):
-        for col in range(c0, c1):
-            o, rest = divmod(col, 2 * slices)
-            p, j = divmod(rest, slices)
-            z[o] += (-1) ** p * 2 ** (j * cell_bits) * 2**plane * int(codes[col - c0])
+    for per_row in codes:
+        for (c0, c1), tile_codes in zip(tiles, per_row, strict=True):
+            for col in range(c0, c1):
+                o, rest = divmod(col, 2 * slices)
+                p, j = divmod(rest, slices)
+                z[o] += (-1) ** p * 2 ** (j * cell_bits) * 2**plane * int(tile_codes[col - c0])
     return z
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_sums_equal_the_formula(case) -> None:
-    out_channels, slices, cell_bits, adc_bits, width, row_tiles, planes = case
-    tile_cols = tiles_of(out_channels, slices, width, row_tiles)
+    out_channels, slices, cell_bits, adc_bits, width, row_tiles, planes, adcs = case
+    tiles = col_tiles(out_channels, slices, width)
     bits = accumulator_bits(
         slices=slices,
         cell_bits=cell_bits,
@@ -55,48 +60,65 @@ def test_sums_equal_the_formula(case) -> None:
         slices=slices,
         cell_bits=cell_bits,
         adc_bits=adc_bits,
-        tile_cols=tile_cols,
+        col_tiles=tiles,
+        row_tiles=row_tiles,
+        adcs=adcs,
         z_bits=bits,
         planes=planes,
     )
+    assert acc.conversions == tuple(-(-(c1 - c0) // adcs) for c0, c1 in tiles)
     rng = np.random.default_rng(sum(case))
     top = 2**adc_bits - 1
     failures: list[str] = []
+    n_ct = len(tiles)
 
-    def pack(codes_per_tile) -> int:
+    def packed(codes, step: int, shown: set[tuple[int, int]]) -> int:
+        """The codes bus in conversion ``step``: lane ``a`` = column ``a + step·A``; tiles not
+        in ``shown`` show full-scale junk (not valid, must not count)."""
         value, shift = 0, 0
-        for codes in codes_per_tile:
-            for c in codes:
-                value |= int(c) << shift
-                shift += adc_bits
+        for r in range(row_tiles):
+            for t, lanes in enumerate(acc.lanes):
+                for a in range(lanes):
+                    col = a + step * adcs
+                    n_cols = tiles[t][1] - tiles[t][0]
+                    code = codes[r][t][col] if (r, t) in shown and col < n_cols else top
+                    value |= int(code) << shift
+                    shift += adc_bits
         return value
 
     async def bench(ctx) -> None:
-        for trial in range(40):
+        for trial in range(30):
             want = np.zeros(out_channels, dtype=np.int64)
-            # one sum: every plane, each tile answering in a random cycle of the plane's step
             for plane in range(planes):
-                draws = [
-                    rng.choice([0, top]) * np.ones(c1 - c0, int)
-                    if trial % 7 == 0
-                    else rng.integers(0, top + 1, c1 - c0)
-                    for c0, c1 in tile_cols
+                full = trial % 7 == 0
+                codes = [
+                    [
+                        np.full(c1 - c0, rng.choice([0, top]))
+                        if full
+                        else rng.integers(0, top + 1, c1 - c0)
+                        for c0, c1 in tiles
+                    ]
+                    for _ in range(row_tiles)
                 ]
-                want += reference(tile_cols, draws, plane, slices, cell_bits, out_channels)
-                when = rng.integers(1, 4, len(tile_cols))
+                want += reference(tiles, codes, plane, slices, cell_bits, out_channels)
                 if planes > 1:
                     ctx.set(acc.plane, plane)
                 ctx.set(acc.clear, 1 if plane == 0 else 0)  # the read cycle
                 ctx.set(acc.valid, 0)
                 await ctx.tick()
                 ctx.set(acc.clear, 0)
-                for cycle in range(1, 4):
-                    now = [t for t in range(len(tile_cols)) if when[t] == cycle]
-                    shown = [d if t in now else np.full_like(d, top) for t, d in enumerate(draws)]
-                    ctx.set(acc.codes, pack(shown))  # codes of tiles not valid must not count
-                    ctx.set(acc.valid, sum(1 << t for t in now))
+                for step in range(max(acc.conversions)):
+                    shown = {
+                        (r, t)
+                        for r in range(row_tiles)
+                        for t in range(n_ct)
+                        if step < acc.conversions[t]
+                    }
+                    ctx.set(acc.codes, packed(codes, step, shown))
+                    ctx.set(acc.valid, sum(1 << (r * n_ct + t) for r, t in shown))
                     await ctx.tick()
-                ctx.set(acc.valid, 0)
+                    ctx.set(acc.valid, 0)
+                    await ctx.tick()  # a gap between conversions (ADC latency)
             raw = ctx.get(acc.z)
             got = []
             for o in range(out_channels):
@@ -113,7 +135,6 @@ def test_sums_equal_the_formula(case) -> None:
 
 
 def test_width_bound_is_reached_by_full_scale_codes() -> None:
-    # all + columns at full scale, every plane, two row tiles: the bound is tight
     bits = accumulator_bits(slices=2, cell_bits=2, adc_bits=4, row_tiles=2, bit_planes=3)
     step = 15 * (1 + 4)
     assert bits == 1 + (2 * step * 7).bit_length()
@@ -126,7 +147,9 @@ def test_verilog_is_identical_and_lints_clean() -> None:
         slices=2,
         cell_bits=1,
         adc_bits=4,
-        tile_cols=[(0, 8), (8, 12)],
+        col_tiles=[(0, 8), (8, 12)],
+        row_tiles=2,
+        adcs=4,
         z_bits=10,
         planes=2,
     )
@@ -137,13 +160,10 @@ def test_verilog_is_identical_and_lints_clean() -> None:
 
 
 def test_bad_parameters_are_refused() -> None:
-    with pytest.raises(RTLError, match="tile_cols\\[1\\]"):
-        EdgeAccumulator(
-            out_channels=2, slices=1, cell_bits=1, adc_bits=4, tile_cols=[(0, 4), (2, 9)], z_bits=8
-        )
-    with pytest.raises(RTLError, match="at least one tile"):
-        EdgeAccumulator(out_channels=2, slices=1, cell_bits=1, adc_bits=4, tile_cols=[], z_bits=8)
+    common = dict(out_channels=2, slices=1, cell_bits=1, adc_bits=4, adcs=2)
+    with pytest.raises(RTLError, match="col_tiles\\[1\\]"):
+        EdgeAccumulator(col_tiles=[(0, 4), (2, 9)], z_bits=8, **common)
+    with pytest.raises(RTLError, match="at least one column tile"):
+        EdgeAccumulator(col_tiles=[], z_bits=8, **common)
     with pytest.raises(RTLError, match="z_bits"):
-        EdgeAccumulator(
-            out_channels=2, slices=1, cell_bits=1, adc_bits=4, tile_cols=[(0, 4)], z_bits=1
-        )
+        EdgeAccumulator(col_tiles=[(0, 4)], z_bits=1, **common)

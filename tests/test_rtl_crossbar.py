@@ -51,6 +51,26 @@ def test_protocol_answers_after_latency_and_hides_codes_otherwise(latency: int) 
     assert p.errors == []
 
 
+@pytest.mark.parametrize(("cols", "adcs", "latency"), [(8, 2, 1), (7, 3, 2), (5, 8, 3)])
+def test_multiplexed_adcs_hand_over_one_conversion_per_latency(cols, adcs, latency) -> None:
+    rng = np.random.default_rng(cols * adcs)
+    cells = rng.integers(0, 4, (5, cols))
+    model = CrossbarTileModel(cells, 4)
+    p = MacroProtocol(model, latency, adcs=adcs)
+    lanes, steps = min(cols, adcs), -(-cols // adcs)
+    assert (p.adcs, p.steps, p.cycles) == (lanes, steps, steps * latency)
+    wl = 0b10111
+    want = numpy_codes(cells, np.array([(wl >> r) & 1 for r in range(5)]), 4)
+    answers = [p.step(1, wl)] + [p.step(0, wl) for _ in range(steps * latency + 1)]
+    valid_cycles = [k + 1 for k, (v, _) in enumerate(answers) if v]
+    assert valid_cycles == [(s + 1) * latency for s in range(steps)]
+    for s, cycle in enumerate(valid_cycles):
+        got = unpack_codes(answers[cycle - 1][1], lanes, 4)
+        expect = [want[a + s * adcs] if a + s * adcs < cols else 0 for a in range(lanes)]
+        assert got.tolist() == expect, f"conversion {s}"
+    assert p.reads == [(wl, pack_codes(want, 4))] and p.errors == []
+
+
 def test_protocol_flags_word_lines_changed_during_conversion() -> None:
     p = MacroProtocol(CrossbarTileModel(np.ones((3, 2), int), 4), latency=3)
     p.step(1, 0b011)

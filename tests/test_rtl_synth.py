@@ -37,7 +37,7 @@ def _acc(adc_bits: int = 4) -> str:
     shape = dict(slices=2, cell_bits=2, adc_bits=adc_bits)
     z_bits = accumulator_bits(**shape, row_tiles=4, bit_planes=2)
     return accumulator_verilog(
-        out_channels=2, tile_cols=[(0, 8)] * 4, z_bits=z_bits, planes=2, **shape
+        out_channels=2, col_tiles=[(0, 8)], row_tiles=4, adcs=4, z_bits=z_bits, planes=2, **shape
     )
 
 

@@ -19,8 +19,9 @@ tiles, LIF units and buffer depth, not with the number of weights.
   bit-plane ``b`` of the pixels for an edge reading the direct input, gated by the edge's keep
   mask (``channel`` granularity: one bit per input channel), split into the row tiles;
 * accumulation: per edge and output channel ``z += 2^b Σ_tiles Σ_j 2^(j·cell_bits) (code⁺_j -
-  code⁻_j)`` as each tile's ``codes_valid`` arrives (the golden model's ADC clamp per tile is
-  the macro's); the current ``I = Σ_edges z + bias + skip`` is formed in the update cycles;
+  code⁻_j)``, one conversion of the tiles' ADCs at a time, as their codes arrive
+  (:class:`~hdl.rtl.accumulate.EdgeAccumulator`; the golden model's ADC clamp per tile is the
+  macro's); the current ``I = Σ_edges z + bias + skip`` is formed in the update cycles;
 * LIF units: one :class:`~hdl.rtl.lif_array.LIFArray` of ``hw.lif_units`` units per layer with
   neurons, time-multiplexed over the ``C`` channels of a position and over the positions
   (membranes of every neuron in its memory); their combinational spikes are written into the
@@ -40,12 +41,13 @@ tiles, LIF units and buffer depth, not with the number of weights.
 **Timing** (one source of truth: :mod:`hdl.mapping`). With ``start`` taken in cycle ``c``
 (``busy`` low), ``busy`` is high for exactly ``schedule(net, hw, samples).cycles`` cycles and
 ``done`` is high in the cycle after. A read step of ``S = plane_cycles[b]`` cycles raises
-``read`` in its first cycle with the word lines, which stay unchanged for the whole step; a
-tile of an edge whose conversions take ``L = mux_steps · (1 + adc_latency_cycles)`` cycles
-must answer with ``codes_valid`` exactly ``L`` cycles after ``read`` (:attr:`TilePort.latency`,
-the macro multiplexes its columns onto its ADCs inside); the step's last cycle is the
-accumulation. An update step is ``ceil(C / lif_units)`` cycles. The dropout sources of a fill
-start one cycle before the fill step (in the ``start`` cycle or the previous sample's last
+``read`` in its first cycle with the word lines, which stay unchanged for the whole step; each
+of a tile's ``A = tile_cols / columns_per_adc`` ADCs converts its columns ``a, a + A, ...`` one
+after another, and the tile hands over conversion ``s`` (one code per ADC, with ``codes_valid``)
+exactly ``(s + 1) · (1 + adc_latency_cycles)`` cycles after ``read`` (:class:`TilePort`), the
+last one at most ``mux_steps · (1 + adc_latency_cycles)`` cycles after it; the step's last cycle
+is the accumulation. An update step is ``ceil(C / lif_units)`` cycles. The dropout sources of a
+fill start one cycle before the fill step (in the ``start`` cycle or the previous sample's last
 cycle), so the last mask bit lands at the fill's last clock edge.
 
 **Ports** (the macro and module ports are listed, with their geometry, in :attr:`tiles` and
@@ -129,7 +131,12 @@ class TilePort:
         row_tile, col_tile: the tile's position in the edge's tile grid.
         rows: ``(start, stop)`` of the edge's rows on the tile's word lines ``0 .. stop-start``.
         cols: ``(start, stop)`` of the edge's physical columns on the tile's bit lines.
-        latency: cycles from ``read`` to ``codes_valid`` (``mux_steps · (1 + adc_latency)``).
+        lanes: codes per conversion, ``min(columns, A)`` of the tile's ``A`` ADCs; lane ``a``
+            of conversion ``s`` is the tile's column ``a + s·A``.
+        conversions: conversions per read, ``ceil(columns / A)``.
+        conversion_cycles: cycles per conversion, ``1 + adc_latency_cycles``.
+        latency: cycles from ``read`` to the last conversion, ``conversions · conversion_cycles``
+            (at most the edge's ``mux_steps · (1 + adc_latency_cycles)``).
     """
 
     name: str
@@ -140,6 +147,9 @@ class TilePort:
     col_tile: int
     rows: tuple[int, int]
     cols: tuple[int, int]
+    lanes: int
+    conversions: int
+    conversion_cycles: int
     latency: int
 
 
@@ -268,9 +278,7 @@ class Accelerator(wiring.Component):
         for ev in EVENTS:
             ports[f"ev_{ev}"] = Out(EVENT_BITS)
         for t in self.tiles:
-            ports[t.name] = Out(
-                crossbar_signature(t.rows[1] - t.rows[0], t.cols[1] - t.cols[0], hw.adc_bits)
-            )
+            ports[t.name] = Out(crossbar_signature(t.rows[1] - t.rows[0], t.lanes, hw.adc_bits))
         for mod in self.mtj_modules:
             ports[mod.name] = Out(mtj_signature(DAC_BITS))
         super().__init__(ports)
@@ -302,12 +310,14 @@ class Accelerator(wiring.Component):
                     continue
                 em = emaps[ei]
                 key = f"{layer.name}.{ei}"
-                lat = em.step_cycles - 2
+                adcs = hw.tile_cols // hw.columns_per_adc
+                cc = 1 + hw.adc_latency_cycles
                 tiles = []
                 for rt in range(em.row_tiles):
                     for ct in range(em.col_tiles):
                         rows = (rt * hw.tile_rows, min(em.rows, (rt + 1) * hw.tile_rows))
                         cols = (ct * hw.tile_cols, min(em.phys_cols, (ct + 1) * hw.tile_cols))
+                        n_cols = cols[1] - cols[0]
                         tiles.append(
                             TilePort(
                                 name=f"xbar_l{li}_e{ei}_r{rt}_c{ct}",
@@ -318,7 +328,10 @@ class Accelerator(wiring.Component):
                                 col_tile=ct,
                                 rows=rows,
                                 cols=cols,
-                                latency=lat,
+                                lanes=min(n_cols, adcs),
+                                conversions=-(-n_cols // adcs),
+                                conversion_cycles=cc,
+                                latency=-(-n_cols // adcs) * cc,
                             )
                         )
                 self.tiles.extend(tiles)
@@ -565,7 +578,9 @@ class Accelerator(wiring.Component):
             slices=em.slices,
             cell_bits=hw.cell_bits,
             adc_bits=hw.adc_bits,
-            tile_cols=[t.cols for t in ep.tiles],
+            col_tiles=[t.cols for t in ep.tiles if t.row_tile == 0],
+            row_tiles=em.row_tiles,
+            adcs=hw.tile_cols // hw.columns_per_adc,
             z_bits=ep.z_bits,
             planes=em.planes,
         )

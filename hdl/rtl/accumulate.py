@@ -11,29 +11,38 @@ columns and ``b`` the input bit-planes of an edge reading the direct-encoded inp
 
 **Physical columns** (section 5): output-major, ``o``, then polarity ``+`` before ``-``, then
 slice ``j``: column ``col = (o · 2 + p) · slices + j`` (``p = 0`` for ``+``). The edge's
-columns are cut into column tiles of the crossbar; every tile ``t`` of the edge (any row tile,
-any column tile) hands over the codes of its columns ``cols[t] = (c0, c1)``.
+columns are cut into column tiles ``col_tiles[t] = (c0, c1)``; every column tile is repeated
+on ``row_tiles`` row tiles.
 
-**Ports and timing (one clock edge).** ``codes`` packs the tiles one after the other, tile
-``t``'s column ``col`` at bits ``(offset_t + col - c0) · adc_bits`` (``offset_t`` = columns of
-the tiles before it), and ``valid[t]`` says that tile ``t``'s codes are there in this cycle.
+**ADC multiplexing.** A tile has ``adcs = A`` ADCs; ADC ``a`` converts the tile's columns
+``a, a + A, a + 2A, ...`` one after another, so a read of a tile with ``n`` columns delivers
+``ceil(n / A)`` conversions of ``lanes = min(n, A)`` codes each, lane ``a`` of conversion ``s``
+holding local column ``a + s·A``. All row tiles of a column tile convert together. Per ADC
+lane the accumulator first adds the codes of the row tiles (``row_tiles - 1`` adders per lane),
+then adds each lane sum, shifted and signed, to the output its column of the current conversion
+belongs to. The adders thus scale with the ADCs and the outputs, not with every column of every
+tile (which a macro answering all columns at once would need).
+
+**Ports and timing (one clock edge).** ``codes`` packs the tiles row tile by row tile, column
+tile by column tile, each as its ``lanes`` codes of ``adc_bits``; ``valid[r · T + t]`` says
+that row tile ``r``, column tile ``t`` hands over a conversion in this cycle. A counter per
+column tile (advanced by row tile 0's ``valid``, wrapping after the last conversion) says which.
 At each rising edge::
 
-    z[o] <- (0 if clear else z[o])
-            + 2**plane · Σ_{t: valid[t]} Σ_{columns of t for o} ±2**(j·cell_bits) · code
+    z[o] <- (0 if clear else z[o]) + 2**plane · Σ_{columns of o converted now}
+                                     ±2**(j·cell_bits) · Σ_{row tiles r, valid} code[r]
 
-so the tiles of an edge may answer in the same cycle or in different ones, and ``clear`` (high
-in the cycle of a read, before any answer) starts a new sum. ``z`` packs the outputs as signed
-``z_bits`` fields, ``z[o]`` at bits ``o · z_bits``; it wraps modulo ``2**z_bits`` and is never
-clamped: :func:`accumulator_bits` gives a width that cannot overflow.
+and ``clear`` (high in the cycle of a read, before any answer) starts a new sum. ``z`` packs
+the outputs as signed ``z_bits`` fields, ``z[o]`` at bits ``o · z_bits``; it wraps modulo
+``2**z_bits`` and is never clamped: :func:`accumulator_bits` gives a width that cannot
+overflow.
 
 Example::
 
     >>> acc = EdgeAccumulator(out_channels=4, slices=1, cell_bits=1, adc_bits=4,
-    ...                       tile_cols=[(0, 8)], z_bits=accumulator_bits(
-    ...                           slices=1, cell_bits=1, adc_bits=4))
-    >>> len(acc.codes), len(acc.z)
-    (32, 24)
+    ...                       col_tiles=[(0, 8)], row_tiles=2, adcs=2, z_bits=8)
+    >>> acc.lanes, acc.conversions, len(acc.codes), len(acc.z)
+    ((2,), (4,), 16, 32)
 """
 
 from __future__ import annotations
@@ -90,13 +99,18 @@ class EdgeAccumulator(wiring.Component):
         slices: slices per polarity, ``ceil(magnitude_bits / cell_bits)``.
         cell_bits: bits per cell; slice ``j`` weighs ``2**(j·cell_bits)``.
         adc_bits: bits of an ADC code (unsigned).
-        tile_cols: per tile the ``(c0, c1)`` range of the edge's physical columns it holds.
+        col_tiles: per column tile the ``(c0, c1)`` range of the edge's physical columns.
+        row_tiles: row tiles per column tile.
+        adcs: ADCs per tile ``A`` (``tile_cols / columns_per_adc``).
         z_bits: width of each signed ``z[o]``, 2..64.
         planes: input bit-planes (``plane`` port when > 1).
 
     Ports:
-        codes: In(Σ_t (c1 - c0) · adc_bits); valid: In(tiles); clear: In(1);
-        plane: In(range(planes)); z: Out(out_channels · z_bits).
+        codes: In(row_tiles · Σ_t lanes_t · adc_bits); valid: In(row_tiles · len(col_tiles));
+        clear: In(1); plane: In(range(planes)); z: Out(out_channels · z_bits).
+
+    Attributes:
+        lanes, conversions: per column tile, codes per conversion and conversions per read.
     """
 
     def __init__(
@@ -106,7 +120,9 @@ class EdgeAccumulator(wiring.Component):
         slices: int,
         cell_bits: int,
         adc_bits: int,
-        tile_cols: Sequence[tuple[int, int]],
+        col_tiles: Sequence[tuple[int, int]],
+        row_tiles: int = 1,
+        adcs: int,
         z_bits: int,
         planes: int = 1,
     ) -> None:
@@ -115,25 +131,29 @@ class EdgeAccumulator(wiring.Component):
         self.slices = _int_param(slices, "slices", 1, 64)
         self.cell_bits = _int_param(cell_bits, "cell_bits", 1, 8)
         self.adc_bits = _int_param(adc_bits, "adc_bits", 1, 16)
+        self.row_tiles = _int_param(row_tiles, "row_tiles", 1, 1 << 16)
+        self.adcs = _int_param(adcs, "adcs", 1, 1 << 16)
         self.z_bits = _int_param(z_bits, "z_bits", 2, 64)
         self.planes = _int_param(planes, "planes", 1, 16)
         cols = 2 * self.slices * self.out_channels
         tiles = []
-        for t, pair in enumerate(tile_cols):
+        for t, pair in enumerate(col_tiles):
             c0, c1 = (int(v) for v in pair)
             if not 0 <= c0 < c1 <= cols:
                 raise RTLError(
-                    f"tile_cols[{t}] = {pair!r} is not a column range inside 0..{cols} "
+                    f"col_tiles[{t}] = {pair!r} is not a column range inside 0..{cols} "
                     f"(2 · slices · out_channels)"
                 )
             tiles.append((c0, c1))
         if not tiles:
-            raise RTLError("tile_cols must list at least one tile")
-        self.tile_cols = tuple(tiles)
+            raise RTLError("col_tiles must list at least one column tile")
+        self.col_tiles = tuple(tiles)
+        self.lanes = tuple(min(c1 - c0, self.adcs) for c0, c1 in tiles)
+        self.conversions = tuple(-(-(c1 - c0) // self.adcs) for c0, c1 in tiles)
         self._MustUse__silence = False
         ports: dict[str, Any] = {
-            "codes": In(sum(c1 - c0 for c0, c1 in tiles) * self.adc_bits),
-            "valid": In(len(tiles)),
+            "codes": In(self.row_tiles * sum(self.lanes) * self.adc_bits),
+            "valid": In(self.row_tiles * len(tiles)),
             "clear": In(1),
             "z": Out(self.out_channels * self.z_bits),
         }
@@ -141,36 +161,50 @@ class EdgeAccumulator(wiring.Component):
             ports["plane"] = In(range(self.planes))
         super().__init__(ports)
 
-    def _tile_terms(self, tile: int, codes: Any) -> list[tuple[int, int, Any]]:
-        """``(o, polarity, code << j·cell_bits)`` for each column of tile ``tile`` (whose codes
-        are ``codes``), column ``(o·2 + polarity)·slices + j``."""
-        c0, c1 = self.tile_cols[tile]
-        ab = self.adc_bits
-        terms = []
-        for col in range(c0, c1):
-            o, rest = divmod(col, 2 * self.slices)
-            pol, j = divmod(rest, self.slices)
-            code = codes[(col - c0) * ab : (col - c0 + 1) * ab]
-            terms.append((o, pol, code << (j * self.cell_bits)))
-        return terms
+    def _lane_sum(self, col_tile: int, lane: int, codes: list[tuple[Any, Any]]) -> Any:
+        """``Σ_r valid_r · code_r`` of one ADC lane over the row tiles (``codes[r]``)."""
+        return sum((Mux(valid, code, 0) for valid, code in codes), Const(0, 1))
 
     def elaborate(self, platform: Any) -> Module:
         m = Module()
-        per_output: list[list[tuple[Any, int, Any]]] = [[] for _ in range(self.out_channels)]
-        offset = 0
-        for t, (c0, c1) in enumerate(self.tile_cols):
-            width = (c1 - c0) * self.adc_bits
-            codes = self.codes[offset : offset + width]
-            offset += width
-            for o, pol, term in self._tile_terms(t, codes):
-                per_output[o].append((self.valid[t], pol, term))
+        ab, n_ct = self.adc_bits, len(self.col_tiles)
+        per_tile = [lanes * ab for lanes in self.lanes]
+        row_width = sum(per_tile)
+        sums: list[list[Signal]] = []  # [column tile][lane]
+        steps: list[Signal] = []  # conversion counter per column tile
+        for t in range(n_ct):
+            offset = sum(per_tile[:t])
+            lanes = []
+            for a in range(self.lanes[t]):
+                codes = []
+                for r in range(self.row_tiles):
+                    at = r * row_width + offset + a * ab
+                    codes.append((self.valid[r * n_ct + t], self.codes[at : at + ab]))
+                lane = Signal(range(self.row_tiles * (2**ab - 1) + 1), name=f"lane{t}_{a}")
+                m.d.comb += lane.eq(self._lane_sum(t, a, codes))
+                lanes.append(lane)
+            sums.append(lanes)
+            step = Signal(range(max(2, self.conversions[t])), name=f"conversion{t}")
+            with m.If(self.valid[t]):  # row tile 0 of column tile t
+                last = step == self.conversions[t] - 1
+                m.d.sync += step.eq(Mux(last, 0, step + 1))
+            steps.append(step)
+        per_output: list[list[Any]] = [[] for _ in range(self.out_channels)]
+        for t, (c0, c1) in enumerate(self.col_tiles):
+            for col in range(c0, c1):
+                o, rest = divmod(col, 2 * self.slices)
+                pol, j = divmod(rest, self.slices)
+                s, a = divmod(col - c0, self.adcs)
+                value = (
+                    sums[t][a] if self.conversions[t] == 1 else Mux(steps[t] == s, sums[t][a], 0)
+                )
+                per_output[o].append((pol, value << (j * self.cell_bits)))
         zb = self.z_bits
         for o, terms in enumerate(per_output):
             z = self.z[o * zb : (o + 1) * zb].as_signed()
             total: Any = Const(0, signed(2))
-            for valid, pol, term in terms:
-                gated = Mux(valid, term, 0)
-                total = total - gated if pol else total + gated
+            for pol, term in terms:
+                total = total - term if pol else total + term
             step = Signal(signed(zb), name=f"step{o}")
             m.d.comb += step.eq(total)
             shifted = step << self.plane if self.planes > 1 else step

@@ -1,35 +1,36 @@
-"""The digital interface of one crossbar tile and the block that drives one read of it.
+"""The digital interface of one crossbar tile (the analog macro with its ADCs).
 
 The crossbar with its ADCs is an analog macro outside the digital logic (docs/hardware-model.md,
 "Crossbar, ADC and shift-add"). Its weights are programmed out of band; in operation the digital
 side only reads it: it raises the word lines of the row tile's (dropout-gated) input spikes,
-strobes ``read``, and some cycles later the macro returns one ADC code per column,
-``clamp(Σ_r cell[r, c] · wl[r], 0, 2^adc_bits - 1)``.
+strobes ``read``, and the macro's ``A`` ADCs convert the column sums
+``clamp(Σ_r cell[r, c] · wl[r], 0, 2^adc_bits - 1)``, ADC ``a`` the columns ``a, a + A, a + 2A,
+...`` one after another, handing over one code per ADC per conversion.
 
-**The macro's port list** (:func:`crossbar_signature`, seen from the digital side; packed buses):
+**The macro's port list** (:func:`crossbar_signature`, seen from the digital side; packed buses;
+``lanes = min(columns, A)``, the ``cols`` argument):
 
-================ ======================== ================================================
-port             direction (digital side) meaning
-================ ======================== ================================================
-``wl_en``        ``Out(rows)``            word-line enables, bit ``r`` = row ``r``
-``read``         ``Out(1)``               read strobe, high for one cycle
-``codes``        ``In(cols * adc_bits)``  ADC codes; column ``c`` at bits
-                                          ``c·adc_bits .. (c+1)·adc_bits - 1``
-``codes_valid``  ``In(1)``                ``codes`` hold the answer to the last read
-================ ======================== ================================================
+================ ========================== ==============================================
+port             direction (digital side)   meaning
+================ ========================== ==============================================
+``wl_en``        ``Out(rows)``              word-line enables, bit ``r`` = row ``r``
+``read``         ``Out(1)``                 read strobe, high for one cycle
+``codes``        ``In(lanes * adc_bits)``   one conversion: ADC ``a``'s code at bits
+                                            ``a·adc_bits .. (a+1)·adc_bits - 1``
+``codes_valid``  ``In(1)``                  ``codes`` hold a conversion of the last read
+================ ========================== ==============================================
 
-**Macro timing** (``latency`` >= 1 is a parameter of the macro, i.e. of its behavioural models in
-``sim.models.crossbar``, not of the digital side): with ``read`` high in cycle ``k`` the macro
-samples ``wl_en`` at the end of cycle ``k`` and drives ``codes_valid = 1`` with the codes in
-cycle ``k + latency``, for that one cycle. ``wl_en`` must stay unchanged from cycle ``k``
-through cycle ``k + latency`` (the conversion needs the word lines); one read is in flight at a
-time. Outside the valid cycle ``codes`` carry no meaning.
+**Macro timing** (``c`` cycles per conversion, ``1 + adc_latency_cycles``, is a property of the
+macro): with ``read`` high in cycle ``k`` the macro samples ``wl_en`` at the end of cycle ``k``
+and drives ``codes_valid = 1`` with conversion ``s`` (lane ``a`` = column ``a + s·A``) in cycle
+``k + (s + 1)·c``, for that one cycle each, ``s = 0 .. ceil(columns / A) - 1``. ``wl_en`` must
+stay unchanged until the last conversion; one read is in flight at a time. Outside the valid
+cycles ``codes`` carry no meaning. The behavioural models of ``sim.models.crossbar`` play this
+(:class:`~sim.models.crossbar.MacroProtocol` with ``adcs``).
 
 In the accelerator (:mod:`hdl.rtl.accelerator`) a read step raises ``read`` in its first cycle
-and keeps the word lines for the whole step; a tile whose ADCs convert ``mux_steps`` column
-groups answers ``latency = mux_steps · (1 + adc_latency_cycles)`` cycles after ``read``
-(:attr:`hdl.rtl.accelerator.TilePort.latency`), and its codes go into the edge's
-:class:`~hdl.rtl.accumulate.EdgeAccumulator` in that cycle.
+and keeps the word lines for the whole step (``mux_steps · c + 2`` cycles); the conversions go
+into the edge's :class:`~hdl.rtl.accumulate.EdgeAccumulator` as they arrive.
 
 Example::
 

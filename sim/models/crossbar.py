@@ -9,12 +9,13 @@ views of the same macro:
 * :func:`amaranth_macro`: an Amaranth simulator process that plays the macro next to the RTL;
 * :class:`CocotbCrossbarMacro`: a cocotb coroutine that plays it against Verilog signals.
 
-Both simulated macros follow the port list and timing of :mod:`hdl.rtl.crossbar`: a ``read``
-in cycle ``k`` samples ``wl_en``, and ``codes_valid`` is high with the codes in cycle
-``k + latency`` only. They share :class:`MacroProtocol`, which also records protocol
-violations of the digital side (a ``read`` during a conversion, word lines changed before the
-answer) in ``errors``; outside the valid cycle the codes are the bitwise complement of the last
-answer, so a driver that captures them at the wrong time sees wrong values.
+Both simulated macros follow the port list and timing of :mod:`hdl.rtl.crossbar`: a ``read`` in
+cycle ``k`` samples ``wl_en``, and ``codes_valid`` is high with the codes of one conversion of
+its ADCs every ``latency`` cycles after it (:class:`MacroProtocol`). They share
+:class:`MacroProtocol`, which also records protocol violations of the digital side (a ``read``
+during a conversion, word lines changed before the answer) in ``errors``; outside the valid
+cycle the codes are the bitwise complement of the last answer, so a driver that captures them at
+the wrong time sees wrong values.
 """
 
 from __future__ import annotations
@@ -160,20 +161,38 @@ class MacroProtocol:
 
     ``step(read, wl_en)`` takes the digital side's outputs during cycle ``n`` and returns what
     the macro drives in cycle ``n + 1``: ``(codes_valid, packed codes)``. Every answered read
-    is appended to ``reads`` as ``(wl_en, packed codes)``; violations go to ``errors``.
+    is appended to ``reads`` as ``(wl_en, packed codes of all columns)``; violations go to
+    ``errors``.
+
+    With ``adcs = None`` the macro answers a ``read`` in cycle ``k`` with all its columns in
+    cycle ``k + latency``. With ``adcs = A`` it has ``A`` ADCs, ADC ``a`` converting the columns
+    ``a, a + A, a + 2A, ...`` one after another: conversion ``j`` (``0 .. ceil(cols / A) - 1``)
+    is valid in cycle ``k + (j + 1) · latency`` (``latency`` = cycles per conversion) with
+    column ``a + j·A`` on lane ``a`` of ``codes`` (0 past the last column).
     """
 
-    def __init__(self, model: CrossbarTileModel, latency: int) -> None:
+    def __init__(self, model: CrossbarTileModel, latency: int, adcs: int | None = None) -> None:
         if not isinstance(model, CrossbarTileModel):
             raise CrossbarModelError(f"model must be a CrossbarTileModel, not {model!r}")
         self.model = model
         self.latency = _int_param(latency, "latency", 1)
+        self.adcs = model.cols if adcs is None else min(_int_param(adcs, "adcs", 1), model.cols)
+        self.steps = -(-model.cols // self.adcs)
         self.errors: list[str] = []
         self.reads: list[tuple[int, int]] = []
         self._cycle = 0
-        self._conv: list[int] | None = None  # [cycles left, wl_en, packed codes]
+        self._conv: list[Any] | None = None  # [cycles since the read, wl_en, codes]
         self._last = 0
-        self._mask = 2 ** (model.cols * model.adc_bits) - 1
+        self._mask = 2 ** (self.adcs * model.adc_bits) - 1
+
+    @property
+    def cycles(self) -> int:
+        """Cycles from a read to its last codes: ``ceil(cols / adcs) · latency``."""
+        return self.steps * self.latency
+
+    def _lanes(self, codes: np.ndarray, step: int) -> int:
+        cols = codes[step * self.adcs : (step + 1) * self.adcs]
+        return pack_codes(np.pad(cols, (0, self.adcs - len(cols))), self.model.adc_bits)
 
     def step(self, read: int, wl_en: int) -> tuple[int, int]:
         n, self._cycle = self._cycle, self._cycle + 1
@@ -183,24 +202,26 @@ class MacroProtocol:
                 self.errors.append(
                     f"cycle {n}: wl_en changed from {conv[1]:#x} to {wl_en:#x} during a conversion"
                 )
-            if conv[0] == 0:  # the valid cycle has just ended
+            conv[0] += 1
+            if conv[0] >= self.cycles:  # the last valid cycle has just ended
                 self._conv = None
-            else:
-                conv[0] -= 1
         if read:
             if self._conv is not None:
                 self.errors.append(f"cycle {n}: read while a conversion is in flight (ignored)")
             else:
-                packed = self.model.packed_codes(wl_en)
-                self._conv = [self.latency - 1, wl_en, packed]
-                self.reads.append((wl_en, packed))
-        if self._conv is not None and self._conv[0] == 0:
-            self._last = self._conv[2]
+                codes = self.model.codes(wl_en)
+                self._conv = [0, wl_en, codes]
+                self.reads.append((wl_en, pack_codes(codes, self.model.adc_bits)))
+        conv = self._conv
+        if conv is not None and (conv[0] + 1) % self.latency == 0:
+            self._last = self._lanes(conv[2], (conv[0] + 1) // self.latency - 1)
             return 1, self._last
         return 0, ~self._last & self._mask
 
 
-def amaranth_macro(model: CrossbarTileModel, xbar: Any, latency: int) -> Any:
+def amaranth_macro(
+    model: CrossbarTileModel, xbar: Any, latency: int, adcs: int | None = None
+) -> Any:
     """An Amaranth simulator process playing the macro on the interface ``xbar``.
 
     ``xbar`` carries the signals of :func:`hdl.rtl.crossbar.crossbar_signature` (e.g. a tile
@@ -214,7 +235,7 @@ def amaranth_macro(model: CrossbarTileModel, xbar: Any, latency: int) -> Any:
         ...
         assert proc.protocol.errors == []
     """
-    protocol = MacroProtocol(model, latency)
+    protocol = MacroProtocol(model, latency, adcs)
 
     async def process(ctx: Any) -> None:
         ctx.set(xbar.codes_valid, 0)
@@ -248,11 +269,12 @@ class CocotbCrossbarMacro:
         dut: Any,
         model: CrossbarTileModel,
         latency: int,
+        adcs: int | None = None,
         *,
         prefix: str = "xbar__",
         clock: str = "clk",
     ) -> None:
-        self.protocol = MacroProtocol(model, latency)
+        self.protocol = MacroProtocol(model, latency, adcs)
         self.clk = getattr(dut, clock)
         self.wl_en = getattr(dut, f"{prefix}wl_en")
         self.read = getattr(dut, f"{prefix}read")
