@@ -2,7 +2,7 @@
 
     neurocim train    --config run.toml [--set section.key=value ...]
     neurocim evaluate --run-dir build/<run>
-    neurocim study    [--out build/study] [--quick]
+    neurocim study    [--out build/study] [--quick]   (--quick: build/study-quick)
     neurocim rtl      NETWORK [--hw KEY=VALUE ...] [--out DIR] [--name accelerator] [--no-synth]
     neurocim sim      NETWORK [--images N] [--samples M] [--simulator icarus|verilator|amaranth]
 
@@ -270,9 +270,8 @@ def _add_hw_arg(p: argparse.ArgumentParser) -> None:
 def _cmd_study(args) -> int:
     from spindrop.study import run_study
 
-    path = run_study(
-        args.out, quick=args.quick, workers=args.workers, progress=not args.no_progress
-    )
+    out = args.out or Path("build/study-quick" if args.quick else "build/study")
+    path = run_study(out, quick=args.quick, workers=args.workers, progress=not args.no_progress)
     print(f"results: {path}")
     return 0
 
@@ -391,8 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         type=Path,
-        default=Path("build/study"),
-        help="output directory (default: build/study)",
+        default=None,
+        help="output directory (default: build/study, or build/study-quick with --quick)",
     )
     p.add_argument(
         "--quick", action="store_true", help="few epochs and samples: a smoke run, not results"
@@ -421,6 +420,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from neurocim.rtl_flow import FlowError
     from spindrop.data import DatasetError
     from spindrop.export import ExportError
+    from spindrop.training import CheckpointError
 
     return (
         ConfigError,
@@ -428,6 +428,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
         DeviceError,
         IRError,
         ExportError,
+        CheckpointError,
         HardwareError,
         CostError,
         MappingError,

@@ -24,7 +24,11 @@ from hdl._io import atomic_write
 from spindrop.data import ArrayDataset
 from spindrop.models import BayesianBinaryNet
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["CheckpointError", "TrainConfig", "TrainResult", "train"]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot resume this run; the message names the file and the fix."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,7 @@ def train(
     if checkpoint is not None and checkpoint.exists():
         state = torch.load(checkpoint, weights_only=False)
         if state["train_config"] != asdict(config):
-            raise ValueError(
+            raise CheckpointError(
                 f"checkpoint {checkpoint} was written with training settings "
                 f"{state['train_config']}, "
                 f"not {asdict(config)}: delete it or use a new run directory"

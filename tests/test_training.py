@@ -7,7 +7,7 @@ import torch
 from spindrop.data import load_dataset
 from spindrop.dropout import DropoutConfig
 from spindrop.models import BayesianBinaryNet, ModelConfig
-from spindrop.training import TrainConfig, train
+from spindrop.training import CheckpointError, TrainConfig, train
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_resume_after_a_crash_continues_exactly(digits, tmp_path, monkeypatch):
 def test_checkpoint_of_other_settings_is_refused(digits, tmp_path):
     ckpt = tmp_path / "c.pt"
     train(_model(), digits, TrainConfig(epochs=1), checkpoint=ckpt, progress=False)
-    with pytest.raises(ValueError, match="delete it or use a new run directory"):
+    with pytest.raises(CheckpointError, match="delete it or use a new run directory"):
         train(_model(), digits, TrainConfig(epochs=1, lr=1e-3), checkpoint=ckpt, progress=False)
 
 
