@@ -16,7 +16,7 @@ import numpy as np
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
 
-__all__ = ["example_networks", "random_images", "random_network"]
+__all__ = ["CONV_HW", "conv_example", "example_networks", "random_images", "random_network"]
 
 
 def _weights(rng: np.random.Generator, shape: tuple[int, ...], bits: int) -> np.ndarray:
@@ -165,6 +165,57 @@ def random_images(net: Network, n: int, seed: int) -> np.ndarray:
     return rng.integers(0, 2**net.input.bits, (n, *net.input.shape))
 
 
+def conv_example(dropout: DropoutSpec | None = None, seed: int = 20) -> Network:
+    """A CNN on a (2, 5, 5) input: conv 3x3 padding 1 -> (3, 5, 5), conv 3x3 stride 2 padding 1
+    with 3-bit weights and ``dropout`` -> (4, 3, 3), linear -> 5 outputs, T = 2. On 16 x 8 tiles
+    its first layer spans two row tiles and its second two row and two column tiles."""
+    rng = np.random.default_rng(seed)
+    return Network(
+        "conv",
+        InputSpec((2, 5, 5), bits=3),
+        (
+            Layer(
+                "c1",
+                (
+                    Edge(
+                        "conv2d",
+                        "input",
+                        kernel=3,
+                        padding=1,
+                        weight=_weights(rng, (3, 2, 3, 3), 1),
+                    ),
+                ),
+                (3, 5, 5),
+                neuron=Neuron(threshold=np.array([4, 6, 5]), leak_shift=2),
+            ),
+            Layer(
+                "c2",
+                (
+                    Edge(
+                        "conv2d",
+                        "c1",
+                        kernel=3,
+                        stride=2,
+                        padding=1,
+                        weight_bits=3,
+                        weight=_weights(rng, (4, 3, 3, 3), 3),
+                        dropout=dropout,
+                    ),
+                ),
+                (4, 3, 3),
+                neuron=Neuron(threshold=np.array([2, 3, 2, 4])),
+                bias=np.array([1, 0, -1, 0]),
+            ),
+            Layer("fc", (Edge("linear", "c2", weight=_weights(rng, (5, 36), 1)),), (5,)),
+        ),
+        timesteps=2,
+    ).validate()
+
+
+CONV_HW = HardwareConfig(lif_units=2, tile_rows=16, tile_cols=8, adc_bits=4, columns_per_adc=4)
+"""The hardware of :func:`conv_example`: 16 x 8 tiles with 2 multiplexed ADCs each."""
+
+
 def example_networks() -> dict[str, tuple[Network, HardwareConfig]]:
     """Hand-made cases: an MLP, a convolutional network and a cell with a skip edge."""
     rng = np.random.default_rng(2026)
@@ -196,45 +247,9 @@ def example_networks() -> dict[str, tuple[Network, HardwareConfig]]:
         ),
         timesteps=3,
     ).validate()
-    conv = Network(
-        "conv",
-        InputSpec((2, 5, 5), bits=3),
-        (
-            Layer(
-                "c1",
-                (
-                    Edge(
-                        "conv2d",
-                        "input",
-                        kernel=3,
-                        padding=1,
-                        weight=_weights(rng, (3, 2, 3, 3), 1),
-                    ),
-                ),
-                (3, 5, 5),
-                neuron=Neuron(threshold=np.array([4, 6, 5]), leak_shift=2),
-            ),
-            Layer(
-                "c2",
-                (
-                    Edge(
-                        "conv2d",
-                        "c1",
-                        kernel=3,
-                        stride=2,
-                        padding=1,
-                        weight_bits=3,
-                        weight=_weights(rng, (4, 3, 3, 3), 3),
-                        dropout=DropoutSpec(p=0.3, source="lfsr", modules=2, granularity="channel"),
-                    ),
-                ),
-                (4, 3, 3),
-                neuron=Neuron(threshold=np.array([2, 3, 2, 4])),
-            ),
-            Layer("fc", (Edge("linear", "c2", weight=_weights(rng, (5, 36), 1)),), (5,)),
-        ),
-        timesteps=2,
-    ).validate()
+    conv = conv_example(
+        DropoutSpec(p=0.3, source="lfsr", modules=2, granularity="channel"), seed=2027
+    )
     cell = Network(
         "cell",
         InputSpec((1, 3, 4), bits=4, encoding="rate"),
@@ -280,7 +295,7 @@ def example_networks() -> dict[str, tuple[Network, HardwareConfig]]:
     ).validate()
     return {
         "mlp": (mlp, HardwareConfig(lif_units=5, adc_bits=4, tile_rows=16, tile_cols=16)),
-        "conv": (conv, HardwareConfig(lif_units=2, tile_rows=16, tile_cols=8, adc_bits=4)),
+        "conv": (conv, CONV_HW),
         "cell": (
             cell,
             HardwareConfig(

@@ -21,7 +21,7 @@ from hdl.rtl.accelerator import Accelerator
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import Verdict, compare_run
 from sim.cosim import CosimError, CosimRun, diff_runs, run_cosim
-from sim.netgen import random_images, random_network
+from sim.netgen import CONV_HW, conv_example, random_images, random_network
 from sim.runner import SimulationError, SimulatorNotFound
 
 
@@ -98,44 +98,7 @@ def mlp_direct() -> tuple[Network, HardwareConfig]:
 
 def conv_net(dropout: DropoutSpec | None = None) -> tuple[Network, HardwareConfig]:
     """Convolutions with padding and stride 2, row and column tiling, 3-bit weights."""
-    rng = np.random.default_rng(20)
-    net = Network(
-        "conv",
-        InputSpec((2, 5, 5), bits=2),
-        (
-            Layer(
-                "c1",
-                (Edge("conv2d", "input", kernel=3, padding=1, weight=weights(rng, (3, 2, 3, 3))),),
-                (3, 5, 5),
-                neuron=Neuron(threshold=np.array([3, 4, 2]), leak_shift=1),
-            ),
-            Layer(
-                "c2",
-                (
-                    Edge(
-                        "conv2d",
-                        "c1",
-                        kernel=3,
-                        stride=2,
-                        padding=1,
-                        weight=weights(rng, (4, 3, 3, 3), 3),
-                        weight_bits=3,
-                        dropout=dropout,
-                    ),
-                ),
-                (4, 3, 3),
-                neuron=Neuron(threshold=np.array([3, 2, 4, 3])),
-                bias=np.array([1, 0, -1, 0]),
-            ),
-            Layer("fc", (Edge("linear", "c2", weight=weights(rng, (4, 36))),), (4,)),
-        ),
-        timesteps=2,
-    ).validate()
-    # c1: 18 rows -> 2 row tiles of 16; c2: 27 rows x 16 columns (2 slices) -> 2 x 2 tiles
-    hw = HardwareConfig(
-        tile_rows=16, tile_cols=8, cell_bits=1, adc_bits=4, columns_per_adc=4, lif_units=2
-    )
-    return net, hw
+    return conv_example(dropout), CONV_HW
 
 
 def skip_rate_count(out_dropout: DropoutSpec | None = None) -> tuple[Network, HardwareConfig]:
@@ -206,7 +169,7 @@ def test_conv_net_with_padding_stride_and_tiling(tmp_path: Path) -> None:
     tiles = json.loads((run.build_dir / "cosim.json").read_text())["manifest"]["tiles"]
     grid = {(t["layer"], t["row_tile"], t["col_tile"]) for t in tiles}
     assert {(0, 1, 0), (1, 1, 1)} <= grid  # row and column tiling
-    assert run.spikes["c2"].shape == (1, 2, 2, 4, 3, 3)
+    assert run.spikes["c2"].shape == (1, 2, 2, 4, 3, 3)  # (samples, images, T, C, H, W)
 
 
 def test_skip_edge_rate_input_count_output(tmp_path: Path) -> None:
