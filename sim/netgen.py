@@ -14,9 +14,17 @@ from __future__ import annotations
 import numpy as np
 
 from hdl.hwconfig import HardwareConfig
-from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
 
-__all__ = ["CONV_HW", "conv_example", "example_networks", "random_images", "random_network"]
+__all__ = [
+    "CELL_HW",
+    "CONV_HW",
+    "cell_example",
+    "conv_example",
+    "example_networks",
+    "random_images",
+    "random_network",
+]
 
 
 def _weights(rng: np.random.Generator, shape: tuple[int, ...], bits: int) -> np.ndarray:
@@ -212,6 +220,61 @@ def conv_example(dropout: DropoutSpec | None = None, seed: int = 20) -> Network:
     ).validate()
 
 
+def cell_example(out_dropout: DropoutSpec | None = None, seed: int = 30) -> Network:
+    """A cell on rate-coded input ((1, 3, 4), 4 bits, a 16-bit LFSR): linear 12 (reset to zero)
+    -> linear 12 with 2-bit weights, MTJ row dropout on 3 modules, a bias and a skip edge from
+    the first layer -> linear 3 with ``out_dropout``, spike-count decoding, T = 3."""
+    rng = np.random.default_rng(seed)
+    return Network(
+        "cell",
+        InputSpec((1, 3, 4), bits=4, encoding="rate", lfsr=LFSRSpec(width=16, seed=77)),
+        (
+            Layer(
+                "a",
+                (Edge("linear", "input", weight=_weights(rng, (12, 12), 1)),),
+                (12,),
+                neuron=Neuron(threshold=np.full(12, 2), reset="zero"),
+            ),
+            Layer(
+                "b",
+                (
+                    Edge(
+                        "linear",
+                        "a",
+                        weight_bits=2,
+                        weight=_weights(rng, (12, 12), 2),
+                        dropout=DropoutSpec(p=0.4, modules=3),
+                    ),
+                    Edge("skip", "a"),
+                ),
+                (12,),
+                neuron=Neuron(threshold=np.full(12, 2)),
+                bias=rng.integers(-2, 3, 12),
+            ),
+            Layer(
+                "out",
+                (Edge("linear", "b", weight=_weights(rng, (3, 12), 1), dropout=out_dropout),),
+                (3,),
+                neuron=Neuron(threshold=np.full(3, 1)),
+            ),
+        ),
+        timesteps=3,
+        output_decoding="count",
+    ).validate()
+
+
+CELL_HW = HardwareConfig(
+    lif_units=4,
+    tile_rows=8,
+    tile_cols=8,
+    adc_bits=3,
+    columns_per_adc=4,
+    adc_latency_cycles=2,
+    clock_mhz=400.0,
+)
+"""The hardware of :func:`cell_example`: 8 x 8 tiles, 2 ADCs of 3 bits each, a 2-cycle ADC."""
+
+
 CONV_HW = HardwareConfig(lif_units=2, tile_rows=16, tile_cols=8, adc_bits=4, columns_per_adc=4)
 """The hardware of :func:`conv_example`: 16 x 8 tiles with 2 multiplexed ADCs each."""
 
@@ -250,62 +313,9 @@ def example_networks() -> dict[str, tuple[Network, HardwareConfig]]:
     conv = conv_example(
         DropoutSpec(p=0.3, source="lfsr", modules=2, granularity="channel"), seed=2027
     )
-    cell = Network(
-        "cell",
-        InputSpec((1, 3, 4), bits=4, encoding="rate"),
-        (
-            Layer(
-                "a",
-                (Edge("linear", "input", weight=_weights(rng, (12, 12), 1)),),
-                (12,),
-                neuron=Neuron(threshold=np.full(12, 2), reset="zero"),
-            ),
-            Layer(
-                "b",
-                (
-                    Edge(
-                        "linear",
-                        "a",
-                        weight_bits=2,
-                        weight=_weights(rng, (12, 12), 2),
-                        dropout=DropoutSpec(p=0.4, modules=3),
-                    ),
-                    Edge("skip", "a"),
-                ),
-                (12,),
-                neuron=Neuron(threshold=np.full(12, 2)),
-                bias=rng.integers(-2, 3, 12),
-            ),
-            Layer(
-                "out",
-                (
-                    Edge(
-                        "linear",
-                        "b",
-                        weight=_weights(rng, (3, 12), 1),
-                        dropout=DropoutSpec(p=0.2, source="lfsr", modules=5),
-                    ),
-                ),
-                (3,),
-                neuron=Neuron(threshold=np.full(3, 1)),
-            ),
-        ),
-        timesteps=3,
-        output_decoding="count",
-    ).validate()
+    cell = cell_example(DropoutSpec(p=0.2, source="lfsr", modules=5), seed=2028)
     return {
         "mlp": (mlp, HardwareConfig(lif_units=5, adc_bits=4, tile_rows=16, tile_cols=16)),
         "conv": (conv, CONV_HW),
-        "cell": (
-            cell,
-            HardwareConfig(
-                lif_units=4,
-                tile_rows=8,
-                tile_cols=8,
-                adc_bits=3,
-                columns_per_adc=4,
-                adc_latency_cycles=2,
-                clock_mhz=400,
-            ),
-        ),
+        "cell": (cell, CELL_HW),
     }

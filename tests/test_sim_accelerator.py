@@ -21,7 +21,14 @@ from hdl.rtl.accelerator import Accelerator
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import Verdict, compare_run
 from sim.cosim import CosimError, CosimRun, diff_runs, run_cosim
-from sim.netgen import CONV_HW, conv_example, random_images, random_network
+from sim.netgen import (
+    CELL_HW,
+    CONV_HW,
+    cell_example,
+    conv_example,
+    random_images,
+    random_network,
+)
 from sim.runner import SimulationError, SimulatorNotFound
 
 
@@ -103,53 +110,7 @@ def conv_net(dropout: DropoutSpec | None = None) -> tuple[Network, HardwareConfi
 
 def skip_rate_count(out_dropout: DropoutSpec | None = None) -> tuple[Network, HardwareConfig]:
     """Rate-coded input, a skip edge, spike-count output decoding; MTJ dropout on one edge."""
-    rng = np.random.default_rng(30)
-    net = Network(
-        "cell",
-        InputSpec((1, 3, 4), bits=4, encoding="rate", lfsr=LFSRSpec(width=16, seed=77)),
-        (
-            Layer(
-                "a",
-                (Edge("linear", "input", weight=weights(rng, (12, 12))),),
-                (12,),
-                neuron=Neuron(threshold=np.full(12, 2), reset="zero"),
-            ),
-            Layer(
-                "b",
-                (
-                    Edge(
-                        "linear",
-                        "a",
-                        weight=weights(rng, (12, 12), 2),
-                        weight_bits=2,
-                        dropout=DropoutSpec(p=0.4, modules=3),
-                    ),
-                    Edge("skip", "a"),
-                ),
-                (12,),
-                neuron=Neuron(threshold=np.full(12, 2)),
-                bias=rng.integers(-2, 3, 12),
-            ),
-            Layer(
-                "out",
-                (Edge("linear", "b", weight=weights(rng, (3, 12)), dropout=out_dropout),),
-                (3,),
-                neuron=Neuron(threshold=np.full(3, 1)),
-            ),
-        ),
-        timesteps=3,
-        output_decoding="count",
-    ).validate()
-    hw = HardwareConfig(
-        tile_rows=8,
-        tile_cols=8,
-        adc_bits=3,
-        columns_per_adc=4,
-        adc_latency_cycles=2,
-        lif_units=4,
-        clock_mhz=400.0,
-    )
-    return net, hw
+    return cell_example(out_dropout), CELL_HW
 
 
 def test_mlp_with_direct_multibit_input(tmp_path: Path) -> None:
