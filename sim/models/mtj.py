@@ -93,10 +93,16 @@ def amaranth_mtj(model: MTJModuleModel, port: Any) -> Any:
 
     async def process(ctx: Any) -> None:
         ctx.set(port.state, 0)
-        async for _clk, _rst, reset, write, current, sense in ctx.tick().sample(
-            port.reset, port.write, port.current, port.sense
-        ):
-            ctx.set(port.state, model.step(int(reset), int(write), int(current), int(sense)))
+        while True:
+            _clk, _rst, reset, write, current, sense = await ctx.tick().sample(
+                port.reset, port.write, port.current, port.sense
+            )
+            drive = (int(reset), int(write), int(current), int(sense))
+            ctx.set(port.state, model.step(*drive))
+            if drive == (0, 0, 0, 0) and model.idle:
+                # the drive lines are flip-flop outputs: sleep until one of them changes (right
+                # after a clock edge); the next tick then samples it
+                await ctx.changed(port.reset, port.write, port.sense)
 
     process.model = model  # type: ignore[attr-defined]
     return process
