@@ -18,13 +18,10 @@ on ``row_tiles`` row tiles.
 ``a, a + A, a + 2A, ...`` one after another, so a read of a tile with ``n`` columns delivers
 ``ceil(n / A)`` conversions of ``lanes = min(n, A)`` codes each, lane ``a`` of conversion ``s``
 holding local column ``a + s·A``. All row tiles of a column tile convert together. Per ADC
-lane the accumulator first adds the codes of the row tiles (``row_tiles - 1`` adders per lane).
-When every conversion covers whole outputs (``2·slices`` divides ``A`` and each column tile
-starts at an output boundary, e.g. binary weights on an even number of ADCs), the ``2·slices``
-lanes of an output *slot* are combined once and one adder per slot updates the partial sum of
-the output converted now (a register per conversion, read and written back through the slot's
-adder): the adders scale with the ADCs, not with the outputs. Otherwise each output adds the
-lane sums of its columns converted now (one adder per output).
+lane the accumulator first adds the codes of the row tiles (``row_tiles - 1`` adders per lane),
+then adds each lane sum, shifted and signed, to the output its column of the current conversion
+belongs to. The adders thus scale with the ADCs and the outputs, not with every column of every
+tile (which a macro answering all columns at once would need).
 
 **Ports and timing (one clock edge).** ``codes`` packs the tiles row tile by row tile, column
 tile by column tile, each as its ``lanes`` codes of ``adc_bits``; ``valid[r · T + t]`` says
@@ -192,62 +189,6 @@ class EdgeAccumulator(wiring.Component):
                 last = step == self.conversions[t] - 1
                 m.d.sync += step.eq(Mux(last, 0, step + 1))
             steps.append(step)
-        if self._slotted():
-            self._shared_adders(m, sums, steps)
-        else:
-            self._adder_per_output(m, sums, steps)
-        return m
-
-    def _slotted(self) -> bool:
-        """Whether every conversion covers whole outputs: ``2·slices`` divides the ADCs and
-        every column tile starts at an output boundary."""
-        group = 2 * self.slices
-        return self.adcs % group == 0 and all(c0 % group == 0 for c0, _ in self.col_tiles)
-
-    def _term(self, lanes: list[Any], first: int) -> Any:
-        """``Σ_{p, j} (-1)^p 2^(j·cell_bits) lane[first + p·slices + j]``: one output's columns."""
-        total: Any = Const(0, signed(2))
-        for col in range(2 * self.slices):
-            pol, j = divmod(col, self.slices)
-            term = lanes[first + col] << (j * self.cell_bits)
-            total = total - term if pol else total + term
-        return total
-
-    def _shared_adders(self, m: Module, sums: list[list[Any]], steps: list[Any]) -> None:
-        """One adder per output slot of the ADC lanes, shared by the outputs of the different
-        conversions: slot ``k`` of column tile ``t`` holds output ``o`` at conversion
-        ``s = (2·slices·o - c0) // A``; its partial sums live in a register per conversion, read
-        and written back through the slot's adder (a read-modify-write selected by the tile's
-        conversion counter)."""
-        zb, group = self.z_bits, 2 * self.slices
-        for t, (c0, c1) in enumerate(self.col_tiles):
-            for k in range(self.lanes[t] // group):
-                convs = [
-                    s for s in range(self.conversions[t]) if c0 + s * self.adcs + k * group < c1
-                ]
-                regs = [Signal(signed(zb), name=f"z{t}_{k}_{s}") for s in convs]
-                for s, reg in zip(convs, regs, strict=True):
-                    o = (c0 + s * self.adcs + k * group) // group
-                    m.d.comb += self.z[o * zb : (o + 1) * zb].eq(reg)
-                term = Signal(signed(zb), name=f"term{t}_{k}")
-                m.d.comb += term.eq(self._term(sums[t], k * group))
-                current = Signal(signed(zb), name=f"slot{t}_{k}")
-                with m.Switch(steps[t]):
-                    for s, reg in zip(convs, regs, strict=True):
-                        with m.Case(s):
-                            m.d.comb += current.eq(reg)
-                shifted = term << self.plane if self.planes > 1 else term
-                with m.If(self.clear):
-                    m.d.sync += [reg.eq(0) for reg in regs]
-                with m.If(self.valid[t]):  # row tile 0 of column tile t hands over conversion
-                    with m.Switch(steps[t]):
-                        for s, reg in zip(convs, regs, strict=True):
-                            with m.Case(s):
-                                m.d.sync += reg.eq(Mux(self.clear, 0, current) + shifted)
-
-    def _adder_per_output(self, m: Module, sums: list[list[Any]], steps: list[Any]) -> None:
-        """The general case (a conversion may split an output): each output adds the lane sums
-        of its columns converted now."""
         per_output: list[list[Any]] = [[] for _ in range(self.out_channels)]
         for t, (c0, c1) in enumerate(self.col_tiles):
             for col in range(c0, c1):
@@ -268,6 +209,7 @@ class EdgeAccumulator(wiring.Component):
             m.d.comb += step.eq(total)
             shifted = step << self.plane if self.planes > 1 else step
             m.d.sync += self.z[o * zb : (o + 1) * zb].eq(Mux(self.clear, 0, z) + shifted)
+        return m
 
 
 def accumulator_verilog(name: str = "edge_accumulator", **params: Any) -> str:
