@@ -48,29 +48,49 @@ def _pm1(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return rng.choice([-1, 1], shape)
 
 
-def digits_mlp() -> Network:
-    rng = np.random.default_rng(1)
+def _binary_mlp(
+    name: str,
+    in_shape: tuple[int, int, int],
+    *,
+    bits: int,
+    hidden: int,
+    dropout: DropoutSpec,
+    threshold: int,
+    leak_shift: int | None,
+    timesteps: int,
+    seed: int,
+) -> Network:
+    """A binary MLP input -> ``hidden`` LIF neurons (with ``dropout``) -> 10 outputs."""
+    rng = np.random.default_rng(seed)
+    n_in = int(np.prod(in_shape))
     return Network(
-        "digits MLP 64-128-10, T=4",
-        InputSpec((1, 8, 8), bits=4),
+        name,
+        InputSpec(in_shape, bits=bits),
         (
             Layer(
                 "fc1",
-                (
-                    Edge(
-                        "linear",
-                        "input",
-                        weight=_pm1(rng, (128, 64)),
-                        dropout=DropoutSpec(0.5, modules=8),
-                    ),
-                ),
-                (128,),
-                Neuron(threshold=np.full(128, 24), leak_shift=2),
+                (Edge("linear", "input", weight=_pm1(rng, (hidden, n_in)), dropout=dropout),),
+                (hidden,),
+                Neuron(threshold=np.full(hidden, threshold), leak_shift=leak_shift),
             ),
-            Layer("out", (Edge("linear", "fc1", weight=_pm1(rng, (10, 128))),), (10,)),
+            Layer("out", (Edge("linear", "fc1", weight=_pm1(rng, (10, hidden))),), (10,)),
         ),
-        timesteps=4,
+        timesteps=timesteps,
     ).validate()
+
+
+def digits_mlp() -> Network:
+    return _binary_mlp(
+        "digits MLP 64-128-10, T=4",
+        (1, 8, 8),
+        bits=4,
+        hidden=128,
+        dropout=DropoutSpec(0.5, modules=8),
+        threshold=24,
+        leak_shift=2,
+        timesteps=4,
+        seed=1,
+    )
 
 
 def small_cnn() -> Network:
@@ -108,28 +128,17 @@ def small_cnn() -> Network:
 
 
 def mnist_mlp() -> Network:
-    rng = np.random.default_rng(3)
-    return Network(
+    return _binary_mlp(
         "MNIST-size binary MLP 784-256-10, T=1",
-        InputSpec((1, 28, 28), bits=8),
-        (
-            Layer(
-                "fc1",
-                (
-                    Edge(
-                        "linear",
-                        "input",
-                        weight=_pm1(rng, (256, 784)),
-                        dropout=DropoutSpec(0.2, modules=16),
-                    ),
-                ),
-                (256,),
-                Neuron(threshold=np.full(256, 1000)),
-            ),
-            Layer("out", (Edge("linear", "fc1", weight=_pm1(rng, (10, 256))),), (10,)),
-        ),
+        (1, 28, 28),
+        bits=8,
+        hidden=256,
+        dropout=DropoutSpec(0.2, modules=16),
+        threshold=1000,
+        leak_shift=None,
         timesteps=1,
-    ).validate()
+        seed=3,
+    )
 
 
 def read_lower_bound(mapping: Mapping) -> int:

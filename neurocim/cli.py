@@ -257,7 +257,9 @@ def _cmd_sim(args) -> int:
     return 0 if result.ok else 1
 
 
-def _add_hw_arg(p: argparse.ArgumentParser) -> None:
+def _add_network_args(p: argparse.ArgumentParser) -> None:
+    """The network file and its hardware settings, shared by estimate, rtl and sim."""
+    p.add_argument("network", type=Path, help="network directory (network.json) or JSON file")
     p.add_argument(
         "--hw",
         action="append",
@@ -316,16 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "estimate", help="memory, area, latency and energy of a network (weights optional)"
     )
-    p.add_argument("network", type=Path, help="network directory (network.json) or JSON file")
+    _add_network_args(p)
     p.add_argument("--preset", choices=("default", "spikesim"), default="default")
     p.add_argument("--samples", type=int, default=1, help="Monte-Carlo samples per inference")
-    p.add_argument(
-        "--hw",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="hardware setting, e.g. --hw tile_rows=256 (repeatable)",
-    )
     p.add_argument("--out", type=Path, help="report path (default: next to the network)")
     p.add_argument(
         "--reproduce-defects",
@@ -342,8 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
         "cells per component). Default output: <run>/rtl/ for a network exported into a run "
         "directory (<run>/network), else build/rtl/<network name>/.",
     )
-    p.add_argument("network", type=Path, help="network directory (network.json) or JSON file")
-    _add_hw_arg(p)
+    _add_network_args(p)
     p.add_argument("--out", type=Path, help="output directory (default: see above)")
     p.add_argument("--name", default="accelerator", help="Verilog top module name")
     p.add_argument(
@@ -362,8 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         "and sim.md (default: the sim/ subdirectory of the `neurocim rtl` directory) and exits "
         "with 1 when they differ.",
     )
-    p.add_argument("network", type=Path, help="network directory (network.json) or JSON file")
-    _add_hw_arg(p)
+    _add_network_args(p)
     p.add_argument("--images", type=int, default=10, help="test images to run (default 10)")
     p.add_argument("--samples", type=int, default=1, help="Monte-Carlo samples per image")
     p.add_argument(

@@ -135,9 +135,17 @@ def test_sums_equal_the_formula(case) -> None:
 
 
 def test_width_bound_is_reached_by_full_scale_codes() -> None:
+    """The width holds the largest |z| (every + column at full scale on every row tile and
+    plane, from the formula of the module doc) and no bit less would."""
     bits = accumulator_bits(slices=2, cell_bits=2, adc_bits=4, row_tiles=2, bit_planes=3)
-    step = 15 * (1 + 4)
-    assert bits == 1 + (2 * step * 7).bit_length()
+    largest = sum(
+        2**plane * 15 * 2 ** (j * 2)
+        for _row_tile in range(2)
+        for plane in range(3)
+        for j in range(2)
+    )
+    assert -(2 ** (bits - 1)) <= -largest and largest <= 2 ** (bits - 1) - 1
+    assert largest > 2 ** (bits - 2) - 1  # one bit less would overflow
     assert accumulator_bits(slices=1, cell_bits=1, adc_bits=8, code_max=4) == 4
 
 

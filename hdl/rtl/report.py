@@ -33,12 +33,13 @@ from typing import Any
 
 from hdl.rtl.synth import (
     _FF_TYPE,
-    _LATCH_TYPE,
     ToolError,
     _check_top,
     _run,
     _workdir,
     _yosys_command,
+    flip_flop_bits,
+    latch_bits,
 )
 
 __all__ = [
@@ -238,12 +239,6 @@ def _parse_hierarchy(data: Mapping, top: str, log: str) -> HierarchyStats:
                 types[str(t)] = int(n)
         own[name] = (types, subs)
 
-    def ffs(types: Mapping[str, int]) -> int:
-        return sum(n for t, n in types.items() if _FF_TYPE.search(t) and not _LATCH_TYPE.search(t))
-
-    def latches(types: Mapping[str, int]) -> int:
-        return sum(n for t, n in types.items() if _LATCH_TYPE.search(t))
-
     totals: dict[str, tuple[int, int, int]] = {}
 
     def total(name: str, stack: tuple[str, ...] = ()) -> tuple[int, int, int]:
@@ -251,7 +246,7 @@ def _parse_hierarchy(data: Mapping, top: str, log: str) -> HierarchyStats:
             raise ToolError("yosys", f"recursive module hierarchy at {name!r}\n{log}", 0)
         if name not in totals:
             types, subs = own[name]
-            c, f, la = sum(types.values()), ffs(types), latches(types)
+            c, f, la = sum(types.values()), flip_flop_bits(types), latch_bits(types)
             for child, n in subs.items():
                 cc, cf, cl = total(child, (*stack, name))
                 c, f, la = c + n * cc, f + n * cf, la + n * cl
@@ -281,8 +276,8 @@ def _parse_hierarchy(data: Mapping, top: str, log: str) -> HierarchyStats:
                 instances=instances[name],
                 cells=sum(types.values()),
                 cells_by_type=types,
-                flip_flops=ffs(types),
-                latches=latches(types),
+                flip_flops=flip_flop_bits(types),
+                latches=latch_bits(types),
                 submodules=subs,
                 total_cells=c,
                 total_flip_flops=f,

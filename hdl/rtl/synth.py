@@ -36,6 +36,8 @@ __all__ = [
     "SynthStats",
     "ToolError",
     "ToolNotFound",
+    "flip_flop_bits",
+    "latch_bits",
     "lint",
     "synth_stats",
 ]
@@ -342,6 +344,18 @@ def synth_stats(
     return _parse_stat(data, top, output)
 
 
+def latch_bits(cells_by_type: Mapping[str, int]) -> int:
+    """Latch bits among gate-level cells counted by type (any type containing ``latch``)."""
+    return sum(n for t, n in cells_by_type.items() if _LATCH_TYPE.search(t))
+
+
+def flip_flop_bits(cells_by_type: Mapping[str, int]) -> int:
+    """Flip-flop bits among gate-level cells counted by type (``dff`` types, latches excluded)."""
+    return sum(
+        n for t, n in cells_by_type.items() if _FF_TYPE.search(t) and not _LATCH_TYPE.search(t)
+    )
+
+
 def _parse_stat(data: Mapping, top: str, log: str) -> SynthStats:
     modules = data.get("modules", {})
     entry = data.get("design")
@@ -356,10 +370,8 @@ def _parse_stat(data: Mapping, top: str, log: str) -> SynthStats:
         cells_by_type=by_type,
         wires=int(entry.get("num_wires", 0)),
         wire_bits=int(entry.get("num_wire_bits", 0)),
-        latches=sum(n for t, n in by_type.items() if _LATCH_TYPE.search(t)),
-        flip_flops=sum(
-            n for t, n in by_type.items() if _FF_TYPE.search(t) and not _LATCH_TYPE.search(t)
-        ),
+        latches=latch_bits(by_type),
+        flip_flops=flip_flop_bits(by_type),
         warnings=tuple(
             line.strip() for line in log.splitlines() if line.strip().startswith("Warning:")
         ),
