@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from functools import cache, lru_cache
 from typing import Any
 
+from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import Network
 from hdl.lfsr import jump_columns
@@ -65,7 +66,7 @@ _PJ_PER_MW_S = 1e9
 """1 mW * 1 s = 1e-3 J = 1e9 pJ."""
 
 
-class CostError(ValueError):
+class CostError(NeurocimError, ValueError):
     """A network or option the cost model cannot price; the message says why."""
 
 

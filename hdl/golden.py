@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hdl.dropout_bank import MTJDropoutBank
+from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Edge, Layer, Network
 from hdl.lfsr import LFSRError, dropout_drop_bits, rate_spikes
@@ -70,7 +71,7 @@ __all__ = [
 _CHUNK_ELEMENTS = 1 << 22  # float32 elements per crossbar work chunk (16 MiB)
 
 
-class GoldenError(ValueError):
+class GoldenError(NeurocimError, ValueError):
     """Inputs the golden model cannot run; the message names the problem and the fix."""
 
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hdl.errors import NeurocimError
+
 __all__ = ["HardwareConfig", "HardwareError"]
 
 
-class HardwareError(ValueError):
+class HardwareError(NeurocimError, ValueError):
     """An invalid hardware configuration; the message names the field and the allowed range."""
 
 

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from hdl._io import atomic_write_bytes
+from hdl.errors import NeurocimError
 
 __all__ = [
     "EDGE_KINDS",
@@ -68,7 +69,7 @@ LFSR_TAPS: dict[int, tuple[int, ...]] = {
 }
 
 
-class IRError(ValueError):
+class IRError(NeurocimError, ValueError):
     """An invalid network: the message names the layer, the field and the allowed values."""
 
 

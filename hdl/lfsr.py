@@ -43,6 +43,7 @@ from functools import cache
 
 import numpy as np
 
+from hdl.errors import NeurocimError
 from hdl.ir import LFSR_TAPS, DropoutSpec, LFSRSpec
 
 __all__ = [
@@ -62,7 +63,7 @@ __all__ = [
 _MAX_BLOCK = 1 << 14  # draws per precomputed block (tables hold 1 .. 16384 leaps)
 
 
-class LFSRError(ValueError):
+class LFSRError(NeurocimError, ValueError):
     """A bad LFSR request; the message names the argument and the allowed values."""
 
 

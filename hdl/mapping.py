@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import Network
 from hdl.mtj import MTJDevice
@@ -74,7 +75,7 @@ DEFAULT_STEP_LIMIT = 1_000_000
 """Largest number of steps :meth:`Schedule.steps` materialises without being asked to."""
 
 
-class MappingError(ValueError):
+class MappingError(NeurocimError, ValueError):
     """A network that cannot be mapped (unvalidated, inconsistent); the message says why."""
 
 

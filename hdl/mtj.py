@@ -35,6 +35,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from numpy.typing import ArrayLike
 
+from hdl.errors import NeurocimError
+
 __all__ = [
     "ABSOLUTE_ZERO_C",
     "DeviceError",
@@ -56,7 +58,7 @@ _V2_PER_KOHM_NS_TO_PJ = 1.0
 """V^2 / kOhm * ns -> pJ: 1 V^2 / 1e3 Ohm * 1e-9 s = 1e-12 J = 1 pJ."""
 
 
-class DeviceError(ValueError):
+class DeviceError(NeurocimError, ValueError):
     """An invalid device parameter or an operating point outside the device model's validity."""
 
 

@@ -401,35 +401,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
-    """Errors caused by the user's input: reported as one line, not a traceback."""
-    from hdl import DeviceError
-    from hdl.cost import CostError
-    from hdl.golden import GoldenError
-    from hdl.hwconfig import HardwareError
-    from hdl.ir import IRError
-    from hdl.mapping import MappingError
-    from hdl.rtl.lif import RTLError
-    from neurocim.config import ConfigError
-    from neurocim.rtl_flow import FlowError
-    from spindrop.data import DatasetError
-    from spindrop.export import ExportError
-    from spindrop.training import CheckpointError
+    """Errors caused by the user's input or environment: one line, not a traceback."""
+    from hdl.errors import NeurocimError
 
-    return (
-        ConfigError,
-        DatasetError,
-        DeviceError,
-        IRError,
-        ExportError,
-        CheckpointError,
-        HardwareError,
-        CostError,
-        MappingError,
-        GoldenError,
-        RTLError,
-        FlowError,
-        FileNotFoundError,
-    )
+    return (NeurocimError, FileNotFoundError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,6 +25,8 @@ from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from hdl.errors import NeurocimError
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -35,7 +37,7 @@ from spindrop.experiment import RunConfig
 __all__ = ["ConfigError", "build_config", "load_config", "parse_override"]
 
 
-class ConfigError(ValueError):
+class ConfigError(NeurocimError, ValueError):
     """A configuration problem, with the key path and the fix in the message."""
 
 

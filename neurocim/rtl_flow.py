@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 
 from hdl._io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network, network_to_bytes
 from hdl.mapping import MTJDriver, schedule_mapping
@@ -74,7 +75,7 @@ MANIFEST_FORMAT = "neurocim-rtl-manifest"
 MANIFEST_VERSION = 1
 
 
-class FlowError(ValueError):
+class FlowError(NeurocimError, ValueError):
     """The RTL flow cannot go on; the message names the problem and the fix."""
 
 

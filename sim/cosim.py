@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
 from hdl.mapping import MTJDriver
@@ -75,7 +76,7 @@ RESULT_FORMAT = "neurocim-cosim-result-1"
 TIMEOUT_FACTOR = 4
 
 
-class CosimError(ValueError):
+class CosimError(NeurocimError, ValueError):
     """The inputs of :func:`run_cosim` are unusable; the message says which and why."""
 
 

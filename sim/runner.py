@@ -41,6 +41,8 @@ from xml.etree import ElementTree
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Icarus, Runner, Verilator
 
+from hdl.errors import NeurocimError
+
 __all__ = [
     "TB_PARAMS_ENV",
     "SimResult",
@@ -59,7 +61,7 @@ SIMULATORS = ("icarus", "verilator")
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-class SimulationError(RuntimeError):
+class SimulationError(NeurocimError, RuntimeError):
     """The build failed, the simulation ended abnormally, or a cocotb test failed."""
 
 

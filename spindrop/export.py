@@ -27,6 +27,7 @@ import math
 import numpy as np
 import torch
 
+from hdl.errors import NeurocimError
 from hdl.golden import run as golden_run
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
@@ -39,7 +40,7 @@ __all__ = ["ExportError", "compare", "export_network", "masks_from_records", "qu
 MEMBRANE_BITS = 24
 
 
-class ExportError(ValueError):
+class ExportError(NeurocimError, ValueError):
     """The model cannot be expressed in the IR; the message says what to change."""
 
 

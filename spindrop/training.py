@@ -21,13 +21,14 @@ from tqdm.auto import tqdm
 
 from hdl import Variation
 from hdl._io import atomic_write
+from hdl.errors import NeurocimError
 from spindrop.data import ArrayDataset
 from spindrop.models import BayesianBinaryNet
 
 __all__ = ["CheckpointError", "TrainConfig", "TrainResult", "train"]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(NeurocimError, ValueError):
     """A checkpoint that cannot resume this run; the message names the file and the fix."""
 
 

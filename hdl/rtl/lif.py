@@ -46,6 +46,8 @@ from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.errors import NeurocimError
+
 __all__ = ["LIFUnit", "RTLError", "emit_verilog", "lif_verilog"]
 
 #: Bounds of the parameters. ``membrane_bits`` and ``leak_shift`` follow the network format
@@ -57,7 +59,7 @@ LEAK_SHIFT = (1, 16)
 RESETS = ("subtract", "zero")
 
 
-class RTLError(ValueError):
+class RTLError(NeurocimError, ValueError):
     """A hardware generator was given parameters it cannot build."""
 
 

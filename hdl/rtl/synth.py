@@ -28,6 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hdl.errors import NeurocimError
+
 __all__ = [
     "AMARANTH_LINT_IDIOMS",
     "AMARANTH_LINT_WAIVERS",
@@ -100,7 +102,7 @@ _LATCH_TYPE = re.compile(r"latch", re.IGNORECASE)
 _FF_TYPE = re.compile(r"dff", re.IGNORECASE)
 
 
-class ToolError(RuntimeError):
+class ToolError(NeurocimError, RuntimeError):
     """An external tool rejected its input; ``output`` holds what it printed."""
 
     def __init__(self, tool: str, output: str, returncode: int | None = None) -> None:
@@ -111,7 +113,7 @@ class ToolError(RuntimeError):
         super().__init__(f"{tool} {status}:\n{output.strip()}")
 
 
-class ToolNotFound(RuntimeError):
+class ToolNotFound(NeurocimError, RuntimeError):
     """A required tool is not installed; ``package`` is what to install."""
 
     def __init__(self, tool: str, package: str, hint: str | None = None) -> None:

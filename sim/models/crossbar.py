@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from hdl.errors import NeurocimError
+
 __all__ = [
     "CocotbCrossbarMacro",
     "CrossbarModelError",
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 
-class CrossbarModelError(ValueError):
+class CrossbarModelError(NeurocimError, ValueError):
     """A crossbar model was given values it cannot use; the message says which and why."""
 
 

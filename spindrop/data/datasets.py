@@ -41,6 +41,8 @@ from typing import Any
 
 import numpy as np
 
+from hdl.errors import NeurocimError
+
 __all__ = [
     "DATASETS",
     "FASHION_MNIST_CLASSES",
@@ -58,7 +60,7 @@ __all__ = [
 ]
 
 
-class DatasetError(ValueError):
+class DatasetError(NeurocimError, ValueError):
     """Bad input to the data package: unknown name, missing or malformed file, bad argument."""
 
 
