@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from scipy.stats import rankdata
 
 __all__ = [
     "DEFAULT_KEEP_FRACTIONS",
@@ -376,23 +377,11 @@ def expected_calibration_error(mean_probs: ArrayLike, labels: ArrayLike, n_bins:
 # --------------------------------------------------------------------------------------------
 
 
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``x`` with ties given their average rank (like scipy.stats.rankdata)."""
-    order = np.argsort(x, kind="stable")
-    xs = x[order]
-    # Start index of each run of equal values, and run lengths.
-    starts = np.flatnonzero(np.concatenate(([True], xs[1:] != xs[:-1])))
-    lengths = np.diff(np.append(starts, xs.size))
-    avg = starts + (lengths + 1) / 2.0  # mean of the 1-based ranks start+1 .. start+length
-    ranks = np.empty(x.size, dtype=np.float64)
-    ranks[order] = np.repeat(avg, lengths)
-    return ranks
-
-
 def auroc(scores_in: ArrayLike, scores_out: ArrayLike) -> float:
     """Area under the ROC curve with OOD as the positive class (higher score = more OOD).
 
-    Computed from average ranks as the Mann-Whitney statistic, O(n log n):
+    Computed from average ranks (``scipy.stats.rankdata``) as the Mann-Whitney statistic,
+    O(n log n):
     ``AUROC = (R_out - n_out (n_out + 1) / 2) / (n_in n_out)`` where ``R_out`` is the sum of the
     ranks of the OOD scores in the pooled sample. This equals
     ``P(s_out > s_in) + 0.5 P(s_out = s_in)`` and ``sklearn.metrics.roc_auc_score``.
@@ -407,7 +396,7 @@ def auroc(scores_in: ArrayLike, scores_out: ArrayLike) -> float:
     s_in = _as_scores(scores_in, "scores_in")
     s_out = _as_scores(scores_out, "scores_out")
     n_in, n_out = s_in.size, s_out.size
-    ranks = _average_ranks(np.concatenate((s_in, s_out)))
+    ranks = rankdata(np.concatenate((s_in, s_out)), method="average")
     u = ranks[n_in:].sum() - n_out * (n_out + 1) / 2.0
     return float(u / (n_in * n_out))
 
