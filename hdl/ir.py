@@ -17,20 +17,23 @@ import json
 import numbers
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
 
 from hdl._io import atomic_write_bytes
+from hdl.driver import MTJDriver
 from hdl.errors import NeurocimError
+from hdl.mtj import MTJDevice
 
 __all__ = [
     "EDGE_KINDS",
     "FORMAT",
     "LFSR_TAPS",
     "VERSION",
+    "DataSource",
     "DropoutSpec",
     "Edge",
     "IRError",
@@ -237,8 +240,34 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class DataSource:
+    """The data set a network was trained on, so that its test images can be found again.
+
+    Attributes:
+        name: the data set's name as :func:`spindrop.data.load_dataset` knows it (``digits``,
+            ``mnist``, ``fashion-mnist``, ...).
+        root: directory (or file) of its standard files; ``None`` for embedded data.
+    """
+
+    name: str
+    root: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise IRError(f"dataset.name must be a non-empty string, got {self.name!r}")
+        if self.root is not None and not isinstance(self.root, str):
+            raise IRError(f"dataset.root must be a path string or null, got {self.root!r}")
+
+
+@dataclass(frozen=True)
 class Network:
-    """A validated network (see :func:`Network.validate`); build it, then call ``validate()``."""
+    """A validated network (see :func:`Network.validate`); build it, then call ``validate()``.
+
+    ``mtj_driver`` is the MTJ dropout drive (device and write pulse) the network was trained
+    with, ``None`` for the default driver; the mapping, cost model, RTL and simulation use it
+    unless they are handed another (:func:`hdl.driver.driver_for`). ``dataset`` names the data it
+    was trained on (for test images), ``None`` when unknown.
+    """
 
     name: str
     input: InputSpec
@@ -246,6 +275,8 @@ class Network:
     timesteps: int = 1
     output_decoding: str = "membrane"
     metadata: dict = field(default_factory=dict)
+    mtj_driver: MTJDriver | None = None
+    dataset: DataSource | None = None
 
     @property
     def has_weights(self) -> bool:
@@ -284,6 +315,12 @@ class Network:
         _choice(self.output_decoding, "output_decoding", ("membrane", "count"))
         if not isinstance(self.metadata, dict):
             raise IRError(f"metadata must be a dict (a JSON object), got {self.metadata!r}")
+        if self.mtj_driver is not None and not isinstance(self.mtj_driver, MTJDriver):
+            raise IRError(
+                f"mtj_driver must be an hdl.driver.MTJDriver or None, got {self.mtj_driver!r}"
+            )
+        if self.dataset is not None and not isinstance(self.dataset, DataSource):
+            raise IRError(f"dataset must be an hdl.ir.DataSource or None, got {self.dataset!r}")
         if not self.layers:
             raise IRError("a network needs at least one layer")
         seen: dict[str, tuple[int, ...]] = {"input": self.input.shape}
@@ -510,6 +547,13 @@ def _to_json(net: Network) -> tuple[dict, dict[str, np.ndarray]]:
         "layers": layers,
         "metadata": net.metadata,
     }
+    if net.mtj_driver is not None:
+        doc["mtj_driver"] = {
+            "pulse_ns": net.mtj_driver.pulse_ns,
+            "device": asdict(net.mtj_driver.device),
+        }
+    if net.dataset is not None:
+        doc["dataset"] = {"name": net.dataset.name, "root": net.dataset.root}
     return doc, arrays
 
 
@@ -538,6 +582,8 @@ _TOP_FIELDS = {
     "input",
     "layers",
     "metadata",
+    "mtj_driver",
+    "dataset",
 }
 _INPUT_FIELDS = {"shape", "bits", "encoding", "lfsr"}
 _LAYER_FIELDS = {"name", "out_shape", "edges", "neuron"}
@@ -545,6 +591,29 @@ _EDGE_FIELDS = {"kind", "source", "weight_bits", "kernel", "stride", "padding", 
 _NEURON_FIELDS = {"leak_shift", "reset", "membrane_bits"}
 _DROPOUT_FIELDS = {"p", "granularity", "source", "modules", "lfsr"}
 _LFSR_FIELDS = {"width", "seed"}
+_DRIVER_FIELDS = {"pulse_ns", "device"}
+_DATASET_FIELDS = {"name", "root"}
+
+
+def _parse_driver(d: Any) -> MTJDriver | None:
+    """``{"pulse_ns": ns, "device": {MTJDevice fields}}`` (both optional) or ``None``."""
+    if d is None:
+        return None
+    d = _fields(d, _DRIVER_FIELDS, "mtj_driver")
+    device = _fields(d.get("device", {}), {f.name for f in fields(MTJDevice)}, "mtj_driver.device")
+    try:
+        return MTJDriver(device=MTJDevice(**device), pulse_ns=d.get("pulse_ns", 10.0))
+    except NeurocimError as exc:
+        raise IRError(f"mtj_driver: {exc}") from None
+
+
+def _parse_dataset(d: Any) -> DataSource | None:
+    if d is None:
+        return None
+    d = _fields(d, _DATASET_FIELDS, "dataset")
+    if "name" not in d:
+        raise IRError("dataset lacks the required field 'name'")
+    return DataSource(name=d["name"], root=d.get("root"))
 
 
 def _parsed(where: str, build: Callable[[], _T]) -> _T:
@@ -691,6 +760,8 @@ def _from_json(doc: Any, arrays: dict[str, np.ndarray] | None, where: str) -> Ne
             timesteps=doc.get("timesteps", 1),
             output_decoding=doc.get("output_decoding", "membrane"),
             metadata=doc.get("metadata", {}),
+            mtj_driver=_parse_driver(doc.get("mtj_driver")),
+            dataset=_parse_dataset(doc.get("dataset")),
         ),
     )
     unused = sorted(set(arrays) - _array_keys(net))

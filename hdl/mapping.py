@@ -33,16 +33,15 @@ the cost is a handful of integer operations per edge, for digits and CIFAR netwo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from hdl.driver import MTJDriver, driver_for
 from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import Network
-from hdl.mtj import MTJDevice
 
 __all__ = [
     "ACCUMULATE_CYCLES",
@@ -88,60 +87,6 @@ def _prod(shape: tuple[int, ...]) -> int:
     for s in shape:
         n *= s
     return n
-
-
-def _ns_to_cycles(ns: float, clock_mhz: float) -> int:
-    """Whole clock cycles covering ``ns`` nanoseconds at ``clock_mhz``: ``ceil(ns * f)``, >= 1.
-
-    ``ns * f`` is rounded to 9 decimals first so that an exact multiple of the clock period
-    (5 ns at 200 MHz = 1.0 cycle) is not pushed up by floating-point error.
-    """
-    return max(1, math.ceil(round(ns * clock_mhz / 1000.0, 9)))
-
-
-@dataclass(frozen=True, slots=True)
-class MTJDriver:
-    """The MTJ dropout module's drive sequence: the device and the write-pulse width.
-
-    One dropout cycle is reset (``device.reset_pulse_ns``), write pulse (``pulse_ns``) and
-    sense (``device.read_pulse_ns``), each rounded up to whole clock cycles on its own (the
-    controller runs one counter per phase); the sensed bit is latched in the last sense cycle::
-
-        cycles_per_dropout_cycle = ceil(t_reset * f) + ceil(t_p * f) + ceil(t_sense * f)
-
-    with ``f = clock_mhz / 1000`` cycles per ns. The same device and pulse give the energy of a
-    dropout cycle (:func:`hdl.mtj.dropout_cycle_energy` with the current calibrated for ``p``).
-
-    Attributes:
-        device: the nominal MTJ (reset and sense pulse widths, resistances, switching physics).
-        pulse_ns: write-pulse width ``t_p`` [ns], > 0. Default 10 ns, the default of
-            :class:`hdl.MTJDropoutBank` (shortest pulse for which the thermal model holds).
-    """
-
-    device: MTJDevice = field(default_factory=MTJDevice)
-    pulse_ns: float = 10.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.device, MTJDevice):
-            raise HardwareError(
-                f"mtj_driver.device must be an hdl.MTJDevice, got {type(self.device).__name__}"
-            )
-        p = self.pulse_ns
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not (0 < p < math.inf):
-            raise HardwareError(f"mtj_driver.pulse_ns must be a finite number > 0 ns, got {p!r}")
-        object.__setattr__(self, "pulse_ns", float(p))
-
-    def phase_cycles(self, clock_mhz: float) -> tuple[int, int, int]:
-        """Clock cycles of the reset, write and sense phases at ``clock_mhz``."""
-        return (
-            _ns_to_cycles(self.device.reset_pulse_ns, clock_mhz),
-            _ns_to_cycles(self.pulse_ns, clock_mhz),
-            _ns_to_cycles(self.device.read_pulse_ns, clock_mhz),
-        )
-
-    def cycles_per_dropout_cycle(self, clock_mhz: float) -> int:
-        """Clock cycles of one dropout cycle (reset + write + sense) at ``clock_mhz``."""
-        return sum(self.phase_cycles(clock_mhz))
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,9 +354,6 @@ class Mapping:
         }
 
 
-_DEFAULT_DRIVER = MTJDriver()
-
-
 @lru_cache(maxsize=64)
 def _dropout_cycles(driver: MTJDriver, clock_mhz: float) -> int:
     return driver.cycles_per_dropout_cycle(clock_mhz)
@@ -436,16 +378,15 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
         net: a validated network (:meth:`hdl.ir.Network.validate` or
             :func:`hdl.ir.load_network`); weights are not needed.
         hw: the hardware configuration.
-        driver: the MTJ dropout drive sequence; default :class:`MTJDriver` ``()``.
+        driver: the MTJ dropout drive sequence; default: the one the network was trained with
+            (``net.mtj_driver``), else :class:`MTJDriver` ``()``.
 
     Raises:
         HardwareError: ``hw`` is not a :class:`~hdl.hwconfig.HardwareConfig`.
         MappingError: an edge reads an unknown source or a shape does not fit its kind.
     """
     hw = _check_hw(hw)
-    driver = _DEFAULT_DRIVER if driver is None else driver
-    if not isinstance(driver, MTJDriver):
-        raise HardwareError(f"driver must be an hdl.mapping.MTJDriver, got {driver!r}")
+    driver = driver_for(net, driver)
     inp = net.input
     shapes: dict[str, tuple[int, ...]] = {"input": tuple(inp.shape)}
     adcs_per_tile = hw.tile_cols // hw.columns_per_adc

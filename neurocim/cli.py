@@ -147,6 +147,7 @@ def _cmd_estimate(args) -> int:
     report = estimate(
         net,
         _hardware(args.hw),
+        driver=_driver(args, net),
         preset=args.preset,
         samples=args.samples,
         reproduce_defects=args.reproduce_defects,
@@ -178,7 +179,9 @@ def _cmd_rtl(args) -> int:
     net = _network_arg(args.network)
     hw = _hardware(args.hw)
     out = args.out or rtl_flow.default_out_dir(args.network, net, "rtl")
-    result = rtl_flow.write_rtl(net, out, hw, name=args.name, synth=not args.synth_off)
+    result = rtl_flow.write_rtl(
+        net, out, hw, driver=_driver(args, net), name=args.name, synth=not args.synth_off
+    )
     d, lint, syn = result.report["design"], result.report["lint"], result.report["synthesis"]
     print(
         f"rtl {net.name} -> {out}: {result.files['verilog'].name} ({d['verilog_bytes']:,} "
@@ -204,7 +207,8 @@ def _cmd_sim(args) -> int:
 
     net = _network_arg(args.network)
     hw = _hardware(args.hw)
-    rtl_flow.check_design(net, hw)
+    driver = _driver(args, net)
+    rtl_flow.check_design(net, hw, driver)
     if args.simulator not in rtl_flow.SIMULATORS:  # pragma: no cover - argparse checks
         raise rtl_flow.FlowError(f"unknown simulator {args.simulator!r}")
     if args.waves and args.simulator == "amaranth":
@@ -227,6 +231,7 @@ def _cmd_sim(args) -> int:
         out,
         samples=args.samples,
         mtj_seed=args.mtj_seed,
+        driver=driver,
         simulator=args.simulator,
         waves=args.waves,
     )
@@ -267,6 +272,31 @@ def _add_network_args(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="hardware setting, e.g. --hw tile_rows=256 (repeatable)",
     )
+    p.add_argument(
+        "--pulse-ns",
+        type=float,
+        default=None,
+        metavar="NS",
+        help="MTJ dropout write-pulse width [ns] (default: the pulse the network was trained "
+        "with, from its network.json, else 10 ns)",
+    )
+
+
+def _driver(args, net):
+    """The MTJ drive for ``net``: ``--pulse-ns`` applied to the network's trained device (or the
+    default one), else ``None``, which lets every consumer use the network's own driver
+    (:func:`hdl.driver.driver_for`)."""
+    if args.pulse_ns is None:
+        return None
+    from dataclasses import replace
+
+    from hdl.driver import driver_for
+    from hdl.hwconfig import HardwareError
+
+    try:
+        return replace(driver_for(net), pulse_ns=args.pulse_ns)
+    except HardwareError as exc:
+        raise HardwareError(f"--pulse-ns {args.pulse_ns:g}: {exc}") from None
 
 
 def _cmd_study(args) -> int:

@@ -189,6 +189,7 @@ def build_manifest(acc: Any, name: str = "accelerator") -> dict[str, Any]:
         "hardware": asdict(hw),
         "mtj_driver": {
             "pulse_ns": driver.pulse_ns,
+            "device": asdict(driver.device),
             "phase_cycles": {"reset": reset, "write": write, "sense": sense},
             "cycles_per_dropout_cycle": driver.cycles_per_dropout_cycle(hw.clock_mhz),
         },
@@ -551,8 +552,11 @@ def dataset_of(
     net: Network, network_path: Path | None = None
 ) -> tuple[str, str | None, str] | None:
     """The data set a network was trained on: ``(name, root, where it says so)``, from the
-    network's metadata (keys ``dataset`` and ``data_root``) or from the ``config.json`` of the
-    run directory it was exported into; ``None`` when neither says."""
+    network's ``dataset`` field (written by ``neurocim export``), else (networks exported before
+    that field existed) its metadata (keys ``dataset`` and ``data_root``) or the ``config.json``
+    of the run directory it was exported into; ``None`` when none says."""
+    if net.dataset is not None:
+        return net.dataset.name, net.dataset.root, "the network file's dataset field"
     meta = net.metadata or {}
     if isinstance(meta.get("dataset"), str):
         root = meta.get("data_root")

@@ -27,10 +27,11 @@ import math
 import numpy as np
 import torch
 
+from hdl.driver import MTJDriver
 from hdl.errors import NeurocimError
 from hdl.golden import run as golden_run
 from hdl.hwconfig import HardwareConfig
-from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+from hdl.ir import DataSource, DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
 from spindrop.integer_model import run_integer
 from spindrop.models import BayesianBinaryNet
 from spindrop.quant import QuantConv2d
@@ -91,8 +92,19 @@ def _edge(block, name_source: str, q: np.ndarray, bits: int, dropout) -> Edge:
     return Edge("linear", name_source, weight_bits=bits, weight=q, dropout=spec)
 
 
-def export_network(model: BayesianBinaryNet, input_bits: int = 8, name: str = "network") -> Network:
-    """The integer network the chip runs for ``model`` (see the module docstring)."""
+def export_network(
+    model: BayesianBinaryNet,
+    input_bits: int = 8,
+    name: str = "network",
+    dataset: DataSource | None = None,
+) -> Network:
+    """The integer network the chip runs for ``model`` (see the module docstring).
+
+    A model with MTJ dropout carries its training's drive into the network
+    (``Network.mtj_driver``: the dropout's ``pulse_ns`` and ``device``), so the cost model, the
+    RTL's write-driver DAC and the simulation use the pulse and device it was trained with;
+    ``dataset`` records the data it was trained on.
+    """
     config = model.config
     leak = _leak_shift(config.beta) if config.timesteps > 1 else None
     layers: list[Layer] = []
@@ -165,8 +177,28 @@ def export_network(model: BayesianBinaryNet, input_bits: int = 8, name: str = "n
             "arch": config.arch,
             "weight_bits": config.weight_bits,
         },
+        mtj_driver=_trained_driver(model),
+        dataset=dataset,
     )
     return net.validate()
+
+
+def _trained_driver(model: BayesianBinaryNet) -> MTJDriver | None:
+    """The MTJ drive (device, write pulse) the model's dropout layers were trained with;
+    ``None`` for a model without dropout. One driver serves the chip, so the layers must agree."""
+    drivers = {
+        (layer.config.device, layer.config.pulse_ns) for layer in model.dropout_layers()
+    }
+    if not drivers:
+        return None
+    if len(drivers) > 1:
+        raise ExportError(
+            "the dropout layers were trained with different MTJ devices or write pulses "
+            f"({sorted(p for _, p in drivers)} ns): the chip has one driver, so train with one "
+            "model.dropout.device and model.dropout.pulse_ns"
+        )
+    device, pulse_ns = drivers.pop()
+    return MTJDriver(device=device, pulse_ns=pulse_ns)
 
 
 def masks_from_records(

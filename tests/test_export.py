@@ -96,3 +96,40 @@ def test_missing_masks_are_named(digits):
     with pytest.raises(ValueError, match=r"masks\['out\.0'\]"):
         run_integer(net, np.zeros((1, 1, 8, 8), dtype=np.int64))
     torch.manual_seed(0)
+
+
+def test_the_trained_mtj_drive_reaches_cost_and_rtl(digits, tmp_path):
+    """A BayBNN trained with a 20 ns write pulse (and its own device) is priced, built and
+    documented with that pulse and device, not the default driver's."""
+    from hdl.cost import estimate
+    from hdl.driver import MTJDriver
+    from hdl.hwconfig import HardwareConfig
+    from hdl.ir import DataSource
+    from hdl.mtj import MTJDevice
+    from hdl.rtl.accelerator import Accelerator
+    from neurocim.rtl_flow import build_manifest
+
+    device = MTJDevice(delta=45.0)
+    config = ModelConfig(hidden=(16,), dropout=DropoutConfig(p=0.3, pulse_ns=20.0, device=device))
+    model = BayesianBinaryNet(config, (1, 8, 8), 10, seed=0)
+    net = export_network(model, dataset=DataSource("digits"))
+    assert net.mtj_driver == MTJDriver(device=device, pulse_ns=20.0)
+    save_network(net, tmp_path)
+    net = load_network(tmp_path)
+    assert net.mtj_driver.pulse_ns == 20.0 and net.mtj_driver.device == device
+    assert net.dataset == DataSource("digits")
+
+    hw = HardwareConfig()
+    trained = estimate(net, hw).as_dict()
+    assert trained == estimate(net, hw, driver=MTJDriver(device=device, pulse_ns=20.0)).as_dict()
+    assert trained != estimate(net, hw, driver=MTJDriver()).as_dict()
+
+    manifest = build_manifest(Accelerator(net, hw))
+    assert manifest["mtj_driver"]["pulse_ns"] == 20.0
+    assert manifest["mtj_driver"]["device"]["delta"] == 45.0
+    # 20 ns at 200 MHz: 4 write cycles in every module's DAC setting
+    assert {m["write_cycles"] for m in manifest["mtj_modules"]} == {4}
+    assert {m["pulse_ns"] for m in manifest["mtj_modules"]} == {20.0}
+    # a deterministic BNN has no driver to carry
+    bnn = export_network(BayesianBinaryNet(ModelConfig(hidden=(16,)), (1, 8, 8), 10))
+    assert bnn.mtj_driver is None

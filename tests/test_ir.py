@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import (
     FORMAT,
     VERSION,
@@ -610,3 +611,67 @@ def test_weight_file_errors(saved) -> None:
     (directory / "weights.npz").write_bytes(b"not a zip")
     with pytest.raises(IRError, match="is not a readable npz archive"):
         load_network(directory)
+
+
+# --- what the network was trained with: the MTJ drive and the data set ------------------------
+
+
+def test_trained_driver_and_dataset_round_trip(tmp_path: Path) -> None:
+    from hdl.driver import MTJDriver
+    from hdl.ir import DataSource
+    from hdl.mtj import MTJDevice
+
+    driver = MTJDriver(
+        device=MTJDevice(delta=45.0, ic0_ua=80.0, reset_current_ua=120.0), pulse_ns=20
+    )
+    net = small_network(mtj_driver=driver, dataset=DataSource("mnist", "/data/mnist")).validate()
+    save_network(net, tmp_path)
+    doc = json.loads((tmp_path / "network.json").read_text())
+    assert doc["mtj_driver"]["pulse_ns"] == 20.0
+    assert doc["mtj_driver"]["device"]["delta"] == 45.0
+    assert doc["dataset"] == {"name": "mnist", "root": "/data/mnist"}
+    again = load_network(tmp_path)
+    assert again.mtj_driver == driver and again.dataset == DataSource("mnist", "/data/mnist")
+    # a network without them writes neither (files of earlier networks keep their bytes)
+    save_network(small_network().validate(), tmp_path)
+    doc = json.loads((tmp_path / "network.json").read_text())
+    assert "mtj_driver" not in doc and "dataset" not in doc
+    assert load_network(tmp_path).mtj_driver is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("mtj_driver", {"pulse_ns": -1}, r"mtj_driver: mtj_driver.pulse_ns must be a finite"),
+        ("mtj_driver", {"pulse": 20}, r"mtj_driver: unknown fields \['pulse'\]"),
+        ("mtj_driver", {"device": {"delta": 0}}, r"mtj_driver: MTJDevice.delta"),
+        ("mtj_driver", {"device": {"dleta": 40}}, r"mtj_driver.device: unknown fields"),
+        ("dataset", {"root": "x"}, r"dataset lacks the required field 'name'"),
+        ("dataset", {"name": ""}, r"dataset.name must be a non-empty string"),
+    ],
+)
+def test_trained_driver_and_dataset_errors_name_the_field(
+    tmp_path: Path, field: str, value, match: str
+) -> None:
+    save_network(small_network().validate(), tmp_path)
+    doc = json.loads((tmp_path / "network.json").read_text())
+    doc[field] = value
+    (tmp_path / "network.json").write_text(json.dumps(doc))
+    with pytest.raises(IRError, match=match):
+        load_network(tmp_path)
+
+
+def test_the_network_driver_is_the_default_of_every_consumer() -> None:
+    from hdl.cost import estimate
+    from hdl.driver import MTJDriver, driver_for
+    from hdl.mapping import map_network
+
+    net = small_network(mtj_driver=MTJDriver(pulse_ns=20)).validate()
+    assert driver_for(net).pulse_ns == 20.0
+    assert driver_for(net, MTJDriver(pulse_ns=30)).pulse_ns == 30.0  # an explicit one wins
+    assert driver_for(small_network().validate()) == MTJDriver()
+    hw = HardwareConfig()
+    assert map_network(net, hw).driver.pulse_ns == 20.0
+    with pytest.raises(HardwareError, match=r"driver must be an hdl\.driver\.MTJDriver"):
+        map_network(net, hw, driver=20)
+    assert estimate(net, hw).as_dict() == estimate(net, hw, driver=MTJDriver(pulse_ns=20)).as_dict()

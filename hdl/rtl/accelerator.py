@@ -88,10 +88,11 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.driver import MTJDriver, driver_for
 from hdl.golden import crossbar_cells
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
-from hdl.mapping import EdgeMap, LayerMap, Mapping, MTJDriver, map_network, schedule_mapping
+from hdl.mapping import EdgeMap, LayerMap, Mapping, map_network, schedule_mapping
 from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.controller import SAMPLES_BITS, ScheduleController
 from hdl.rtl.crossbar import crossbar_signature
@@ -227,7 +228,8 @@ class Accelerator(wiring.Component):
     Args:
         net: a trained network (weights and thresholds), validated here.
         hw: the hardware configuration (tiles, cells, ADCs, LIF units, clock).
-        driver: the MTJ drive sequence (device, write pulse); default :class:`MTJDriver` ``()``.
+        driver: the MTJ drive sequence (device, write pulse); default: the network's own
+            (``net.mtj_driver``), else :class:`MTJDriver` ``()``.
 
     Raises:
         RTLError: the network cannot be generated; the message names the layer or edge and why.
@@ -256,7 +258,7 @@ class Accelerator(wiring.Component):
             )
         self.net = net
         self.hw = hw
-        self.driver = MTJDriver() if driver is None else driver
+        self.driver = driver_for(net, driver)
         self.mapping: Mapping = map_network(net, hw, self.driver)
         self.timesteps = int(net.timesteps)
         self.in_bits = int(net.input.bits)
