@@ -62,6 +62,8 @@ class EvalConfig:
             )
         if not 0.0 < self.percentile < 100.0:
             raise ValueError(f"evaluate.percentile must be in (0, 100), got {self.percentile}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"evaluate.seed must be an integer >= 0, got {self.seed!r}")
         unknown = set(self.measures) - set(MEASURES)
         if unknown:
             raise ValueError(f"evaluate.measures has unknown {sorted(unknown)}; valid: {MEASURES}")

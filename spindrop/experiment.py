@@ -12,8 +12,9 @@ write under ``<run_dir>/``:
 from __future__ import annotations
 
 import io
+import re
 import time
-from dataclasses import asdict, dataclass, field, is_dataclass, replace
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,14 @@ class DataConfig:
         object.__setattr__(self, "held_out_classes", tuple(self.held_out_classes))
         if not 0.0 < self.val_fraction < 0.5:
             raise ValueError(f"data.val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        for key in ("max_train", "max_test"):
+            value = getattr(self, key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise ValueError(
+                    f"data.{key} must be a positive integer (or left out for all), got {value!r}"
+                )
 
 
 @dataclass(frozen=True)
@@ -84,8 +93,40 @@ class RunConfig:
     evaluate: EvalConfig = field(default_factory=EvalConfig)
     variation: SweepConfig = field(default_factory=SweepConfig)
 
+    def __post_init__(self) -> None:
+        check_run_name(self.name)
+        _check_seed(self.seed, "seed")
+        _check_seed(self.variation.seed, "variation.seed")
+
     def to_dict(self) -> dict:
         return _plain(asdict(self))
+
+
+#: Largest seed accepted anywhere (NumPy and scikit-learn take seeds in 0 .. 2**32 - 1).
+MAX_SEED = 2**32 - 1
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}")
+
+
+def check_run_name(name: object) -> str:
+    """``name`` if it is a valid run name: one directory name under the build directory.
+
+    A name must start with a letter or digit and hold only letters, digits and ``. _ + -``
+    (at most 100 characters), so that ``build/<name>`` is a new directory inside ``build/``:
+    neither ``build/`` itself (an empty name) nor a path outside it (``../x``, ``/tmp/x``).
+    """
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            f"name must be 1-100 letters, digits, '.', '_', '+' or '-' starting with a letter "
+            f"or digit (one directory under the build directory), got {name!r}: "
+            "e.g. --set name=digits-mlp"
+        )
+    return name
+
+
+def _check_seed(value: object, key: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise ValueError(f"{key} must be an integer in 0..{MAX_SEED}, got {value!r}")
 
 
 def _plain(obj):
@@ -122,26 +163,15 @@ def prepare_data(config: RunConfig) -> PreparedData:
         full_train, _ = split_classes(full_train, data.held_out_classes)
         test, ood["held-out"] = split_classes(test, data.held_out_classes)
     if data.max_test is not None and data.max_test < len(test):
-        keep, _ = train_test_split(
-            np.arange(len(test)),
-            train_size=data.max_test,
-            stratify=test.y,
-            random_state=config.seed,
-        )
+        keep, _ = _stratified_split(test.y, config.seed, "data.max_test", train_size=data.max_test)
         test = test.subset(np.sort(keep))
     if data.max_train is not None and data.max_train < len(full_train):
-        keep, _ = train_test_split(
-            np.arange(len(full_train)),
-            train_size=data.max_train,
-            stratify=full_train.y,
-            random_state=config.seed,
+        keep, _ = _stratified_split(
+            full_train.y, config.seed, "data.max_train", train_size=data.max_train
         )
         full_train = full_train.subset(np.sort(keep))
-    idx_train, idx_val = train_test_split(
-        np.arange(len(full_train)),
-        test_size=data.val_fraction,
-        stratify=full_train.y,
-        random_state=config.seed,
+    idx_train, idx_val = _stratified_split(
+        full_train.y, config.seed, "data.val_fraction", test_size=data.val_fraction
     )
     train_set = full_train.subset(np.sort(idx_train), name=f"{full_train.name}-train")
     val_set = full_train.subset(np.sort(idx_val), name=f"{full_train.name}-val")
@@ -158,6 +188,20 @@ def prepare_data(config: RunConfig) -> PreparedData:
             other = other.subset(np.sort(pick))
         ood[data.ood_dataset] = other
     return PreparedData(train_set, val_set, test, ood)
+
+
+def _stratified_split(
+    labels: np.ndarray, seed: int, key: str, **size: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a stratified split of ``labels``; a split too small for every class to
+    appear on both sides is a :class:`DatasetError` naming the setting ``key``."""
+    try:
+        return train_test_split(np.arange(len(labels)), stratify=labels, random_state=seed, **size)
+    except ValueError as exc:
+        raise DatasetError(
+            f"{key} leaves too few images to keep every one of the {len(np.unique(labels))} "
+            f"classes on both sides of a stratified split ({exc}): raise {key}"
+        ) from None
 
 
 def build_model(config: RunConfig, data: PreparedData) -> BayesianBinaryNet:
@@ -303,18 +347,20 @@ def run_export(
     """Export the run's trained model to ``<run_dir>/network/`` (IR files and ``network.nir``)
     and check it against the float
     model on the test set (same quantized inputs, replayed masks); returns the check's report."""
-    from hdl.ir import save_network
+    from hdl.ir import DataSource, save_network
     from hdl.nir_io import write_nir
     from spindrop.export import compare, export_network
 
     run_dir = Path(run_dir)
     model, data = load_trained(config, run_dir)
-    net = export_network(model, input_bits=input_bits, name=config.name)
     # the data it was trained on, so that `neurocim sim` finds test images for a copied network
-    source = {"dataset": config.data.dataset}
-    if config.data.root is not None:
-        source["data_root"] = str(config.data.root)
-    net = replace(net, metadata={**net.metadata, **source}).validate()
+    root = None if config.data.root is None else str(config.data.root)
+    net = export_network(
+        model,
+        input_bits=input_bits,
+        name=config.name,
+        dataset=DataSource(config.data.dataset, root),
+    )
     out = run_dir / "network"
     save_network(net, out)
     write_nir(net, out / "network.nir")

@@ -75,6 +75,24 @@ class ModelConfig:
             raise ValueError(f"model.arch must be one of {ARCHITECTURES}, got {self.arch!r}")
         if any(not isinstance(w, int) or w < 1 for w in self.hidden):
             raise ValueError(f"model.hidden must be positive integers, got {self.hidden}")
+        if (
+            isinstance(self.weight_bits, bool)
+            or not isinstance(self.weight_bits, int)
+            or not (1 <= self.weight_bits <= 16)
+        ):
+            raise ValueError(
+                f"model.weight_bits must be an integer in 1..16 (1 = binary +-1), "
+                f"got {self.weight_bits!r}"
+            )
+        if any(not isinstance(c, int) or c < 1 for c in self.conv_channels):
+            raise ValueError(
+                f"model.conv_channels must be positive integers, got {list(self.conv_channels)}"
+            )
+        if any(not isinstance(s, int) or s < 1 for s in self.conv_strides):
+            raise ValueError(
+                f"model.conv_strides must be positive integers (1 keeps the feature map, "
+                f"2 halves it), got {list(self.conv_strides)}"
+            )
         if self.arch == "cnn":
             if not self.conv_channels:
                 raise ValueError(

@@ -58,6 +58,17 @@ def test_integer_accepted_for_float():
         ("model.arch=rnn", r"model\.arch must be one of"),
         ("model.hidden=64", r"model\.hidden must be a list"),
         ("nokey", r"--set expects section\.key=value"),
+        ("model.weight_bits=0", r"model\.weight_bits must be an integer in 1\.\.16"),
+        ("model.weight_bits=17", r"model\.weight_bits must be an integer in 1\.\.16"),
+        ("model.conv_strides=[0, 0]", r"model\.conv_strides must be positive integers"),
+        ("model.conv_channels=[0, 0]", r"model\.conv_channels must be positive integers"),
+        ("seed=-1", r"seed must be an integer in 0\.\.4294967295, got -1"),
+        ("seed=4294967296", r"seed must be an integer in 0\.\.4294967295"),
+        ("train.seed=-1", r"train\.seed must be an integer >= 0"),
+        ("evaluate.seed=-1", r"evaluate\.seed must be an integer >= 0"),
+        ("variation.seed=-1", r"variation\.seed must be an integer in 0\.\."),
+        ("data.max_train=0", r"data\.max_train must be a positive integer"),
+        ("data.max_test=-3", r"data\.max_test must be a positive integer"),
     ],
 )
 def test_errors_name_the_key_and_the_fix(override, message):
@@ -86,3 +97,22 @@ def test_shipped_example_configs_load():
     assert configs
     for path in configs:
         assert load_config(path).name
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "../../x", "/tmp/x", "a/b", ".hidden", "x" * 101])
+def test_run_name_must_be_one_directory_inside_the_build_directory(name):
+    with pytest.raises(ConfigError, match=r"name must be 1-100 letters.*--set name="):
+        load_config(None, [f"name={name!r}"])
+
+
+@pytest.mark.parametrize("name", ["digits-mlp", "cnn_p0.3", "a", "run+2", "9" * 100])
+def test_valid_run_names(name):
+    assert load_config(None, [f"name={name!r}"]).name == name
+
+
+def test_too_small_data_split_names_the_setting():
+    from spindrop.data import DatasetError
+    from spindrop.experiment import prepare_data
+
+    with pytest.raises(DatasetError, match=r"data\.max_train leaves too few images.*10 classes"):
+        prepare_data(load_config(None, ["data.max_train=5"]))
