@@ -323,21 +323,25 @@ class SpikeSimLibrary:
         return _constants(self)
 
     def pe_cycle_energy_pj(self) -> float:
-        """``E_pe_cycle`` [pJ] (828.5 pJ at X = 64, k = 3)::
+        """``E_pe_cycle`` [pJ] (828.486 pJ at X = 64, k = 3)::
 
-        H-tree + fetch + tile buffer + neuron + (X/8) * bits * E_sub + (X/8) * E_temp
-        + (X/8) * [k^2 * E_xbar + (X/8) * (E_adc + E_mux)]
+        H-tree + fetch + neuron + (X/8) * [k^2 * E_xbar + (X/8) * (E_adc + E_mux)]
+        + (X/8) * bits * E_sub + (X/8) * E_temp + tile buffer
+
+        summed in the order of the script's line ``PE_cycle_energy = ...``, so the floating-point
+        result is the script's to the last bit.
         """
         g = self.xbar.value / 8
-        k2 = self.kernel.value**2
+        k2 = self.kernel.value * self.kernel.value
+        pe = k2 * self.e_crossbar.value + g * (self.e_adc.value + self.e_mux.value)
         return (
             self.e_htree.value
             + self.e_mem_fetch.value
-            + self.e_tile_buffer.value
             + self.e_neuron.value
+            + g * pe
             + g * self.subtractor_bits.value * self.e_subtractor.value
             + g * self.e_temp_buffer.value
-            + g * (k2 * self.e_crossbar.value + g * (self.e_adc.value + self.e_mux.value))
+            + self.e_tile_buffer.value
         )
 
     def pe_area_um2(self) -> float:
@@ -769,9 +773,36 @@ def _spikesim_layers(mapping: Mapping) -> list[tuple[str, int, int, int, int]]:
     return out
 
 
+def _spikesim_refusal(pes: list[int], raw: list[float]) -> str | None:
+    """Why the released SpikeSim script would not price these layers, or ``None``.
+
+    ``pes`` are the PEs per layer with ``ceil`` (``pe_tile_count``, line 10), ``raw`` the uncapped
+    ``(C_in/X) * (C_out/X)`` of ``latency_gen`` (line 114). Lines 14-21 and 118-125 print "Check
+    layer order" and return ``None`` unless the list is sorted (``compute_area`` then fails on
+    ``n_tiles = None``); lines 137-140 loop forever when every ``int(raw_i)`` is 0.
+    """
+    if pes != sorted(pes) or raw != sorted(raw):
+        return (
+            "SpikeSim refuses this network ('Check layer order'): its PEs per layer "
+            f"{pes} (uncapped {[round(r, 4) for r in raw]}) do not grow layer by layer"
+        )
+    if all(int(r) == 0 for r in raw):
+        return (
+            "SpikeSim never finishes on this network: every layer has less than one uncapped PE "
+            f"({[round(r, 4) for r in raw]}), so its tile-filling loop does not advance"
+        )
+    return None
+
+
 def _estimate_spikesim(
     mapping: Mapping, samples: int, lib: SpikeSimLibrary, reproduce: bool
 ) -> tuple[dict, dict, int, float, list[LayerCost], dict, list[str]]:
+    """Energy, area, cycles, seconds, rows, events and notes of the ``spikesim`` preset.
+
+    Fixed (``reproduce=False``): one layer per tile, neuron memory of every layer, latency the
+    end of the last layer to finish. ``reproduce=True`` follows the released script line by line
+    (docs/cost-model.md section 5 lists each defect with its line).
+    """
     x = lib.xbar.value
     per_tile = int(lib.pes_per_tile.value)
     t = mapping.timesteps
@@ -781,14 +812,10 @@ def _estimate_spikesim(
     pes = [math.ceil(ci / x) * math.ceil(co / x) for _, ci, co, _, _ in spec]
     notes: list[str] = []
     if reproduce:
-        raw = [(ci / x) * (co / x) for _, ci, co, _, _ in spec]
-        if pes != sorted(pes) or raw != sorted(raw):
-            raise SpikeSimRefusal(
-                "SpikeSim refuses this network ('Check layer order'): its PEs per layer "
-                f"{pes} (uncapped {[round(r, 4) for r in raw]}) do not grow layer by layer; "
-                "pass reproduce_defects=False to price it"
-            )
-        tiles_total = math.ceil(sum(pes) / per_tile)
+        why = _spikesim_refusal(pes, [(ci / x) * (co / x) for _, ci, co, _, _ in spec])
+        if why is not None:
+            raise SpikeSimRefusal(f"{why}; pass reproduce_defects=False to price it")
+        tiles_total = math.ceil(sum(pes) / per_tile)  # lines 27-30: layers share tiles
         notes.append(
             f"reproduced defect: layers share tiles (ceil({sum(pes)} PEs / {per_tile}) = "
             f"{tiles_total} tiles)"
@@ -797,35 +824,30 @@ def _estimate_spikesim(
         tiles_total = sum(math.ceil(p / per_tile) for p in pes)
     e_pe = lib.pe_cycle_energy_pj()
     a_tile = lib.tile_area_um2()
-    a_value = lib.a_buffer_bit.value * lib.value_bits.value
-    n_mem = int(lib.neuron_memory_layers.value) if reproduce else len(spec)
+    a_bit, v_bits = lib.a_buffer_bit.value, lib.value_bits.value
+    n_mem = min(int(lib.neuron_memory_layers.value), len(spec)) if reproduce else len(spec)
     frac = lib.pipeline_start.value
 
     rows: list[LayerCost] = []
     e_total = 0.0
-    a_in = a_neuron = 0.0
+    in_values = neuron_values = 0  # values held by the input buffers and the neuron memory
     for i, ((name, ci, co, h_in, h_out), p) in enumerate(zip(spec, pes, strict=True)):
         pe_cycles = p * h_out  # PE cycles of one timestep
         energy = samples * pe_cycles * e_pe * t
         e_total += energy
-        a_i = ci * h_in * a_value
-        a_n = co * h_out * a_value if i < n_mem else 0.0
-        a_in += a_i
-        a_neuron += a_n
+        n_in, n_out = ci * h_in, (co * h_out if i < n_mem else 0)
+        in_values += n_in
+        neuron_values += n_out
         own_tiles = math.ceil(p / per_tile)
         a_tiles = (p / per_tile if reproduce else own_tiles) * a_tile
-        full = h_out * co * t  # latency path: H^2 * C_out * T PE cycles
-        if reproduce:
-            layer_pe = (full - 1) * t  # (halt - start) * T, as the script prints it
-        else:
-            layer_pe = full
+        busy = h_out * co * t  # PE cycles the layer is busy: H^2 * C_out * T
         rows.append(
             LayerCost(
                 name=name,
                 tiles=own_tiles,
-                cycles=math.ceil(samples * layer_pe * lib.pe_cycle_clocks.value),
+                cycles=math.ceil(samples * busy * lib.pe_cycle_clocks.value),
                 energy_pj=energy,
-                area_mm2=(a_tiles + a_i + a_n) * 1e-6,
+                area_mm2=(a_tiles + (n_in + n_out) * a_bit * v_bits) * 1e-6,
                 weight_bits=0,
                 state_bits=0,
                 detail={"pes": p, "pe_cycles_per_timestep": pe_cycles, "in_ch": ci, "out_ch": co},
@@ -833,10 +855,14 @@ def _estimate_spikesim(
         )
     # pipelined latency [PE cycles]
     if reproduce:
-        cps = [int(frac * h * c) * t for _, _, c, _, h in spec]
-        end = sum(cps[:-1]) + spec[-1][4] * spec[-1][2] * t
-        latency_pe = end * t  # timesteps counted twice
-        notes.append("reproduced defect: timesteps counted twice in the latency")
+        # lines 164, 179, 185, 194: halts[-1] = sum_{i<L} int(0.75 * H_i^2 * C_i) * T
+        # + H_L^2 * C_L * T, the last layer's end (T counted once)
+        latency_pe: float = sum(int(frac * h * c) * t for _, _, c, _, h in spec[:-1])
+        latency_pe += spec[-1][4] * spec[-1][2] * t
+        notes.append(
+            "reproduced defect: the latency is the last layer's end, whether or not an earlier "
+            "layer ends later, with each start truncated to whole PE cycles per timestep"
+        )
         if n_mem < len(spec):
             notes.append(
                 f"reproduced defect: neuron memory of the first {n_mem} of {len(spec)} layers only"
@@ -850,10 +876,11 @@ def _estimate_spikesim(
             latency_pe = max(latency_pe, start + h * c * t)
             start += frac * h * c * t
     latency_pe *= samples
+    # totals in the script's order (lines 91-98): tiles, then sum of values * bit area * bits
     area = {
         "tiles": tiles_total * a_tile,
-        "input_buffers": a_in,
-        "neuron_memory": a_neuron,
+        "input_buffers": in_values * a_bit * v_bits,
+        "neuron_memory": neuron_values * a_bit * v_bits,
     }
     area["total"] = sum(area.values())
     energy = {"pe_cycles": e_total, "total": e_total}

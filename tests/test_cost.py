@@ -200,14 +200,104 @@ def test_spikesim_tiling_energy_area_latency_on_its_own_example() -> None:
     assert original.energy_pj["total"] == pytest.approx(energy, rel=1e-12)  # energy unchanged
     assert original.area_um2["tiles"] == pytest.approx(6 * tile)
     assert original.area_um2["neuron_memory"] == pytest.approx(sum(neurons[:5]))
-    checkpoints = [
-        int(0.75 * h * h * c) * t for c, h in zip(SPIKESIM_OUT, SPIKESIM_OUT_DIM, strict=True)
-    ]
-    end = sum(checkpoints[:-1]) + busy[-1]
-    assert original.events["latency_pe_cycles"] == end * t  # timesteps counted twice
-    assert original.seconds == pytest.approx(fixed.seconds * t)
-    assert [r.cycles for r in original.layers] == [(b - 1) * t * 26 for b in busy]
+    # here the last layer finishes last and every 75 % start is a whole PE cycle: same latency
+    assert original.events["latency_pe_cycles"] == latency
+    assert [r.cycles for r in original.layers] == [b * 26 for b in busy]
     assert len(original.notes) == 3 and not fixed.notes
+
+
+# The released SpikeSim ELA script (Intelligent-Computing-Lab-Yale/SpikeSim,
+# SNN_train_infer_quantization_ela/ela_spikesim.py) prints, for its own VGG9 example (lines
+# 200-209: the 7 conv layers, X = 64, k = 3, 8 PEs per tile, T = 5, 250 MHz, PE_cycle = 26 *
+# (1000 / 250) = 104.0 ns), these five figures, worked out with the script's own arithmetic:
+#   line 25   "No. of PEs 48.0":    sum of ceil(C_in/64) * ceil(C_out/64) = 1+1+2+4+8+16+16
+#   line 32   "No. of Tiles 6.0":   48 % 8 == 0, so num_tiles = 48 / 8 (lines 27-30)
+#   line 103  "total_compute_area 8425528.755833998 µm^2": lines 82-98,
+#             Tile_ar_ov * 6.0 + sum(C_in * H_in^2) * 0.7391 * 22
+#             + sum(C_out[0:5] * H_out[0:5]^2) * 0.7391 * 22
+#   line 69   "total_energy 15906934.026240002 pJ": lines 56-67,
+#             sum of ceil(C_out/64) * ceil(C_in/64) * H_out^2 * PE_cycle_energy * 5
+#   line 194  "Final Latency 62832640.0 ns": halts[-1] * PE_cycle, halts[-1] = sum_{i<7}
+#             int(0.75 * H_i^2 * C_i) * 5 + 4 * 4 * 256 * 5 = 604160 PE cycles (lines 164-185)
+SCRIPT_PES, SCRIPT_TILES = 48.0, 6.0
+SCRIPT_AREA_UM2 = 8425528.755833998
+SCRIPT_ENERGY_PJ = 15906934.026240002
+SCRIPT_LATENCY_NS = 62832640.0
+
+
+def _script_area_parts() -> tuple[float, float, float]:
+    """(tiles, input buffers, neuron memory) [um^2] as lines 82-96 of the script compute them."""
+    pe_ar = 3 * 3 * 26.2144 + (64 / 8) * (693.633 + 45.9)  # line 89
+    tile_ar_ov = (64 / 8) * 13411.41498 + 484.643999 + 0.7391 * 64 * 128 + 8 * pe_ar + 216830 * 2
+    inputs = sum(c * h * h for c, h in zip(SPIKESIM_IN, SPIKESIM_IN_DIM, strict=True))
+    neurons = sum(c * h * h for c, h in zip(SPIKESIM_OUT[0:5], SPIKESIM_OUT_DIM[0:5], strict=True))
+    return tile_ar_ov * SCRIPT_TILES, inputs * 0.7391 * 22, neurons * 0.7391 * 22
+
+
+def test_spikesim_reproduce_defects_prints_the_released_scripts_figures() -> None:
+    report = estimate(spikesim_vgg_convs(), preset="spikesim", reproduce_defects=True)
+    assert report.events["pes"] == SCRIPT_PES
+    assert report.events["tiles"] == SCRIPT_TILES
+    assert report.energy_pj["total"] == SCRIPT_ENERGY_PJ
+    assert report.area_um2["total"] == SCRIPT_AREA_UM2
+    tiles, inputs, neurons = _script_area_parts()
+    assert (tiles, inputs, neurons) == (
+        report.area_um2["tiles"],
+        report.area_um2["input_buffers"],
+        report.area_um2["neuron_memory"],
+    )
+    assert tiles + inputs + neurons == SCRIPT_AREA_UM2
+    assert report.events["latency_pe_cycles"] * SpikeSimLibrary().pe_cycle_ns == SCRIPT_LATENCY_NS
+    assert report.seconds == pytest.approx(SCRIPT_LATENCY_NS * 1e-9, rel=1e-15)
+    assert report.cycles == 604160 * 26
+    # the timesteps are counted once: five times 62.8 ms would be the early layer-wise printout
+    assert report.seconds < 0.1
+
+
+def _mlp(name: str, widths: list[int], timesteps: int = 4) -> Network:
+    """A chain of linear layers on a 64-pixel input, LIF neurons but the last."""
+    layers, src = [], "input"
+    for i, n in enumerate(widths):
+        last = i == len(widths) - 1
+        layers.append(Layer(f"fc{i + 1}", (Edge("linear", src),), (n,), None if last else Neuron()))
+        src = f"fc{i + 1}"
+    return Network(name, InputSpec((1, 8, 8)), tuple(layers), timesteps=timesteps).validate()
+
+
+def test_spikesim_reproduced_latency_is_the_last_layers_truncated_end() -> None:
+    # 64 -> 5 -> 832: uncapped PEs 0.078, 1.016 (accepted); the second layer starts after
+    # int(0.75 * 5) * T = 3 * T PE cycles (script line 164), not 3.75 * T
+    t = 4
+    net = _mlp("trunc", [5, 832], t)
+    fixed = estimate(net, preset="spikesim")
+    original = estimate(net, preset="spikesim", reproduce_defects=True)
+    assert fixed.events["latency_pe_cycles"] == 0.75 * 5 * t + 832 * t
+    assert original.events["latency_pe_cycles"] == 3 * t + 832 * t
+    # 3 -> 64 conv at 32x32 (busy 65536 T), then a 64-output linear layer (busy 64 T) that
+    # starts at 75 % of it: the script stops the clock at the last layer's end (line 194)
+    first = Edge("conv2d", "input", kernel=3, padding=1)
+    net = Network(
+        "late",
+        InputSpec((3, 32, 32)),
+        (
+            Layer("conv", (first,), (64, 32, 32), Neuron()),
+            Layer("fc", (Edge("linear", "conv"),), (64,)),
+        ),
+        timesteps=t,
+    ).validate()
+    fixed = estimate(net, preset="spikesim")
+    original = estimate(net, preset="spikesim", reproduce_defects=True)
+    assert fixed.events["latency_pe_cycles"] == 65536 * t
+    assert original.events["latency_pe_cycles"] == 49152 * t + 64 * t
+
+
+def test_spikesim_refuses_what_the_script_never_finishes() -> None:
+    # 64 -> 16 -> 64: uncapped PEs 0.25, 0.25 are sorted but int() of each is 0, so the script's
+    # tile-filling loop (lines 137-140) never advances
+    net = _mlp("tiny", [16, 64])
+    with pytest.raises(SpikeSimRefusal, match="never finishes"):
+        estimate(net, preset="spikesim", reproduce_defects=True)
+    assert estimate(net, preset="spikesim").cycles > 0
 
 
 def test_spikesim_refusal_only_with_reproduced_defects() -> None:
