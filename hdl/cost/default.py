@@ -1,0 +1,171 @@
+"""The ``default`` preset: the architecture neurocim generates (docs/cost-model.md section 4).
+
+Latency is the schedule of :mod:`hdl.mapping` to the cycle (the RTL takes exactly that many
+cycles). Energy [pJ] is the schedule's event counts times energies per event from
+:class:`~hdl.cost.constants.ComponentLibrary`, plus the MTJ dropout cycles priced by
+:func:`hdl.mtj.dropout_cycle_energy`, plus static energy
+``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9``. Area [um^2] is the
+crossbar cells, ADCs with their muxes, shift-add adders, LIF units, SRAM and dropout modules.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from hdl.cost.constants import PJ_PER_MW_S, ComponentLibrary
+from hdl.cost.memory import Memory
+from hdl.cost.report import LayerCost, PresetCost
+from hdl.mapping import Mapping, Schedule
+from hdl.mtj import MTJDevice, dropout_cycle_energy
+
+__all__ = ["price_default"]
+
+
+@lru_cache(maxsize=256)
+def _mtj_cycle_energy_pj(device: MTJDevice, p: float, pulse_ns: float) -> float:
+    """Expected energy of one dropout cycle for drop probability ``p`` [pJ] (cached)."""
+    current = device.current_for_probability(p, pulse_ns)
+    return dropout_cycle_energy(device, current, pulse_ns).total_pj
+
+
+def price_default(
+    mapping: Mapping, sched: Schedule, lib: ComponentLibrary, mem: Memory
+) -> PresetCost:
+    """Latency, energy [pJ], area [um^2], rows and events of the ``default`` preset.
+
+    Latency is the schedule (``sched.cycles`` at ``hw.clock_mhz``).
+
+    Energy = schedule events x energies per event (docs/cost-model.md section 4), plus
+    ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9`` [pJ].
+    """
+    hw = mapping.hw
+    xb, adc, dig = lib.crossbar, lib.adc, lib.digital
+    e_cell = xb.cell_read_energy.value * xb.row_activity.value
+    e_conv = adc.conversion_energy_pj(hw.adc_bits)
+    e_add, e_sram = dig.add_energy.value, dig.sram_energy.value
+    adcs_per_tile = hw.tile_cols // hw.columns_per_adc
+    a_adc = adc.area_um2(hw.adc_bits, hw.columns_per_adc)
+    a_tile_cells = hw.tile_rows * hw.tile_cols * xb.cell_area.value
+    widths = mem.current_bits
+    runs = sched.samples * mapping.timesteps
+    driver = mapping.driver
+
+    energy = dict.fromkeys(
+        ("crossbar", "adc", "shift_add", "buffers", "lif", "accumulator", "dropout", "encode"),
+        0.0,
+    )
+    area = dict.fromkeys(("crossbar", "adc", "shift_add", "lif", "sram", "dropout"), 0.0)
+    rows: list[LayerCost] = []
+    mb_max = 0
+    lfsrs = lfsr_draws = 0
+    for layer, ls, w_bits, s_bits, acc in zip(
+        mapping.layers,
+        sched.layers,
+        mem.layer_weight_bits,
+        mem.layer_state_bits,
+        widths,
+        strict=True,
+    ):
+        e = dict.fromkeys(energy, 0.0)
+        a = dict.fromkeys(area, 0.0)
+        layer_draws = 0
+        for em in layer.edges:
+            steps = runs * em.planes * em.positions
+            e["crossbar"] += steps * em.rows * em.phys_cols * e_cell
+            conversions = steps * em.conversions_per_step
+            e["adc"] += conversions * e_conv
+            e["shift_add"] += conversions * acc * e_add
+            a["crossbar"] += em.tiles * a_tile_cells
+            a["adc"] += em.tiles * adcs_per_tile * a_adc
+            a["shift_add"] += em.tiles * adcs_per_tile * acc * dig.add_area.value
+            d = em.dropout
+            if d is not None:
+                if d.source == "mtj":
+                    per = _mtj_cycle_energy_pj(driver.device, d.p, driver.pulse_ns)
+                    a["dropout"] += d.modules * lib.dropout.module_area.value
+                    e["dropout"] += sched.samples * d.units * (per + e_sram)
+                else:
+                    # every module draws in each of a mask's ceil(units / modules) cycles,
+                    # the unused slots of the last cycle included (docs/hardware-model.md 3)
+                    draws = sched.samples * d.modules * -(-d.units // d.modules)
+                    e["dropout"] += draws * dig.lfsr_draw_energy_pj(d.lfsr_width)
+                    e["dropout"] += sched.samples * d.units * e_sram  # mask bits written
+                    a["dropout"] += d.modules * dig.lfsr_area_um2(d.lfsr_width)
+                    lfsrs += d.modules
+                    layer_draws += draws
+        e["buffers"] += ls.buffer_bits_read * e_sram
+        if layer.has_neurons:
+            mb = layer.membrane_bits
+            mb_max = max(mb_max, mb)
+            per_update = dig.lif_adders.value * mb * e_add
+            per_update += (dig.lif_sram_words.value * mb + 2) * e_sram
+            e["lif"] += ls.lif_updates * per_update
+        else:
+            e["accumulator"] += ls.accumulator_updates * (2 * acc * e_add + 3 * acc * e_sram)
+        a["sram"] += s_bits * dig.sram_area.value
+        for k in energy:
+            energy[k] += e[k]
+        for k in area:
+            area[k] += a[k]
+        rows.append(
+            LayerCost(
+                name=layer.name,
+                tiles=layer.tiles,
+                cycles=ls.cycles,
+                energy_pj=sum(e.values()),
+                area_mm2=sum(a.values()) * 1e-6,
+                weight_bits=w_bits,
+                state_bits=s_bits,
+                detail={
+                    "adcs": layer.adcs,
+                    "dropout_modules": layer.dropout_modules,
+                    "crossbar_reads": ls.crossbar_reads,
+                    "adc_conversions": ls.adc_conversions,
+                    "lif_updates": ls.lif_updates,
+                    "dropout_samples": ls.dropout_samples,
+                    "lfsr_draws": layer_draws,
+                    "energy_pj_by_component": {k: v for k, v in e.items() if v},
+                },
+            )
+        )
+        lfsr_draws += layer_draws
+    # LIF units (shared by all layers), parameters and input buffer, input encoder
+    mb_units = mb_max or max(widths, default=1)
+    area["lif"] += hw.lif_units * dig.lif_adders.value * mb_units * dig.add_area.value
+    area["sram"] += (mem.bits["parameters"] + mem.bits["input"]) * dig.sram_area.value
+    if mapping.encoding == "rate":
+        width = mapping.input_lfsr_width
+        # one leap-forward draw per input and timestep (sched.lfsr_steps counts the draws)
+        per = dig.lfsr_draw_energy_pj(width) + mapping.input_bits * e_add
+        per += (mapping.input_bits + 1) * e_sram
+        energy["encode"] += sched.lfsr_steps * per
+        area["lif"] += dig.lfsr_area_um2(width)  # the input LFSR sits with the units
+        lfsrs += 1
+        lfsr_draws += sched.lfsr_steps
+    area["total"] = sum(area.values())
+    seconds = sched.seconds
+    energy["static"] = (
+        lib.static.leakage_density.value * area["total"] * 1e-6 * seconds * PJ_PER_MW_S
+    )
+    energy["total"] = sum(energy.values())
+    events: dict[str, int | float] = {
+        **sched.events,
+        "accumulator_updates": sum(r.accumulator_updates for r in sched.layers),
+        "buffer_bits_read": sum(r.buffer_bits_read for r in sched.layers),
+        "lfsr_steps": sched.lfsr_steps,
+        "tiles": mapping.tiles,
+        "adcs": mapping.adcs,
+        "dropout_modules": mapping.dropout_modules,
+        "lfsrs": lfsrs,
+        "lfsr_draws": lfsr_draws,
+    }
+    return PresetCost(
+        clock_mhz=float(hw.clock_mhz),
+        cycles=sched.cycles,
+        seconds=seconds,
+        energy_pj=energy,
+        area_um2=area,
+        events=events,
+        layers=tuple(rows),
+        notes=mapping.notes,
+    )
