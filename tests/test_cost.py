@@ -8,7 +8,7 @@ import json
 import math
 import re
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -576,6 +576,36 @@ def test_report_as_dict_and_table() -> None:
         assert "total" in text and "latency:" in text and "energy:" in text
         for row in report.layers:
             assert row.name in text
+
+
+def test_report_records_the_hardware_driver_and_constants_it_priced() -> None:
+    hw = HardwareConfig(tile_rows=64, tile_cols=64, adc_bits=6, clock_mhz=100.0)
+    drv = MTJDriver(device=MTJDevice(delta=45.0), pulse_ns=20.0)
+    cheap_adc = ComponentLibrary(adc=ADCTech(energy_ref=replace(ADCTech().energy_ref, value=1.0)))
+    report = estimate(digits_mlp(), hw, driver=drv, library=cheap_adc)
+    d = json.loads(json.dumps(report.as_dict()))
+    assert set(d["hardware"]) == {f.name for f in fields(HardwareConfig)}
+    assert HardwareConfig(**d["hardware"]) == hw
+    assert d["mtj_driver"]["pulse_ns"] == 20.0 and d["mtj_driver"]["device"]["delta"] == 45.0
+    assert set(d["mtj_driver"]["device"]) == {f.name for f in fields(MTJDevice)}
+    recorded = MTJDriver(MTJDevice(**d["mtj_driver"]["device"]), d["mtj_driver"]["pulse_ns"])
+    assert recorded == drv
+    assert d["library"]["adc.energy_ref"] == 1.0 and d["library"]["crossbar.cell_area"] > 0
+    # what the JSON records prices the same inference again
+    again = estimate(
+        digits_mlp(), HardwareConfig(**d["hardware"]), driver=recorded, library=cheap_adc
+    )
+    assert again.as_dict() == report.as_dict()
+    # without an explicit driver the network's own is priced, and recorded
+    own = replace(digits_mlp(), mtj_driver=MTJDriver(pulse_ns=15.0)).validate()
+    d_own = estimate(own).as_dict()
+    assert d_own["mtj_driver"]["pulse_ns"] == 15.0
+    assert d_own["energy"]["pj"]["dropout"] != estimate(digits_mlp()).energy_pj["dropout"]
+    assert estimate(digits_mlp()).as_dict()["mtj_driver"]["pulse_ns"] == MTJDriver().pulse_ns
+    # spikesim: its own constants, and the hardware its memory figures were counted on
+    d_ss = estimate(vgg9(), hw, preset="spikesim").as_dict()
+    assert HardwareConfig(**d_ss["hardware"]) == hw
+    assert d_ss["library"]["xbar"] == 64 and d_ss["library"]["pe_cycle_clocks"] == 26
 
 
 def test_every_constant_has_unit_source_and_is_documented() -> None:

@@ -106,6 +106,7 @@ def estimate(
     mapping = map_network(net, hw, driver)
     mem = memory(mapping)
     cost: PresetCost
+    lib: ComponentLibrary | SpikeSimLibrary
     if preset == "default":
         lib = _DEFAULT_LIBRARY if library is None else library
         if not isinstance(lib, ComponentLibrary):
@@ -114,10 +115,10 @@ def estimate(
             raise CostError("reproduce_defects applies to preset 'spikesim' only")
         cost = price_default(mapping, schedule_mapping(mapping, samples), lib, mem)
     else:
-        slib = _DEFAULT_SPIKESIM if library is None else library
-        if not isinstance(slib, SpikeSimLibrary):
-            raise CostError(f"preset 'spikesim' needs a SpikeSimLibrary, got {type(slib).__name__}")
-        cost = price_spikesim(mapping, samples, slib, bool(reproduce_defects), mem)
+        lib = _DEFAULT_SPIKESIM if library is None else library
+        if not isinstance(lib, SpikeSimLibrary):
+            raise CostError(f"preset 'spikesim' needs a SpikeSimLibrary, got {type(lib).__name__}")
+        cost = price_spikesim(mapping, samples, lib, bool(reproduce_defects), mem)
     return CostReport(
         network=mapping.network,
         preset=preset,
@@ -131,6 +132,9 @@ def estimate(
         memory_bits=mem.bits,
         events=cost.events,
         layers=cost.layers,
+        hardware=hw,
+        mtj_driver=mapping.driver,
+        library=lib,
         notes=cost.notes,
         options={"reproduce_defects": bool(reproduce_defects)},
     )

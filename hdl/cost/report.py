@@ -7,10 +7,13 @@ builds the :class:`CostReport` once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hdl.cost.constants import ComponentLibrary, SpikeSimLibrary
 from hdl.cost.memory import STATE_KINDS
+from hdl.driver import MTJDriver
+from hdl.hwconfig import HardwareConfig
 
 __all__ = ["CostReport", "LayerCost", "PresetCost"]
 
@@ -82,6 +85,11 @@ class CostReport:
             (``membranes``, ``spikes``, ``input``, ``partial_sums``, ``output``, ``masks``).
         events: event counts (``default``: docs/hardware-model.md section 5 and derived ones).
         layers: per-layer rows.
+        hardware: the hardware configuration the network was mapped on (``spikesim`` prices its
+            own hardware from ``library`` and uses this one for the memory figures only).
+        mtj_driver: the MTJ dropout drive (device and write pulse) of the mapping; the
+            ``default`` preset prices its dropout cycles with it.
+        library: the constants the preset priced with.
         notes: warnings (possible ADC saturation, reproduced SpikeSim defects ...).
         options: the options the report was made with (``reproduce_defects`` ...).
     """
@@ -98,6 +106,9 @@ class CostReport:
     memory_bits: dict[str, int]
     events: dict[str, int | float]
     layers: tuple[LayerCost, ...]
+    hardware: HardwareConfig
+    mtj_driver: MTJDriver
+    library: ComponentLibrary | SpikeSimLibrary
     notes: tuple[str, ...] = ()
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -127,6 +138,12 @@ class CostReport:
             "samples": self.samples,
             "timesteps": self.timesteps,
             "options": dict(self.options),
+            "hardware": asdict(self.hardware),
+            "mtj_driver": {
+                "pulse_ns": self.mtj_driver.pulse_ns,
+                "device": asdict(self.mtj_driver.device),
+            },
+            "library": {name: c.value for name, c in self.library.constants().items()},
             "latency": {
                 "cycles": self.cycles,
                 "seconds": self.seconds,
