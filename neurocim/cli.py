@@ -22,10 +22,20 @@ __all__ = ["main"]
 
 
 def _limit_threads() -> None:
-    """One thread per process: multi-threaded torch is erratic on small machines."""
-    import torch
+    """One thread per process (``NEUROCIM_THREADS``, default 1): multi-threaded torch is erratic
+    on small machines.
 
-    torch.set_num_threads(int(os.environ.get("NEUROCIM_THREADS", "1")))
+    Never imports torch itself (``estimate``, ``rtl`` and ``sim`` do not need it, and importing
+    it costs about a second): before torch is imported the limit goes into ``OMP_NUM_THREADS``,
+    which torch (and an OpenMP BLAS) reads when it starts; a torch already imported is limited
+    directly.
+    """
+    threads = int(os.environ.get("NEUROCIM_THREADS", "1"))
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    else:
+        os.environ["OMP_NUM_THREADS"] = str(threads)
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -121,21 +131,39 @@ def _cmd_export(args) -> int:
     return 0
 
 
-def _hardware(pairs: list[str]):
-    """A HardwareConfig from ``KEY=VALUE`` pairs (TOML literals)."""
+def _hw_values(pairs: list[str]) -> dict:
+    """The settings of ``--hw KEY=VALUE`` pairs (values are TOML literals, bare words strings).
+
+    Parsed here rather than with :func:`neurocim.config.parse_override`, whose module imports
+    the training code (and torch) that ``estimate``, ``rtl`` and ``sim`` never need.
+    """
     from dataclasses import fields
 
-    from hdl.hwconfig import HardwareConfig
-    from neurocim.config import ConfigError, parse_override
+    import tomllib
+
+    from hdl.hwconfig import HardwareConfig, HardwareError
 
     known = {f.name for f in fields(HardwareConfig)}
     values = {}
     for pair in pairs:
-        keys, value = parse_override(pair)
-        if len(keys) != 1 or keys[0] not in known:
-            raise ConfigError(f"--hw {pair!r}: unknown hardware key; valid keys: {sorted(known)}")
-        values[keys[0]] = value
-    return HardwareConfig(**values)
+        key, eq, raw = pair.partition("=")
+        if not eq:
+            raise HardwareError(f"--hw expects KEY=VALUE, got {pair!r}")
+        if key.strip() not in known:
+            raise HardwareError(f"--hw {pair!r}: unknown hardware key; valid keys: {sorted(known)}")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        values[key.strip()] = value
+    return values
+
+
+def _hardware(pairs: list[str]):
+    """A HardwareConfig from ``KEY=VALUE`` pairs (TOML literals)."""
+    from hdl.hwconfig import HardwareConfig
+
+    return HardwareConfig(**_hw_values(pairs))
 
 
 def _cmd_estimate(args) -> int:
