@@ -55,8 +55,13 @@ __all__ = [
     "MappingError",
     "Schedule",
     "Step",
+    "current_bits",
+    "current_bound",
     "map_network",
+    "output_bits",
     "schedule",
+    "signed_bits",
+    "z_bound",
 ]
 
 READ_CYCLES = 1
@@ -195,6 +200,8 @@ class LayerMap:
         channels: neurons per position: ``C``, or ``N`` for a flat layer.
         has_neurons: LIF neurons (``False``: the output accumulator of decoding ``membrane``).
         membrane_bits: membrane width of the neurons (0 without neurons).
+        bias_bound: largest ``|bias|`` of the layer's channels; 0 when the network carries no
+            biases (an architecture saved without them is mapped as if its biases were 0).
         edges: the weighted edges, in file order.
         skip_sources: sources of ``skip`` edges (added by the LIF unit, no crossbar).
         plane_cycles: cycles of the read step of bit-plane ``b`` (one output position).
@@ -210,6 +217,7 @@ class LayerMap:
     channels: int
     has_neurons: bool
     membrane_bits: int
+    bias_bound: int
     edges: tuple[EdgeMap, ...]
     skip_sources: tuple[str, ...]
     plane_cycles: tuple[int, ...]
@@ -520,6 +528,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                 channels=channels,
                 has_neurons=neuron is not None,
                 membrane_bits=0 if neuron is None else neuron.membrane_bits,
+                bias_bound=0 if layer.bias is None else max(abs(int(b)) for b in layer.bias),
                 edges=tuple(edges),
                 skip_sources=tuple(skips),
                 plane_cycles=plane_cycles,
@@ -542,6 +551,81 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
         layers=tuple(layers),
         notes=tuple(notes),
     )
+
+
+# --- register widths -------------------------------------------------------------------------
+
+
+def signed_bits(bound: int) -> int:
+    """The fewest bits of a two's-complement register holding every integer in ``-bound ..
+    bound``: ``bit_length(bound) + 1`` (``w`` bits hold ``-2**(w-1) .. 2**(w-1) - 1``)."""
+    if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
+        raise ValueError(f"bound must be an integer >= 0, got {bound!r}")
+    return bound.bit_length() + 1
+
+
+def z_bound(edge: EdgeMap, hw: HardwareConfig) -> int:
+    """The largest ``|z[o]|`` of a weighted edge: the bound every width after the ADCs uses.
+
+    With ``R = hw.tile_rows``, ``cb = hw.cell_bits``, row tile ``k`` holding ``R_k`` rows
+    (``R``, the last one ``rows - (row_tiles - 1) * R``), slice ``j`` of a magnitude of
+    ``mb = magnitude_bits`` bits at most ``d_j = 2**min(cb, mb - j*cb) - 1`` and the ADC's full
+    scale ``adc_max = 2**adc_bits - 1``::
+
+        |z| <= (2**planes - 1) * sum_k sum_j 2**(j*cb) * min(adc_max, R_k * d_j)
+
+    since ``z = sum_b 2**b z_b`` over the input bit-planes and every code of ``z_b`` is in
+    ``0 .. min(adc_max, R_k * d_j)`` (at most ``R_k`` inputs of 1 on cells of at most ``d_j``),
+    the ``+`` and ``-`` codes of one column pair having the same range. The bound is reached by
+    an edge with all weights ``+w_max`` and all inputs at their maximum, so it is tight.
+    Without saturation (``R_k * d_j <= adc_max``) it is ``(2**planes - 1) * rows * w_max``.
+    """
+    mb, cb, r = edge.magnitude_bits, hw.cell_bits, hw.tile_rows
+    digits = [2 ** min(cb, mb - j * cb) - 1 for j in range(edge.slices)]
+    full, last = divmod(edge.rows, r)
+    tiles = [(full, r)] + ([(1, last)] if last else [])
+
+    def tile_bound(rows: int) -> int:
+        return sum(2 ** (j * cb) * min(hw.adc_max, rows * d) for j, d in enumerate(digits))
+
+    return (2**edge.planes - 1) * sum(n * tile_bound(rows) for n, rows in tiles)
+
+
+def _skip_bound(source: str, mapping: Mapping) -> int:
+    """Largest value a skip edge adds: a spike (1), or a pixel of the direct-encoded input."""
+    direct = source == "input" and mapping.encoding == "direct"
+    return 2**mapping.input_bits - 1 if direct else 1
+
+
+def current_bound(layer: LayerMap, mapping: Mapping) -> int:
+    """The largest ``|I|`` of a layer's current ``I[o] = sum_edges z[o] + bias[o] + skip[o]``.
+
+    ``sum_e z_bound(e) + bias_bound + sum_skips s_max`` with ``s_max = 2**input_bits - 1`` for a
+    skip from the direct-encoded input (it adds the pixel values) and 1 for spikes. A network
+    without biases (an architecture) is bounded as if they were 0 (:attr:`LayerMap.bias_bound`).
+    """
+    skips = sum(_skip_bound(s, mapping) for s in layer.skip_sources)
+    return sum(z_bound(e, mapping.hw) for e in layer.edges) + layer.bias_bound + skips
+
+
+def current_bits(layer: LayerMap, mapping: Mapping) -> int:
+    """Signed width of a layer's current register (the RTL's and the cost model's):
+    ``signed_bits(current_bound(layer, mapping))``.
+
+    It may be narrower than ``membrane_bits``: the LIF unit sign-extends ``I`` before
+    ``v + I`` and saturates the membrane itself.
+    """
+    return signed_bits(current_bound(layer, mapping))
+
+
+def output_bits(mapping: Mapping) -> int:
+    """Width of one output of the ``counts`` port: an unsigned spike count ``0 .. T``
+    (decoding ``count``), or the signed sum ``y = sum_t I`` of the output accumulator
+    (decoding ``membrane``), ``signed_bits(T * current_bound(last layer))``."""
+    last = mapping.layers[-1]
+    if last.has_neurons:
+        return max(1, mapping.timesteps.bit_length())
+    return signed_bits(mapping.timesteps * current_bound(last, mapping))
 
 
 # --- the schedule ------------------------------------------------------------------------------

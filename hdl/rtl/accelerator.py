@@ -92,7 +92,18 @@ from hdl.driver import MTJDriver, driver_for
 from hdl.golden import crossbar_cells
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
-from hdl.mapping import EdgeMap, LayerMap, Mapping, map_network, schedule_mapping
+from hdl.mapping import (
+    EdgeMap,
+    LayerMap,
+    Mapping,
+    current_bits,
+    current_bound,
+    map_network,
+    output_bits,
+    schedule_mapping,
+    signed_bits,
+    z_bound,
+)
 from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.controller import SAMPLES_BITS, ScheduleController
 from hdl.rtl.crossbar import crossbar_signature
@@ -193,11 +204,6 @@ def tile_cells(net: Network, tile: TilePort, hw: HardwareConfig) -> np.ndarray:
     return cells[tile.row_tile, : r1 - r0, c0:c1]
 
 
-def _bits_signed(bound: int) -> int:
-    """Bits of a signed value in ``-bound .. bound``."""
-    return max(2, int(bound).bit_length() + 1)
-
-
 @dataclass
 class _EdgePlan:
     """Everything the generator needs of one weighted edge (pure Python)."""
@@ -289,7 +295,6 @@ class Accelerator(wiring.Component):
 
     def _plan_layers(self) -> None:
         net, hw, mapping = self.net, self.hw, self.mapping
-        adc_max = hw.adc_max
         dropout_edges = [
             (li, ei)
             for li, layer in enumerate(net.layers)
@@ -297,7 +302,6 @@ class Accelerator(wiring.Component):
             if e.weighted and e.dropout is not None
         ]
         self.dropout_edges = dropout_edges
-        bounds: dict[str, int] = {"input": 2**self.in_bits - 1 if not self.rate else 1}
         self.layers: list[_LayerPlan] = []
         for li, (layer, lmap) in enumerate(zip(net.layers, mapping.layers, strict=True)):
             where = f"layer {layer.name!r}"
@@ -337,12 +341,9 @@ class Accelerator(wiring.Component):
                             )
                         )
                 self.tiles.extend(tiles)
-                slice_max = 2 ** min(hw.cell_bits, em.magnitude_bits) - 1
-                code_max = min(adc_max, min(em.rows, hw.tile_rows) * slice_max)
-                slice_weight = sum(2 ** (j * hw.cell_bits) for j in range(em.slices))
-                z_bound = em.row_tiles * code_max * slice_weight * (2**em.planes - 1)
+                zb = z_bound(em, hw)
                 d_index = dropout_edges.index((li, ei)) if edge.dropout is not None else -1
-                plans.append(_EdgePlan(ei, em, tiles, _bits_signed(z_bound), z_bound, d_index))
+                plans.append(_EdgePlan(ei, em, tiles, signed_bits(zb), zb, d_index))
                 if edge.dropout is not None and edge.dropout.source == "mtj":
                     spec = edge.dropout
                     units = em.dropout.units
@@ -370,17 +371,17 @@ class Accelerator(wiring.Component):
                 if layer.bias is None
                 else [int(b) for b in np.asarray(layer.bias).reshape(-1)]
             )
-            skip_bound = sum(bounds[s] for s in skips)
-            bound = sum(p.z_bound for p in plans) + max(abs(b) for b in bias) + skip_bound
+            bound = current_bound(lmap, mapping)
             thresholds: list[int] = []
             if layer.neuron is not None:
                 thresholds = [int(v) for v in np.asarray(layer.neuron.threshold).reshape(-1)]
                 if len(thresholds) != channels:
                     raise RTLError(f"{where}: {len(thresholds)} thresholds for {channels} channels")
             self.layers.append(
-                _LayerPlan(li, lmap, plans, skips, bias, thresholds, _bits_signed(bound), bound)
+                _LayerPlan(
+                    li, lmap, plans, skips, bias, thresholds, current_bits(lmap, mapping), bound
+                )
             )
-            bounds[layer.name] = 1
 
     def _plan_outputs(self) -> None:
         last = self.layers[-1]
@@ -390,12 +391,8 @@ class Accelerator(wiring.Component):
                 "(C, H, W) output) is not supported; end the network with a flat layer"
             )
         self.out_neurons = last.lmap.neurons
-        if last.lmap.has_neurons:
-            self.out_bits = max(1, self.timesteps.bit_length())  # spike counts 0 .. T
-            self.out_signed = False
-        else:
-            self.out_bits = _bits_signed(self.timesteps * last.current_bound)
-            self.out_signed = True
+        self.out_bits = output_bits(self.mapping)  # spike counts 0 .. T, or y = Σ_t I
+        self.out_signed = not last.lmap.has_neurons
 
     # --- public helpers ---------------------------------------------------------------------
 
