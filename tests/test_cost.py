@@ -212,10 +212,10 @@ def test_spikesim_tiling_energy_area_latency_on_its_own_example() -> None:
 # (1000 / 250) = 104.0 ns), these five figures, worked out with the script's own arithmetic:
 #   line 25   "No. of PEs 48.0":    sum of ceil(C_in/64) * ceil(C_out/64) = 1+1+2+4+8+16+16
 #   line 32   "No. of Tiles 6.0":   48 % 8 == 0, so num_tiles = 48 / 8 (lines 27-30)
-#   line 103  "total_compute_area 8425528.755833998 µm^2": lines 82-98,
+#   line 103  "total_compute_area 8425528.755833998 µm^2": lines 75-98,
 #             Tile_ar_ov * 6.0 + sum(C_in * H_in^2) * 0.7391 * 22
 #             + sum(C_out[0:5] * H_out[0:5]^2) * 0.7391 * 22
-#   line 69   "total_energy 15906934.026240002 pJ": lines 56-67,
+#   line 69   "total_energy 15906934.026240002 pJ": lines 39-67,
 #             sum of ceil(C_out/64) * ceil(C_in/64) * H_out^2 * PE_cycle_energy * 5
 #   line 194  "Final Latency 62832640.0 ns": halts[-1] * PE_cycle, halts[-1] = sum_{i<7}
 #             int(0.75 * H_i^2 * C_i) * 5 + 4 * 4 * 256 * 5 = 604160 PE cycles (lines 164-185)
@@ -226,7 +226,7 @@ SCRIPT_LATENCY_NS = 62832640.0
 
 
 def _script_area_parts() -> tuple[float, float, float]:
-    """(tiles, input buffers, neuron memory) [um^2] as lines 82-96 of the script compute them."""
+    """(tiles, input buffers, neuron memory) [um^2] as lines 75-96 of the script compute them."""
     pe_ar = 3 * 3 * 26.2144 + (64 / 8) * (693.633 + 45.9)  # line 89
     tile_ar_ov = (64 / 8) * 13411.41498 + 484.643999 + 0.7391 * 64 * 128 + 8 * pe_ar + 216830 * 2
     inputs = sum(c * h * h for c, h in zip(SPIKESIM_IN, SPIKESIM_IN_DIM, strict=True))
