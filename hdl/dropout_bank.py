@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hdl.geometry import mask_cycles
 from hdl.mtj import (
     DeviceError,
     DropoutCycleEnergy,
@@ -174,7 +175,7 @@ class MTJDropoutBank:
     def cycles_per_mask(self, n_rows: int) -> int:
         """Dropout cycles to fill a mask of ``n_rows`` bits: ``ceil(n_rows / n_modules)``."""
         n_rows = _count("n_rows", n_rows, 0)
-        return -(-n_rows // self.n_modules)
+        return mask_cycles(n_rows, self.n_modules)
 
     def row_probabilities(self, n_rows: int) -> np.ndarray:
         """``(n_rows,)`` drop probability of each row: ``p_{r mod n_modules}``."""

@@ -39,6 +39,11 @@ Monte-Carlo samples ``m``, images ``n`` and timesteps ``t``. Order of operations
 5. **Output**: ``y = Σ_t I`` (decoding ``membrane``) or the spike count (``count``);
    prediction ``argmax_o Σ_m y_m[o]``, ties to the lowest index.
 
+The golden model derives the crossbar geometry (rows, slices, tiles, mask units:
+:func:`edge_geometry`) itself, from the network and ``hw`` alone, and imports nothing of
+:mod:`hdl.mapping` or :mod:`hdl.geometry`: it is a deliberate second derivation, so a mistake in
+the one the RTL, the schedule and the cost model share shows up as a mismatch with it.
+
 The crossbar sums run as float32 matrix products: every product is an integer below
 ``2**cell_bits`` and a column sum is at most ``tile_rows * (2**cell_bits - 1) < 2**24``, so each
 partial sum is an exactly representable integer and the result is exact. Everything after the ADC
@@ -137,7 +142,10 @@ def _ceil_div(a: int, b: int) -> int:
 
 
 def edge_geometry(edge: Edge, in_shape: tuple[int, ...], hw: HardwareConfig) -> EdgeGeometry:
-    """The :class:`EdgeGeometry` of a validated weighted ``edge`` reading ``in_shape``."""
+    """The :class:`EdgeGeometry` of a validated weighted ``edge`` reading ``in_shape``.
+
+    Written independently of :func:`hdl.mapping.map_network` on purpose (a cross-check).
+    """
     c_out = edge.weight_shape[0]
     rows = int(np.prod(edge.weight_shape[1:]))
     if edge.kind == "conv2d":

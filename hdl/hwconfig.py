@@ -71,4 +71,5 @@ class HardwareConfig:
 
     @property
     def adcs_per_tile(self) -> int:
+        """ADCs of one tile, ``tile_cols / columns_per_adc`` (it divides, see above)."""
         return self.tile_cols // self.columns_per_adc

@@ -44,6 +44,7 @@ from functools import cache
 import numpy as np
 
 from hdl.errors import NeurocimError
+from hdl.geometry import mask_cycles
 from hdl.ir import LFSR_TAPS, DropoutSpec, LFSRSpec
 
 __all__ = [
@@ -305,7 +306,7 @@ def dropout_drop_bits(
         raise LFSRError(f"dropout source must be 'lfsr' with an LFSR spec, got {spec.source!r}")
     units, masks = _count("units", units), _count("masks", masks)
     modules = spec.modules
-    cycles = -(-units // modules)
+    cycles = mask_cycles(units, modules)
     starts = module_seeds(spec.lfsr, modules, edge, edges)
     draws = lfsr_streams(spec.lfsr.width, starts, masks * cycles)
     # (modules, masks * cycles) -> (masks, cycles, modules) -> row r = cycle * modules + module

@@ -40,11 +40,13 @@ from typing import Any
 
 from hdl.driver import MTJDriver, driver_for
 from hdl.errors import NeurocimError
+from hdl.geometry import ceil_div, conversions, mask_cycles, update_cycles
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import Network
 
 __all__ = [
     "ACCUMULATE_CYCLES",
+    "EVENTS",
     "READ_CYCLES",
     "DropoutMap",
     "EdgeMap",
@@ -81,10 +83,6 @@ DEFAULT_STEP_LIMIT = 1_000_000
 
 class MappingError(NeurocimError, ValueError):
     """A network that cannot be mapped (unvalidated, inconsistent); the message says why."""
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 def _prod(shape: tuple[int, ...]) -> int:
@@ -397,7 +395,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
     driver = driver_for(net, driver)
     inp = net.input
     shapes: dict[str, tuple[int, ...]] = {"input": tuple(inp.shape)}
-    adcs_per_tile = hw.tile_cols // hw.columns_per_adc
+    adcs_per_tile = hw.adcs_per_tile
     conv_cycles = 1 + hw.adc_latency_cycles
     direct = inp.encoding == "direct"
     mtj_cycles = _dropout_cycles(driver, hw.clock_mhz)
@@ -446,12 +444,12 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                 c_in = rows = _prod(in_shape)
                 kernel, stride, padding = 1, 1, 0
             bits = edge.weight_bits
-            slices = _ceil_div(1 if bits == 1 else bits - 1, hw.cell_bits)
+            slices = ceil_div(1 if bits == 1 else bits - 1, hw.cell_bits)
             phys_cols = 2 * slices * channels
-            row_tiles = _ceil_div(rows, hw.tile_rows)
-            col_tiles = _ceil_div(phys_cols, hw.tile_cols)
+            row_tiles = ceil_div(rows, hw.tile_rows)
+            col_tiles = ceil_div(phys_cols, hw.tile_cols)
             tiles = row_tiles * col_tiles
-            mux_steps = _ceil_div(min(phys_cols, hw.tile_cols), adcs_per_tile)
+            mux_steps = conversions(min(phys_cols, hw.tile_cols), adcs_per_tile)
             planes = inp.bits if (edge.source == "input" and direct) else 1
             dmap = None
             spec = edge.dropout
@@ -461,7 +459,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                     per, width = mtj_cycles, 0
                 else:
                     per, width = LFSR_STEP_CYCLES, spec.lfsr.width if spec.lfsr else 16
-                dfill = _ceil_div(units, spec.modules) * per
+                dfill = mask_cycles(units, spec.modules) * per
                 dmap = DropoutMap(
                     p=float(spec.p),
                     granularity=spec.granularity,
@@ -532,7 +530,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                 edges=tuple(edges),
                 skip_sources=tuple(skips),
                 plane_cycles=plane_cycles,
-                update_cycles=_ceil_div(channels, hw.lif_units),
+                update_cycles=update_cycles(channels, hw.lif_units),
             )
         )
         shapes[layer.name] = out_shape
@@ -684,6 +682,8 @@ class LayerSchedule:
 
 
 EVENTS = ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples")
+"""The counted events of docs/hardware-model.md section 5, in the order of the RTL's ``ev_*``
+counters (``spikes`` are data dependent and not counted by the schedule)."""
 
 
 @dataclass(frozen=True, slots=True)

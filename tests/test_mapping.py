@@ -429,3 +429,40 @@ def test_bad_arguments() -> None:
     )
     with pytest.raises(MappingError, match="nowhere"):
         map_network(raw, HardwareConfig())
+
+
+# --- one definition of each rule ---------------------------------------------------------------
+
+
+def test_time_multiplexing_rules_by_hand() -> None:
+    from hdl.geometry import ceil_div, conversions, lanes, mask_cycles, update_cycles
+
+    assert [ceil_div(a, 4) for a in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
+    assert (conversions(10, 4), lanes(10, 4), conversions(3, 4), lanes(3, 4)) == (3, 4, 1, 3)
+    assert mask_cycles(64, 5) == 13 and update_cycles(10, 16) == 1
+
+
+def test_one_definition_of_each_rule() -> None:
+    """The RTL takes the event names from the mapping, and no module of the mapping, the RTL or
+    the behavioural models rounds up a division by hand or derives the ADCs per tile itself
+    (HardwareConfig.adcs_per_tile and hdl.geometry are the definitions, the golden model's own
+    geometry the deliberate exception)."""
+    import re
+    from pathlib import Path
+
+    import hdl.rtl.accelerator as accelerator
+    from hdl import mapping
+
+    assert accelerator.EVENTS is mapping.EVENTS
+    root = Path(__file__).resolve().parent.parent
+    files = [*root.glob("hdl/*.py"), *root.glob("hdl/rtl/*.py"), *root.glob("sim/models/*.py")]
+    allowed = {"geometry.py", "golden.py", "hwconfig.py"}  # the definitions, the cross-check
+    copies = re.compile(r"-\(-\w|_ceil_div\(|tile_cols\s*//")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for path in files
+        if path.name not in allowed
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if copies.search(line)
+    ]
+    assert not found, found

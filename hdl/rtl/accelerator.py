@@ -88,11 +88,13 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl import geometry
 from hdl.driver import MTJDriver, driver_for
 from hdl.golden import crossbar_cells
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
 from hdl.mapping import (
+    EVENTS,
     EdgeMap,
     LayerMap,
     Mapping,
@@ -115,6 +117,7 @@ from hdl.rtl.mask_fill import MaskFill, mtj_signature
 from hdl.rtl.window import ConvWindow
 
 __all__ = [
+    "EVENTS",
     "Accelerator",
     "MTJModulePort",
     "TilePort",
@@ -128,8 +131,6 @@ EVENT_BITS = 32
 
 DAC_BITS = 8
 """Resolution of the MTJ write driver's current DAC."""
-
-EVENTS = ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples")
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ class Accelerator(wiring.Component):
                     continue
                 em = emaps[ei]
                 key = f"{layer.name}.{ei}"
-                adcs = hw.tile_cols // hw.columns_per_adc
+                adcs = hw.adcs_per_tile
                 cc = 1 + hw.adc_latency_cycles
                 tiles = []
                 for rt in range(em.row_tiles):
@@ -334,10 +335,10 @@ class Accelerator(wiring.Component):
                                 col_tile=ct,
                                 rows=rows,
                                 cols=cols,
-                                lanes=min(n_cols, adcs),
-                                conversions=-(-n_cols // adcs),
+                                lanes=geometry.lanes(n_cols, adcs),
+                                conversions=geometry.conversions(n_cols, adcs),
                                 conversion_cycles=cc,
-                                latency=-(-n_cols // adcs) * cc,
+                                latency=geometry.conversions(n_cols, adcs) * cc,
                             )
                         )
                 self.tiles.extend(tiles)
@@ -579,7 +580,7 @@ class Accelerator(wiring.Component):
             adc_bits=hw.adc_bits,
             col_tiles=[t.cols for t in ep.tiles if t.row_tile == 0],
             row_tiles=em.row_tiles,
-            adcs=hw.tile_cols // hw.columns_per_adc,
+            adcs=hw.adcs_per_tile,
             z_bits=ep.z_bits,
             planes=em.planes,
         )

@@ -55,6 +55,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.geometry import conversions, lanes
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 
 __all__ = ["EdgeAccumulator", "accumulator_bits", "accumulator_verilog"]
@@ -148,8 +149,8 @@ class EdgeAccumulator(wiring.Component):
         if not tiles:
             raise RTLError("col_tiles must list at least one column tile")
         self.col_tiles = tuple(tiles)
-        self.lanes = tuple(min(c1 - c0, self.adcs) for c0, c1 in tiles)
-        self.conversions = tuple(-(-(c1 - c0) // self.adcs) for c0, c1 in tiles)
+        self.lanes = tuple(lanes(c1 - c0, self.adcs) for c0, c1 in tiles)
+        self.conversions = tuple(conversions(c1 - c0, self.adcs) for c0, c1 in tiles)
         self._MustUse__silence = False
         ports: dict[str, Any] = {
             "codes": In(self.row_tiles * sum(self.lanes) * self.adc_bits),

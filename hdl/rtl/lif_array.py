@@ -72,6 +72,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hdl.geometry import update_cycles
 from hdl.rtl.lif import LIFUnit, RTLError, _check_name, emit_verilog
 
 __all__ = ["LIFArray", "lif_array_verilog"]
@@ -198,7 +199,7 @@ class LIFArray(wiring.Component):
     @property
     def groups(self) -> int:
         """Steps per layer update, ``ceil(neurons / units)``."""
-        return -(-self.neurons // self.units)
+        return update_cycles(self.neurons, self.units)
 
     @property
     def update_cycles(self) -> int:

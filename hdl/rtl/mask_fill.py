@@ -34,6 +34,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.geometry import mask_cycles
 from hdl.ir import DropoutSpec
 from hdl.mapping import LFSR_STEP_CYCLES, MTJDriver
 from hdl.rtl.dropout import DropoutModuleController, LFSRDropoutSource, dac_setting
@@ -96,7 +97,7 @@ class MaskFill(wiring.Component):
             raise RTLError(f"units must be an integer >= 1, not {units!r}")
         self.spec, self.units = spec, units
         self.modules = spec.modules
-        self.rounds = -(-units // self.modules)
+        self.rounds = mask_cycles(units, self.modules)
         self.edge, self.edges = edge, edges
         self.driver = MTJDriver() if driver is None else driver
         self.clock_mhz = float(clock_mhz)

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from hdl.errors import NeurocimError
+from hdl.geometry import conversions
 
 __all__ = [
     "CocotbCrossbarMacro",
@@ -179,7 +180,7 @@ class MacroProtocol:
         self.model = model
         self.latency = _int_param(latency, "latency", 1)
         self.adcs = model.cols if adcs is None else min(_int_param(adcs, "adcs", 1), model.cols)
-        self.steps = -(-model.cols // self.adcs)
+        self.steps = conversions(model.cols, self.adcs)
         self.errors: list[str] = []
         self.reads: list[tuple[int, int]] = []
         self._cycle = 0
