@@ -64,20 +64,27 @@ def _run_dir(args, config) -> Path:
 
 
 def _cmd_train(args) -> int:
+    from hdl._io import locked_dir
     from neurocim.config import load_config
     from spindrop.experiment import run_train
 
     config = load_config(args.config, args.overrides)
     run_dir = _run_dir(args, config)
-    _, _ = run_train(config, run_dir, progress=not args.no_progress)
-    metrics = json.loads((run_dir / "train" / "metrics.json").read_text())
-    last = metrics["history"][-1]
-    print(
-        f"trained {config.name}: val accuracy {last.get('val_accuracy', float('nan')):.4f} "
-        f"after {last['epoch']} epochs -> {run_dir}"
-    )
-    if args.evaluate:
-        return _evaluate(config, run_dir, args)
+    with locked_dir(run_dir, "run directory"):  # held over training and evaluation
+        args.interrupted_hint = (
+            f"{run_dir / 'train' / 'checkpoint.pt'} keeps the last finished epoch; "
+            "run the same command again to resume"
+        )
+        run_train(config, run_dir, progress=not args.no_progress, overwrite=args.overwrite)
+        args.interrupted_hint = None
+        metrics = json.loads((run_dir / "train" / "metrics.json").read_text())
+        last = metrics["history"][-1]
+        print(
+            f"trained {config.name}: val accuracy {last.get('val_accuracy', float('nan')):.4f} "
+            f"after {last['epoch']} epochs -> {run_dir}"
+        )
+        if args.evaluate:
+            return _evaluate(config, run_dir, args)
     return 0
 
 
@@ -85,7 +92,11 @@ def _evaluate(config, run_dir: Path, args) -> int:
     from spindrop.experiment import run_evaluate
 
     report = run_evaluate(
-        config, run_dir, sweep=not args.no_sweep, corruptions=not args.no_corruptions
+        config,
+        run_dir,
+        sweep=not args.no_sweep,
+        corruptions=not args.no_corruptions,
+        progress=not args.no_progress,
     )
     print(f"{config.name}: accuracy {report['accuracy']:.4f}, ECE {report['ece']:.4f}")
     for measure, sets in report["ood"].items():
@@ -107,7 +118,19 @@ def _config_of_run(args):
             raise ConfigError(
                 f"{path} not found: --run-dir must be a directory written by `neurocim train`"
             )
-        return build_config(json.loads(path.read_text()), args.overrides), args.run_dir
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"{path} cannot be read ({exc}): train the run again with `neurocim train "
+                "--overwrite` and its settings"
+            ) from None
+        if not isinstance(stored, dict):
+            raise ConfigError(
+                f"{path} is not a run configuration (a JSON object): train the run again with "
+                "`neurocim train --overwrite` and its settings"
+            )
+        return build_config(stored, args.overrides), args.run_dir
     config = load_config(args.config, args.overrides)
     return config, _run_dir(args, config)
 
@@ -118,8 +141,9 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from spindrop.experiment import run_export
+    from spindrop.experiment import check_export_args, run_export
 
+    check_export_args(args.input_bits, args.samples)  # before anything is read or written
     config, run_dir = _config_of_run(args)
     report = run_export(config, run_dir, input_bits=args.input_bits, samples=args.samples)
     print(
@@ -354,6 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-corruptions", action="store_true", help="with --evaluate: skip corrupted inputs"
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="remove an earlier run of the same name (other settings allowed) and start over",
+    )
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(
@@ -475,6 +504,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"neurocim: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        hint = getattr(args, "interrupted_hint", None)
+        print("neurocim: interrupted" + (f": {hint}" if hint else ""), file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,10 @@ AUROC and FPR at 95 % TPR.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -26,7 +29,7 @@ from spindrop.uncertainty import (
     uncertainty_scores,
 )
 
-__all__ = ["EvalConfig", "Evaluation", "evaluate"]
+__all__ = ["EvalConfig", "Evaluation", "evaluate", "evaluation_steps"]
 
 MEASURES = ("entropy", "mutual_information", "one_minus_max_prob")
 
@@ -80,6 +83,24 @@ class Evaluation:
     mean_probs_test: np.ndarray | None = None
 
 
+@contextmanager
+def step(bar: Any, label: str) -> Iterator[None]:
+    """One step of a progress bar (a ``tqdm`` or ``None``): show ``label`` while it runs, then
+    count it."""
+    if bar is not None:
+        bar.set_postfix_str(label)
+    yield
+    if bar is not None:
+        bar.update()
+
+
+def evaluation_steps(n_ood: int, config: EvalConfig, with_corruptions: bool = True) -> int:
+    """How many :func:`step` calls :func:`evaluate` makes: validation, test, each OOD set and,
+    with corruptions, the clean pass plus one per corruption kind and severity."""
+    corrupted = 1 + len(config.corruptions) * len(config.severities) if with_corruptions else 0
+    return 2 + n_ood + corrupted
+
+
 def _scores(model: BayesianBinaryNet, x: np.ndarray, config: EvalConfig) -> tuple[np.ndarray, dict]:
     probs = mc_probabilities(model, x, config.mc_samples)
     return predictive_mean(probs), uncertainty_scores(probs, config.measures)
@@ -92,11 +113,14 @@ def evaluate(
     ood_sets: dict[str, ArrayDataset],
     config: EvalConfig,
     with_corruptions: bool = True,
+    bar: Any = None,
 ) -> Evaluation:
     """Evaluate ``model``: in-distribution metrics, OOD detection per set and measure,
-    corruptions."""
-    _, scores_val = _scores(model, val.x, config)
-    mean_test, scores_test = _scores(model, test.x, config)
+    corruptions. ``bar`` (a ``tqdm``) advances by :func:`evaluation_steps` steps."""
+    with step(bar, "validation set"):
+        _, scores_val = _scores(model, val.x, config)
+    with step(bar, "test set"):
+        mean_test, scores_test = _scores(model, test.x, config)
     report: dict = {
         "mc_samples": config.mc_samples if model.config.bayesian else 1,
         "accuracy": accuracy(mean_test, test.y),
@@ -106,7 +130,8 @@ def evaluate(
     }
     scores_ood: dict[str, dict[str, np.ndarray]] = {}
     for name, data in ood_sets.items():
-        _, scores_ood[name] = _scores(model, data.x, config)
+        with step(bar, f"OOD set {name}"):
+            _, scores_ood[name] = _scores(model, data.x, config)
     for measure in config.measures:
         threshold_report = {}
         for name in ood_sets:
@@ -129,24 +154,27 @@ def evaluate(
             "curve": abstention_curve(mean_test, test.y, scores_test[measure]),
         }
     if with_corruptions:
-        report["corruption"] = corruption_accuracy(model, test, config)
+        report["corruption"] = corruption_accuracy(model, test, config, bar)
     return Evaluation(report, scores_val, scores_test, scores_ood, mean_test)
 
 
 def corruption_accuracy(
-    model: BayesianBinaryNet, test: ArrayDataset, config: EvalConfig
+    model: BayesianBinaryNet, test: ArrayDataset, config: EvalConfig, bar: Any = None
 ) -> dict[str, list[float]]:
-    """Accuracy (Monte-Carlo mean prediction) at severity 0 (clean) and each severity, per kind."""
-    clean = accuracy(predictive_mean(mc_probabilities(model, test.x, config.mc_samples)), test.y)
+    """Accuracy (Monte-Carlo mean prediction) at severity 0 (clean) and each severity, per kind.
+
+    ``bar`` (a ``tqdm``) advances once for the clean pass and once per kind and severity."""
+    with step(bar, "clean test set"):
+        clean = accuracy(
+            predictive_mean(mc_probabilities(model, test.x, config.mc_samples)), test.y
+        )
     out: dict[str, list[float]] = {}
     for kind in config.corruptions:
         accs = [clean]
         for severity in config.severities:
-            data = corrupt(test, kind, severity, seed=config.seed)
-            accs.append(
-                accuracy(
-                    predictive_mean(mc_probabilities(model, data.x, config.mc_samples)), data.y
-                )
-            )
+            with step(bar, f"corruption {kind} severity {severity}"):
+                data = corrupt(test, kind, severity, seed=config.seed)
+                probs = mc_probabilities(model, data.x, config.mc_samples)
+                accs.append(accuracy(predictive_mean(probs), data.y))
         out[kind] = accs
     return out

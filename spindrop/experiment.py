@@ -7,12 +7,19 @@ write under ``<run_dir>/``:
 * ``train/checkpoint.pt`` (resumable), ``train/model.pt`` (final weights), ``train/metrics.json``;
 * ``evaluate/report.json`` plus plots (uncertainty histograms, ROC, corruption accuracy,
   reliability, variation sweep).
+
+A run directory is locked (:func:`hdl._io.locked_dir`) while a process trains, evaluates or
+exports it, and a resumed run must have exactly the stored configuration: a changed setting is a
+:class:`RunDirError` (use a new name, or ``overwrite=True`` to start the run over), never old
+weights relabelled with new settings.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import re
+import shutil
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
@@ -20,24 +27,54 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
+from tqdm.auto import tqdm
 
-from hdl._io import atomic_write, atomic_write_json
+from hdl._io import LOCK_NAME, atomic_write, atomic_write_json, locked_dir, write_error
+from hdl.errors import NeurocimError
 from spindrop import plots
 from spindrop.data import ArrayDataset, DatasetError, load_dataset, shift_suite, split_classes
-from spindrop.evaluation import EvalConfig, evaluate
+from spindrop.evaluation import EvalConfig, Evaluation, evaluate, evaluation_steps, step
 from spindrop.models import BayesianBinaryNet, ModelConfig
-from spindrop.training import TrainConfig, train
+from spindrop.training import (
+    CheckpointError,
+    TrainConfig,
+    error_summary,
+    load_torch_file,
+    train,
+)
 from spindrop.variation import SweepConfig, variation_sweep
 
 __all__ = [
     "DataConfig",
     "PreparedData",
     "RunConfig",
+    "RunDirError",
     "build_model",
+    "check_run_name",
+    "load_trained",
     "prepare_data",
     "run_evaluate",
+    "run_export",
     "run_train",
 ]
+
+#: Range of ``neurocim export --input-bits`` (the network format's ``input.bits``).
+INPUT_BITS = (1, 16)
+
+
+class RunDirError(NeurocimError, ValueError):
+    """A run directory that cannot take this run (other settings, not a run directory).
+
+    ``problem`` names the directory and what is wrong, ``fix`` what to do; the message is
+    ``"<problem>: <fix>"`` (a caller such as the study may offer its own fix).
+    """
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem, fix)
+        self.problem, self.fix = problem, fix
+
+    def __str__(self) -> str:
+        return f"{self.problem}: {self.fix}"
 
 
 @dataclass(frozen=True)
@@ -216,41 +253,135 @@ def _save_model(path: Path, model: BayesianBinaryNet) -> None:
     atomic_write(path, lambda f: f.write(buffer.getvalue()))
 
 
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{path}."))
+        else:
+            out[path] = value
+    return out
+
+
+def config_differences(stored: dict, config: RunConfig) -> list[str]:
+    """``key: old -> new`` for every setting of ``config`` that differs from the ``stored``
+    resolved configuration (a ``config.json``); a key the stored file lacks counts as its
+    default value (files written before the key existed)."""
+    old, new = _flatten(stored), _flatten(config.to_dict())
+    default = _flatten(RunConfig().to_dict())
+    missing = object()
+    diffs = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key, default.get(key, missing)), new.get(key, missing)
+        if before != after:
+            show = [("(unset)" if v is missing else json.dumps(v)) for v in (before, after)]
+            diffs.append(f"{key}: {show[0]} -> {show[1]}")
+    return diffs
+
+
+def _prepare_run_dir(config: RunConfig, run_dir: Path, overwrite: bool) -> None:
+    """Check that ``run_dir`` (locked, existing) can take this run before anything is written:
+    empty, or a run with the same configuration; ``overwrite`` first removes an old run."""
+    entries = sorted(p for p in run_dir.iterdir() if p.name != LOCK_NAME)
+    if not entries:
+        return
+    stored_path = run_dir / "config.json"
+    if not stored_path.is_file() and not (run_dir / "train").is_dir():
+        raise RunDirError(
+            f"{run_dir} is not empty and holds no neurocim run (no config.json)",
+            "choose another name with --set name=<new> or another --build-dir",
+        )
+    if overwrite:
+        for entry in entries:
+            try:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry)
+                else:
+                    entry.unlink()
+            except OSError as exc:
+                raise write_error(entry, exc) from exc
+        return
+    fix = "choose a new name with --set name=<new>, or pass --overwrite to replace the old run"
+    try:
+        stored = json.loads(stored_path.read_text())
+        if not isinstance(stored, dict):
+            raise ValueError("not a JSON object")
+    except FileNotFoundError:
+        raise RunDirError(
+            f"{run_dir} has training files but no config.json, so a resumed run cannot be "
+            "checked against its settings",
+            fix,
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"{stored_path} cannot be read ({exc})", fix) from None
+    diffs = config_differences(stored, config)
+    if diffs:
+        more = f" and {len(diffs) - 4} more" if len(diffs) > 4 else ""
+        raise RunDirError(
+            f"run directory {run_dir} holds a run with other settings "
+            f"({'; '.join(diffs[:4])}{more})",
+            f"resume it with its own settings, {fix}",
+        )
+
+
 def run_train(
-    config: RunConfig, run_dir: str | Path, progress: bool = True
+    config: RunConfig, run_dir: str | Path, progress: bool = True, overwrite: bool = False
 ) -> tuple[BayesianBinaryNet, PreparedData]:
-    """Train the run's model (resuming from its checkpoint) and write the training artifacts."""
+    """Train the run's model (resuming from its checkpoint) and write the training artifacts.
+
+    ``run_dir`` is locked for the whole run. An existing run there must have the same
+    configuration (else :class:`RunDirError`, before anything is written); ``overwrite``
+    removes it first and trains from the start.
+    """
     run_dir = Path(run_dir)
-    atomic_write_json(run_dir / "config.json", config.to_dict())
-    data = prepare_data(config)
-    model = build_model(config, data)
-    start = time.perf_counter()
-    result = train(
-        model, data.train, config.train, data.val, run_dir / "train" / "checkpoint.pt", progress
-    )
-    _save_model(run_dir / "train" / "model.pt", model)
-    atomic_write_json(
-        run_dir / "train" / "metrics.json",
-        {
-            "history": result.history,
-            "resumed_from_epoch": result.resumed_from_epoch,
-            "seconds": time.perf_counter() - start,
-            "parameters": sum(p.numel() for p in model.parameters()),
-        },
-    )
+    with locked_dir(run_dir, "run directory"):
+        _prepare_run_dir(config, run_dir, overwrite)
+        atomic_write_json(run_dir / "config.json", config.to_dict())
+        data = prepare_data(config)
+        model = build_model(config, data)
+        start = time.perf_counter()
+        checkpoint = run_dir / "train" / "checkpoint.pt"
+        result = train(model, data.train, config.train, data.val, checkpoint, progress)
+        _save_model(run_dir / "train" / "model.pt", model)
+        atomic_write_json(
+            run_dir / "train" / "metrics.json",
+            {
+                "history": result.history,
+                "resumed_from_epoch": result.resumed_from_epoch,
+                "seconds": time.perf_counter() - start,
+                "parameters": sum(p.numel() for p in model.parameters()),
+            },
+        )
     return model, data
 
 
-def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[BayesianBinaryNet, PreparedData]:
-    """The trained model of ``run_dir`` (written by :func:`run_train`) and the run's data."""
-    path = Path(run_dir) / "train" / "model.pt"
+def _trained_model_path(run_dir: Path) -> Path:
+    path = run_dir / "train" / "model.pt"
     if not path.exists():
         raise FileNotFoundError(
             f"no trained model at {path}: run `neurocim train` for this run first"
         )
+    return path
+
+
+def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[BayesianBinaryNet, PreparedData]:
+    """The trained model of ``run_dir`` (written by :func:`run_train`) and the run's data.
+
+    A missing ``train/model.pt`` is a :class:`FileNotFoundError`; an unreadable one (truncated,
+    empty, not a model of this configuration) a :class:`CheckpointError` naming the fix.
+    """
+    path = _trained_model_path(Path(run_dir))
     data = prepare_data(config)
     model = build_model(config, data)
-    model.load_state_dict(torch.load(path, weights_only=True))
+    try:
+        model.load_state_dict(load_torch_file(path))
+    except Exception as exc:  # any failure to read or fit the file means it is unusable
+        raise CheckpointError(
+            f"{path} is not a trained model of this run ({error_summary(exc)}): delete it and run "
+            "`neurocim train` again with the run's settings (it is rebuilt from "
+            "train/checkpoint.pt), or retrain with --overwrite"
+        ) from None
     return model.eval(), data
 
 
@@ -261,15 +392,70 @@ def run_evaluate(
     data: PreparedData | None = None,
     sweep: bool = True,
     corruptions: bool = True,
+    progress: bool = True,
 ) -> dict:
-    """Evaluate the run's trained model and write ``evaluate/report.json`` and the plots."""
+    """Evaluate the run's trained model and write ``evaluate/report.json`` and the plots.
+
+    The run directory is locked meanwhile; ``progress`` shows a bar over the steps (data sets,
+    corruptions, plots, variation sweep).
+    """
     run_dir = Path(run_dir)
     if model is None or data is None:
-        model, data = load_trained(config, run_dir)
+        _trained_model_path(run_dir)
+    with locked_dir(run_dir, "run directory"):
+        if model is None or data is None:
+            model, data = load_trained(config, run_dir)
+        return _evaluate_locked(config, run_dir, model, data, sweep, corruptions, progress)
+
+
+def _evaluate_locked(
+    config: RunConfig,
+    run_dir: Path,
+    model: BayesianBinaryNet,
+    data: PreparedData,
+    sweep: bool,
+    corruptions: bool,
+    progress: bool,
+) -> dict:
     out = run_dir / "evaluate"
-    ev = evaluate(
-        model, data.val, data.test, data.ood, config.evaluate, with_corruptions=corruptions
-    )
+    sweeping = sweep and config.model.bayesian
+    total = evaluation_steps(len(data.ood), config.evaluate, corruptions) + 1 + int(sweeping)
+    with tqdm(total=total, desc="evaluate", unit="step", disable=not progress, leave=False) as bar:
+        ev = evaluate(
+            model,
+            data.val,
+            data.test,
+            data.ood,
+            config.evaluate,
+            with_corruptions=corruptions,
+            bar=bar,
+        )
+        with step(bar, "plots"):
+            report = _plot_evaluation(config, ev, data, corruptions, out)
+        if sweeping:
+            v = config.variation
+            points = len(v.drivers) * len(v.sigma_ic0_rel) * len(v.sigma_delta_rel)
+            points *= len(v.temperatures_c)
+            with step(bar, f"variation sweep ({points} points x {v.chips} chips)"):
+                noise = {k: val for k, val in data.ood.items() if k.endswith("noise")}
+                report["variation"] = variation_sweep(
+                    model,
+                    data.val,
+                    data.test,
+                    noise,
+                    config.variation,
+                    config.evaluate.mc_samples,
+                    config.evaluate.percentile,
+                )
+                _plot_variation(report["variation"]["rows"], noise, out, config.name)
+    atomic_write_json(out / "report.json", report)
+    return report
+
+
+def _plot_evaluation(
+    config: RunConfig, ev: Evaluation, data: PreparedData, corruptions: bool, out: Path
+) -> dict:
+    """The report of an evaluation and its plots (histograms, ROC, reliability, corruption)."""
     report = {"run": config.name, "bayesian": config.model.bayesian, **ev.report}
     for measure in config.evaluate.measures:
         threshold = report["abstention"][measure]["threshold"]
@@ -298,19 +484,6 @@ def run_evaluate(
             out / "corruption.png",
             title=config.name,
         )
-    if sweep and config.model.bayesian:
-        noise = {k: v for k, v in data.ood.items() if k.endswith("noise")}
-        report["variation"] = variation_sweep(
-            model,
-            data.val,
-            data.test,
-            noise,
-            config.variation,
-            config.evaluate.mc_samples,
-            config.evaluate.percentile,
-        )
-        _plot_variation(report["variation"]["rows"], noise, out, config.name)
-    atomic_write_json(out / "report.json", report)
     return report
 
 
@@ -347,11 +520,38 @@ def run_export(
     """Export the run's trained model to ``<run_dir>/network/`` (IR files and ``network.nir``)
     and check it against the float
     model on the test set (same quantized inputs, replayed masks); returns the check's report."""
+    check_export_args(input_bits, samples)
+    run_dir = Path(run_dir)
+    _trained_model_path(run_dir)
+    with locked_dir(run_dir, "run directory"):
+        return _export_locked(config, run_dir, input_bits, samples)
+
+
+def check_export_args(input_bits: object, samples: object) -> None:
+    """``input_bits`` in 1..16 and ``samples`` >= 1, else an :class:`ExportError` naming the
+    option (checked before any file is written)."""
+    from spindrop.export import ExportError
+
+    low, high = INPUT_BITS
+    if isinstance(input_bits, bool) or not isinstance(input_bits, int):
+        raise ExportError(f"--input-bits must be an integer in {low}..{high}, got {input_bits!r}")
+    if not low <= input_bits <= high:
+        raise ExportError(
+            f"--input-bits must be in {low}..{high} (bits of the chip's input pixels; 8 for "
+            f"8-bit images), got {input_bits}"
+        )
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ExportError(
+            f"--samples must be a positive integer (Monte-Carlo samples of the check), "
+            f"got {samples!r}"
+        )
+
+
+def _export_locked(config: RunConfig, run_dir: Path, input_bits: int, samples: int) -> dict:
     from hdl.ir import DataSource, save_network
     from hdl.nir_io import write_nir
     from spindrop.export import compare, export_network
 
-    run_dir = Path(run_dir)
     model, data = load_trained(config, run_dir)
     # the data it was trained on, so that `neurocim sim` finds test images for a copied network
     root = None if config.data.root is None else str(config.data.root)
@@ -362,8 +562,9 @@ def run_export(
         dataset=DataSource(config.data.dataset, root),
     )
     out = run_dir / "network"
+    # the check first: a failure leaves the network files of an earlier export as they were
+    report = {"network": str(out), **compare(model, net, data.test.x, data.test.y, samples)}
     save_network(net, out)
     write_nir(net, out / "network.nir")
-    report = {"network": str(out), **compare(model, net, data.test.x, data.test.y, samples)}
     atomic_write_json(out / "export_report.json", report)
     return report

@@ -21,7 +21,7 @@ from spindrop import plots
 from spindrop.data import CORRUPTIONS
 from spindrop.dropout import DropoutConfig
 from spindrop.evaluation import EvalConfig
-from spindrop.experiment import DataConfig, RunConfig, run_evaluate, run_train
+from spindrop.experiment import DataConfig, RunConfig, RunDirError, run_evaluate, run_train
 from spindrop.models import ModelConfig
 from spindrop.training import TrainConfig
 from spindrop.variation import SweepConfig
@@ -109,8 +109,15 @@ def _run_one(args: tuple[RunConfig, str, bool]) -> dict:
 
     torch.set_num_threads(1)
     config, run_dir, sweep = args
-    model, data = run_train(config, run_dir, progress=False)
-    return run_evaluate(config, run_dir, model, data, sweep=sweep)
+    try:
+        model, data = run_train(config, run_dir, progress=False)
+    except RunDirError as exc:
+        raise RunDirError(
+            exc.problem,
+            "the study's settings changed since that run: delete the study directory "
+            f"{Path(run_dir).parent.parent} (or that run) or pass another --out",
+        ) from None
+    return run_evaluate(config, run_dir, model, data, sweep=sweep, progress=False)
 
 
 def run_study(

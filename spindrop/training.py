@@ -88,6 +88,68 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     atomic_write(path, lambda f: f.write(buffer.getvalue()))
 
 
+def _resume(
+    checkpoint: Path,
+    config: TrainConfig,
+    model: BayesianBinaryNet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+) -> tuple[list[dict[str, float]], int]:
+    """Load ``checkpoint`` into the model, optimizer and scheduler; returns (history, epoch).
+
+    A file that cannot be read (truncated, empty, not a checkpoint, another model's) is a
+    :class:`CheckpointError` naming it and the fix.
+    """
+    fix = "delete it to train this run from the start, or pass --overwrite"
+    try:
+        state = load_torch_file(checkpoint)
+        if not isinstance(state, dict):
+            raise ValueError(f"holds a {type(state).__name__}, not a checkpoint")
+        stored_config = state["train_config"]
+    except Exception as exc:  # any failure to read the file means it is unusable
+        raise CheckpointError(
+            f"checkpoint {checkpoint} cannot be read ({error_summary(exc)}): {fix}"
+        ) from None
+    if stored_config != asdict(config):
+        raise CheckpointError(
+            f"checkpoint {checkpoint} was written with training settings {stored_config}, "
+            f"not {asdict(config)}: {fix}, or use a new run name"
+        )
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        history, epoch = list(state["history"]), int(state["epoch"])
+    except Exception as exc:  # a checkpoint of another model or a damaged one
+        raise CheckpointError(
+            f"checkpoint {checkpoint} does not fit this run's model ({error_summary(exc)}): {fix}"
+        ) from None
+    return history, epoch
+
+
+def error_summary(exc: BaseException) -> str:
+    """The gist of an exception's message in one line of at most 160 characters (the first
+    line, with the next one when the first only introduces it)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    text = " ".join(lines[:2]) if len(lines) > 1 and lines[0].endswith(":") else ""
+    text = text or (lines[0] if lines else type(exc).__name__)
+    if isinstance(exc, KeyError):
+        text = f"no entry {text}"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def load_torch_file(path: Path) -> object:
+    """``torch.load(path, weights_only=True)``; a file that is not a complete ``torch.save``
+    archive raises ``ValueError`` saying so (empty, truncated or not written by torch)."""
+    import zipfile
+
+    if path.stat().st_size == 0:
+        raise ValueError("the file is empty")
+    if not zipfile.is_zipfile(path):
+        raise ValueError("not a complete file written by torch.save: truncated or overwritten")
+    return torch.load(path, weights_only=True)
+
+
 def train(
     model: BayesianBinaryNet,
     train_data: ArrayDataset,
@@ -113,18 +175,7 @@ def train(
     start_epoch = 0
     checkpoint = Path(checkpoint) if checkpoint is not None else None
     if checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
-        if state["train_config"] != asdict(config):
-            raise CheckpointError(
-                f"checkpoint {checkpoint} was written with training settings "
-                f"{state['train_config']}, "
-                f"not {asdict(config)}: delete it or use a new run directory"
-            )
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history = state["history"]
-        start_epoch = state["epoch"]
+        history, start_epoch = _resume(checkpoint, config, model, optimizer, scheduler)
 
     bar = tqdm(
         range(start_epoch, config.epochs),

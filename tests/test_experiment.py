@@ -29,3 +29,50 @@ def test_bad_held_out_class_and_mismatched_ood_dataset(tmp_path):
         prepare_data(RunConfig(data=DataConfig(held_out_classes=(12,))))
     with pytest.raises(DatasetError):
         prepare_data(RunConfig(data=DataConfig(ood_dataset="mnist", ood_root=str(tmp_path))))
+
+
+def _tiny(**train) -> RunConfig:
+    from spindrop.models import ModelConfig
+    from spindrop.training import TrainConfig
+
+    return RunConfig(
+        name="tiny",
+        data=DataConfig(max_train=200, max_test=50),
+        model=ModelConfig(hidden=(8,)),
+        train=TrainConfig(epochs=1, **train),
+    )
+
+
+def test_a_resumed_run_must_keep_its_settings(tmp_path):
+    import pickle
+
+    from spindrop.experiment import RunDirError, run_train
+
+    run_train(_tiny(), tmp_path / "tiny", progress=False)
+    with pytest.raises(RunDirError) as info:
+        run_train(_tiny(lr=0.01), tmp_path / "tiny", progress=False)
+    assert info.value.problem.endswith("(train.lr: 0.005 -> 0.01)")
+    copy = pickle.loads(pickle.dumps(info.value))  # crosses process pools intact
+    assert str(copy) == str(info.value) and copy.fix == info.value.fix
+    model, _ = run_train(_tiny(lr=0.01), tmp_path / "tiny", progress=False, overwrite=True)
+    assert model.config.hidden == (8,)
+
+
+def test_settings_missing_from_an_older_config_json_count_as_defaults():
+    from spindrop.experiment import config_differences
+
+    stored = RunConfig().to_dict()
+    del stored["model"]["frozen_layers"], stored["evaluate"]["seed"]
+    assert config_differences(stored, RunConfig()) == []
+    stored["model"]["hidden"] = [64]
+    assert config_differences(stored, RunConfig()) == ["model.hidden: [64] -> [256]"]
+
+
+def test_the_study_names_its_own_fix_for_a_changed_run(tmp_path):
+    from spindrop.experiment import RunDirError, run_train
+    from spindrop.study import _run_one
+
+    run_dir = tmp_path / "study" / "runs" / "tiny"
+    run_train(_tiny(), run_dir, progress=False)
+    with pytest.raises(RunDirError, match=r"the study's settings changed since that run: delete"):
+        _run_one((_tiny(seed=1), str(run_dir), False))
