@@ -55,8 +55,9 @@ before a linear node, ``LIF`` with ``β = 1 - 2^-s`` (``s`` in 1..16, or ``β = 
 ``2^-30``: no leak), ``v_leak = 0`` and ``v_reset = 0`` (reset ``zero``), or ``IF`` (``g = r``);
 one leak per layer and one threshold per channel. The input gain ``g > 0`` is folded into the
 threshold, ``θ = floor(v_threshold / g) + 1`` (``v > u ⇔ v >= floor(u) + 1`` for an integer
-``v``). A node that reads the graph's output layer feeds ``Output``: a weighted node gives the
-accumulator (decoding ``membrane``), a neuron node decoding ``count``. Anything else raises an
+``v``). What feeds ``Output`` is the output layer: a single neuron node gives decoding ``count``
+(``y`` = its spike count), weighted nodes the accumulator of their summed current (decoding
+``membrane``). A flat input ``(N,)`` becomes ``(1, 1, N)``. Anything else raises an
 :class:`hdl.ir.IRError` naming the node and the fix.
 """
 
@@ -74,7 +75,7 @@ import numpy as np
 
 from hdl.ir import Edge, InputSpec, IRError, Layer, Network, Neuron, _from_json, _to_json
 
-__all__ = ["DT", "NO_LEAK_SHIFT", "from_nir", "read_nir", "to_nir", "write_nir"]
+__all__ = ["DT", "NO_LEAK_SHIFT", "channel_scale", "from_nir", "read_nir", "to_nir", "write_nir"]
 
 KEY = "neurocim"
 DT = 1e-4
@@ -118,7 +119,9 @@ def _full(per_channel: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(_per_channel(per_channel, len(shape)), shape).copy()
 
 
-def _diagonal(shape: tuple[int, ...], scale: np.ndarray, bias: np.ndarray, meta: dict | None):
+def _diagonal(
+    shape: tuple[int, ...], scale: np.ndarray, bias: np.ndarray, meta: dict | None
+) -> nir.NIRNode:
     """A node computing ``k_o · s + b_o`` per channel: ``Affine`` for ``(N,)``, 1x1 ``Conv2d``
     for ``(C, H, W)``."""
     weight = np.diag(np.asarray(scale, dtype=np.float64))
@@ -475,7 +478,10 @@ def _from_foreign(
             f"{len(inputs)} and {len(outputs)}"
         )
     in_key, out_key = inputs[0], outputs[0]
-    in_shape = tuple(int(s) for s in np.ravel(next(iter(nodes[in_key].input_type.values()))))
+    declared = next(iter(nodes[in_key].input_type.values()), None)
+    if declared is None:
+        raise IRError(f"NIR input {in_key!r} declares no shape: give the Input node its shape")
+    in_shape = tuple(int(s) for s in np.ravel(declared))
     if len(in_shape) == 1:
         in_shape = (1, 1, in_shape[0])
     if len(in_shape) != 3:
