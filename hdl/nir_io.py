@@ -52,7 +52,9 @@ Graphs from other tools (no ``"neurocim"`` metadata; e.g. ``snntorch.export_to_n
 ``nn.Linear`` + ``snn.Leaky``) import when the hardware can hold them: ``Affine``/``Linear``/
 ``Conv2d`` (square kernel, dilation 1, groups 1) with integer weights and biases, ``Flatten``
 before a linear node, ``LIF`` with ``β = 1 - 2^-s`` (``s`` in 1..16, or ``β = 1`` within
-``2^-30``: no leak), ``v_leak = 0`` and ``v_reset = 0`` (reset ``zero``), or ``IF`` (``g = r``);
+``2^-30``: no leak), ``v_leak = 0`` and ``v_reset = 0`` (reset ``zero``; snntorch's exporter
+writes every ``snn.Leaky`` so, whatever its ``reset_mechanism``: a network trained with reset
+by subtraction imports with reset to zero), or ``IF`` (``g = r``);
 one leak per layer and one threshold per channel. The input gain ``g > 0`` is folded into the
 threshold, ``θ = floor(v_threshold / g) + 1`` (``v > u ⇔ v >= floor(u) + 1`` for an integer
 ``v``). What feeds ``Output`` is the output layer: a single neuron node gives decoding ``count``
