@@ -40,6 +40,16 @@ __all__ = [
 #: Resolution of every saved PNG (dots per inch).
 DPI = 100
 
+#: Smallest y-axis span of :func:`plot_variation` by default: 0.1 = 10 percentage points for
+#: accuracies and detection rates, so that differences of a test image or two (noise) are not
+#: stretched over the whole axis and read as a trend.
+MIN_Y_SPAN = 0.1
+
+# Reliability diagram: one opaque colour (and hatch) per legend entry, bars never overlap.
+_ACCURACY = "C0"
+_OVER_CONFIDENT = "#f4a6a6"  # light red: confidence above accuracy
+_UNDER_HATCH = "///"  # the accuracy bar above the confidence: under-confident
+
 _MEASURE_LABELS = {
     "entropy": "predictive entropy (nats)",
     "mutual_information": "mutual information (nats)",
@@ -298,6 +308,7 @@ def plot_variation(
     path: str | Path,
     group_key: str | None = None,
     title: str = "",
+    min_y_span: float | None = MIN_Y_SPAN,
 ) -> Path:
     """Metrics against a device-variation parameter (e.g. ``sigma(Ic0)/Ic0`` or temperature).
 
@@ -312,8 +323,15 @@ def plot_variation(
         path: output ``.png`` path.
         group_key: optional key whose value names the line a row belongs to.
         title: figure title.
+        min_y_span: smallest y-axis span of every subplot (``None`` = matplotlib's autoscale):
+            nearly flat data are centred in a window this tall (kept inside [0, 1] when the
+            data are), so noise does not look like a trend.
     """
     path = _check_path(path)
+    if min_y_span is not None and not (
+        isinstance(min_y_span, (int, float)) and math.isfinite(min_y_span) and min_y_span > 0
+    ):
+        raise ValueError(f"min_y_span must be a positive number or None, got {min_y_span!r}")
     if isinstance(rows, Mapping) or not isinstance(rows, Sequence) or len(rows) == 0:
         raise ValueError("rows must be a non-empty list of dicts")
     if isinstance(y_keys, str):
@@ -355,6 +373,8 @@ def plot_variation(
             ax.set_xlabel(x_key)
             ax.set_ylabel(y_key)
             ax.grid(True, alpha=0.3)
+            if min_y_span is not None:
+                _widen_y(ax, [p[1][j] for points in groups.values() for p in points], min_y_span)
         for j in range(len(y_keys), nrows * ncols):
             axes[j // ncols][j % ncols].set_visible(False)
         if group_key is not None:
@@ -363,6 +383,23 @@ def plot_variation(
             fig.suptitle(title)
         fig.tight_layout()
         return _save(fig, path)
+
+
+def _widen_y(ax: Any, values: list[float], span: float) -> None:
+    """Give ``ax`` a y range at least ``span`` tall around ``values`` (NaN ignored), inside
+    [0, 1] when every value is."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return
+    low, high = min(finite), max(finite)
+    if high - low >= span:
+        return
+    centre = (low + high) / 2.0
+    bottom, top = centre - span / 2.0, centre + span / 2.0
+    if 0.0 <= low and high <= 1.0 and span <= 1.0:
+        shift = max(0.0, -bottom) - max(0.0, top - 1.0)
+        bottom, top = bottom + shift, top + shift
+    ax.set_ylim(bottom, top)
 
 
 def plot_reliability(
@@ -374,8 +411,11 @@ def plot_reliability(
 ) -> Path:
     """Reliability diagram: accuracy against confidence in equal-width bins, with the ECE.
 
-    Top: per-bin accuracy (bars) and the gap to the mean confidence; the diagonal is perfect
-    calibration. Bottom: fraction of inputs per bin. The bins and the ECE are those of
+    Top: per-bin accuracy (blue bars) and the gap to the bin's mean confidence: a light red bar
+    on top where the confidence is higher (over-confident), the hatched top of the blue bar
+    where it is lower (under-confident); every colour is opaque, so what the plot shows is what
+    its legend shows. The diagonal is perfect calibration. Bottom: fraction of inputs per bin.
+    The bins and the ECE are those of
     :func:`spindrop.uncertainty.calibration_bins` /
     :func:`spindrop.uncertainty.expected_calibration_error`.
 
@@ -396,31 +436,32 @@ def plot_reliability(
     acc = np.where(filled, bins.accuracy, 0.0)
     conf = np.where(filled, bins.confidence, 0.0)
     with matplotlib.style.context("default"):
-        fig = Figure(figsize=(5.0, 6.0))
+        fig = Figure(figsize=(5.0, 7.0))
         ax, ax_count = fig.subplots(
             2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]}, squeeze=True
         )
+        over = filled & (conf > acc)
+        under = filled & (conf < acc)
+        bar = {"align": "edge", "edgecolor": "k", "linewidth": 0.5}
+        ax.bar(left, acc, width=width, color=_ACCURACY, label="accuracy", **bar)
         ax.bar(
-            left,
-            acc,
-            width=width,
-            align="edge",
-            color="C0",
-            edgecolor="k",
-            linewidth=0.5,
-            label="accuracy",
+            left[over],
+            (conf - acc)[over],
+            bottom=acc[over],
+            width=width[over],
+            color=_OVER_CONFIDENT,
+            label="confidence above accuracy (over-confident)",
+            **bar,
         )
-        ax.bar(
-            left[filled],
-            (conf - acc)[filled],
-            bottom=acc[filled],
-            width=width[filled],
-            align="edge",
-            color="C3",
-            alpha=0.3,
-            edgecolor="C3",
-            linewidth=0.5,
-            label="gap to confidence",
+        ax.bar(  # drawn over the top of the accuracy bar, in the same opaque blue
+            left[under],
+            (acc - conf)[under],
+            bottom=conf[under],
+            width=width[under],
+            color=_ACCURACY,
+            hatch=_UNDER_HATCH,
+            label="accuracy above confidence (under-confident)",
+            **bar,
         )
         ax.plot(
             [0, 1], [0, 1], color="0.4", linestyle="--", linewidth=1.0, label="perfect calibration"
@@ -429,13 +470,16 @@ def plot_reliability(
         ax.set_ylim(0.0, 1.0)
         ax.set_ylabel("accuracy")
         ax.legend(
-            loc="upper left",
+            loc="lower left",  # above the bars, never over them
+            bbox_to_anchor=(0.0, 1.02, 1.0, 0.3),
+            mode="expand",
+            borderaxespad=0.0,
             fontsize="small",
             title=f"ECE = {ece:.4f} (N = {n})",
             title_fontsize="small",
         )
         if title:
-            ax.set_title(title)
+            fig.suptitle(title)
         ax_count.bar(
             left,
             bins.counts / n,

@@ -182,3 +182,76 @@ def test_bad_input_raises_and_writes_nothing(tmp_path, name, call, match):
     with pytest.raises(ValueError, match=match):
         call(tmp_path / "out.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def _figures(monkeypatch) -> list:
+    """Every figure a plot function saves, inspected before it is cleared: per axes the
+    y limits, the bars (x, bottom, top, RGBA face, hatch) and the legend entries (RGBA, hatch)."""
+    seen: list = []
+    real = plots._save
+
+    def spy(fig, path):
+        axes = []
+        for ax in fig.axes:
+            bars = [
+                (
+                    round(p.get_x(), 9),
+                    min(p.get_y(), p.get_y() + p.get_height()),
+                    max(p.get_y(), p.get_y() + p.get_height()),
+                    tuple(p.get_facecolor()),
+                    p.get_hatch(),
+                )
+                for p in ax.patches
+                if p.get_height() != 0
+            ]
+            legend = ax.get_legend()
+            handles = [] if legend is None else legend.legend_handles
+            styles = {
+                (tuple(h.get_facecolor()), h.get_hatch())
+                for h in handles
+                if hasattr(h, "get_hatch")
+            }
+            axes.append({"ylim": ax.get_ylim(), "bars": bars, "legend": styles})
+        seen.append(axes)
+        return real(fig, path)
+
+    monkeypatch.setattr(plots, "_save", spy)
+    return seen
+
+
+def test_reliability_bars_look_exactly_like_their_legend(tmp_path, monkeypatch):
+    seen = _figures(monkeypatch)
+    rng = np.random.default_rng(0)
+    probs = _probs(500, 10, seed=4)
+    noisy = rng.random(500) < 0.2  # under-confident bins at low confidence, over- at high
+    labels = np.where(noisy, rng.integers(0, 10, 500), probs.argmax(1))
+    plots.plot_reliability(probs, labels, tmp_path / "r.png")
+    top = seen[0][0]
+    styles = {(face, hatch) for _, _, _, face, hatch in top["bars"]}
+    assert len(styles) == 3  # accuracy, over-confident gap, under-confident gap
+    assert styles <= top["legend"]
+    assert all(face[3] == 1.0 for face, _ in styles)  # opaque: no blended colour
+    for i, (x, low, high, face, _) in enumerate(top["bars"]):
+        for x2, low2, high2, face2, _ in top["bars"][i + 1 :]:
+            if x == x2 and min(high, high2) - max(low, low2) > 1e-12:
+                assert face == face2, f"bars of different colours overlap at x={x}"
+
+
+def test_variation_axes_do_not_magnify_noise(tmp_path, monkeypatch):
+    seen = _figures(monkeypatch)
+    rows = [
+        {"t": t, "flat": 0.971 + 0.004 * (t == 50), "top": 0.995 + 0.004 * (t > 0), "wide": t / 100}
+        for t in (0, 25, 50, 75, 100)
+    ]
+    plots.plot_variation(rows, "t", ["flat", "top", "wide"], tmp_path / "v.png")
+    plots.plot_variation(rows, "t", ["flat"], tmp_path / "auto.png", min_y_span=None)
+    (flat, top, wide), (auto,) = (
+        [a["ylim"] for a in seen[0][:3]],
+        [a["ylim"] for a in seen[1][:1]],
+    )
+    assert flat[0] <= 0.971 and flat[1] >= 0.975 and flat[1] - flat[0] == pytest.approx(0.1)
+    assert top == pytest.approx((0.9, 1.0))  # kept inside [0, 1]
+    assert wide[1] - wide[0] > 1.0  # already wide: matplotlib's own limits
+    assert auto[1] - auto[0] < 0.01
+    with pytest.raises(ValueError, match="min_y_span"):
+        plots.plot_variation(rows, "t", ["flat"], tmp_path / "x.png", min_y_span=0)
