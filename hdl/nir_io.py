@@ -400,7 +400,13 @@ def _neuron(
             raise IRError(f"NIR node {key!r} has {field} != 0, {what}")
     if isinstance(node, nir.LIF):
         leak = _leak_shift(node, shape, key, dt)
-        gain = np.asarray(node.r, dtype=np.float64) * dt / np.asarray(node.tau, dtype=np.float64)
+        r, tau = np.broadcast_arrays(
+            np.asarray(node.r, dtype=np.float64), np.asarray(node.tau, dtype=np.float64)
+        )
+        # snntorch writes beta = 1 as tau = r = inf (r = tau/dt): gain 1 in the limit
+        limit = np.isinf(r) & np.isinf(tau)
+        with np.errstate(invalid="ignore"):
+            gain = np.where(limit, 1.0, r * dt / np.where(limit, 1.0, tau))
     else:
         leak = None
         gain = np.asarray(node.r, dtype=np.float64)

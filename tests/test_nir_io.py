@@ -435,6 +435,10 @@ def test_hand_written_graphs_map_or_are_refused():
     # an input gain g = r dt / tau of 2 fires at 2 v > 1, that is v >= 1
     gained = from_nir(_hand_graph(r=np.full(2, 4.0)))
     np.testing.assert_array_equal(gained.layers[0].neuron.threshold, [1, 1])
+    # beta = 1 as snntorch writes it: tau = r = inf
+    no_leak = from_nir(_hand_graph(tau=np.full(2, np.inf), r=np.full(2, np.inf)))
+    assert no_leak.layers[0].neuron.leak_shift is None
+    np.testing.assert_array_equal(no_leak.layers[0].neuron.threshold, [2, 2])
     with pytest.raises(IRError, match=r"NIR node 'lif' has v_reset != 0.*set v_reset = 0"):
         from_nir(_hand_graph(v_reset=np.full(2, 0.5)))
     with pytest.raises(IRError, match=r"NIR node 'lif' has v_leak != 0.*bias"):
