@@ -29,10 +29,10 @@ Written graphs (:func:`to_nir`), float semantics per timestep ``t``:
 * the bias ``b`` (``k·b``) rides on the bias of the layer's first weighted edge node, or, with
   no weighted edge, on a diagonal node that its first skip edge goes through; so
   ``I = Σ_edges z + b`` exactly as on the chip;
-* the output accumulator (decoding ``membrane``) -> an identity ``Affine`` (a 1x1 ``Conv2d`` for
-  a ``(C, H, W)`` layer) that sums the layer's edges: the graph's output at step ``t`` is
-  ``I[t]``, and the chip's ``y = Σ_t I[t]``; with decoding ``count`` the output layer is a
-  ``LIF`` node and ``y`` the sum of its spikes over the steps.
+* the output accumulator (decoding ``membrane``) -> the node of its one weighted edge, or an
+  identity ``Affine`` (a 1x1 ``Conv2d`` for a ``(C, H, W)`` layer) that sums several edges: the
+  graph's output at step ``t`` is ``I[t]``, and the chip's ``y = Σ_t I[t]``; with decoding
+  ``count`` the output layer is a ``LIF`` node and ``y`` the sum of its spikes over the steps.
 
 The float run then gives the chip's spikes exactly where nothing is rounded: ``T = 1``, or
 currents that keep the membrane a multiple of ``2^leak_shift`` (the chip's leak

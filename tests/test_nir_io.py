@@ -281,6 +281,63 @@ def test_snntorch_runs_a_leaky_exported_network_over_timesteps(tmp_path):
     np.testing.assert_array_equal(outputs.sum(axis=1), golden.outputs[0])
 
 
+def test_snntorch_sums_skip_edges_biases_and_a_convolutional_accumulator():
+    """The diagonal nodes: a layer of skip edges only (its bias and per-channel thresholds on a
+    1x1 Conv2d), and an output accumulator of two edges, (C, H, W), summed by an identity node."""
+    rng = np.random.default_rng(5)
+    net = Network(
+        name="sums",
+        input=InputSpec((2, 5, 5), bits=3),
+        layers=(
+            Layer(
+                "a",
+                (
+                    Edge(
+                        "conv2d",
+                        "input",
+                        kernel=3,
+                        padding=1,
+                        weight=rng.choice([-1, 1], (2, 2, 3, 3)),
+                    ),
+                ),
+                (2, 5, 5),
+                neuron=Neuron(threshold=np.array([2, 5])),
+                bias=np.array([1, -1]),
+            ),
+            Layer(
+                "b",
+                (Edge("skip", "a"), Edge("skip", "input")),
+                (2, 5, 5),
+                neuron=Neuron(threshold=np.array([3, 4])),
+                bias=np.array([-2, 1]),
+            ),
+            Layer(
+                "out",
+                (
+                    Edge(
+                        "conv2d", "b", kernel=3, padding=1, weight=rng.choice([-1, 1], (2, 2, 3, 3))
+                    ),
+                    Edge("skip", "a"),
+                ),
+                (2, 5, 5),
+                bias=np.array([0, 3]),
+            ),
+        ),
+    ).validate()
+    graph = to_nir(net)
+    assert isinstance(graph.nodes["b.edge0"], nir.Conv2d)  # skip into a scaled layer
+    assert isinstance(graph.nodes["out"], nir.Conv2d)  # the identity that sums two edges
+    module = import_from_nir(graph)
+    x = rng.integers(0, 8, (16, 2, 5, 5))
+    golden = run(net, x, trace=True)
+    outputs, spikes = _run_snntorch(module, [torch.tensor(xi, dtype=torch.float32) for xi in x], 1)
+    for layer in ("a", "b"):
+        ours = golden.spikes[layer][0]
+        assert 0.05 < ours.mean() < 0.95, f"{layer} spikes too rarely or too often to tell"
+        np.testing.assert_array_equal(spikes[layer], ours, err_msg=layer)
+    np.testing.assert_array_equal(outputs, golden.currents["out"][0])
+
+
 def _without_dropout(net: Network) -> Network:
     """NIR has no dropout masks: the graph is the network with every crossbar row kept."""
     layers = tuple(
