@@ -25,6 +25,9 @@ from hdl.lfsr import rate_spikes
 from hdl.nir_io import DT, NO_LEAK_SHIFT, from_nir, read_nir, to_nir, write_nir
 from sim.netgen import example_networks, random_images, random_network
 
+# snntorch.export_to_nir calls nirtorch's older extract_nir_graph, which warns about itself
+pytestmark = pytest.mark.filterwarnings("ignore:nirtorch.extract_nir_graph:DeprecationWarning")
+
 
 def _network() -> Network:
     rng = np.random.default_rng(0)
@@ -128,7 +131,9 @@ def test_architecture_without_weights_is_refused():
 # --- neurocim -> snntorch ------------------------------------------------------------------------
 
 
-def _run_snntorch(module: torch.nn.Module, inputs: list[torch.Tensor], steps: int):
+def _run_snntorch(
+    module: torch.nn.Module, inputs: list[torch.Tensor], steps: int
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Run ``module`` (an snntorch network) ``steps`` timesteps on each input in turn, from rest.
 
     Returns the graph outputs ``(N, T, ...)`` and the spikes of every ``snn.Leaky`` by module
