@@ -366,6 +366,8 @@ def _validate_edge(
     if not isinstance(edge, Edge):
         raise IRError(f"{where} must be an Edge, got {type(edge).__name__}")
     _choice(edge.kind, f"{where}.kind", EDGE_KINDS)
+    if edge.kind != "conv2d":
+        _check_no_window(edge, where)
     if edge.kind in ("skip", "zero"):
         if edge.kind == "skip" and tuple(in_shape) != tuple(out_shape):
             raise IRError(
@@ -387,7 +389,6 @@ def _validate_edge(
         if len(out_shape) != 1:
             raise IRError(f"{where}: a linear edge needs a flat layer shape (N,), got {out_shape}")
         shape: tuple[int, ...] = (out_shape[0], n_in)
-        edge = replace(edge, kernel=1, stride=1, padding=0)
     else:
         if len(in_shape) != 3 or len(out_shape) != 3:
             raise IRError(f"{where}: conv2d needs (C, H, W) shapes, got {in_shape} -> {out_shape}")
@@ -420,8 +421,31 @@ def _validate_edge(
             )
     dropout = edge.dropout
     if dropout is not None and dropout.granularity == "channel" and edge.kind == "linear":
-        dropout = replace(dropout, granularity="row")  # a linear layer's channels are its rows
-    return replace(edge, weight=weight, weight_shape=shape, dropout=dropout, weight_bits=bits)
+        raise IRError(
+            f"{where}.dropout.granularity 'channel' needs a conv2d edge: a linear edge has no "
+            "input channels, one mask bit per input is its 'row' granularity; use "
+            "granularity 'row'"
+        )
+    return replace(edge, weight=weight, weight_shape=shape, weight_bits=bits)
+
+
+def _check_no_window(edge: Edge, where: str) -> None:
+    """Refuse a convolution window (kernel, stride, padding) on an edge that has none."""
+    given = {
+        name: value
+        for name, value, default in (
+            ("kernel", edge.kernel, 1),
+            ("stride", edge.stride, 1),
+            ("padding", edge.padding, 0),
+        )
+        if value != default
+    }
+    if given:
+        listed = ", ".join(f"{k} {v!r}" for k, v in given.items())
+        raise IRError(
+            f"{where}: a {edge.kind} edge has no convolution window, but it has {listed}; "
+            "remove them (kernel 1, stride 1, padding 0) or make it a conv2d edge"
+        )
 
 
 def _validate_layer(layer: Layer, seen: dict, is_output: bool, decoding: str) -> Layer:

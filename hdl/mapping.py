@@ -42,7 +42,8 @@ from hdl.driver import MTJDriver, driver_for
 from hdl.errors import NeurocimError
 from hdl.geometry import ceil_div, conversions, mask_cycles, update_cycles
 from hdl.hwconfig import HardwareConfig, HardwareError
-from hdl.ir import Network
+from hdl.ir import DropoutSpec, Network
+from hdl.lfsr import LFSRError, module_offsets
 
 __all__ = [
     "ACCUMULATE_CYCLES",
@@ -389,7 +390,12 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
 
     Raises:
         HardwareError: ``hw`` is not a :class:`~hdl.hwconfig.HardwareConfig`.
-        MappingError: an edge reads an unknown source or a shape does not fit its kind.
+        MappingError: an edge reads an unknown source or a shape does not fit its kind, or
+            an LFSR dropout source is too narrow for its modules (the message names the edge,
+            the width needed and the fix).
+
+    A layer that no edge reads (other than the output layer, and other than through ``zero``
+    edges) is legal, but built and scheduled for nothing: :attr:`Mapping.notes` says so.
     """
     hw = _check_hw(hw)
     driver = driver_for(net, driver)
@@ -402,6 +408,8 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
     notes: list[str] = []
     layers: list[LayerMap] = []
     fill = 0
+    n_dropout = sum(e.weighted and e.dropout is not None for la in net.layers for e in la.edges)
+    dropout_ordinal = 0
     for li, layer in enumerate(net.layers):
         out_shape = tuple(layer.out_shape)
         if len(out_shape) == 3:
@@ -458,7 +466,9 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                 if spec.source == "mtj":
                     per, width = mtj_cycles, 0
                 else:
+                    _check_lfsr_modules(f"{where}.dropout", spec, dropout_ordinal, n_dropout)
                     per, width = LFSR_STEP_CYCLES, spec.lfsr.width if spec.lfsr else 16
+                dropout_ordinal += 1
                 dfill = mask_cycles(units, spec.modules) * per
                 dmap = DropoutMap(
                     p=float(spec.p),
@@ -534,6 +544,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
             )
         )
         shapes[layer.name] = out_shape
+    notes.extend(_dead_ends(net, layers))
     rate = inp.encoding == "rate"
     return Mapping(
         network=net.name,
@@ -549,6 +560,29 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
         layers=tuple(layers),
         notes=tuple(notes),
     )
+
+
+def _check_lfsr_modules(where: str, spec: DropoutSpec, edge: int, edges: int) -> None:
+    """Refuse an LFSR dropout source too narrow for its modules (:func:`hdl.lfsr.module_offsets`:
+    the modules' starts would lie closer than one draw, so their draws would overlap)."""
+    assert spec.lfsr is not None  # DropoutSpec gives source "lfsr" a default LFSR
+    try:
+        module_offsets(spec.lfsr.width, spec.modules, edge, edges)
+    except LFSRError as err:
+        raise MappingError(f"{where}.lfsr.width {spec.lfsr.width} is too narrow: {err}") from err
+
+
+def _dead_ends(net: Network, layers: list[LayerMap]) -> list[str]:
+    """A note per layer (other than the output) whose spikes no edge reads (``zero`` edges
+    read nothing): it is built and scheduled, but never affects the output."""
+    read = {e.source for layer in net.layers for e in layer.edges if e.kind != "zero"}
+    return [
+        f"layer {lm.name!r} is read by no edge and is not the output: its {lm.neurons} neurons "
+        f"cost {lm.timestep_cycles} cycles per timestep, tiles and energy for nothing; remove it "
+        "or feed it into a later layer"
+        for lm in layers[:-1]
+        if lm.name not in read
+    ]
 
 
 # --- register widths -------------------------------------------------------------------------

@@ -258,9 +258,33 @@ def test_numpy_scalars_and_integral_floats_are_normalised(tmp_path: Path) -> Non
     assert_same(net, load_network(tmp_path))
 
 
-def test_linear_channel_dropout_is_row_dropout() -> None:
-    net = small_network(edge={"dropout": DropoutSpec(0.2, granularity="channel")}).validate()
+def test_linear_channel_dropout_is_refused() -> None:
+    _error(
+        r"layer 'h'.edges\[0\].dropout.granularity 'channel' needs a conv2d edge.*use "
+        r"granularity 'row'",
+        lambda: small_network(edge={"dropout": DropoutSpec(0.2, granularity="channel")}),
+    )
+    net = small_network(edge={"dropout": DropoutSpec(0.2, granularity="row")}).validate()
     assert net.layers[0].edges[0].dropout.granularity == "row"
+
+
+@pytest.mark.parametrize(
+    ("kind", "window", "listed"),
+    [
+        ("linear", {"kernel": 3}, "kernel 3"),
+        ("linear", {"stride": 2, "padding": 1}, "stride 2, padding 1"),
+        ("skip", {"kernel": 3}, "kernel 3"),
+    ],
+)
+def test_a_window_on_an_edge_without_one_is_refused(kind: str, window: dict, listed: str) -> None:
+    def build() -> Network:
+        if kind == "linear":
+            return small_network(edge={"kind": kind, **window})
+        hidden = Layer("h", (Edge("linear", "input", weight=np.ones((3, 4))),), (3,), Neuron())
+        out = Layer("out", (Edge(kind, "h", **window),), (3,))
+        return Network("skip", InputSpec((1, 2, 2), bits=4), (hidden, out))
+
+    _error(rf"a {kind} edge has no convolution window, but it has {listed}; remove them", build)
 
 
 def test_validate_is_idempotent() -> None:
@@ -561,6 +585,14 @@ def _load_doc(directory: Path, doc) -> None:
         (
             lambda d: d["layers"][0]["neuron"].update(membrane_bits=2),
             r"layer 'conv1'.neuron.threshold must be in 1..1 \(membrane_bits 2\); channel 0 has 3",
+        ),
+        (
+            lambda d: d["layers"][2]["edges"][1].update(kernel=3),
+            r"layer 'fc'.edges\[1\]: a linear edge has no convolution window, but it has kernel 3",
+        ),
+        (
+            lambda d: d["layers"][2]["edges"][0]["dropout"].update(granularity="channel"),
+            r"layer 'fc'.edges\[0\].dropout.granularity 'channel' needs a conv2d edge",
         ),
         (lambda d: d["input"].update(bits=32), r"input: input.bits must be in 1..16, got 32"),
         (lambda d: d["input"].update(shape=5), r"input has a malformed field"),

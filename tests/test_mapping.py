@@ -7,6 +7,7 @@ here from docs/cost-model.md, on small networks of every kind of layer.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -466,3 +467,43 @@ def test_one_definition_of_each_rule() -> None:
         if copies.search(line)
     ]
     assert not found, found
+
+
+# --- refusals and notes ------------------------------------------------------------------------
+
+
+def _mlp(dropout: DropoutSpec | None = None, dead_end: bool = False) -> Network:
+    layers = [Layer("fc1", (Edge("linear", "input", dropout=dropout),), (16,), Neuron())]
+    if dead_end:  # read by nobody (the zero edge reads nothing)
+        layers.append(Layer("side", (Edge("linear", "input"),), (8,), Neuron()))
+    zero = (Edge("zero", "side"),) if dead_end else ()
+    layers.append(Layer("out", (Edge("linear", "fc1"), *zero), (4,)))
+    return Network("mlp", InputSpec((1, 4, 4), bits=2), tuple(layers), timesteps=2).validate()
+
+
+def test_an_lfsr_too_narrow_for_its_modules_is_refused_naming_the_edge_and_the_fix() -> None:
+    hw = HardwareConfig(tile_rows=16, tile_cols=16)
+    # width 5: period 31, 8 modules -> starts 31 // 8 // 2 = 1 < 5 steps apart
+    narrow = DropoutSpec(0.5, source="lfsr", modules=8, lfsr=LFSRSpec(5, 1))
+    with pytest.raises(
+        MappingError,
+        match=r"layer 'fc1'.edges\[0\].dropout.lfsr.width 5 is too narrow: .* use a wider LFSR "
+        r"\(width >= 7\)",
+    ):
+        map_network(_mlp(narrow), hw)
+    # width 7: 127 // 8 // 2 = 7 >= 7
+    m = map_network(_mlp(replace(narrow, lfsr=LFSRSpec(7, 1))), hw)
+    assert m.edges[0].dropout.lfsr_width == 7
+
+
+def test_a_layer_nobody_reads_is_mapped_with_a_note() -> None:
+    hw = HardwareConfig(tile_rows=16, tile_cols=16)
+    m = map_network(_mlp(dead_end=True), hw)
+    side = m.layers[1]
+    dead = [n for n in m.notes if "'side'" in n]
+    assert dead == [
+        f"layer 'side' is read by no edge and is not the output: its 8 neurons cost "
+        f"{side.timestep_cycles} cycles per timestep, tiles and energy for nothing; remove it "
+        "or feed it into a later layer"
+    ]
+    assert not [n for n in map_network(_mlp(), hw).notes if "read by no edge" in n]
