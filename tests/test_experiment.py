@@ -76,3 +76,41 @@ def test_the_study_names_its_own_fix_for_a_changed_run(tmp_path):
     run_train(_tiny(), run_dir, progress=False)
     with pytest.raises(RunDirError, match=r"the study's settings changed since that run: delete"):
         _run_one((_tiny(seed=1), str(run_dir), False))
+
+
+def test_the_sweep_in_steps_equals_one_sweep_over_the_grid():
+    from spindrop.dropout import DropoutConfig
+    from spindrop.experiment import build_model, sweep_in_steps
+    from spindrop.models import ModelConfig
+    from spindrop.variation import SweepConfig, variation_sweep
+
+    config = RunConfig(
+        data=DataConfig(max_train=200, max_test=40),
+        model=ModelConfig(hidden=(8,), dropout=DropoutConfig(p=0.3)),
+        variation=SweepConfig(
+            sigma_ic0_rel=(0.0, 0.05), sigma_delta_rel=(0.0,), temperatures_c=(25, 75), chips=1
+        ),
+    )
+    config = replace_evaluate(config, mc_samples=2)
+    data = prepare_data(config)
+    model = build_model(config, data).eval()
+    noise = {"uniform-noise": data.ood["uniform-noise"]}
+    steps = []
+
+    class Bar:
+        def set_postfix_str(self, label):
+            steps.append(label)
+
+        def update(self):
+            pass
+
+    whole = variation_sweep(model, data.val, data.test, noise, config.variation, 2, 95.0)
+    assert sweep_in_steps(config, model, data, noise, Bar()) == whole
+    assert len(whole["rows"]) == 8 and len(steps) == 4  # 2 drivers x 2 sigma(Ic0)
+    assert steps[0] == "variation: fixed driver, sigma(Ic0) 0, sigma(Delta) 0"
+
+
+def replace_evaluate(config: RunConfig, **changes) -> RunConfig:
+    from dataclasses import replace
+
+    return replace(config, evaluate=replace(config.evaluate, **changes))
