@@ -559,16 +559,28 @@ def _plot_variation(rows: list[dict], noise: dict, out: Path, name: str) -> None
 
 
 def run_export(
-    config: RunConfig, run_dir: str | Path, input_bits: int = 8, samples: int = 4
+    config: RunConfig,
+    run_dir: str | Path,
+    input_bits: int = 8,
+    samples: int = 4,
+    progress: bool = False,
 ) -> dict:
     """Export the run's trained model to ``<run_dir>/network/`` (IR files and ``network.nir``)
-    and check it against the float
-    model on the test set (same quantized inputs, replayed masks); returns the check's report."""
+    and check it against the float model on the test set (same quantized inputs, replayed
+    masks); returns the check's report.
+
+    The arguments are checked before anything is read, the run directory is locked meanwhile,
+    and the network files are written only once the check has run; ``progress`` shows a bar
+    over the steps (load, export, check, write).
+    """
     check_export_args(input_bits, samples)
     run_dir = Path(run_dir)
     _trained_model_path(run_dir)
-    with locked_dir(run_dir, "run directory"):
-        return _export_locked(config, run_dir, input_bits, samples)
+    with (
+        locked_dir(run_dir, "run directory"),
+        tqdm(total=4, desc="export", unit="step", disable=not progress, leave=False) as bar,
+    ):
+        return _export_locked(config, run_dir, input_bits, samples, bar)
 
 
 def check_export_args(input_bits: object, samples: object) -> None:
@@ -591,24 +603,32 @@ def check_export_args(input_bits: object, samples: object) -> None:
         )
 
 
-def _export_locked(config: RunConfig, run_dir: Path, input_bits: int, samples: int) -> dict:
+def _export_locked(
+    config: RunConfig, run_dir: Path, input_bits: int, samples: int, bar: Any
+) -> dict:
     from hdl.ir import DataSource, save_network
     from hdl.nir_io import write_nir
     from spindrop.export import compare, export_network
 
-    model, data = load_trained(config, run_dir)
-    # the data it was trained on, so that `neurocim sim` finds test images for a copied network
-    root = None if config.data.root is None else str(config.data.root)
-    net = export_network(
-        model,
-        input_bits=input_bits,
-        name=config.name,
-        dataset=DataSource(config.data.dataset, root),
-    )
+    with step(bar, "loading the trained model and the data"):
+        model, data = load_trained(config, run_dir)
+    with step(bar, "exporting to the network format"):
+        # the data it was trained on, so that `neurocim sim` finds test images for a copy
+        root = None if config.data.root is None else str(config.data.root)
+        net = export_network(
+            model,
+            input_bits=input_bits,
+            name=config.name,
+            dataset=DataSource(config.data.dataset, root),
+        )
     out = run_dir / "network"
     # the check first: a failure leaves the network files of an earlier export as they were
-    report = {"network": str(out), **compare(model, net, data.test.x, data.test.y, samples)}
-    save_network(net, out)
-    write_nir(net, out / "network.nir")
-    atomic_write_json(out / "export_report.json", report)
+    passes = samples if config.model.bayesian else 1
+    with step(bar, f"checking {len(data.test)} test images x {passes} samples"):
+        check = compare(model, net, data.test.x, data.test.y, samples)
+    with step(bar, f"writing {out}"):
+        report = {"network": str(out), **check}
+        save_network(net, out)
+        write_nir(net, out / "network.nir")
+        atomic_write_json(out / "export_report.json", report)
     return report

@@ -372,10 +372,15 @@ def test_a_build_dir_that_is_a_file_is_one_line(tmp_path, capsys):
     assert "a file stands where a directory should be" in _error(capsys)
 
 
-def test_evaluate_shows_its_progress_unless_told_not_to(run, capsys):
+def test_evaluate_and_export_show_their_progress_unless_told_not_to(run, capsys):
     assert main(["evaluate", "--run-dir", str(run), "--no-sweep"]) == 0
     err = capsys.readouterr().err
     # validation, test, 5 OOD sets, clean + 1 corruption x 1 severity, plots
     assert "evaluate:" in err and "/10 [" in err and "plots" in err
     assert main(["evaluate", "--run-dir", str(run), "--no-sweep", "--no-progress"]) == 0
     assert "evaluate:" not in capsys.readouterr().err
+    assert main(["export", "--run-dir", str(run), "--samples", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "export:" in err and "/4 [" in err and "checking 100 test images x 1 samples" in err
+    assert main(["export", "--run-dir", str(run), "--samples", "1", "--no-progress"]) == 0
+    assert "export:" not in capsys.readouterr().err
