@@ -164,7 +164,7 @@ def trained(tmp_path_factory):
     """One tiny trained and exported run; tests copy it before changing anything."""
     build = tmp_path_factory.mktemp("build")
     assert _train(build, "r") == 0
-    assert main(["export", "--run-dir", str(build / "r"), "--samples", "1"]) == 0
+    assert main(["export", "--run-dir", str(build / "r"), "--samples", "1", "--no-progress"]) == 0
     return build / "r"
 
 
@@ -254,7 +254,7 @@ def test_a_run_in_use_by_another_process_is_refused(run, capsys):
         assert expected in _error(capsys)
         assert main(["evaluate", "--run-dir", str(run), "--no-progress"]) == 2
         assert expected in _error(capsys)
-        assert main(["export", "--run-dir", str(run), "--samples", "1"]) == 2
+        assert main(["export", "--run-dir", str(run), "--samples", "1", "--no-progress"]) == 2
         assert expected in _error(capsys)
         assert _snapshot(run) == before
     finally:
@@ -273,7 +273,7 @@ DAMAGE = {
 def test_a_damaged_model_file_names_the_file_and_the_fix(run, capsys, damage):
     model = run / "train" / "model.pt"
     model.write_bytes(DAMAGE[damage](model.read_bytes()))
-    for command in (["evaluate", "--no-progress"], ["export", "--samples", "1"]):
+    for command in (["evaluate", "--no-progress"], ["export", "--samples", "1", "--no-progress"]):
         assert main([*command, "--run-dir", str(run)]) == 2
         err = _error(capsys)
         assert f"{model} is not a trained model of this run" in err
@@ -298,7 +298,7 @@ def test_a_damaged_checkpoint_names_the_file_and_the_fix(run, capsys, damage):
 def test_a_model_file_of_another_shape_is_a_clear_error(run, tmp_path, capsys):
     assert _train(tmp_path / "other", "o", "--set", "model.hidden=[8]") == 0
     (run / "train" / "model.pt").write_bytes((tmp_path / "other/o/train/model.pt").read_bytes())
-    assert main(["export", "--run-dir", str(run), "--samples", "1"]) == 2
+    assert main(["export", "--run-dir", str(run), "--samples", "1", "--no-progress"]) == 2
     assert "size mismatch" in _error(capsys)
 
 
@@ -312,7 +312,7 @@ def test_a_model_file_of_another_shape_is_a_clear_error(run, tmp_path, capsys):
 )
 def test_bad_export_options_leave_the_network_files_alone(run, capsys, args, message):
     before = _snapshot(run)
-    assert main(["export", "--run-dir", str(run), *args]) == 2
+    assert main(["export", "--run-dir", str(run), "--no-progress", *args]) == 2
     assert message in _error(capsys)
     assert _snapshot(run) == before
 
