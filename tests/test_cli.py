@@ -384,3 +384,51 @@ def test_evaluate_and_export_show_their_progress_unless_told_not_to(run, capsys)
     assert "export:" in err and "/4 [" in err and "checking 100 test images x 1 samples" in err
     assert main(["export", "--run-dir", str(run), "--samples", "1", "--no-progress"]) == 0
     assert "export:" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGKILL"])
+def test_a_killed_training_resumes_to_the_same_weights(tmp_path, signal_name):
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import torch
+
+    args = ["--set", "train.epochs=40", "--set", "data.max_train=600"]
+    command = [sys.executable, "-m", "neurocim.cli", "train", "--set", "name=k"]
+    proc = subprocess.Popen(
+        [*command, "--build-dir", str(tmp_path), *TINY, *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    checkpoint = tmp_path / "k" / "train" / "checkpoint.pt"
+    deadline = time.monotonic() + 60
+    while not checkpoint.exists() and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(getattr(signal, signal_name))
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("training finished before the signal arrived")
+    if signal_name == "SIGINT":
+        assert proc.returncode == 130
+        assert err.rstrip().endswith(
+            f"neurocim: interrupted: {checkpoint} keeps the last finished epoch; "
+            "run the same command again to resume"
+        )
+        assert "Traceback" not in err
+    else:
+        assert proc.returncode == -signal.SIGKILL
+    epoch = torch.load(checkpoint, weights_only=True)["epoch"]
+    assert 1 <= epoch < 40
+    assert _train(tmp_path, "k", *args) == 0  # the lock died with the process
+    metrics = json.loads((tmp_path / "k" / "train" / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= epoch
+    assert _train(tmp_path, "whole", *args) == 0
+    resumed = torch.load(tmp_path / "k" / "train" / "model.pt", weights_only=True)
+    whole = torch.load(tmp_path / "whole" / "train" / "model.pt", weights_only=True)
+    assert resumed.keys() == whole.keys()
+    assert all(torch.equal(resumed[k], whole[k]) for k in whole)
