@@ -35,7 +35,14 @@ from hdl._io import LOCK_NAME, atomic_write, atomic_write_json, locked_dir, writ
 from hdl.errors import NeurocimError
 from spindrop import plots
 from spindrop.data import ArrayDataset, DatasetError, load_dataset, shift_suite, split_classes
-from spindrop.evaluation import EvalConfig, Evaluation, evaluate, evaluation_steps, step
+from spindrop.evaluation import (
+    MEASURES,
+    EvalConfig,
+    Evaluation,
+    evaluate,
+    evaluation_steps,
+    step,
+)
 from spindrop.models import BayesianBinaryNet, ModelConfig
 from spindrop.training import (
     CheckpointError,
@@ -136,6 +143,16 @@ class RunConfig:
         check_run_name(self.name)
         _check_seed(self.seed, "seed")
         _check_seed(self.variation.seed, "variation.seed")
+        # the sweep's grid is checked here, where its plots need it (SweepConfig takes any)
+        for key in ("sigma_ic0_rel", "sigma_delta_rel", "temperatures_c"):
+            if not getattr(self.variation, key):
+                raise ValueError(
+                    f"variation.{key} must list at least one value (the sweep's grid), got []"
+                )
+        if self.variation.measure not in MEASURES:
+            raise ValueError(
+                f"variation.measure must be one of {MEASURES}, got {self.variation.measure!r}"
+            )
 
     def to_dict(self) -> dict:
         return _plain(asdict(self))
@@ -420,6 +437,7 @@ def _evaluate_locked(
     progress: bool,
 ) -> dict:
     out = run_dir / "evaluate"
+    corruptions = corruptions and bool(config.evaluate.corruptions)  # [] = none
     sweeping = sweep and config.model.bayesian
     total = evaluation_steps(len(data.ood), config.evaluate, corruptions) + 1
     if sweeping:

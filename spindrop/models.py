@@ -111,6 +111,14 @@ class ModelConfig:
                 f"model.frozen_layers {bad} are not hidden weighted layers (0..{n_layers - 2}); "
                 "the classifier always trains"
             )
+        if self.dropout.enabled and not any(
+            _layer_uses_dropout(i, n_layers, self.dropout.placement) for i in range(n_layers)
+        ):
+            raise ValueError(
+                f"model.dropout.placement {self.dropout.placement!r} puts MTJ dropout on no layer "
+                f"of a network with {n_layers} weighted layer(s): add a hidden layer "
+                "(model.hidden) or choose placement 'all', 'input' or 'last'"
+            )
         if not isinstance(self.timesteps, int) or self.timesteps < 1:
             raise ValueError(f"model.timesteps must be an integer >= 1, got {self.timesteps!r}")
         if self.latent_init is not None and not 0.0 < self.latent_init <= 1.0:

@@ -432,3 +432,10 @@ def test_a_killed_training_resumes_to_the_same_weights(tmp_path, signal_name):
     whole = torch.load(tmp_path / "whole" / "train" / "model.pt", weights_only=True)
     assert resumed.keys() == whole.keys()
     assert all(torch.equal(resumed[k], whole[k]) for k in whole)
+
+
+def test_an_empty_corruption_list_means_no_corruptions(run):
+    args = ["--set", "evaluate.corruptions=[]", "--no-sweep", "--no-progress"]
+    assert main(["evaluate", "--run-dir", str(run), *args]) == 0
+    report = json.loads((run / "evaluate" / "report.json").read_text())
+    assert "corruption" not in report and not (run / "evaluate" / "corruption.png").exists()

@@ -69,6 +69,9 @@ def test_integer_accepted_for_float():
         ("variation.seed=-1", r"variation\.seed must be an integer in 0\.\."),
         ("data.max_train=0", r"data\.max_train must be a positive integer"),
         ("data.max_test=-3", r"data\.max_test must be a positive integer"),
+        ("variation.temperatures_c=[]", r"variation\.temperatures_c must list at least one"),
+        ("variation.sigma_ic0_rel=[]", r"variation\.sigma_ic0_rel must list at least one"),
+        ("variation.measure=x", r"variation\.measure must be one of \('entropy'"),
     ],
 )
 def test_errors_name_the_key_and_the_fix(override, message):
@@ -116,3 +119,10 @@ def test_too_small_data_split_names_the_setting():
 
     with pytest.raises(DatasetError, match=r"data\.max_train leaves too few images.*10 classes"):
         prepare_data(load_config(None, ["data.max_train=5"]))
+
+
+def test_dropout_that_lands_on_no_layer_is_refused():
+    with pytest.raises(ConfigError, match=r"placement 'hidden' puts MTJ dropout on no layer"):
+        load_config(None, ["model.hidden=[]", "model.dropout.p=0.3"])
+    everywhere = ["model.hidden=[]", "model.dropout.p=0.3", "model.dropout.placement=all"]
+    assert load_config(None, everywhere).model.bayesian
