@@ -389,6 +389,26 @@ def test_default_area_and_memory_by_hand() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("adc_bits", "fc1_bits", "out_bits", "output_bits"), [(8, 11, 9, 11), (4, 9, 5, 7)]
+)
+def test_current_and_output_registers_are_the_rtls_widths(
+    adc_bits: int, fc1_bits: int, out_bits: int, output_bits: int
+) -> None:
+    """Current registers: signed bits of the largest |I| (hdl.mapping.current_bits, the RTL's rule).
+
+    Digits MLP, binary weights (one slice, digit 1), 128-row tiles. fc1: 64 rows on one tile,
+    4 input bit-planes, ADC codes at most min(adc_max, 64): |I| <= 15 * 64 = 960 -> 11 bits
+    (8-bit ADC), 15 * 15 = 225 -> 9 bits (4-bit ADC, saturating). out: 128 rows, 1 plane:
+    min(255, 128) = 128 -> 9 bits, min(15, 128) = 15 -> 5 bits. The membrane output sums
+    T = 4 currents: 4 * 128 = 512 -> 11 bits, 4 * 15 = 60 -> 7 bits.
+    """
+    mem = estimate(digits_mlp(), HardwareConfig(adc_bits=adc_bits)).memory_bits
+    assert mem["partial_sums"] == 128 * fc1_bits + 10 * out_bits
+    assert mem["output"] == 10 * output_bits
+    assert mem["parameters"] == 2 * 128 * 16 + 10 * out_bits  # fc1 threshold + bias, out bias
+
+
 def test_library_changes_move_the_numbers() -> None:
     net = digits_mlp()
     base = estimate(net)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hdl.mapping import LayerMap, Mapping
+from hdl.mapping import Mapping, current_bits, output_bits
 
-__all__ = ["STATE_KINDS", "Memory", "current_bits", "memory"]
+__all__ = ["STATE_KINDS", "Memory", "memory"]
 
 STATE_KINDS = ("membranes", "spikes", "input", "partial_sums", "output", "masks")
 """The memory kinds that hold state during an inference (their sum is the state total)."""
@@ -25,7 +25,8 @@ class Memory:
         layer_weight_bits: per layer (``Mapping.layers`` order), bits of its weight values.
         layer_state_bits: per layer, bits of its state (membranes, spikes, partial sums, its
             masks, and the output counters for the last layer).
-        current_bits: per layer, the width ``w_l`` of its current register.
+        current_bits: per layer, the width ``w_l`` of its current register
+            (:func:`hdl.mapping.current_bits`, the RTL's rule).
     """
 
     bits: dict[str, int]
@@ -34,34 +35,19 @@ class Memory:
     current_bits: tuple[int, ...]
 
 
-def current_bits(layer: LayerMap, mapping: Mapping) -> int:
-    """Width of the layer's current register: signed bits of the largest ``|z|``, >= membrane.
-
-    ``|z| <= sum_e rows_e * w_max_e * (2**planes_e - 1) + sum_skips s_max``, ``w_max = 1``
-    (binary) or ``2**(weight_bits - 1) - 1``; ``s_max = 1`` for spikes, ``2**bits - 1`` for a
-    skip from the direct-encoded input (it adds the pixel values). Width
-    ``max(bit_length(|z|max) + 1, membrane_bits)`` bits.
-    """
-    pixel_max = 2**mapping.input_bits - 1 if mapping.encoding == "direct" else 1
-    bound = sum(pixel_max if src == "input" else 1 for src in layer.skip_sources)
-    for e in layer.edges:
-        w_max = 1 if e.weight_bits == 1 else 2 ** (e.weight_bits - 1) - 1
-        bound += e.rows * w_max * (2**e.planes - 1)
-    return max(bound.bit_length() + 1, layer.membrane_bits)
-
-
 def memory(mapping: Mapping) -> Memory:
     """Memory by kind and per layer [bit] (docs/cost-model.md section 3).
 
-    With ``N_l`` neurons, ``C_l`` channels, membrane width ``mb_l`` and current width ``w_l``:
-    parameters ``2 C_l mb_l`` per layer with neurons (threshold, bias), ``C_l w_l`` for the
-    output accumulator's bias; membranes ``N_l mb_l``; spikes ``N_l``; partial sums ``C_l w_l``
-    per layer with weighted edges; output ``N_out (w_out + ceil(log2(T + 1)))`` (membrane output)
-    or ``N_out ceil(log2(T + 1))`` (spike counts); input ``C H W bits`` (+ ``C H W`` spike map for
-    rate coding); masks the dropout units.
+    With ``N_l`` neurons, ``C_l`` channels, membrane width ``mb_l`` and the current register's
+    width ``w_l = hdl.mapping.current_bits`` (the signed width of the largest ``|I|``, the rule
+    the RTL sizes the register with): parameters ``2 C_l mb_l`` per layer with neurons
+    (threshold, bias), ``C_l w_l`` for the output accumulator's bias; membranes ``N_l mb_l``;
+    spikes ``N_l``; partial sums ``C_l w_l`` per layer with weighted edges; output
+    ``N_out * hdl.mapping.output_bits`` (the RTL's ``counts`` port: ``signed_bits(T * |I|max)``
+    for a membrane output, ``bit_length(T)`` for spike counts); input ``C H W bits`` (+ ``C H W``
+    spike map for rate coding); masks the dropout units.
     """
     hw = mapping.hw
-    t_bits = max(1, mapping.timesteps.bit_length())  # counts 0..T
     bits = dict.fromkeys(("weights", "crossbar", "parameters", *STATE_KINDS), 0)
     weights: list[int] = []
     states: list[int] = []
@@ -84,7 +70,7 @@ def memory(mapping: Mapping) -> Memory:
             state += layer.channels * acc
             bits["partial_sums"] += layer.channels * acc
         if i == last:
-            out = layer.neurons * (acc + t_bits if not layer.has_neurons else t_bits)
+            out = layer.neurons * output_bits(mapping)
             state += out
             bits["output"] += out
         masks = sum(e.dropout.units for e in layer.edges if e.dropout is not None)
