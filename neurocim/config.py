@@ -134,11 +134,14 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise ConfigError(
-                f"config file {path} does not exist: pass an existing TOML file to --config"
-            )
+            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            raise ConfigError(f"config file {path} {what}: pass an existing TOML file to --config")
         try:
             values = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"config file {path} cannot be read ({exc}): pass a readable UTF-8 TOML file"
+            ) from None
     return build_config(values, overrides)

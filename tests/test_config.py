@@ -82,6 +82,11 @@ def test_errors_name_the_key_and_the_fix(override, message):
 def test_missing_and_malformed_files(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="is a directory, not a file"):
+        load_config(tmp_path)
+    (tmp_path / "latin1.toml").write_bytes(b'name = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=r"cannot be read .*UTF-8 TOML file"):
+        load_config(tmp_path / "latin1.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[model\narch=")
     with pytest.raises(ConfigError, match="not valid TOML"):
