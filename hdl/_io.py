@@ -45,10 +45,11 @@ _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _NO_PERMISSION = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
-class WriteError(NeurocimError, OSError):
+class WriteError(NeurocimError, OSError, RuntimeError):
     """A file or directory that could not be written; the message names it and the fix.
 
-    Also an :class:`OSError` with the original ``errno``, for callers that catch those.
+    A ``RuntimeError`` like the project's other environment failures, and also an
+    :class:`OSError` with the original ``errno``, for callers that catch those.
     """
 
     def __init__(self, message: str, errno_: int | None = None) -> None:

@@ -113,7 +113,8 @@ def _resume(
     if stored_config != asdict(config):
         raise CheckpointError(
             f"checkpoint {checkpoint} was written with training settings {stored_config}, "
-            f"not {asdict(config)}: {fix}, or use a new run name"
+            f"not {asdict(config)}: delete it or use a new run directory (--set name=<new>), "
+            "or pass --overwrite"
         )
     try:
         model.load_state_dict(state["model"])
