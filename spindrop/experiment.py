@@ -299,11 +299,16 @@ def config_differences(stored: dict, config: RunConfig) -> list[str]:
     return diffs
 
 
+def _is_leftover(path: Path) -> bool:
+    """A temporary file of :func:`hdl._io.atomic_write` that a killed process left behind."""
+    return path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp")
+
+
 def _prepare_run_dir(config: RunConfig, run_dir: Path, overwrite: bool) -> None:
     """Check that ``run_dir`` (locked, existing) can take this run before anything is written:
     empty, or a run with the same configuration; ``overwrite`` first removes an old run."""
     entries = sorted(p for p in run_dir.iterdir() if p.name != LOCK_NAME)
-    if not entries:
+    if all(_is_leftover(p) for p in entries):  # empty, or what a killed first write left
         return
     stored_path = run_dir / "config.json"
     if not stored_path.is_file() and not (run_dir / "train").is_dir():

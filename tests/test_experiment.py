@@ -114,3 +114,13 @@ def replace_evaluate(config: RunConfig, **changes) -> RunConfig:
     from dataclasses import replace
 
     return replace(config, evaluate=replace(config.evaluate, **changes))
+
+
+def test_a_first_write_killed_half_way_does_not_block_the_run(tmp_path):
+    from spindrop.experiment import run_train
+
+    run_dir = tmp_path / "tiny"
+    run_dir.mkdir()
+    (run_dir / ".config.json.abc123.tmp").write_text('{"na')  # kill -9 during the first write
+    run_train(_tiny(), run_dir, progress=False)
+    assert (run_dir / "train" / "model.pt").is_file()
