@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from sim.simulators import SIMULATORS
+
 __all__ = ["main"]
 
 
@@ -169,7 +171,10 @@ def _hw_values(pairs: list[str]) -> dict:
     """
     from dataclasses import fields
 
-    import tomllib
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
 
     from hdl.hwconfig import HardwareConfig, HardwareError
 
@@ -231,6 +236,21 @@ def _network_arg(path: Path):
     return load_network(path)
 
 
+def _progress(args, command: str):
+    """Progress lines on stderr (``neurocim <command>: [seconds] stage``), or ``None`` with
+    ``--no-progress``."""
+    if args.no_progress:
+        return None
+    import time
+
+    start = time.monotonic()
+
+    def say(line: str) -> None:
+        print(f"neurocim {command}: [{time.monotonic() - start:6.1f} s] {line}", file=sys.stderr)
+
+    return say
+
+
 def _cmd_rtl(args) -> int:
     from neurocim import rtl_flow
 
@@ -238,7 +258,13 @@ def _cmd_rtl(args) -> int:
     hw = _hardware(args.hw)
     out = args.out or rtl_flow.default_out_dir(args.network, net, "rtl")
     result = rtl_flow.write_rtl(
-        net, out, hw, driver=_driver(args, net), name=args.name, synth=not args.synth_off
+        net,
+        out,
+        hw,
+        driver=_driver(args, net),
+        name=args.name,
+        synth=not args.synth_off,
+        progress=_progress(args, "rtl"),
     )
     d, lint, syn = result.report["design"], result.report["lint"], result.report["synthesis"]
     print(
@@ -260,13 +286,24 @@ def _cmd_rtl(args) -> int:
     return 0
 
 
+#: Exit status of ``neurocim sim`` when the RTL equals the golden model but loses accuracy.
+SIM_ACCURACY_LOSS_EXIT = 3
+
+
 def _cmd_sim(args) -> int:
     from neurocim import rtl_flow
 
     net = _network_arg(args.network)
-    hw = _hardware(args.hw)
-    driver = _driver(args, net)
-    rtl_flow.check_design(net, hw, driver)
+    rtl_dir = args.rtl or rtl_flow.default_out_dir(args.network, net, "rtl")
+    hw, driver, bundle = rtl_flow.sim_design(
+        net,
+        rtl_dir,
+        hw_values=_hw_values(args.hw),
+        pulse_ns=args.pulse_ns,
+        required=args.rtl is not None,
+    )
+    if bundle is None:
+        rtl_flow.check_design(net, hw, driver)
     if args.simulator not in rtl_flow.SIMULATORS:  # pragma: no cover - argparse checks
         raise rtl_flow.FlowError(f"unknown simulator {args.simulator!r}")
     if args.waves and args.simulator == "amaranth":
@@ -281,7 +318,14 @@ def _cmd_sim(args) -> int:
         network_path=args.network,
         seed=args.seed,
     )
-    out = args.out or rtl_flow.default_out_dir(args.network, net, "sim")
+    rtl_flow.check_sim_args(args.samples, args.mtj_seed, args.max_accuracy_loss)
+    out = args.out or Path(rtl_dir) / "sim"
+    if bundle is None:
+        print(
+            f"neurocim sim: no rtl bundle at {rtl_dir}: simulating a design generated now from "
+            "the network and --hw (run `neurocim rtl` first to simulate the files you ship)",
+            file=sys.stderr,
+        )
     result, report = rtl_flow.run_sim(
         net,
         hw,
@@ -292,9 +336,15 @@ def _cmd_sim(args) -> int:
         driver=driver,
         simulator=args.simulator,
         waves=args.waves,
+        bundle=bundle,
+        network_path=args.network,
+        max_accuracy_loss=args.max_accuracy_loss,
+        allow_accuracy_loss=args.allow_accuracy_loss,
+        progress=_progress(args, "sim"),
     )
-    verdict = "PASS" if result.ok else "FAIL"
+    verdict = report["verdict"]
     what = f"{len(images.x)} {images.dataset} images x {args.samples} samples"
+    design = f"bundle {bundle.path}" if bundle is not None else "a design generated now"
     if "cycles" in report:
         c = report["cycles"]
         speed = (
@@ -303,12 +353,13 @@ def _cmd_sim(args) -> int:
             else f"{result.cycles_per_second:,.0f} busy cycles/s"
         )
         print(
-            f"sim {net.name} on {args.simulator}: {verdict}, {what}; busy cycles per image "
-            f"{sorted(set(c['per_image']))} (schedule {c['schedule']:,}); "
+            f"sim {net.name} ({design}) on {args.simulator}: {verdict}, {what}; busy cycles "
+            f"per image {sorted(set(c['per_image']))} (schedule {c['schedule']:,}); "
             f"{result.seconds:.1f} s, {speed}"
         )
+        print(f"  {rtl_flow.accuracy_line(report['accuracy'])}")
     else:
-        print(f"sim {net.name} on {args.simulator}: {verdict}, {what}")
+        print(f"sim {net.name} ({design}) on {args.simulator}: {verdict}, {what}")
     for finding in result.findings[:5]:
         print(f"  {finding}")
     if len(result.findings) > 5:
@@ -317,7 +368,9 @@ def _cmd_sim(args) -> int:
     if waves:
         print(f"waves: {waves}")
     print(f"report: {Path(out) / 'sim.md'}")
-    return 0 if result.ok else 1
+    if verdict == "FAIL":
+        return 1
+    return SIM_ACCURACY_LOSS_EXIT if verdict == "ACCURACY LOSS" else 0
 
 
 def _add_network_args(p: argparse.ArgumentParser) -> None:
@@ -439,15 +492,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the Yosys synthesis (minutes for large networks)",
     )
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=_cmd_rtl)
 
     p = sub.add_parser(
         "sim",
         help="run test images through the RTL in a simulator and check it against the golden model",
-        description="Simulate the accelerator's RTL on test images of the network's data set "
-        "and compare outputs, spikes, cycles and events with the golden model; writes sim.json "
-        "and sim.md (default: the sim/ subdirectory of the `neurocim rtl` directory) and exits "
-        "with 1 when they differ.",
+        description="Simulate the accelerator `neurocim rtl` wrote for the network (its "
+        "manifest's hardware and MTJ drive, its Verilog and cell files; a design generated now "
+        "when there is no bundle) on test images of the network's data set, compare outputs, "
+        "spikes, cycles and events with the golden model and the accuracy with the golden "
+        "model on the default hardware; writes sim.json and sim.md (default: the sim/ "
+        "subdirectory of the rtl directory). Exits with 1 when RTL and golden model differ, "
+        "with 3 when the accuracy loss exceeds --max-accuracy-loss.",
     )
     _add_network_args(p)
     p.add_argument("--images", type=int, default=10, help="test images to run (default 10)")
@@ -462,12 +519,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mtj-seed", type=int, default=0, help="seed of the MTJ device models")
     p.add_argument(
         "--simulator",
-        choices=("icarus", "verilator", "amaranth"),
-        default="icarus",
+        choices=SIMULATORS,
+        default=SIMULATORS[0],
         help="Verilog on Icarus or Verilator (cocotb), or Amaranth's simulator (default icarus)",
     )
     p.add_argument("--waves", action="store_true", help="dump waves (Verilog simulators)")
+    p.add_argument(
+        "--rtl",
+        type=Path,
+        help="the `neurocim rtl` directory to simulate (default: the one `neurocim rtl` writes "
+        "for the network, if it is there)",
+    )
+    p.add_argument(
+        "--max-accuracy-loss",
+        type=float,
+        default=0.02,
+        metavar="FRACTION",
+        help="accuracy the RTL may lose against the golden model on the default hardware "
+        "(default 0.02)",
+    )
+    p.add_argument(
+        "--allow-accuracy-loss",
+        action="store_true",
+        help="report a larger accuracy loss but still exit with 0",
+    )
     p.add_argument("--out", type=Path, help="output directory (default: see above)")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=_cmd_sim)
 
     p = sub.add_parser(

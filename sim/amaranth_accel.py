@@ -12,7 +12,7 @@ busy cycles, the event counters and the masks the MTJ models drew. The cocotb te
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -74,16 +74,24 @@ def unpack_outputs(value: int, n: int, bits: int, signed: bool) -> list[int]:
 
 
 def simulate_amaranth(
-    acc: Accelerator, x: np.ndarray, samples: int = 1, mtj_seed: int = 0
+    acc: Accelerator,
+    x: np.ndarray,
+    samples: int = 1,
+    mtj_seed: int = 0,
+    cells: Mapping[str, np.ndarray] | None = None,
 ) -> AcceleratorRun:
-    """Run the images ``x`` ``(N, C, H, W)`` (unsigned ``input.bits`` integers) back to back."""
+    """Run the images ``x`` ``(N, C, H, W)`` (unsigned ``input.bits`` integers) back to back.
+
+    ``cells`` (tile name -> ``(rows, cols)`` integers) programs the macros; default
+    :func:`~hdl.rtl.accelerator.tile_cells` of the network."""
     net, hw = acc.net, acc.hw
     x = np.asarray(x, dtype=np.int64)
     n_img = x.shape[0]
     T = acc.timesteps
     macros = []
     for tile in acc.tiles:
-        model = CrossbarTileModel(tile_cells(net, tile, hw), hw.adc_bits)
+        programmed = tile_cells(net, tile, hw) if cells is None else cells[tile.name]
+        model = CrossbarTileModel(programmed, hw.adc_bits)
         port = getattr(acc, tile.name)
         macros.append((tile, amaranth_macro(model, port, tile.conversion_cycles, adcs=tile.lanes)))
     mtjs = []

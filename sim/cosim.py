@@ -42,6 +42,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ from sim.models.mtj import masks_from_bits
 from sim.runner import SimulationError, config_build_dir, run_cocotb
 
 __all__ = [
+    "PROGRESS_FILE",
     "RESULT_FORMAT",
     "TOPLEVEL",
     "CosimError",
@@ -66,10 +68,13 @@ __all__ = [
     "diff_runs",
     "read_result",
     "run_cosim",
+    "traced_layers",
 ]
 
-#: Name of the Verilog top module (and of the build directory's prefix).
+#: Name of the Verilog top module (and of the build directory's prefix) unless told otherwise.
 TOPLEVEL = "accelerator"
+#: File of the build directory where the bench counts the images it has finished.
+PROGRESS_FILE = "progress.txt"
 #: ``format`` field of ``result.json``; the reader refuses any other.
 RESULT_FORMAT = "neurocim-cosim-result-1"
 #: The bench fails when a ``start`` keeps ``busy`` high this many times the schedule's cycles.
@@ -141,6 +146,39 @@ def _write_if_changed(path: Path, data: bytes) -> None:
         path.write_bytes(data)
 
 
+def _check_cells(acc: Accelerator, cells: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """The given cells of every tile, as int64, with the tile's shape."""
+    out: dict[str, np.ndarray] = {}
+    for t in acc.tiles:
+        if t.name not in cells:
+            raise CosimError(f"no cells for crossbar tile {t.name!r}")
+        c = np.asarray(cells[t.name])
+        shape = (t.rows[1] - t.rows[0], t.cols[1] - t.cols[0])
+        if c.shape != shape or c.dtype.kind not in "iu":
+            raise CosimError(
+                f"the cells of tile {t.name!r} must be integers of shape {shape}, got "
+                f"{c.dtype} {c.shape}"
+            )
+        out[t.name] = c.astype(np.int64)
+    return out
+
+
+def traced_layers(acc: Accelerator) -> list[dict[str, Any]]:
+    """The layers with neurons whose spikes the bench records: index, name, shape and the
+    names the Verilog keeps for them (``layer_done_l<i>``, ``spikes_l<i>``)."""
+    return [
+        {
+            "index": li,
+            "name": acc.net.layers[li].name,
+            "shape": [int(s) for s in acc.net.layers[li].out_shape],
+            "strobe": f"layer_done_l{li}",
+            "buffer": f"spikes_l{li}",
+        }
+        for li, lm in enumerate(acc.mapping.layers)
+        if lm.has_neurons
+    ]
+
+
 def run_cosim(
     net: Network,
     hw: HardwareConfig | None,
@@ -151,6 +189,11 @@ def run_cosim(
     waves: bool = False,
     build_root: str | os.PathLike[str] | None = None,
     driver: MTJDriver | None = None,
+    *,
+    verilog_files: Sequence[str | os.PathLike[str]] | None = None,
+    top: str = TOPLEVEL,
+    cells: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> CosimRun:
     """Run the images ``x`` through the accelerator's Verilog, ``samples`` samples each.
 
@@ -161,16 +204,24 @@ def run_cosim(
         samples: Monte-Carlo samples per image (``1 .. 65535``).
         mtj_seed: seed of the MTJ module models (module ``i`` gets ``[mtj_seed, i]``).
         simulator: ``"icarus"`` or ``"verilator"`` (see :mod:`sim.runner`).
-        waves: also dump the waves (``accelerator.fst`` / ``dump.vcd`` in the build directory).
+        waves: also dump the waves (``<top>.fst`` / ``dump.vcd`` in the build directory).
         build_root: directory of the per-configuration build directories (default
             ``<repository>/build/sim``).
-        driver: the MTJ drive sequence (default :class:`~hdl.mapping.MTJDriver` ``()``).
+        driver: the MTJ drive sequence (default: the network's, else
+            :class:`~hdl.driver.MTJDriver` ``()``).
+        verilog_files: simulate these Verilog files as they are (e.g. those of a ``neurocim
+            rtl`` bundle, generated for ``net``, ``hw`` and ``driver``) instead of generating
+            the Verilog; ``top`` is their top module.
+        top: the top module's name.
+        cells: tile name -> the cells its macro is programmed with (default
+            :func:`~hdl.rtl.accelerator.tile_cells` of the network).
+        progress: called with one line per stage and, while the bench runs, the images done.
 
     Returns:
         A :class:`CosimRun` (an :class:`~sim.amaranth_accel.AcceleratorRun`).
 
     Raises:
-        CosimError: unusable images, samples or seed.
+        CosimError: unusable images, samples, seed or cells.
         hdl.rtl.lif.RTLError: the network cannot be generated.
         sim.runner.SimulatorNotFound: the simulator is missing (the message says how to
             install it).
@@ -183,19 +234,22 @@ def run_cosim(
     images = _check_inputs(net, x, samples, mtj_seed)
     acc = Accelerator(net, hw, driver)
     samples, mtj_seed = int(samples), int(mtj_seed)
-    verilog = emit_verilog(acc, name=TOPLEVEL)
-    # the names the Verilog keeps for the trace (Accelerator.debug, set by elaboration)
-    layers = [
-        {
-            "index": int(li),
-            "name": acc.net.layers[li].name,
-            "shape": [int(s) for s in acc.net.layers[li].out_shape],
-            "strobe": f"layer_done_l{li}",
-            "buffer": f"spikes_l{li}",
-        }
-        for li, _strobe, _buf in acc.debug["layers"]
-    ]
-    cells = {t.name: np.asarray(tile_cells(acc.net, t, hw), dtype=np.int64) for t in acc.tiles}
+    say = progress or (lambda line: None)
+    if verilog_files is None:
+        say("generating the Verilog")
+        verilog = emit_verilog(acc, name=top)
+        sources: str | list[Path] = verilog
+    else:
+        acc._MustUse__silence = True  # planned only: its Verilog is the files given
+        sources = [Path(f).resolve() for f in verilog_files]
+        try:
+            verilog = "".join(f.read_text() for f in sources)
+        except OSError as err:
+            raise CosimError(f"cannot read the Verilog to simulate: {err}") from err
+    layers = traced_layers(acc)
+    if cells is None:
+        cells = {t.name: tile_cells(acc.net, t, hw) for t in acc.tiles}
+    cells = _check_cells(acc, cells)
     period_ps = max(2, 2 * round(5e5 / float(hw.clock_mhz)))
     schedule_cycles = acc.cycles(samples)
     config = {
@@ -216,12 +270,12 @@ def run_cosim(
     blobs = {f"cells/{name}.npy": _npy_bytes(c) for name, c in cells.items()}
     blobs["images.npy"] = _npy_bytes(images)
     digest = hashlib.sha256()
-    for part in (simulator, str(waves), verilog, config_text):
+    for part in (simulator, str(waves), top, verilog, config_text):
         digest.update(part.encode() + b"\0")
     for name in sorted(blobs):
         digest.update(name.encode() + b"\0" + blobs[name])
     key = {"digest": digest.hexdigest()}
-    out = config_build_dir(TOPLEVEL, key)
+    out = config_build_dir(top, key)
     if build_root is not None:
         out = Path(build_root) / out.name
     out = out.resolve()
@@ -230,17 +284,40 @@ def run_cosim(
         _write_if_changed(out / name, data)
     _write_if_changed(out / "cosim.json", config_text.encode())
     result_path, perf_path = out / "result.json", out / "perf.json"
-    result_path.unlink(missing_ok=True)
-    perf_path.unlink(missing_ok=True)
+    progress_path = out / PROGRESS_FILE
+    for stale in (result_path, perf_path, progress_path):
+        stale.unlink(missing_ok=True)
 
+    n_images = int(images.shape[0])
+    state = {"phase": "", "done": -1, "said": 0.0}
+
+    def on_tick(phase: str, seconds: float) -> None:
+        if phase != state["phase"]:
+            state.update(phase=phase, said=seconds)
+        if phase == "test":
+            try:
+                done = int(progress_path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                done = 0
+            if done != state["done"]:
+                state.update(done=done, said=seconds)
+                say(f"{simulator}: image {done} of {n_images} done ({seconds:.0f} s)")
+                return
+        if seconds - state["said"] >= 15:
+            state["said"] = seconds
+            what = "building" if phase == "build" else "simulating"
+            say(f"{simulator}: still {what} ({seconds:.0f} s)")
+
+    say(f"building the Verilog with {simulator}, then {n_images} image(s) x {samples} sample(s)")
     sim = run_cocotb(
-        verilog,
-        toplevel=TOPLEVEL,
+        sources,
+        toplevel=top,
         test_module="sim.tb_accelerator",
         params={"dir": str(out), **key},
         build_dir=out,
         simulator=simulator,
         waves=waves,
+        on_tick=on_tick if progress is not None else None,
     )
     if not result_path.is_file():
         raise SimulationError(

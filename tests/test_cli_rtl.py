@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import replace
+import re
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron, load_network, save_network
 from hdl.mapping import schedule
 from hdl.rtl.accelerator import Accelerator, tile_cells
-from hdl.rtl.report import accelerator_components, hierarchy_stats
+from hdl.rtl.report import accelerator_components, hierarchy_stats, module_groups
 from neurocim import rtl_flow
 from neurocim.cli import main
 
@@ -56,6 +57,13 @@ def tiny_network(metadata: dict | None = None, weights: bool = True) -> Network:
         metadata=metadata or {},
     ).validate()
     return net if weights else net.architecture()
+
+
+@pytest.fixture(autouse=True)
+def _in_tmp_path(tmp_path: Path, monkeypatch) -> None:
+    """Every test runs in its own directory: `sim` of a loose network looks for the bundle
+    `rtl` writes by default (build/rtl/<name>/, relative to the working directory)."""
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture
@@ -102,8 +110,18 @@ def test_rtl_writes_the_artifacts_byte_identically(net_dir, tmp_path, capsys):
     assert manifest["network"]["sha256"] == rtl_flow.network_digest(net)
     assert manifest["hardware"]["tile_rows"] == 32
     ports = {p["name"]: p for p in manifest["ports"]}
-    assert ports["pixels__payload"] == {"name": "pixels__payload", "direction": "input", "width": 2}
+    assert ports["pixels__payload"] == {
+        "name": "pixels__payload",
+        "direction": "input",
+        "width": 2,
+        "signed": False,
+    }
     assert ports["counts__valid"]["direction"] == "output" and "clk" in ports
+    # exactly the ports the Verilog declares, with their directions and widths
+    assert _verilog_ports((a / "accelerator.v").read_text(), "accelerator") == {
+        name: (p["direction"], p["width"]) for name, p in ports.items()
+    }
+    assert len(ports) == len(manifest["ports"])
     assert len(manifest["tiles"]) == len(acc.tiles) == 2 * 2 + 1  # 64 rows / 32, 24 cols / 16
     for entry, tile in zip(manifest["tiles"], acc.tiles, strict=True):
         cells = np.load(a / entry["cells"])
@@ -112,6 +130,14 @@ def test_rtl_writes_the_artifacts_byte_identically(net_dir, tmp_path, capsys):
     assert [m["name"] for m in manifest["mtj_modules"]] == [f"mtj_l0_e0_m{i}" for i in range(3)]
     assert all(0 < m["code"] < 256 for m in manifest["mtj_modules"])
     assert manifest["mapping"]["tiles"] == 5
+
+
+def _verilog_ports(verilog: str, top: str) -> dict[str, tuple[str, int]]:
+    """The ``input`` / ``output`` declarations of module ``top``: name -> (direction, width)."""
+    body = verilog[verilog.index(f"module {top}(") :]
+    body = body[: body.index("endmodule")]
+    decl = re.compile(r"^\s*(input|output)\s+(?:signed\s+)?(?:\[(\d+):0\]\s+)?(\w+);", re.M)
+    return {m[3]: (m[1], int(m[2]) + 1 if m[2] else 1) for m in decl.finditer(body)}
 
 
 def test_rtl_stale_cell_files_are_removed(net_dir, tmp_path):
@@ -143,6 +169,13 @@ def test_rtl_synthesis_reports_cells_per_component(net_dir, tmp_path):
     assert sum(syn["registers"].values()) == top["flip_flops"]
     md = (out / "report.md").read_text()
     assert "## Cells per component" in md and "`tiny_acc.lif_l0`" in md
+    # the four LIF units and three MTJ controllers are one row each, not one per module
+    rows = md[md.index("## Modules of the hierarchy") :].split("\n")
+    units = [r for r in rows if "tiny_acc.lif_l0.unit" in r]
+    assert units == [r for r in rows if r.startswith("| `tiny_acc.lif_l0.unit{0..3}` | 4 | 1 |")]
+    assert len(units) == 1
+    assert len([r for r in rows if ".module" in r]) == 1
+    assert len([r for r in rows if r.startswith("| `")]) < len(syn["modules"])
 
 
 def test_rtl_default_output_directories(tmp_path, monkeypatch):
@@ -187,7 +220,7 @@ def test_rtl_fails_loudly_on_latches(net_dir, tmp_path, capsys, monkeypatch):
     assert stats.latches == 4 and stats.latch_modules() == ["latchy"]
     monkeypatch.setattr(report, "hierarchy_stats", lambda *a, **k: stats)
     out = tmp_path / "out"
-    assert main(["rtl", str(net_dir), *HW_ARGS, "--out", str(out)]) == 2
+    assert main(["rtl", str(net_dir), *HW_ARGS, "--out", str(out), "--no-progress"]) == 2
     _one_line_error(capsys, "4 latch bits")
     assert "| 4 |" in (out / "report.md").read_text()  # the report is written first
 
@@ -224,6 +257,32 @@ endmodule
     rows = accelerator_components(stats)  # names unknown to the accelerator's patterns
     assert [r.kind.split(":")[0] for r in rows] == ["top level", "other"]
     assert sum(r.cells for r in rows) == stats.cells
+
+
+def test_module_groups_merge_numbered_modules_with_equal_counts():
+    def mod(name: str, cells: int, instances: int = 1) -> dict:
+        return {
+            "name": name,
+            "instances": instances,
+            "cells": cells,
+            "total_cells": cells,
+            "total_flip_flops": 2,
+            "total_latches": 0,
+        }
+
+    modules = [mod("top", 50)]
+    modules += [mod(f"top.mask_l0_e0.module{i}", 7) for i in range(912)]
+    modules += [mod("top.lif_l0.unit0", 9), mod("top.lif_l0.unit1", 9), mod("top.lif_l0.unit2", 8)]
+    modules += [mod("top.lif_l1.unit0", 9), mod("top.lif_l1.unit5", 9)]
+    groups = module_groups(modules)
+    assert [(g["name"], g["modules"]) for g in groups] == [
+        ("top", 1),
+        ("top.mask_l0_e0.module{0..911}", 912),
+        ("top.lif_l{0,1}.unit{0,1,5}", 4),  # equal counts, whichever layer
+        ("top.lif_l0.unit2", 1),  # different cells: a row of its own
+    ]
+    assert sum(g["modules"] for g in groups) == len(modules)
+    assert groups[1]["names"][-1] == "top.mask_l0_e0.module911" and groups[1]["cells"] == 7
 
 
 # ----------------------------------------------------------------------------- neurocim sim
@@ -354,7 +413,7 @@ def _run_without_torch(tmp_path: Path, args: list[str]) -> dict:
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=tmp_path,
     )
     assert proc.returncode == 0 and probe.is_file(), proc.stderr
     return json.loads(probe.read_text())
@@ -381,3 +440,108 @@ def test_sim_never_imports_torch(tmp_path):
     args = ["sim", str(path), *HW_ARGS, "--simulator", "amaranth", "--images", "1"]
     result = _run_without_torch(tmp_path, [*args, "--out", str(tmp_path / "sim")])
     assert result == {"rc": 0, "torch": False}
+
+
+# ----------------------------------------------------------------------------- the bundle
+
+
+def _bundle(net_dir: Path, out: Path, *args: str) -> Path:
+    rtl = ["rtl", str(net_dir), *HW_ARGS, "--out", str(out), "--no-synth", "--no-progress"]
+    assert main([*rtl, *args]) == 0
+    return out
+
+
+def test_sim_simulates_the_rtl_bundle_with_its_hardware(tmp_path, capsys):
+    path = tmp_path / "net"
+    save_network(tiny_network(metadata={"dataset": "digits"}), path)
+    rtl = _bundle(path, tmp_path / "rtl", "--name", "tiny_acc", "--pulse-ns", "20")
+    # no --hw and no --pulse-ns: the bundle's 32-row tiles and 20 ns pulse, its own Verilog
+    assert main(["sim", str(path), "--rtl", str(rtl), "--images", "1", "--no-progress"]) == 0
+    report = json.loads((rtl / "sim" / "sim.json").read_text())
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    assert report["verdict"] == "PASS" and report["hardware"] == manifest["hardware"]
+    assert report["hardware"]["tile_rows"] == 32 and report["mtj_driver"]["pulse_ns"] == 20.0
+    rtl_report = json.loads((rtl / "report.json").read_text())
+    assert report["design"]["sha256"] == rtl_flow.bundle_digest(rtl)
+    assert report["design"]["sha256"] == rtl_report["bundle"]["sha256"]
+    assert report["design"]["path"] == str(rtl.resolve()) and report["design"]["top"] == "tiny_acc"
+    sim_md = (rtl / "sim" / "sim.md").read_text()
+    assert report["design"]["sha256"] in sim_md and "tile_rows=32" in sim_md
+    # the macros are programmed with the bundle's cell files: damaged cells fail the check
+    cells = rtl / manifest["tiles"][0]["cells"]
+    np.save(cells, np.zeros_like(np.load(cells)))
+    assert main(["sim", str(path), "--rtl", str(rtl), "--images", "2", "--no-progress"]) == 1
+    assert json.loads((rtl / "sim" / "sim.json").read_text())["verdict"] == "FAIL"
+
+
+def test_sim_finds_the_bundle_rtl_wrote_by_default(tmp_path, capsys):
+    run = tmp_path / "run"
+    save_network(tiny_network(), run / "network")
+    (run / "config.json").write_text(json.dumps({"data": {"dataset": "digits"}}))
+    assert main(["rtl", str(run / "network"), *HW_ARGS, "--no-synth", "--no-progress"]) == 0
+    args = ["sim", str(run / "network"), "--simulator", "amaranth", "--images", "1"]
+    args.append("--no-progress")
+    assert main(args) == 0
+    capsys.readouterr()
+    report = json.loads((run / "rtl" / "sim" / "sim.json").read_text())
+    assert report["design"]["path"] == str((run / "rtl").resolve())
+    assert report["hardware"] == asdict(HardwareConfig(**HW))
+    # Amaranth's simulator stands in for the bundle only while its Verilog is the bundle's
+    verilog = run / "rtl" / "accelerator.v"
+    verilog.write_text(
+        verilog.read_text().replace("module accelerator(", "module accelerator (", 1)
+    )
+    assert main(args) == 2
+    _one_line_error(capsys, "cannot stand in for it")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--hw", "tile_rows=64"], "--hw tile_rows=64 contradicts the rtl bundle"),
+        (["--hw", "tile_rows=64"], "generated with tile_rows=32: rerun `neurocim rtl`"),
+        (["--hw", "clock_mhz=100"], "generated with clock_mhz=200.0"),
+        (["--pulse-ns", "20"], "--pulse-ns 20 contradicts the rtl bundle"),
+        (["--pulse-ns", "20"], "or drop the flag"),
+    ],
+)
+def test_sim_refuses_flags_that_contradict_the_bundle(net_dir, tmp_path, capsys, flags, message):
+    rtl = _bundle(net_dir, tmp_path / "rtl")
+    args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", *flags]
+    assert main([*args, "--simulator", "amaranth", "--images", "1"]) == 2
+    _one_line_error(capsys, message)
+    assert not (rtl / "sim").exists()
+
+
+def test_sim_accepts_flags_that_agree_with_the_bundle(net_dir, tmp_path):
+    rtl = _bundle(net_dir, tmp_path / "rtl")
+    args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", *HW_ARGS]
+    assert main([*args, "--pulse-ns", "10", "--simulator", "amaranth", "--images", "1"]) == 0
+
+
+def test_sim_refuses_a_bundle_it_cannot_trust(net_dir, tmp_path, capsys):
+    rtl = _bundle(net_dir, tmp_path / "rtl")
+    other = tmp_path / "other"
+    net = tiny_network()
+    save_network(
+        replace(net, layers=(replace(net.layers[0], bias=net.layers[0].bias + 1), net.layers[1])),
+        other,
+    )
+    base = ["--data", "digits", "--simulator", "amaranth", "--images", "1"]
+    assert main(["sim", str(other), "--rtl", str(rtl), *base]) == 2
+    _one_line_error(capsys, "generated for another network")
+    assert main(["sim", str(net_dir), "--rtl", str(tmp_path / "nothing"), *base]) == 2
+    _one_line_error(capsys, "no rtl bundle at")
+    (rtl / rtl_flow.INCOMPLETE).write_text("killed")
+    assert main(["sim", str(net_dir), "--rtl", str(rtl), *base]) == 2
+    _one_line_error(capsys, "is incomplete")
+
+
+def test_sim_without_a_bundle_says_it_generates_one(net_dir, tmp_path, capsys):
+    out = tmp_path / "sim"
+    args = ["sim", str(net_dir), *HW_ARGS, "--data", "digits", "--simulator", "amaranth"]
+    assert main([*args, "--images", "1", "--out", str(out), "--no-progress"]) == 0
+    assert "no rtl bundle at" in capsys.readouterr().err
+    report = json.loads((out / "sim.json").read_text())
+    assert report["design"]["source"].startswith("generated by neurocim sim")
+    assert report["hardware"] == asdict(HardwareConfig(**HW))

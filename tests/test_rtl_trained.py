@@ -84,3 +84,39 @@ def test_trained_digits_network_is_bit_exact_on_icarus(trained) -> None:
     assert verdict.ok, "\n".join(verdict.findings)
     assert observed.cycles == [estimate(net, hw, samples=SAMPLES).cycles] * IMAGES
     assert (observed.outputs.sum(axis=0).argmax(axis=1) == labels).mean() > 0.8
+
+
+def test_sim_flags_the_accuracy_a_2_bit_adc_loses(trained, tmp_path, capsys) -> None:
+    """A trained network on 2-bit ADCs is still bit-exact with the golden model on the same
+    hardware, but no longer a classifier: `neurocim sim` says so and exits with 3, unless the
+    loss is allowed."""
+    import json
+    from dataclasses import replace
+
+    from hdl.ir import DataSource, save_network
+    from neurocim.cli import SIM_ACCURACY_LOSS_EXIT, main
+
+    net, _, _ = trained
+    path = tmp_path / "net"
+    save_network(replace(net, dataset=DataSource("digits", None)), path)
+    args = ["sim", str(path), "--simulator", "amaranth", "--images", "20", "--no-progress"]
+    out = tmp_path / "sim"
+    assert main([*args, "--out", str(out)]) == 0  # default hardware: the reference itself
+    report = json.loads((out / "sim.json").read_text())
+    assert report["verdict"] == "PASS" and report["accuracy"]["loss"] == 0
+    assert report["accuracy"]["rtl"] > 0.8
+
+    bad = [*args, "--hw", "adc_bits=2", "--out", str(out)]
+    assert main(bad) == SIM_ACCURACY_LOSS_EXIT
+    report = json.loads((out / "sim.json").read_text())
+    acc = report["accuracy"]
+    assert report["ok"] is True and report["verdict"] == "ACCURACY LOSS"  # bit-exact, but
+    assert acc["flagged"] and not acc["allowed"] and acc["loss"] > 0.3
+    assert acc["reference"] > 0.8 and acc["rtl"] < 0.5
+    assert acc["reference"] - acc["rtl"] == acc["loss"]
+    assert "ACCURACY LOSS" in (out / "sim.md").read_text()
+
+    assert main([*bad, "--allow-accuracy-loss"]) == 0
+    report = json.loads((out / "sim.json").read_text())
+    assert report["verdict"] == "PASS" and report["accuracy"]["allowed"]
+    assert main([*bad, "--max-accuracy-loss", "1"]) == 0

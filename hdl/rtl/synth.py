@@ -23,11 +23,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hdl import procs
 from hdl.errors import NeurocimError
 
 __all__ = [
@@ -192,17 +193,18 @@ def _workdir(workdir: Path | str | None) -> Iterator[Path]:
 
 
 def _run(
-    tool: str, cmd: list[str], cwd: Path, timeout: float, env: Mapping[str, str] | None = None
+    tool: str,
+    cmd: list[str],
+    cwd: Path,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    on_tick: Callable[[float], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
+    """Run a tool as a guarded child (:func:`hdl.procs.run`: it and its children die with this
+    process); ``on_tick`` gets the seconds elapsed about once a second while it runs."""
     try:
-        return subprocess.run(
-            cmd,
-            cwd=cwd,
-            env=None if env is None else dict(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+        return procs.run(
+            cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, on_tick=on_tick
         )
     except subprocess.TimeoutExpired as exc:
         out = (exc.stdout or b"") + (exc.stderr or b"")
