@@ -9,12 +9,31 @@ its own geometry on purpose, as an independent cross-check (:mod:`hdl.golden`).
 
 from __future__ import annotations
 
-__all__ = ["ceil_div", "conversions", "lanes", "mask_cycles", "update_cycles"]
+__all__ = [
+    "ceil_div",
+    "conversions",
+    "lanes",
+    "magnitude_bits",
+    "mask_cycles",
+    "slices",
+    "update_cycles",
+]
 
 
 def ceil_div(a: int, b: int) -> int:
     """``ceil(a / b)`` in integers, for ``a >= 0`` and ``b >= 1``."""
     return -(-a // b)
+
+
+def magnitude_bits(weight_bits: int) -> int:
+    """Bits of a weight's magnitude ``|W|``: 1 for binary weights (``±1``), else
+    ``weight_bits - 1`` (sign-magnitude on a ``+`` and a ``-`` column)."""
+    return 1 if weight_bits == 1 else weight_bits - 1
+
+
+def slices(weight_bits: int, cell_bits: int) -> int:
+    """Cells per polarity holding one weight: ``ceil(magnitude_bits / cell_bits)``."""
+    return ceil_div(magnitude_bits(weight_bits), cell_bits)
 
 
 def conversions(columns: int, adcs: int) -> int:

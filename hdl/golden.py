@@ -39,10 +39,12 @@ Monte-Carlo samples ``m``, images ``n`` and timesteps ``t``. Order of operations
 5. **Output**: ``y = Σ_t I`` (decoding ``membrane``) or the spike count (``count``);
    prediction ``argmax_o Σ_m y_m[o]``, ties to the lowest index.
 
-The golden model derives the crossbar geometry (rows, slices, tiles, mask units:
+The golden model derives the crossbar geometry (rows, slices, tiles, mask units, positions:
 :func:`edge_geometry`) itself, from the network and ``hw`` alone, and imports nothing of
-:mod:`hdl.mapping` or :mod:`hdl.geometry`: it is a deliberate second derivation, so a mistake in
-the one the RTL, the schedule and the cost model share shows up as a mismatch with it.
+:mod:`hdl.mapping`: it is a deliberate second derivation, so a mistake in the one the RTL, the
+schedule and the cost model share shows up as a mismatch with it. Only the cell values (what
+the macros are programmed with) come from :func:`hdl.cells.crossbar_cells`, the one definition
+the RTL's macros also read; their shape is checked against this geometry.
 
 The crossbar sums run as float32 matrix products: every product is an integer below
 ``2**cell_bits`` and a column sum is at most ``tile_rows * (2**cell_bits - 1) < 2**24``, so each
@@ -56,6 +58,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from hdl.cells import crossbar_cells
 from hdl.dropout_bank import MTJDropoutBank
 from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig
@@ -66,7 +69,6 @@ __all__ = [
     "EdgeGeometry",
     "GoldenError",
     "GoldenResult",
-    "crossbar_cells",
     "edge_geometry",
     "lif",
     "quantize_input",
@@ -317,25 +319,25 @@ def _draw_masks(
 
 
 def _crossbar_weights(
-    weight: np.ndarray, weight_bits: int, hw: HardwareConfig, geo: EdgeGeometry
+    edge: Edge, hw: HardwareConfig, geo: EdgeGeometry
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cell values per row tile and the shift-add coefficients.
 
-    Returns ``cells`` float32 ``(row_tiles, tile_rows, phys_cols)`` (rows past the end are 0;
-    columns ordered ``o``, then polarity ``+`` before ``-``, then slice ``j``) and ``coef`` int64
-    ``(C_out, 2, slices)`` = ``±2**(j * cell_bits)``.
+    Returns ``cells`` float32 ``(row_tiles, tile_rows, phys_cols)``
+    (:func:`hdl.cells.crossbar_cells`: columns ordered ``o``, then polarity ``+`` before ``-``,
+    then slice ``j``) and ``coef`` int64 ``(C_out, 2, slices)`` = ``±2**(j * cell_bits)``.
     """
-    c_out = weight.shape[0]
-    w = weight.reshape(c_out, -1).astype(np.int64)  # (C_out, rows), rows in (c, ky, kx) order
-    mags = np.stack([np.maximum(w, 0), np.maximum(-w, 0)], axis=1)  # (C_out, 2, rows)
+    c_out = edge.weight_shape[0]
+    cells = crossbar_cells(edge, hw).astype(np.float32)
+    if cells.shape != (geo.row_tiles, hw.tile_rows, geo.phys_cols):  # the cross-check
+        raise GoldenError(
+            f"crossbar cells {cells.shape} disagree with the golden geometry "
+            f"{(geo.row_tiles, hw.tile_rows, geo.phys_cols)}"
+        )
     shifts = np.arange(geo.slices, dtype=np.int64) * hw.cell_bits
-    cells = (mags[:, :, None, :] >> shifts[None, None, :, None]) & (2**hw.cell_bits - 1)
-    cells = cells.reshape(geo.phys_cols, geo.rows).T  # (rows, phys_cols)
-    padded = np.zeros((geo.row_tiles * hw.tile_rows, geo.phys_cols), dtype=np.float32)
-    padded[: geo.rows] = cells
     coef = np.left_shift(1, shifts)[None, None, :] * np.array([1, -1])[None, :, None]
     coef = np.broadcast_to(coef, (c_out, 2, geo.slices)).astype(np.int64)
-    return padded.reshape(geo.row_tiles, hw.tile_rows, geo.phys_cols), coef
+    return cells, coef
 
 
 def _tile_sums(
@@ -354,22 +356,6 @@ def _tile_sums(
     codes = np.clip(a, 0, hw.adc_max).astype(np.int64).sum(axis=0)  # (B, phys_cols)
     codes = codes.reshape(batch, *coef.shape)
     return np.einsum("bops,ops->bo", codes, coef)
-
-
-def crossbar_cells(edge: Edge, in_shape: tuple[int, ...], hw: HardwareConfig) -> np.ndarray:
-    """The cell values the chip programs for a weighted ``edge`` reading ``in_shape``.
-
-    int64 ``(row_tiles, tile_rows, phys_cols)``: row tile ``t`` holds the edge's rows
-    ``t·R .. t·R + R - 1`` (``(c, ky, kx)`` order, rows past the end 0); physical column
-    ``(o·2 + pol)·slices + j`` holds slice ``j`` (``cell_bits`` bits, least significant first) of
-    ``W⁺[o]`` (``pol = 0``) or ``W⁻[o]`` (``pol = 1``). Column tile ``u`` of the chip is columns
-    ``u·C .. u·C + C - 1``. This is what the crossbar macros are programmed with, out of band.
-    """
-    if edge.weight is None:
-        raise GoldenError("crossbar_cells needs the edge's weights (a trained network)")
-    geo = edge_geometry(edge, in_shape, hw)
-    cells, _ = _crossbar_weights(edge.weight, edge.weight_bits, hw, geo)
-    return cells.astype(np.int64)
 
 
 def _saturation_free(cells: np.ndarray, hw: HardwareConfig) -> bool:
@@ -417,7 +403,7 @@ def _weighted_current(
     in_shape = values.shape[1:]
     geo = edge_geometry(edge, in_shape, hw)
     assert edge.weight is not None
-    cells, coef = _crossbar_weights(edge.weight, edge.weight_bits, hw, geo)
+    cells, coef = _crossbar_weights(edge, hw, geo)
     if _saturation_free(cells, hw):
         signed = _signed_matrix(edge.weight)
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from hdl.driver import MTJDriver, driver_for
 from hdl.errors import NeurocimError
-from hdl.geometry import ceil_div, conversions, mask_cycles, update_cycles
+from hdl.geometry import ceil_div, conversions, magnitude_bits, mask_cycles, slices, update_cycles
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import DropoutSpec, Network
 from hdl.lfsr import LFSRError, module_offsets
@@ -184,7 +184,8 @@ class EdgeMap:
 
     @property
     def magnitude_bits(self) -> int:
-        return 1 if self.weight_bits == 1 else self.weight_bits - 1
+        """Bits of a weight's magnitude (:func:`hdl.geometry.magnitude_bits`)."""
+        return magnitude_bits(self.weight_bits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,8 +453,8 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                 c_in = rows = _prod(in_shape)
                 kernel, stride, padding = 1, 1, 0
             bits = edge.weight_bits
-            slices = ceil_div(1 if bits == 1 else bits - 1, hw.cell_bits)
-            phys_cols = 2 * slices * channels
+            n_slices = slices(bits, hw.cell_bits)
+            phys_cols = 2 * n_slices * channels
             row_tiles = ceil_div(rows, hw.tile_rows)
             col_tiles = ceil_div(phys_cols, hw.tile_cols)
             tiles = row_tiles * col_tiles
@@ -486,7 +487,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                         f"{where}: {spec.modules} dropout modules for {units} mask units; "
                         f"{spec.modules - units} are never used"
                     )
-            slice_max = 2 ** min(hw.cell_bits, 1 if bits == 1 else bits - 1) - 1
+            slice_max = 2 ** min(hw.cell_bits, magnitude_bits(bits)) - 1
             peak = min(rows, hw.tile_rows) * slice_max
             if peak > hw.adc_max:
                 notes.append(
@@ -507,7 +508,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                     out_channels=channels,
                     in_shape=in_shape,
                     rows=rows,
-                    slices=slices,
+                    slices=n_slices,
                     phys_cols=phys_cols,
                     row_tiles=row_tiles,
                     col_tiles=col_tiles,

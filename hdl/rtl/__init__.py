@@ -92,19 +92,25 @@ __all__ += [
 
 from hdl.rtl.accelerator import (  # noqa: E402
     Accelerator,
-    MTJModulePort,
-    TilePort,
     accelerator_verilog,
     mtj_signature,
+)
+from hdl.rtl.plan import (  # noqa: E402
+    AcceleratorPlan,
+    MTJModulePort,
+    TilePort,
+    plan_accelerator,
     tile_cells,
 )
 
 __all__ += [
     # the whole accelerator for any network of the IR (hdl.rtl.accelerator)
     "Accelerator",
+    "AcceleratorPlan",
     "MTJModulePort",
     "TilePort",
     "accelerator_verilog",
     "mtj_signature",
+    "plan_accelerator",
     "tile_cells",
 ]

@@ -80,346 +80,106 @@ there when a sample ends, the controller stalls (the cycle count equals the sche
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import wiring
 
-from hdl import geometry
-from hdl.driver import MTJDriver, driver_for
-from hdl.golden import crossbar_cells
+from hdl.driver import MTJDriver
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
-from hdl.mapping import (
-    EVENTS,
-    EdgeMap,
-    LayerMap,
-    Mapping,
-    current_bits,
-    current_bound,
-    map_network,
-    output_bits,
-    schedule_mapping,
-    signed_bits,
-    z_bound,
-)
+from hdl.mapping import EVENTS, EdgeMap, Mapping
 from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.controller import SAMPLES_BITS, ScheduleController
-from hdl.rtl.crossbar import crossbar_signature
-from hdl.rtl.dropout import DACSetting, dac_setting
 from hdl.rtl.lfsr import LeapLFSR
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 from hdl.rtl.lif_array import LIFArray
 from hdl.rtl.mask_fill import MaskFill, mtj_signature
+from hdl.rtl.plan import (
+    DAC_BITS,
+    EVENT_BITS,
+    AcceleratorPlan,
+    EdgePlan,
+    LayerPlan,
+    MTJModulePort,
+    TilePort,
+    plan_accelerator,
+    tile_cells,
+)
 from hdl.rtl.window import ConvWindow
 
 __all__ = [
+    "DAC_BITS",
     "EVENTS",
+    "EVENT_BITS",
+    "SAMPLES_BITS",
     "Accelerator",
+    "AcceleratorPlan",
     "MTJModulePort",
     "TilePort",
     "accelerator_verilog",
     "mtj_signature",
+    "plan_accelerator",
     "tile_cells",
 ]
-
-EVENT_BITS = 32
-"""Width of the event counters (they wrap)."""
-
-DAC_BITS = 8
-"""Resolution of the MTJ write driver's current DAC."""
-
-
-@dataclass(frozen=True)
-class TilePort:
-    """One crossbar tile's macro port and what the macro must hold and do.
-
-    Attributes:
-        name: the port's name (Verilog ``<name>__wl_en`` etc.).
-        layer, edge: indices of the layer (file order) and of the edge in its edge list.
-        key: ``"<layer name>.<edge index>"`` (the golden model's mask key).
-        row_tile, col_tile: the tile's position in the edge's tile grid.
-        rows: ``(start, stop)`` of the edge's rows on the tile's word lines ``0 .. stop-start``.
-        cols: ``(start, stop)`` of the edge's physical columns on the tile's bit lines.
-        lanes: codes per conversion, ``min(columns, A)`` of the tile's ``A`` ADCs; lane ``a``
-            of conversion ``s`` is the tile's column ``a + s·A``.
-        conversions: conversions per read, ``ceil(columns / A)``.
-        conversion_cycles: cycles per conversion, ``1 + adc_latency_cycles``.
-        latency: cycles from ``read`` to the last conversion, ``conversions · conversion_cycles``
-            (at most the edge's ``mux_steps · (1 + adc_latency_cycles)``).
-    """
-
-    name: str
-    layer: int
-    edge: int
-    key: str
-    row_tile: int
-    col_tile: int
-    rows: tuple[int, int]
-    cols: tuple[int, int]
-    lanes: int
-    conversions: int
-    conversion_cycles: int
-    latency: int
-
-
-@dataclass(frozen=True)
-class MTJModulePort:
-    """One physical MTJ dropout module's port.
-
-    Attributes:
-        name: the port's name (Verilog ``<name>__reset`` etc.).
-        layer, edge, key: as :class:`TilePort`.
-        module: index ``m`` among the edge's modules; it fills units ``m, m + M, m + 2M, ...``.
-        modules: ``M``, the edge's modules.
-        units: mask bits of the edge per sample.
-        p: the edge's drop probability.
-        setting: the write driver's DAC code and pulse (:func:`~hdl.rtl.dropout.dac_setting`).
-    """
-
-    name: str
-    layer: int
-    edge: int
-    key: str
-    module: int
-    modules: int
-    units: int
-    p: float
-    setting: DACSetting
-
-
-def tile_cells(net: Network, tile: TilePort, hw: HardwareConfig) -> np.ndarray:
-    """int64 ``(rows, cols)`` cell values of ``tile``'s macro (its used word and bit lines).
-
-    The slice of :func:`hdl.golden.crossbar_cells` for the tile: what the macro is programmed
-    with, and what its behavioural model (:mod:`sim.models.crossbar`) reads.
-    """
-    layer = net.layers[tile.layer]
-    edge = layer.edges[tile.edge]
-    cells = crossbar_cells(edge, net.shape_of(edge.source), hw)
-    r0, r1 = tile.rows
-    c0, c1 = tile.cols
-    return cells[tile.row_tile, : r1 - r0, c0:c1]
-
-
-@dataclass
-class _EdgePlan:
-    """Everything the generator needs of one weighted edge (pure Python)."""
-
-    index: int
-    emap: EdgeMap
-    tiles: list[TilePort]
-    z_bits: int
-    z_bound: int
-    dropout_index: int  # among edges with dropout (file order), -1 without
-
-
-@dataclass
-class _LayerPlan:
-    index: int
-    lmap: LayerMap
-    edges: list[_EdgePlan]
-    skips: list[str]
-    bias: list[int]
-    thresholds: list[int]
-    current_bits: int
-    current_bound: int
 
 
 class Accelerator(wiring.Component):
     """The accelerator's digital part for ``net`` on ``hw`` (see the module doc).
 
     Args:
-        net: a trained network (weights and thresholds), validated here.
+        net: a trained network (weights and thresholds), validated here; or an
+            :class:`~hdl.rtl.plan.AcceleratorPlan` (then without ``hw`` and ``driver``).
         hw: the hardware configuration (tiles, cells, ADCs, LIF units, clock).
         driver: the MTJ drive sequence (device, write pulse); default: the network's own
             (``net.mtj_driver``), else :class:`MTJDriver` ``()``.
+
+    The network is planned (:func:`~hdl.rtl.plan.plan_accelerator`) before the component
+    exists, so a refused network leaves no unused component behind.
 
     Raises:
         RTLError: the network cannot be generated; the message names the layer or edge and why.
     """
 
+    def __new__(
+        cls,
+        net: Network | AcceleratorPlan,
+        hw: HardwareConfig | None = None,
+        driver: MTJDriver | None = None,
+        **kwargs: Any,
+    ) -> Accelerator:
+        plan = _plan_of(net, hw, driver)  # raises before the component exists
+        self = super().__new__(cls, src_loc_at=1 + kwargs.pop("src_loc_at", 0))
+        self.plan = plan
+        return self
+
     def __init__(
         self,
-        net: Network,
+        net: Network | AcceleratorPlan,
         hw: HardwareConfig | None = None,
         driver: MTJDriver | None = None,
     ) -> None:
-        self._MustUse__silence = True  # a refused component is no unused one
-        hw = HardwareConfig() if hw is None else hw
-        if not isinstance(net, Network):
-            raise RTLError(f"Accelerator needs an hdl.ir.Network, not {type(net).__name__}")
-        if not isinstance(hw, HardwareConfig):
-            raise RTLError(f"hw must be an hdl.hwconfig.HardwareConfig, not {type(hw).__name__}")
-        try:
-            net = net.validate()
-        except ValueError as err:
-            raise RTLError(f"invalid network: {err}") from err
-        if not net.has_weights:
-            raise RTLError(
-                "the network has no weights (an architecture): train and export it first "
-                "(neurocim train / neurocim export), the crossbars need its cells"
-            )
-        self.net = net
-        self.hw = hw
-        self.driver = driver_for(net, driver)
-        self.mapping: Mapping = map_network(net, hw, self.driver)
-        self.timesteps = int(net.timesteps)
-        self.in_bits = int(net.input.bits)
-        self.in_neurons = int(np.prod(net.input.shape))
-        self.rate = net.input.encoding == "rate"
-        self.tiles: list[TilePort] = []
-        self.mtj_modules: list[MTJModulePort] = []
-        self._plan_layers()
-        self._plan_outputs()
-        self._MustUse__silence = False
-        ports: dict[str, Any] = {
-            "pixels": In(stream.Signature(self.in_bits)),
-            "start": In(1),
-            "samples": In(SAMPLES_BITS),
-            "busy": Out(1),
-            "done": Out(1),
-            "counts": Out(stream.Signature(self.out_neurons * self.out_bits)),
-        }
-        for ev in EVENTS:
-            ports[f"ev_{ev}"] = Out(EVENT_BITS)
-        for t in self.tiles:
-            ports[t.name] = Out(crossbar_signature(t.rows[1] - t.rows[0], t.lanes, hw.adc_bits))
-        for mod in self.mtj_modules:
-            ports[mod.name] = Out(mtj_signature(DAC_BITS))
-        super().__init__(ports)
-
-    # --- planning (pure Python) -------------------------------------------------------------
-
-    def _plan_layers(self) -> None:
-        net, hw, mapping = self.net, self.hw, self.mapping
-        dropout_edges = [
-            (li, ei)
-            for li, layer in enumerate(net.layers)
-            for ei, e in enumerate(layer.edges)
-            if e.weighted and e.dropout is not None
-        ]
-        self.dropout_edges = dropout_edges
-        self.layers: list[_LayerPlan] = []
-        for li, (layer, lmap) in enumerate(zip(net.layers, mapping.layers, strict=True)):
-            where = f"layer {layer.name!r}"
-            emaps = {e.index: e for e in lmap.edges}
-            plans: list[_EdgePlan] = []
-            skips: list[str] = []
-            for ei, edge in enumerate(layer.edges):
-                if edge.kind == "skip":
-                    skips.append(edge.source)
-                    continue
-                if not edge.weighted:
-                    continue
-                em = emaps[ei]
-                key = f"{layer.name}.{ei}"
-                adcs = hw.adcs_per_tile
-                cc = 1 + hw.adc_latency_cycles
-                tiles = []
-                for rt in range(em.row_tiles):
-                    for ct in range(em.col_tiles):
-                        rows = (rt * hw.tile_rows, min(em.rows, (rt + 1) * hw.tile_rows))
-                        cols = (ct * hw.tile_cols, min(em.phys_cols, (ct + 1) * hw.tile_cols))
-                        n_cols = cols[1] - cols[0]
-                        tiles.append(
-                            TilePort(
-                                name=f"xbar_l{li}_e{ei}_r{rt}_c{ct}",
-                                layer=li,
-                                edge=ei,
-                                key=key,
-                                row_tile=rt,
-                                col_tile=ct,
-                                rows=rows,
-                                cols=cols,
-                                lanes=geometry.lanes(n_cols, adcs),
-                                conversions=geometry.conversions(n_cols, adcs),
-                                conversion_cycles=cc,
-                                latency=geometry.conversions(n_cols, adcs) * cc,
-                            )
-                        )
-                self.tiles.extend(tiles)
-                zb = z_bound(em, hw)
-                d_index = dropout_edges.index((li, ei)) if edge.dropout is not None else -1
-                plans.append(_EdgePlan(ei, em, tiles, signed_bits(zb), zb, d_index))
-                if edge.dropout is not None and edge.dropout.source == "mtj":
-                    spec = edge.dropout
-                    units = em.dropout.units
-                    try:
-                        setting = dac_setting(spec.p, self.driver, hw.clock_mhz, DAC_BITS)
-                    except ValueError as err:
-                        raise RTLError(f"{where}.edges[{ei}] dropout: {err}") from err
-                    for m in range(spec.modules):
-                        self.mtj_modules.append(
-                            MTJModulePort(
-                                name=f"mtj_l{li}_e{ei}_m{m}",
-                                layer=li,
-                                edge=ei,
-                                key=key,
-                                module=m,
-                                modules=spec.modules,
-                                units=units,
-                                p=spec.p,
-                                setting=setting,
-                            )
-                        )
-            channels = lmap.channels
-            bias = (
-                [0] * channels
-                if layer.bias is None
-                else [int(b) for b in np.asarray(layer.bias).reshape(-1)]
-            )
-            bound = current_bound(lmap, mapping)
-            thresholds: list[int] = []
-            if layer.neuron is not None:
-                thresholds = [int(v) for v in np.asarray(layer.neuron.threshold).reshape(-1)]
-                if len(thresholds) != channels:
-                    raise RTLError(f"{where}: {len(thresholds)} thresholds for {channels} channels")
-            self.layers.append(
-                _LayerPlan(
-                    li, lmap, plans, skips, bias, thresholds, current_bits(lmap, mapping), bound
-                )
-            )
-
-    def _plan_outputs(self) -> None:
-        last = self.layers[-1]
-        if last.lmap.positions > 1:
-            raise RTLError(
-                f"layer {self.net.layers[-1].name!r}: an output layer with positions (a "
-                "(C, H, W) output) is not supported; end the network with a flat layer"
-            )
-        self.out_neurons = last.lmap.neurons
-        self.out_bits = output_bits(self.mapping)  # spike counts 0 .. T, or y = Σ_t I
-        self.out_signed = not last.lmap.has_neurons
+        plan: AcceleratorPlan = self.plan
+        # the plan's fields, as the generator and testbenches read them
+        self.net, self.hw, self.driver = plan.net, plan.hw, plan.driver
+        self.mapping = plan.mapping
+        self.timesteps, self.rate = plan.timesteps, plan.rate
+        self.in_bits, self.in_neurons = plan.in_bits, plan.in_neurons
+        self.layers, self.dropout_edges = plan.layers, plan.dropout_edges
+        self.tiles, self.mtj_modules = plan.tiles, plan.mtj_modules
+        self.out_neurons, self.out_bits = plan.out_neurons, plan.out_bits
+        self.out_signed = plan.out_signed
+        super().__init__(plan.members())
 
     # --- public helpers ---------------------------------------------------------------------
 
     def cycles(self, samples: int = 1) -> int:
         """``busy`` cycles of one ``start`` with ``samples`` samples: the schedule's cycles."""
-        return schedule_mapping(self.mapping, samples).cycles
+        return self.plan.cycles(samples)
 
     def manifest(self) -> dict[str, Any]:
         """The ports and their geometry as JSON-ready data (for testbenches and tools)."""
-        return {
-            "network": self.net.name,
-            "timesteps": self.timesteps,
-            "input_bits": self.in_bits,
-            "input_neurons": self.in_neurons,
-            "output_neurons": self.out_neurons,
-            "output_bits": self.out_bits,
-            "output_signed": self.out_signed,
-            "samples_bits": SAMPLES_BITS,
-            "event_bits": EVENT_BITS,
-            "cycles_per_sample": self.mapping.cycles_per_sample,
-            "tiles": [asdict(t) for t in self.tiles],
-            "mtj_modules": [
-                {**{k: v for k, v in asdict(m).items() if k != "setting"}, **_setting(m.setting)}
-                for m in self.mtj_modules
-            ],
-        }
+        return self.plan.manifest()
 
     # --- elaboration ------------------------------------------------------------------------
 
@@ -531,7 +291,7 @@ class Accelerator(wiring.Component):
         for ordinal, (li, ei) in enumerate(self.dropout_edges):
             fill = MaskFill(
                 self.net.layers[li].edges[ei].dropout,
-                _units(self, li, ei),
+                _dropout_units(self.mapping, li, ei),
                 edge=ordinal,
                 edges=len(self.dropout_edges),
                 driver=self.driver,
@@ -551,8 +311,8 @@ class Accelerator(wiring.Component):
         self,
         m: Module,
         ctrl: ScheduleController,
-        lp: _LayerPlan,
-        ep: _EdgePlan,
+        lp: LayerPlan,
+        ep: EdgePlan,
         sources: dict[str, Any],
         keeps: dict[tuple[int, int], Any],
     ) -> tuple[list[Any], Any, Any]:
@@ -608,7 +368,7 @@ class Accelerator(wiring.Component):
         self,
         m: Module,
         ctrl: ScheduleController,
-        lp: _LayerPlan,
+        lp: LayerPlan,
         z_regs: dict[tuple[int, int], list[Any]],
         sources: dict[str, Any],
         pix: Signal,
@@ -645,7 +405,7 @@ class Accelerator(wiring.Component):
         self,
         m: Module,
         ctrl: ScheduleController,
-        lp: _LayerPlan,
+        lp: LayerPlan,
         lanes: list[Signal],
         sources: dict[str, Any],
         out_regs: list[Signal],
@@ -724,9 +484,18 @@ class Accelerator(wiring.Component):
         return win.rows
 
 
-def _units(acc: Accelerator, li: int, ei: int) -> int:
-    lm = acc.mapping.layers[li]
-    em = next(e for e in lm.edges if e.index == ei)
+def _plan_of(
+    net: Network | AcceleratorPlan, hw: HardwareConfig | None, driver: MTJDriver | None
+) -> AcceleratorPlan:
+    if isinstance(net, AcceleratorPlan):
+        if hw is not None or driver is not None:
+            raise RTLError("an AcceleratorPlan already holds its hw and driver; pass only the plan")
+        return net
+    return plan_accelerator(net, hw, driver)
+
+
+def _dropout_units(mapping: Mapping, li: int, ei: int) -> int:
+    em = next(e for e in mapping.layers[li].edges if e.index == ei)
     assert em.dropout is not None
     return em.dropout.units
 
@@ -737,17 +506,6 @@ def _switch_value(sel: Signal, values: list[int]) -> Any:
     for g in range(len(values) - 2, -1, -1):
         out = Mux(sel == g, values[g], out)
     return out
-
-
-def _setting(s: DACSetting) -> dict[str, Any]:
-    return {
-        "code": s.code,
-        "code_bits": s.code_bits,
-        "write_cycles": s.write_cycles,
-        "pulse_ns": s.pulse_ns,
-        "realised_p": s.realised_p,
-        "realised_current_ua": s.realised_current_ua,
-    }
 
 
 def accelerator_verilog(

@@ -58,7 +58,10 @@ from amaranth.lib.wiring import In, Out
 from hdl.geometry import conversions, lanes
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 
-__all__ = ["EdgeAccumulator", "accumulator_bits", "accumulator_verilog"]
+__all__ = ["Z_BITS", "EdgeAccumulator", "accumulator_bits", "accumulator_verilog"]
+
+Z_BITS = (2, 64)
+"""Bounds of ``z_bits``, the width of each signed sum ``z[o]``."""
 
 
 def _int_param(value: Any, name: str, lo: int, hi: int) -> int:
@@ -134,7 +137,7 @@ class EdgeAccumulator(wiring.Component):
         self.adc_bits = _int_param(adc_bits, "adc_bits", 1, 16)
         self.row_tiles = _int_param(row_tiles, "row_tiles", 1, 1 << 16)
         self.adcs = _int_param(adcs, "adcs", 1, 1 << 16)
-        self.z_bits = _int_param(z_bits, "z_bits", 2, 64)
+        self.z_bits = _int_param(z_bits, "z_bits", *Z_BITS)
         self.planes = _int_param(planes, "planes", 1, 16)
         cols = 2 * self.slices * self.out_channels
         tiles = []
