@@ -19,8 +19,10 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from pathlib import Path
@@ -593,8 +595,10 @@ def run_export(
     masks); returns the check's report.
 
     The arguments are checked before anything is read, the run directory is locked meanwhile,
-    and the network files are written only once the check has run; ``progress`` shows a bar
-    over the steps (load, export, check, write).
+    and the network files are written only once the check has run, into a temporary directory
+    that then replaces ``network/`` as a whole (files derived from an earlier export there, such
+    as cost reports, go with it); ``progress`` shows a bar over the steps (load, export, check,
+    write).
     """
     check_export_args(input_bits, samples)
     run_dir = Path(run_dir)
@@ -651,7 +655,39 @@ def _export_locked(
         check = compare(model, net, data.test.x, data.test.y, samples)
     with step(bar, f"writing {out}"):
         report = {"network": str(out), **check}
-        save_network(net, out)
-        write_nir(net, out / "network.nir")
-        atomic_write_json(out / "export_report.json", report)
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=run_dir))
+        except OSError as exc:
+            raise write_error(run_dir, exc) from exc
+        try:
+            save_network(net, tmp)
+            try:
+                write_nir(net, tmp / "network.nir")
+            except OSError as exc:
+                raise write_error(out / "network.nir", exc) from exc
+            atomic_write_json(tmp / "export_report.json", report)
+            _replace_dir(tmp, out)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     return report
+
+
+def _replace_dir(new: Path, out: Path) -> None:
+    """Move the complete directory ``new`` to ``out``, replacing an older ``out`` as a whole:
+    a reader sees the old set of files or the new one, never a mix (the old one is back in
+    place if the move fails)."""
+    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    try:
+        if old.exists():
+            shutil.rmtree(old)
+        if out.exists():
+            os.replace(out, old)
+        try:
+            os.replace(new, out)
+        except BaseException:
+            if old.exists():
+                os.replace(old, out)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise write_error(out, exc) from exc

@@ -439,3 +439,35 @@ def test_an_empty_corruption_list_means_no_corruptions(run):
     assert main(["evaluate", "--run-dir", str(run), *args]) == 0
     report = json.loads((run / "evaluate" / "report.json").read_text())
     assert "corruption" not in report and not (run / "evaluate" / "corruption.png").exists()
+
+
+@pytest.mark.parametrize("failure", ["full disk", "Ctrl-C"])
+def test_an_export_failing_while_writing_leaves_the_old_network(run, capsys, monkeypatch, failure):
+    import errno
+
+    from hdl import nir_io
+
+    def half_then_fail(net, path):
+        path.write_bytes(b"half a NIR file")
+        if failure == "Ctrl-C":
+            raise KeyboardInterrupt
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    before = _snapshot(run)
+    monkeypatch.setattr(nir_io, "write_nir", half_then_fail)
+    rc = main(["export", "--run-dir", str(run), "--samples", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    if failure == "Ctrl-C":
+        assert rc == 130 and err == "neurocim: interrupted\n"
+    else:
+        assert rc == 2
+        assert f"cannot write {run / 'network' / 'network.nir'}: No space left on device" in err
+    assert _snapshot(run) == before  # no mix of old and new files, no temporary left
+
+
+def test_a_new_export_replaces_the_network_directory_as_a_whole(run):
+    (run / "network" / "stale.json").write_text("{}")
+    assert main(["export", "--run-dir", str(run), "--samples", "1", "--no-progress"]) == 0
+    names = sorted(p.name for p in (run / "network").iterdir())
+    assert names == ["export_report.json", "network.json", "network.nir", "weights.npz"]
+    assert sorted(p.name for p in run.iterdir() if p.name.startswith(".")) == [".neurocim.lock"]
