@@ -21,11 +21,11 @@ Bernoulli(p_m) draw.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
+from hdl.checks import check_int
 from hdl.geometry import mask_cycles
 from hdl.mtj import (
     DeviceError,
@@ -48,9 +48,7 @@ _MAX_BLOCK = 1 << 22  # uniform draws per vectorised block in draw() (32 MiB of 
 
 def _count(name: str, value: object, minimum: int) -> int:
     """``value`` as an int >= ``minimum`` or :class:`DeviceError` naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise DeviceError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(value, name, minimum, error=DeviceError)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:

@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hdl.cells import crossbar_cells
+from hdl.checks import check_int
 from hdl.dropout_bank import MTJDropoutBank
 from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig
@@ -181,8 +182,7 @@ def quantize_input(values: np.ndarray, bits: int) -> np.ndarray:
 
     Rounds half to even (``numpy.round``, as ``torch.round``).
     """
-    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 16:
-        raise GoldenError(f"input bits must be an integer in 1..16, got {bits!r}")
+    bits = check_int(bits, "input bits", 1, 16, error=GoldenError)
     v = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(v) | (v < 0.0) | (v > 1.0)
     if np.any(bad):
@@ -217,9 +217,7 @@ def _check_x(net: Network, x: np.ndarray) -> np.ndarray:
 
 
 def _check_count(name: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise GoldenError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(value, name, minimum, error=GoldenError)
 
 
 def _check_network(net: Network) -> Network:

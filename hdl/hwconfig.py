@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hdl.checks import check_int
 from hdl.errors import NeurocimError
 
 __all__ = ["HardwareConfig", "HardwareError"]
@@ -51,11 +52,8 @@ class HardwareConfig:
             "adc_latency_cycles": (0, 64),
         }
         for name, (lo, hi) in limits.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise HardwareError(
-                    f"hardware.{name} must be an integer in {lo}..{hi}, got {value!r}"
-                )
+            value = check_int(getattr(self, name), f"hardware.{name}", lo, hi, error=HardwareError)
+            object.__setattr__(self, name, value)
         if self.tile_cols % self.columns_per_adc:
             raise HardwareError(
                 f"hardware.columns_per_adc ({self.columns_per_adc}) must divide "

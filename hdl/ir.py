@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from hdl._io import atomic_write_bytes
+from hdl.checks import check_int
 from hdl.driver import MTJDriver
 from hdl.errors import NeurocimError
 from hdl.mtj import MTJDevice
@@ -77,13 +78,7 @@ class IRError(NeurocimError, ValueError):
 
 
 def _int(value: Any, where: str, lo: int | None = None, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise IRError(f"{where} must be an integer, got {value!r}")
-    value = int(value)
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        bounds = f"{'-inf' if lo is None else lo}..{'inf' if hi is None else hi}"
-        raise IRError(f"{where} must be in {bounds}, got {value}")
-    return value
+    return check_int(value, where, lo, hi, error=IRError)
 
 
 def _choice(value: Any, where: str, choices: tuple[str, ...]) -> str:

@@ -43,6 +43,7 @@ from functools import cache
 
 import numpy as np
 
+from hdl.checks import check_int
 from hdl.errors import NeurocimError
 from hdl.geometry import mask_cycles
 from hdl.ir import LFSR_TAPS, DropoutSpec, LFSRSpec
@@ -69,17 +70,14 @@ class LFSRError(NeurocimError, ValueError):
 
 
 def _width(width: int) -> int:
-    if isinstance(width, bool) or not isinstance(width, (int, np.integer)):
-        raise LFSRError(f"LFSR width must be an integer, got {width!r}")
-    if int(width) not in LFSR_TAPS:
+    width = check_int(width, "LFSR width", error=LFSRError)
+    if width not in LFSR_TAPS:
         raise LFSRError(f"LFSR width must be one of {sorted(LFSR_TAPS)}, got {width}")
-    return int(width)
+    return width
 
 
 def _count(name: str, value: int, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise LFSRError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    return check_int(value, name, minimum, error=LFSRError)
 
 
 def _states(states: np.ndarray | list[int] | int, width: int, what: str) -> np.ndarray:

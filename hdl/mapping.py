@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from hdl.checks import check_int
 from hdl.driver import MTJDriver, driver_for
 from hdl.errors import NeurocimError
 from hdl.geometry import ceil_div, conversions, magnitude_bits, mask_cycles, slices, update_cycles
@@ -374,9 +375,7 @@ def _check_hw(hw: object) -> HardwareConfig:
 
 
 def _check_samples(samples: object) -> int:
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be an integer >= 1 (Monte-Carlo samples), got {samples!r}")
-    return samples
+    return check_int(samples, "samples (Monte-Carlo samples)", 1)
 
 
 def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = None) -> Mapping:
@@ -592,9 +591,7 @@ def _dead_ends(net: Network, layers: list[LayerMap]) -> list[str]:
 def signed_bits(bound: int) -> int:
     """The fewest bits of a two's-complement register holding every integer in ``-bound ..
     bound``: ``bit_length(bound) + 1`` (``w`` bits hold ``-2**(w-1) .. 2**(w-1) - 1``)."""
-    if isinstance(bound, bool) or not isinstance(bound, int) or bound < 0:
-        raise ValueError(f"bound must be an integer >= 0, got {bound!r}")
-    return bound.bit_length() + 1
+    return check_int(bound, "bound", 0).bit_length() + 1
 
 
 def z_bound(edge: EdgeMap, hw: HardwareConfig) -> int:

@@ -319,15 +319,15 @@ def test_conv_geometry_errors() -> None:
         lambda: small_network(edge={**conv, "stride": 2}, out_shape=(3, 2, 2)),
     )
     _error(
-        r"layer 'h'.edges\[0\].padding must be in 0..2, got 3",
+        r"layer 'h'.edges\[0\].padding must be an integer in 0..2, got 3",
         lambda: small_network(edge={**conv, "padding": 3}, out_shape=(3, 2, 2)),
     )
     _error(
-        r"layer 'h'.edges\[0\].kernel must be in 1..15, got 16",
+        r"layer 'h'.edges\[0\].kernel must be an integer in 1..15, got 16",
         lambda: small_network(edge={**conv, "kernel": 16}, out_shape=(3, 2, 2)),
     )
     _error(
-        r"layer 'h'.edges\[0\].stride must be in 1..8, got 0",
+        r"layer 'h'.edges\[0\].stride must be an integer in 1..8, got 0",
         lambda: small_network(edge={**conv, "stride": 0}, out_shape=(3, 2, 2)),
     )
 
@@ -342,8 +342,8 @@ def test_conv_geometry_errors() -> None:
         (8, [[128, 0, 0, 0]] * 3, r"must be in -127..127 for weight_bits 8"),
         (2, [[0.5, 0, 0, 0]] * 3, r"weight must hold \(finite\) integers, got dtype float64"),
         (2, [[np.inf, 0, 0, 0]] * 3, r"must hold \(finite\) integers"),
-        (0, [[1, 1, 1, 1]] * 3, r"weight_bits must be in 1..16, got 0"),
-        (17, [[1, 1, 1, 1]] * 3, r"weight_bits must be in 1..16, got 17"),
+        (0, [[1, 1, 1, 1]] * 3, r"weight_bits must be an integer in 1..16, got 0"),
+        (17, [[1, 1, 1, 1]] * 3, r"weight_bits must be an integer in 1..16, got 17"),
     ],
 )
 def test_bad_weights_for_weight_bits(bits: int, weight, match: str) -> None:
@@ -442,11 +442,11 @@ def test_output_neuron_errors() -> None:
             {"threshold": np.array([1, 2, 2**15]), "membrane_bits": 16},
             r"threshold must be in 1..32767",
         ),
-        ({"leak_shift": 0}, r"leak_shift must be in 1..16, got 0"),
-        ({"leak_shift": 17}, r"leak_shift must be in 1..16, got 17"),
+        ({"leak_shift": 0}, r"leak_shift must be an integer in 1..16, got 0"),
+        ({"leak_shift": 17}, r"leak_shift must be an integer in 1..16, got 17"),
         ({"reset": "hard"}, r"reset must be one of \['subtract', 'zero'\], got 'hard'"),
-        ({"membrane_bits": 1}, r"membrane_bits must be in 2..32, got 1"),
-        ({"membrane_bits": 33}, r"membrane_bits must be in 2..32, got 33"),
+        ({"membrane_bits": 1}, r"membrane_bits must be an integer in 2..32, got 1"),
+        ({"membrane_bits": 33}, r"membrane_bits must be an integer in 2..32, got 33"),
     ],
 )
 def test_neuron_errors(neuron: dict, match: str) -> None:
@@ -460,8 +460,8 @@ def test_bias_and_network_errors() -> None:
         r"layer 'h'.bias must have shape \(3,\), got \(4,\)",
         lambda: Network("n", net.input, (bad_bias, net.layers[1])),
     )
-    _error(r"timesteps must be in 1..4096, got 0", lambda: small_network(timesteps=0))
-    _error(r"timesteps must be an integer, got 2.0", lambda: small_network(timesteps=2.0))
+    _error(r"timesteps must be an integer in 1..4096, got 0", lambda: small_network(timesteps=0))
+    _error(r"timesteps must be an integer in 1..4096, got 2.0", lambda: small_network(timesteps=2.0))
     _error(
         r"output_decoding must be one of \['membrane', 'count'\], got 'spikes'",
         lambda: small_network(output_decoding="spikes"),
@@ -498,15 +498,15 @@ def test_architecture_may_keep_thresholds_and_biases() -> None:
         (lambda: DropoutSpec("0.5"), r"dropout.p must be a number"),
         (lambda: DropoutSpec(0.5, "pixel"), r"dropout.granularity must be one of \['row', "),
         (lambda: DropoutSpec(0.5, source="sram"), r"dropout.source must be one of \['mtj', 'lfsr'"),
-        (lambda: DropoutSpec(0.5, modules=0), r"dropout.modules must be in 1..inf, got 0"),
+        (lambda: DropoutSpec(0.5, modules=0), r"dropout.modules must be an integer >= 1, got 0"),
         (lambda: DropoutSpec(0.5, lfsr={"width": 8}), r"dropout.lfsr must be an LFSRSpec or None"),
         (lambda: LFSRSpec(3), r"lfsr.width must be one of \[4, 5, .*32\], got 3"),
-        (lambda: LFSRSpec(8, 0), r"lfsr.seed must be in 1..255, got 0"),
-        (lambda: LFSRSpec(8, 256), r"lfsr.seed must be in 1..255, got 256"),
+        (lambda: LFSRSpec(8, 0), r"lfsr.seed must be an integer in 1..255, got 0"),
+        (lambda: LFSRSpec(8, 256), r"lfsr.seed must be an integer in 1..255, got 256"),
         (lambda: InputSpec((1, 8)), r"input.shape must be \(C, H, W\) of positive integers"),
-        (lambda: InputSpec((1, 0, 8)), r"input.shape must be in 1..inf, got 0"),
-        (lambda: InputSpec((1, 8, 8), bits=0), r"input.bits must be in 1..16, got 0"),
-        (lambda: InputSpec((1, 8, 8), bits=17), r"input.bits must be in 1..16, got 17"),
+        (lambda: InputSpec((1, 0, 8)), r"input.shape must be an integer >= 1, got 0"),
+        (lambda: InputSpec((1, 8, 8), bits=0), r"input.bits must be an integer in 1..16, got 0"),
+        (lambda: InputSpec((1, 8, 8), bits=17), r"input.bits must be an integer in 1..16, got 17"),
         (lambda: InputSpec((1, 8, 8), encoding="analog"), r"input.encoding must be one of"),
         (
             lambda: InputSpec((1, 8, 8), bits=8, encoding="rate", lfsr=LFSRSpec(4)),
@@ -576,7 +576,7 @@ def _load_doc(directory: Path, doc) -> None:
         ),
         (
             lambda d: d["layers"][0]["edges"][0]["dropout"]["lfsr"].update(seed=0),
-            r"layer 'conv1'.edges\[0\]: lfsr.seed must be in 1..4095, got 0",
+            r"layer 'conv1'.edges\[0\]: lfsr.seed must be an integer in 1..4095, got 0",
         ),
         (
             lambda d: d["layers"][0]["neuron"].update(leak=1),
@@ -594,9 +594,9 @@ def _load_doc(directory: Path, doc) -> None:
             lambda d: d["layers"][2]["edges"][0]["dropout"].update(granularity="channel"),
             r"layer 'fc'.edges\[0\].dropout.granularity 'channel' needs a conv2d edge",
         ),
-        (lambda d: d["input"].update(bits=32), r"input: input.bits must be in 1..16, got 32"),
+        (lambda d: d["input"].update(bits=32), r"input: input.bits must be an integer in 1..16, got 32"),
         (lambda d: d["input"].update(shape=5), r"input has a malformed field"),
-        (lambda d: d.update(timesteps="5"), r"timesteps must be an integer, got '5'"),
+        (lambda d: d.update(timesteps="5"), r"timesteps must be an integer in 1..4096, got '5'"),
     ],
 )
 def test_file_errors_name_the_field(saved, change, match: str) -> None:

@@ -215,7 +215,7 @@ def test_scalar_step() -> None:
 
 
 def test_zero_seed_refused() -> None:
-    with pytest.raises(IRError, match=r"lfsr.seed must be in 1..65535"):
+    with pytest.raises(IRError, match=r"lfsr.seed must be an integer in 1..65535"):
         LFSRSpec(16, 0)
     with pytest.raises(LFSRError, match=r"start states must be in 1\.\.255"):
         lfsr_streams(8, [3, 0], 10)

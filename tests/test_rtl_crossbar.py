@@ -101,7 +101,7 @@ def test_signature_and_verilog_ports() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(rows=0, cols=1, adc_bits=1), "crossbar rows must be an integer in 1..4096, not 0"),
+        (dict(rows=0, cols=1, adc_bits=1), "crossbar rows must be an integer in 1..4096, got 0"),
         (dict(rows=4, cols=True, adc_bits=1), "crossbar cols must be an integer in 1..4096"),
         (dict(rows=4, cols=2, adc_bits=17), "crossbar adc_bits must be an integer in 1..16"),
     ],

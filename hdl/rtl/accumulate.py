@@ -47,7 +47,6 @@ Example::
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,6 +54,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.geometry import conversions, lanes
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 
@@ -65,10 +65,7 @@ Z_BITS = (2, 64)
 
 
 def _int_param(value: Any, name: str, lo: int, hi: int) -> int:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not ok or not lo <= value <= hi:
-        raise RTLError(f"{name} must be an integer in {lo}..{hi}, not {value!r}")
-    return int(value)
+    return check_int(value, name, lo, hi, error=RTLError)
 
 
 def accumulator_bits(

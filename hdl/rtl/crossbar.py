@@ -41,12 +41,12 @@ Example::
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.rtl.lif import RTLError
 
 __all__ = ["crossbar_signature"]
@@ -59,11 +59,7 @@ ADC_BITS = (1, 16)
 
 
 def _int_param(value: Any, name: str, lo: int, hi: int | None) -> int:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not ok or value < lo or (hi is not None and value > hi):
-        bounds = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise RTLError(f"crossbar {name} must be an integer {bounds}, not {value!r}")
-    return int(value)
+    return check_int(value, f"crossbar {name}", lo, hi, error=RTLError)
 
 
 def crossbar_signature(rows: int, cols: int, adc_bits: int) -> wiring.Signature:

@@ -23,6 +23,7 @@ from amaranth.hdl import Cat, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.ir import DropoutSpec
 from hdl.lfsr import drop_threshold, module_seeds
 from hdl.mapping import MTJDriver
@@ -46,11 +47,7 @@ class DropoutRTLError(RTLError):
 
 
 def _int_param(name: str, value: object, lo: int, hi: int | None, fix: str) -> int:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not ok or value < lo or (hi is not None and value > hi):
-        bounds = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise DropoutRTLError(f"{name} must be an integer {bounds}, got {value!r}; {fix}")
-    return int(value)
+    return check_int(value, name, lo, hi, error=DropoutRTLError, fix=fix)
 
 
 def _clock(clock_mhz: object) -> float:

@@ -36,12 +36,11 @@ offset), so the hardware needs no jump logic for offsets.
 
 from __future__ import annotations
 
-import numbers
-
 from amaranth.hdl import Cat, Const, Module, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.ir import LFSR_TAPS
 from hdl.lfsr import LFSRError, jump_columns
 
@@ -49,16 +48,13 @@ __all__ = ["LeapLFSR", "leap_network"]
 
 
 def _check_width(width: object) -> int:
-    if isinstance(width, bool) or not isinstance(width, numbers.Integral):
-        raise LFSRError(
-            f"LeapLFSR width must be an integer, one of {sorted(LFSR_TAPS)}, got {width!r}"
-        )
-    if int(width) not in LFSR_TAPS:
+    width = check_int(width, "LeapLFSR width", error=LFSRError, fix=f"one of {sorted(LFSR_TAPS)}")
+    if width not in LFSR_TAPS:
         raise LFSRError(
             f"LeapLFSR width must be one of {sorted(LFSR_TAPS)} (the widths with maximal-length "
             f"taps in hdl.ir.LFSR_TAPS), got {width}; pick a width from that table"
         )
-    return int(width)
+    return width
 
 
 def leap_network(width: int, steps: int) -> tuple[tuple[int, ...], ...]:
@@ -73,24 +69,25 @@ def _check(width: object, start_state: object, steps: object) -> tuple[int, int,
     """Validated ``(width, start_state, steps)`` of a :class:`LeapLFSR`."""
     width = _check_width(width)
     top = 2**width - 1
-    if (
-        isinstance(start_state, bool)
-        or not isinstance(start_state, numbers.Integral)
-        or not 1 <= int(start_state) <= top
-    ):
-        raise LFSRError(
-            f"LeapLFSR start_state must be an integer in 1..{top} (width {width}; 0 would lock "
-            f"the register), got {start_state!r}; pass a non-zero state, e.g. "
-            "hdl.lfsr.module_seeds(...)[m]"
-        )
+    start_state = check_int(
+        start_state,
+        "LeapLFSR start_state",
+        1,
+        top,
+        error=LFSRError,
+        fix=f"width {width}, and 0 would lock the register: pass a non-zero state, e.g. "
+        "hdl.lfsr.module_seeds(...)[m]",
+    )
     if steps is None:
         steps = width
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise LFSRError(
-            f"LeapLFSR steps must be an integer >= 1 (single steps per draw), got {steps!r}; "
-            f"leave it None for the leap-forward draw of {width} steps"
-        )
-    return width, int(start_state), int(steps)
+    steps = check_int(
+        steps,
+        "LeapLFSR steps",
+        1,
+        error=LFSRError,
+        fix=f"single steps per draw; leave it None for the leap-forward draw of {width} steps",
+    )
+    return width, start_state, steps
 
 
 class LeapLFSR(wiring.Component):

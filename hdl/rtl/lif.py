@@ -37,7 +37,6 @@ Example::
 
 from __future__ import annotations
 
-import numbers
 import os
 from typing import Any
 
@@ -46,6 +45,7 @@ from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.errors import NeurocimError
 
 __all__ = ["LIFUnit", "RTLError", "emit_verilog", "lif_verilog"]
@@ -64,12 +64,7 @@ class RTLError(NeurocimError, ValueError):
 
 
 def _int_param(value: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise RTLError(f"LIF {name} must be an integer in {lo}..{hi}, not {value!r}")
-    value = int(value)  # numpy integers too (parameters read from a network's arrays)
-    if not lo <= value <= hi:
-        raise RTLError(f"LIF {name} must be an integer in {lo}..{hi}, not {value}")
-    return value
+    return check_int(value, f"LIF {name}", lo, hi, error=RTLError)
 
 
 class LIFUnit(wiring.Component):

@@ -63,7 +63,6 @@ Example::
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -72,6 +71,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.geometry import update_cycles
 from hdl.rtl.lif import LIFUnit, RTLError, _check_name, emit_verilog
 
@@ -83,23 +83,17 @@ UNITS = (1, 4096)  # hdl.hwconfig allows lif_units 1..4096
 
 
 def _count_param(value: Any, name: str, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise RTLError(f"LIF array {name} must be an integer in {lo}..{hi}, not {value!r}")
-    value = int(value)
-    if not lo <= value <= hi:
-        raise RTLError(f"LIF array {name} must be an integer in {lo}..{hi}, not {value}")
-    return value
+    return check_int(value, f"LIF array {name}", lo, hi, error=RTLError)
 
 
 def _thresholds(values: Any, neurons: int, threshold_bits: int) -> tuple[int, ...]:
     hi = 2**threshold_bits - 1
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise RTLError(f"LIF array thresholds must be a sequence of integers, not {values!r}")
-    out = []
-    for k, x in enumerate(list(values)):  # numpy arrays and integers too
-        if isinstance(x, bool) or not isinstance(x, numbers.Integral) or not 0 <= int(x) <= hi:
-            raise RTLError(f"LIF array thresholds[{k}] must be an integer in 0..{hi}, not {x!r}")
-        out.append(int(x))
+    out = [  # numpy arrays and integers too
+        check_int(x, f"LIF array thresholds[{k}]", 0, hi, error=RTLError)
+        for k, x in enumerate(list(values))
+    ]
     if len(out) != neurons:
         raise RTLError(
             f"LIF array thresholds must have {neurons} entries (one per neuron), not {len(out)}"

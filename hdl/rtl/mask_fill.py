@@ -34,6 +34,7 @@ from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.geometry import mask_cycles
 from hdl.ir import DropoutSpec
 from hdl.mapping import LFSR_STEP_CYCLES, MTJDriver
@@ -93,8 +94,7 @@ class MaskFill(wiring.Component):
         self._MustUse__silence = True  # a refused component is no unused one
         if not isinstance(spec, DropoutSpec):
             raise RTLError(f"spec must be an hdl.ir.DropoutSpec, not {type(spec).__name__}")
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise RTLError(f"units must be an integer >= 1, not {units!r}")
+        units = check_int(units, "units", 1, error=RTLError)
         self.spec, self.units = spec, units
         self.modules = spec.modules
         self.rounds = mask_cycles(units, self.modules)

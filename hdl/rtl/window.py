@@ -31,15 +31,14 @@ from amaranth.hdl import Cat, Const, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from hdl.checks import check_int
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 
 __all__ = ["ConvWindow", "conv_window_verilog"]
 
 
 def _positive(name: str, value: Any, lo: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        raise RTLError(f"{name} must be an integer >= {lo}, not {value!r}")
-    return value
+    return check_int(value, name, lo, error=RTLError)
 
 
 class ConvWindow(wiring.Component):

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from hdl.checks import check_int
 from hdl.errors import NeurocimError
 from hdl.geometry import conversions
 
@@ -46,11 +47,7 @@ class CrossbarModelError(NeurocimError, ValueError):
 
 
 def _int_param(value: Any, name: str, lo: int, hi: int | None = None) -> int:
-    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not ok or value < lo or (hi is not None and value > hi):
-        bounds = f">= {lo}" if hi is None else f"in {lo}..{hi}"
-        raise CrossbarModelError(f"{name} must be an integer {bounds}, not {value!r}")
-    return int(value)
+    return check_int(value, name, lo, hi, error=CrossbarModelError)
 
 
 def bits_of(value: int, width: int) -> np.ndarray:
