@@ -186,11 +186,13 @@ def _accelerator(net: Network, hw: HardwareConfig | None, driver: MTJDriver | No
 
 def check_design(
     net: Network, hw: HardwareConfig | None = None, driver: MTJDriver | None = None
-) -> None:
+) -> Any:
     """Raise what generating the accelerator of ``net`` on ``hw`` would raise (no weights,
-    unsupported layer, bad dropout setting), without generating anything."""
-    acc = _accelerator(net, hw, driver)
-    acc._MustUse__silence = True  # only planned, never elaborated: no "unused" warning
+    unsupported layer, bad dropout setting), without generating anything; returns the
+    :class:`~hdl.rtl.plan.AcceleratorPlan` (:func:`~hdl.rtl.plan.plan_accelerator`)."""
+    from hdl.rtl.plan import plan_accelerator
+
+    return plan_accelerator(net, hw, driver)
 
 
 # ----------------------------------------------------------------------------- neurocim rtl
@@ -226,11 +228,18 @@ def _ports(acc: Any) -> list[dict[str, Any]]:
 
 def build_manifest(acc: Any, name: str = "accelerator") -> dict[str, Any]:
     """The JSON-ready manifest of an :class:`~hdl.rtl.accelerator.Accelerator` written as
-    Verilog module ``name``: :meth:`~hdl.rtl.accelerator.Accelerator.manifest` plus the ports,
-    each tile's cell file, the hardware, the MTJ drive, the schedule and the mapping summary.
-    Nothing in it depends on the time or the output directory."""
-    hw, driver, mapping = acc.hw, acc.driver, acc.mapping
-    base = acc.manifest()
+    Verilog module ``name``: :meth:`~hdl.rtl.plan.AcceleratorPlan.manifest` plus the ports
+    (Amaranth's description of the component's interface), each tile's cell file, the
+    hardware, the MTJ drive, the schedule and the mapping summary. Nothing in it depends on
+    the time or the output directory."""
+    return _manifest(acc.plan, name, _ports(acc))
+
+
+def _manifest(plan: Any, name: str, ports: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """:func:`build_manifest` of an :class:`~hdl.rtl.plan.AcceleratorPlan` (``ports``
+    ``None``: without the ``ports`` entry, which needs the component)."""
+    hw, driver, mapping = plan.hw, plan.driver, plan.mapping
+    base = plan.manifest()
     tiles = []
     for t in base["tiles"]:
         rows = t["rows"][1] - t["rows"][0]
@@ -244,7 +253,7 @@ def build_manifest(acc: Any, name: str = "accelerator") -> dict[str, Any]:
         "top": name,
         "verilog": f"{name}.v",
         "file_list": "files.f",
-        "network": {"name": acc.net.name, "sha256": network_digest(acc.net)},
+        "network": {"name": plan.net.name, "sha256": network_digest(plan.net)},
         "hardware": asdict(hw),
         "mtj_driver": {
             "pulse_ns": driver.pulse_ns,
@@ -252,7 +261,7 @@ def build_manifest(acc: Any, name: str = "accelerator") -> dict[str, Any]:
             "phase_cycles": {"reset": reset, "write": write, "sense": sense},
             "cycles_per_dropout_cycle": driver.cycles_per_dropout_cycle(hw.clock_mhz),
         },
-        "ports": _ports(acc),
+        **({} if ports is None else {"ports": ports}),
         **{k: v for k, v in base.items() if k not in ("tiles", "network")},
         "tiles": tiles,
         "schedule": {
@@ -826,10 +835,13 @@ def sim_design(
             f"a {bundle.driver.pulse_ns:g} ns write pulse: rerun `neurocim rtl` with "
             f"--pulse-ns {pulse_ns:g}, or drop the flag to simulate the bundle as it is"
         )
-    acc = _accelerator(net, bundle.hw, bundle.driver)
-    acc._MustUse__silence = True  # only planned, never elaborated: no "unused" warning
-    expected = json.loads(json.dumps(build_manifest(acc, bundle.top)))
-    differs = _first_difference(expected, bundle.manifest)
+    # everything but the ports, which follow from the plan's tiles, modules and widths
+    expected = json.loads(
+        json.dumps(_manifest(check_design(net, bundle.hw, bundle.driver), bundle.top, None))
+    )
+    differs = _first_difference(
+        expected, {k: v for k, v in bundle.manifest.items() if k != "ports"}
+    )
     if differs is not None:
         raise FlowError(
             f"{bundle.path / 'manifest.json'} differs from what this version of neurocim "
@@ -1050,7 +1062,6 @@ def simulate(
         )
     hw = HardwareConfig() if hw is None else hw
     design = net if rtl_net is None else rtl_net
-    acc = _accelerator(design, hw, driver) if simulator == "amaranth" else None
     schedule_cycles = schedule_mapping(_mapping(net, hw, driver), samples).cycles
     cells = None if bundle is None else bundle.cells()
     start = time.perf_counter()
@@ -1060,6 +1071,7 @@ def simulate(
 
         if bundle is not None:
             _same_as_bundle(design, hw, driver, bundle, cells, progress)
+        acc = _accelerator(design, hw, driver)
         _say(progress, f"amaranth: simulating {len(x)} image(s) x {samples} sample(s)")
         observed = simulate_amaranth(acc, x, samples=samples, mtj_seed=mtj_seed, cells=cells)
     else:

@@ -55,6 +55,7 @@ from hdl.ir import Network
 from hdl.mapping import MTJDriver
 from hdl.rtl.accelerator import EVENTS, SAMPLES_BITS, Accelerator, tile_cells
 from hdl.rtl.lif import emit_verilog
+from hdl.rtl.plan import AcceleratorPlan, plan_accelerator
 from sim.amaranth_accel import AcceleratorRun
 from sim.models.mtj import masks_from_bits
 from sim.runner import SimulationError, config_build_dir, run_cocotb
@@ -146,7 +147,9 @@ def _write_if_changed(path: Path, data: bytes) -> None:
         path.write_bytes(data)
 
 
-def _check_cells(acc: Accelerator, cells: Mapping[str, Any]) -> dict[str, np.ndarray]:
+def _check_cells(
+    acc: Accelerator | AcceleratorPlan, cells: Mapping[str, Any]
+) -> dict[str, np.ndarray]:
     """The given cells of every tile, as int64, with the tile's shape."""
     out: dict[str, np.ndarray] = {}
     for t in acc.tiles:
@@ -163,7 +166,7 @@ def _check_cells(acc: Accelerator, cells: Mapping[str, Any]) -> dict[str, np.nda
     return out
 
 
-def traced_layers(acc: Accelerator) -> list[dict[str, Any]]:
+def traced_layers(acc: Accelerator | AcceleratorPlan) -> list[dict[str, Any]]:
     """The layers with neurons whose spikes the bench records: index, name, shape and the
     names the Verilog keeps for them (``layer_done_l<i>``, ``spikes_l<i>``)."""
     return [
@@ -232,15 +235,16 @@ def run_cosim(
     if not isinstance(net, Network):
         raise CosimError(f"net must be an hdl.ir.Network, not {type(net).__name__}")
     images = _check_inputs(net, x, samples, mtj_seed)
-    acc = Accelerator(net, hw, driver)
     samples, mtj_seed = int(samples), int(mtj_seed)
     say = progress or (lambda line: None)
+    acc: Accelerator | AcceleratorPlan
     if verilog_files is None:
+        acc = Accelerator(net, hw, driver)
         say("generating the Verilog")
         verilog = emit_verilog(acc, name=top)
         sources: str | list[Path] = verilog
     else:
-        acc._MustUse__silence = True  # planned only: its Verilog is the files given
+        acc = plan_accelerator(net, hw, driver)  # the geometry only: the Verilog is given
         sources = [Path(f).resolve() for f in verilog_files]
         try:
             verilog = "".join(f.read_text() for f in sources)
@@ -333,8 +337,9 @@ def run_cosim(
     return run
 
 
-def read_result(path: str | os.PathLike[str], acc: Accelerator) -> CosimRun:
-    """The :class:`CosimRun` of a ``result.json`` the bench wrote for ``acc``.
+def read_result(path: str | os.PathLike[str], acc: Accelerator | AcceleratorPlan) -> CosimRun:
+    """The :class:`CosimRun` of a ``result.json`` the bench wrote for ``acc`` (the accelerator
+    or its plan).
 
     MTJ bits become keep masks with :func:`sim.models.mtj.masks_from_bits` (modules of an edge
     in module order); a module that drew a wrong number of bits is reported in ``errors``.

@@ -15,7 +15,8 @@ import pytest
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron, load_network, save_network
 from hdl.mapping import schedule
-from hdl.rtl.accelerator import Accelerator, tile_cells
+from hdl.rtl.accelerator import tile_cells
+from hdl.rtl.plan import plan_accelerator
 from hdl.rtl.report import accelerator_components, hierarchy_stats, module_groups
 from neurocim import rtl_flow
 from neurocim.cli import main
@@ -104,8 +105,7 @@ def test_rtl_writes_the_artifacts_byte_identically(net_dir, tmp_path, capsys):
 
     net, hw = load_network(net_dir), HardwareConfig(**HW)
     manifest = json.loads((a / "manifest.json").read_text())
-    acc = Accelerator(net, hw)
-    acc._MustUse__silence = True
+    acc = plan_accelerator(net, hw)
     assert manifest["schedule"]["cycles_per_sample"] == schedule(net, hw).cycles
     assert manifest["network"]["sha256"] == rtl_flow.network_digest(net)
     assert manifest["hardware"]["tile_rows"] == 32
