@@ -4,7 +4,8 @@
     neurocim evaluate --run-dir build/<run>
     neurocim study    [--out build/study] [--quick]   (--quick: build/study-quick)
     neurocim rtl      NETWORK [--hw KEY=VALUE ...] [--out DIR] [--name accelerator] [--no-synth]
-    neurocim sim      NETWORK [--images N] [--samples M] [--simulator icarus|verilator|amaranth]
+    neurocim sim      NETWORK [--rtl DIR] [--images N] [--samples M] [--max-accuracy-loss F]
+                      [--simulator icarus|verilator|amaranth]   (exit 1: RTL != golden, 3: loss)
 
 Every run writes its artifacts under ``build/<run>/``. Bad input ends with one line naming the
 problem and the fix (``--debug`` shows the traceback instead).

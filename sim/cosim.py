@@ -293,7 +293,7 @@ def run_cosim(
         stale.unlink(missing_ok=True)
 
     n_images = int(images.shape[0])
-    state = {"phase": "", "done": -1, "said": 0.0}
+    state = {"phase": "", "done": 0, "said": 0.0}
 
     def on_tick(phase: str, seconds: float) -> None:
         if phase != state["phase"]:
