@@ -491,6 +491,8 @@ def write_rtl(
             "timesteps": acc.timesteps,
             "lif_units": acc.hw.lif_units,
         },
+        "hardware": manifest["hardware"],
+        "mtj_driver": {k: manifest["mtj_driver"][k] for k in ("pulse_ns", "device")},
         "bundle": {"sha256": bundle_digest(out, manifest)},
         "lint": _lint_dict(lint_result),
         "synthesis": _synth_dict(stats),
@@ -525,6 +527,9 @@ def _report_md(report: dict[str, Any], manifest: dict[str, Any]) -> str:
         "",
         "| item | value |",
         "|---|---|",
+        f"| hardware | {', '.join(f'{k}={v}' for k, v in report['hardware'].items())}; MTJ "
+        f"write pulse {report['mtj_driver']['pulse_ns']:g} ns |",
+        f"| bundle | sha256 `{report['bundle']['sha256']}` (manifest, file list, Verilog, cells) |",
         f"| Verilog | `{top}.v`: {_n(d['verilog_bytes'])} bytes, {_n(d['verilog_lines'])} "
         f"lines, {d['verilog_modules']} modules |",
         f"| crossbar tiles | {d['tiles']} (cells in `cells/<tile>.npy`, ports in "

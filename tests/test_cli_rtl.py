@@ -100,6 +100,9 @@ def test_rtl_writes_the_artifacts_byte_identically(net_dir, tmp_path, capsys):
         k: v for k, v in reports[1].items() if k != "timing_s"
     }
     assert reports[0]["lint"]["warnings"] == 0 and reports[0]["synthesis"] is None
+    assert reports[0]["hardware"] == asdict(HardwareConfig(**HW))
+    assert reports[0]["mtj_driver"]["pulse_ns"] == 10.0
+    assert "tile_rows=32" in (a / "report.md").read_text()
     assert (a / "files.f").read_text() == "accelerator.v\n"
     assert "module accelerator(" in (a / "accelerator.v").read_text()
 
