@@ -27,6 +27,7 @@ from hdl._io import atomic_write_bytes
 from hdl.checks import check_int
 from hdl.driver import MTJDriver
 from hdl.errors import NeurocimError
+from hdl.lifparams import LEAK_SHIFT, MEMBRANE_BITS, RESETS
 from hdl.mtj import MTJDevice
 
 __all__ = [
@@ -488,9 +489,9 @@ def _validate_neuron(neuron: Neuron, where: str, channels: int) -> Neuron:
         raise IRError(f"{where} must be a Neuron or None, got {type(neuron).__name__}")
     leak = neuron.leak_shift
     if leak is not None:
-        leak = _int(leak, f"{where}.leak_shift", 1, 16)
-    _choice(neuron.reset, f"{where}.reset", ("subtract", "zero"))
-    bits = _int(neuron.membrane_bits, f"{where}.membrane_bits", 2, 32)
+        leak = _int(leak, f"{where}.leak_shift", *LEAK_SHIFT)
+    _choice(neuron.reset, f"{where}.reset", RESETS)
+    bits = _int(neuron.membrane_bits, f"{where}.membrane_bits", *MEMBRANE_BITS)
     threshold = neuron.threshold
     if threshold is not None:
         threshold = _int_array(threshold, f"{where}.threshold", (channels,))

@@ -224,7 +224,7 @@ GOOD = dict(membrane_bits=8, current_bits=6, threshold_bits=7)
         (dict(threshold_bits=0), "LIF threshold_bits must be an integer in 1..7, got 0"),
         (dict(leak_shift=0), "LIF leak_shift must be an integer in 1..16, got 0"),
         (dict(leak_shift="2"), "LIF leak_shift must be an integer in 1..16, got '2'"),
-        (dict(reset="hard"), "LIF reset must be one of ['subtract', 'zero'], not 'hard'"),
+        (dict(reset="hard"), "LIF reset must be one of ['subtract', 'zero'], got 'hard'"),
     ],
 )
 def test_bad_parameters_are_refused(change: dict, message: str) -> None:
@@ -233,6 +233,50 @@ def test_bad_parameters_are_refused(change: dict, message: str) -> None:
     assert str(info.value) == message
     with pytest.raises(RTLError, match=next(iter(change))):
         lif_verilog(**{**GOOD, **change})
+
+
+def test_one_lif_parameter_type_for_the_ir_the_rtl_and_the_models() -> None:
+    """The unit, the LIF array and the behavioural model take hdl.lifparams.LIFParams, and
+    the IR bounds a neuron's membrane and leak exactly as the type does."""
+    import hdl.lifparams as lp
+    import sim.models
+    from hdl.ir import IRError, Neuron
+    from hdl.ir import _validate_neuron as validate
+    from hdl.rtl import LIFArray
+
+    assert sim.models.LIFParams is lp.LIFParams
+    params = lp.LIFParams(**GOOD, leak_shift=2)
+    assert LIFUnit(**GOOD, leak_shift=2).lif == params
+    array = LIFArray(neurons=3, units=2, thresholds=[1, 2, 3], **GOOD, leak_shift=2)
+    assert array.lif == params
+    for name, (lo, hi) in (("membrane_bits", lp.MEMBRANE_BITS), ("leak_shift", lp.LEAK_SHIFT)):
+        for bad in (lo - 1, hi + 1):
+            with pytest.raises(IRError, match=name):
+                validate(Neuron(**{name: bad}), "n", 1)
+            with pytest.raises(lp.LIFParamError, match=name):
+                lp.LIFParams(**{**GOOD, "threshold_bits": 1, name: bad})
+        for good in (lo, hi):
+            validate(Neuron(**{name: good}), "n", 1)
+            lp.LIFParams(**{**GOOD, "threshold_bits": 1, name: good})
+
+
+def test_refused_units_leave_no_unused_component() -> None:
+    import gc
+    import warnings
+
+    from amaranth.hdl import UnusedElaboratable
+
+    from hdl.rtl import LIFArray
+
+    lif_verilog(**GOOD)  # Amaranth reports unused components once something was elaborated
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(RTLError):
+            LIFUnit(**{**GOOD, "current_bits": 0})
+        with pytest.raises(RTLError):
+            LIFArray(neurons=0, units=2, thresholds=[], **GOOD)
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, UnusedElaboratable)]
 
 
 def test_bad_module_name_is_refused() -> None:

@@ -212,7 +212,7 @@ GOOD = dict(
         (dict(membrane_bits=1), "LIF membrane_bits must be an integer in 2..32, got 1"),
         (dict(threshold_bits=8), "LIF threshold_bits must be an integer in 1..7, got 8"),
         (dict(leak_shift=0), "LIF leak_shift must be an integer in 1..16, got 0"),
-        (dict(reset="hard"), "LIF reset must be one of ['subtract', 'zero'], not 'hard'"),
+        (dict(reset="hard"), "LIF reset must be one of ['subtract', 'zero'], got 'hard'"),
     ],
 )
 def test_bad_parameters_are_refused(change: dict, message: str) -> None:

@@ -80,6 +80,7 @@ there when a sample ends, the controller stalls (the cycle count equals the sche
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
@@ -428,7 +429,7 @@ class Accelerator(wiring.Component):
                                 y = out_regs[g * U + i]
                                 m.d.sync += y.eq(Mux(first, 0, y) + lanes[i])
             return Const(0, 1)
-        nr = layer.neuron
+        assert lp.lif is not None  # a layer with neurons
         thresholds = [
             lp.thresholds[g * U + i] if g * U + i < C else 0
             for _ in range(P)
@@ -439,11 +440,7 @@ class Accelerator(wiring.Component):
             neurons=P * G * U,
             units=U,
             thresholds=thresholds,
-            membrane_bits=nr.membrane_bits,
-            current_bits=lp.current_bits,
-            threshold_bits=max(1, max(thresholds).bit_length()),
-            leak_shift=nr.leak_shift,
-            reset=nr.reset,
+            **asdict(lp.lif),
         )
         m.submodules[f"lif_l{lp.index}"] = arr
         m.d.comb += [

@@ -45,26 +45,32 @@ from amaranth.hdl import Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hdl.checks import check_int
 from hdl.errors import NeurocimError
+from hdl.lifparams import CURRENT_BITS, LEAK_SHIFT, MEMBRANE_BITS, RESETS, LIFParamError, LIFParams
 
-__all__ = ["LIFUnit", "RTLError", "emit_verilog", "lif_verilog"]
-
-#: Bounds of the parameters. ``membrane_bits`` and ``leak_shift`` follow the network format
-#: (hdl.ir validates a neuron with the same ranges); ``threshold_bits`` is at most
-#: ``membrane_bits - 1`` because a threshold must be below ``2^(membrane_bits-1)``.
-MEMBRANE_BITS = (2, 32)
-CURRENT_BITS = (1, 64)
-LEAK_SHIFT = (1, 16)
-RESETS = ("subtract", "zero")
+__all__ = [
+    "CURRENT_BITS",
+    "LEAK_SHIFT",
+    "MEMBRANE_BITS",
+    "RESETS",
+    "LIFUnit",
+    "RTLError",
+    "emit_verilog",
+    "lif_params",
+    "lif_verilog",
+]
 
 
 class RTLError(NeurocimError, ValueError):
     """A hardware generator was given parameters it cannot build."""
 
 
-def _int_param(value: Any, name: str, lo: int, hi: int) -> int:
-    return check_int(value, f"LIF {name}", lo, hi, error=RTLError)
+def lif_params(**kwargs: Any) -> LIFParams:
+    """:class:`hdl.lifparams.LIFParams` ``(**kwargs)``, refused with an :class:`RTLError`."""
+    try:
+        return LIFParams(**kwargs)
+    except LIFParamError as err:
+        raise RTLError(str(err)) from err
 
 
 class LIFUnit(wiring.Component):
@@ -111,6 +117,12 @@ class LIFUnit(wiring.Component):
     #: Cycles from ``valid`` to ``out_valid``.
     latency: int = 1
 
+    def __new__(cls, *, src_loc_at: int = 0, **kwargs: Any) -> LIFUnit:
+        lif = lif_params(**kwargs)  # refused before the unit exists: no unused component
+        self = super().__new__(cls, src_loc_at=1 + src_loc_at)
+        self.lif = lif
+        return self
+
     def __init__(
         self,
         *,
@@ -120,20 +132,12 @@ class LIFUnit(wiring.Component):
         leak_shift: int | None = None,
         reset: str = "subtract",
     ) -> None:
-        # A refused unit was never meant to be used: no "created but never used" warning for it.
-        self._MustUse__silence = True
-        self.membrane_bits = _int_param(membrane_bits, "membrane_bits", *MEMBRANE_BITS)
-        self.current_bits = _int_param(current_bits, "current_bits", *CURRENT_BITS)
-        self.threshold_bits = _int_param(
-            threshold_bits, "threshold_bits", 1, self.membrane_bits - 1
-        )
-        if leak_shift is not None:
-            leak_shift = _int_param(leak_shift, "leak_shift", *LEAK_SHIFT)
-        self.leak_shift: int | None = leak_shift
-        if reset not in RESETS:
-            raise RTLError(f"LIF reset must be one of {list(RESETS)}, not {reset!r}")
-        self.reset: str = reset
-        self._MustUse__silence = False
+        lif: LIFParams = self.lif
+        self.membrane_bits = lif.membrane_bits
+        self.current_bits = lif.current_bits
+        self.threshold_bits = lif.threshold_bits
+        self.leak_shift: int | None = lif.leak_shift
+        self.reset: str = lif.reset
         super().__init__(
             {
                 "v": In(signed(self.membrane_bits)),

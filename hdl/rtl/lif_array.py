@@ -64,6 +64,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
@@ -73,7 +74,8 @@ from amaranth.lib.wiring import In, Out
 
 from hdl.checks import check_int
 from hdl.geometry import update_cycles
-from hdl.rtl.lif import LIFUnit, RTLError, _check_name, emit_verilog
+from hdl.lifparams import LIFParams
+from hdl.rtl.lif import LIFUnit, RTLError, _check_name, emit_verilog, lif_params
 
 __all__ = ["LIFArray", "lif_array_verilog"]
 
@@ -99,6 +101,13 @@ def _thresholds(values: Any, neurons: int, threshold_bits: int) -> tuple[int, ..
             f"LIF array thresholds must have {neurons} entries (one per neuron), not {len(out)}"
         )
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    neurons: int
+    units: int
+    lif: LIFParams
 
 
 class LIFArray(wiring.Component):
@@ -144,6 +153,26 @@ class LIFArray(wiring.Component):
     #: Cycles from a step's ``valid`` to its ``out_valid``.
     latency: int = 1
 
+    def __new__(
+        cls,
+        *,
+        neurons: int,
+        units: int,
+        thresholds: Any,
+        src_loc_at: int = 0,
+        **lif: Any,
+    ) -> LIFArray:
+        # every parameter is checked before the array exists: a refused one is no unused one
+        checked = _Checked(
+            neurons=_count_param(neurons, "neurons", *NEURONS),
+            units=_count_param(units, "units", *UNITS),
+            lif=lif_params(**lif),
+        )
+        thresholds = _thresholds(thresholds, checked.neurons, checked.lif.threshold_bits)
+        self = super().__new__(cls, src_loc_at=1 + src_loc_at)
+        self._checked, self.thresholds = checked, thresholds
+        return self
+
     def __init__(
         self,
         *,
@@ -156,25 +185,14 @@ class LIFArray(wiring.Component):
         leak_shift: int | None = None,
         reset: str = "subtract",
     ) -> None:
-        self._MustUse__silence = True
-        self.neurons = _count_param(neurons, "neurons", *NEURONS)
-        self.units = _count_param(units, "units", *UNITS)
-        proto = LIFUnit(  # validates the unit parameters, naming them
-            membrane_bits=membrane_bits,
-            current_bits=current_bits,
-            threshold_bits=threshold_bits,
-            leak_shift=leak_shift,
-            reset=reset,
-        )
-        proto._MustUse__silence = True  # only a template: the units are built in elaborate
-        self.unit_params: dict[str, Any] = proto.params
-        self.membrane_bits = proto.membrane_bits
-        self.current_bits = proto.current_bits
-        self.threshold_bits = proto.threshold_bits
-        self.leak_shift = proto.leak_shift
-        self.reset = proto.reset
-        self.thresholds = _thresholds(thresholds, self.neurons, self.threshold_bits)
-        self._MustUse__silence = False
+        checked: _Checked = self._checked
+        self.neurons, self.units, self.lif = checked.neurons, checked.units, checked.lif
+        self.unit_params: dict[str, Any] = asdict(self.lif)
+        self.membrane_bits = self.lif.membrane_bits
+        self.current_bits = self.lif.current_bits
+        self.threshold_bits = self.lif.threshold_bits
+        self.leak_shift = self.lif.leak_shift
+        self.reset = self.lif.reset
         group_shape = unsigned(max(1, (self.groups - 1).bit_length()))
         super().__init__(
             {

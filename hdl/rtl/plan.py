@@ -29,6 +29,7 @@ from hdl.driver import MTJDriver, driver_for
 from hdl.errors import NeurocimError
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
+from hdl.lifparams import CURRENT_BITS, LIFParams
 from hdl.mapping import (
     EVENTS,
     EdgeMap,
@@ -46,7 +47,7 @@ from hdl.rtl.accumulate import Z_BITS
 from hdl.rtl.controller import SAMPLES_BITS
 from hdl.rtl.crossbar import crossbar_signature
 from hdl.rtl.dropout import DACSetting, dac_setting
-from hdl.rtl.lif import CURRENT_BITS, RTLError
+from hdl.rtl.lif import RTLError, lif_params
 from hdl.rtl.mask_fill import mtj_signature
 
 __all__ = [
@@ -173,6 +174,8 @@ class LayerPlan:
         thresholds: per channel (empty without neurons).
         current_bound, current_bits: :func:`hdl.mapping.current_bound` and
             :func:`hdl.mapping.current_bits` (the current register's width).
+        lif: the parameters of its LIF units (``None`` without neurons); the threshold
+            register holds the largest threshold.
     """
 
     index: int
@@ -184,6 +187,7 @@ class LayerPlan:
     thresholds: tuple[int, ...]
     current_bound: int
     current_bits: int
+    lif: LIFParams | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -438,6 +442,19 @@ def _plan_layer(net: Network, mapping: Mapping, li: int, edges: tuple[EdgePlan, 
             f"layer {layer.name!r}: its current needs {bits} > {CURRENT_BITS[1]} bits "
             f"(|I| <= {bound}); use smaller biases, fewer rows or narrower weights"
         )
+    lif = None
+    if layer.neuron is not None:
+        nr = layer.neuron
+        try:
+            lif = lif_params(
+                membrane_bits=nr.membrane_bits,
+                current_bits=bits,
+                threshold_bits=max(1, max(thresholds).bit_length()),
+                leak_shift=nr.leak_shift,
+                reset=nr.reset,
+            )
+        except RTLError as err:
+            raise RTLError(f"layer {layer.name!r}: {err}") from err
     return LayerPlan(
         index=li,
         name=layer.name,
@@ -448,4 +465,5 @@ def _plan_layer(net: Network, mapping: Mapping, li: int, edges: tuple[EdgePlan, 
         thresholds=thresholds,
         current_bound=bound,
         current_bits=bits,
+        lif=lif,
     )

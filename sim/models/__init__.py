@@ -2,45 +2,15 @@
 
 ``lif_step`` is one update of one LIF neuron, docs/hardware-model.md section 2, from any stored
 state; iterated from ``v = 0, S_prev = 0`` it reproduces :func:`hdl.golden.lif` (a test checks
-that), so the RTL that matches it matches the golden model.
+that), so the RTL that matches it matches the golden model. Its parameters are the one LIF
+parameter type, :class:`hdl.lifparams.LIFParams` (re-exported here), that the RTL units take.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from hdl.lifparams import LIFParams
 
 __all__ = ["LIFParams", "lif_step"]
-
-
-@dataclass(frozen=True)
-class LIFParams:
-    """The integer LIF parameters a unit is built with (see :class:`hdl.rtl.LIFUnit`)."""
-
-    membrane_bits: int
-    current_bits: int
-    threshold_bits: int
-    leak_shift: int | None = None
-    reset: str = "subtract"
-
-    @property
-    def v_min(self) -> int:
-        return -(2 ** (self.membrane_bits - 1))
-
-    @property
-    def v_max(self) -> int:
-        return 2 ** (self.membrane_bits - 1) - 1
-
-    @property
-    def i_min(self) -> int:
-        return -(2 ** (self.current_bits - 1))
-
-    @property
-    def i_max(self) -> int:
-        return 2 ** (self.current_bits - 1) - 1
-
-    @property
-    def theta_max(self) -> int:
-        return 2**self.threshold_bits - 1
 
 
 def lif_step(
