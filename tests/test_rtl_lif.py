@@ -269,6 +269,7 @@ def test_refused_units_leave_no_unused_component() -> None:
     from hdl.rtl import LIFArray
 
     lif_verilog(**GOOD)  # Amaranth reports unused components once something was elaborated
+    gc.collect()  # only what this test leaves behind counts
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with pytest.raises(RTLError):
@@ -276,7 +277,8 @@ def test_refused_units_leave_no_unused_component() -> None:
         with pytest.raises(RTLError):
             LIFArray(neurons=0, units=2, thresholds=[], **GOOD)
         gc.collect()
-    assert not [w for w in caught if issubclass(w.category, UnusedElaboratable)]
+    ours = [w for w in caught if w.filename == __file__]  # the warning names the creation site
+    assert not [w for w in ours if issubclass(w.category, UnusedElaboratable)]
 
 
 def test_bad_module_name_is_refused() -> None:
