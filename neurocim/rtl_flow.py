@@ -12,18 +12,25 @@ into one directory (by default :func:`default_out_dir`)::
     <out>/report.json     Verilator lint and Yosys statistics per component; byte-identical for
                           identical inputs except its "timing_s" field (seconds of each stage)
     <out>/report.md       the same as tables (with the times)
+    <out>/INCOMPLETE      only while it is being written (or after a run was killed)
 
-Synthesis is hierarchical (:func:`hdl.rtl.report.hierarchy_stats`): cells and flip-flops per
-module of the generated hierarchy (LIF arrays and units, dropout controllers, LFSRs, the top
-level), the top level's flip-flops split by role. A latch anywhere fails the flow
-(:class:`FlowError`) after the report is written.
+The directory is the *bundle* ``neurocim sim`` simulates (:func:`read_bundle`,
+:func:`sim_design`, :func:`bundle_digest`). Synthesis is hierarchical
+(:func:`hdl.rtl.report.hierarchy_stats`): cells and flip-flops per module of the generated
+hierarchy (LIF arrays and units, dropout controllers, LFSRs, the top level), the top level's
+flip-flops split by role. A latch anywhere fails the flow (:class:`FlowError`) after the
+report is written.
 
 :func:`run_sim` runs test images through the RTL in a simulator (Icarus or Verilator through
 the cocotb bench of :mod:`sim.cosim`, or Amaranth's own simulator), cross-checks it against
 :func:`hdl.golden.run` with :func:`sim.compare.compare_run` and writes ``sim.json`` and
-``sim.md``. :func:`load_images` picks the test images of the network's data set (from the
-network's metadata, the run directory it was exported into, or an explicit name) and quantizes
-them like the export does (:func:`hdl.golden.quantize_input`).
+``sim.md``: with a :class:`Bundle` the bundle's own Verilog, cells, hardware and MTJ drive, and
+besides RTL == golden the accuracy against the labels and against :data:`REFERENCE`, flagged
+beyond a tolerance. External tools run as guarded children (:func:`hdl.procs.run`) that die
+with the flow; ``progress`` callbacks report each stage. :func:`load_images` picks the test
+images of the network's data set (from the network's metadata, the run directory it was
+exported into, or an explicit name) and quantizes them like the export does
+(:func:`hdl.golden.quantize_input`).
 
 Every file is written atomically (:mod:`hdl._io`). Bad input raises :class:`FlowError` (or the
 error of the layer that found it: :class:`~hdl.ir.IRError`, :class:`~hdl.rtl.lif.RTLError`,
