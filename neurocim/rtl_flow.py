@@ -400,7 +400,8 @@ def write_rtl(
     artifacts listed in the module docstring into ``out_dir``.
 
     From its start until its last file is written the directory holds the marker
-    :data:`INCOMPLETE` (and no report of an earlier run): a run that is killed leaves a
+    :data:`INCOMPLETE` (and no report of an earlier run, nor the ``sim/sim.json`` and
+    ``sim/sim.md`` that ``neurocim sim`` wrote about the old bundle): a run that is killed leaves a
     directory marked incomplete, which ``neurocim sim`` refuses and a rerun replaces. Lint and
     synthesis run as guarded children (:func:`hdl.procs.run`) that die with this process.
 
@@ -432,7 +433,9 @@ def write_rtl(
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     acc = _accelerator(net, hw, driver)  # bad input fails here, before anything is touched
-    marker = _begin(out, "neurocim rtl", ("report.json", "report.md"))
+    # an earlier report, and the verdict `neurocim sim` wrote into sim/ about the bundle that
+    # is being replaced, no longer describe this directory
+    marker = _begin(out, "neurocim rtl", ("report.json", "report.md", "sim/sim.json", "sim/sim.md"))
     _say(
         progress,
         f"generating the accelerator ({len(acc.tiles)} crossbar tiles, "

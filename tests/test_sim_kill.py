@@ -159,6 +159,9 @@ def test_killed_sim_leaves_no_vvp_and_no_old_pass(tmp_path):
     assert main([*args, "--images", "1"]) == 0
     assert not (sim / rtl_flow.INCOMPLETE).exists()
     assert json.loads((sim / "sim.json").read_text())["verdict"] == "PASS"
+    # a new bundle takes the verdict about the old one away
+    assert main(["rtl", str(net), *HW_ARGS, "--out", str(rtl), "--no-synth", "--no-progress"]) == 0
+    assert not (sim / "sim.json").exists() and not (sim / "sim.md").exists()
 
 
 _GUARDED_PARENT = """
