@@ -432,11 +432,6 @@ def test_estimate_and_rtl_never_import_torch(net_dir, tmp_path, command):
     assert result == {"rc": 0, "torch": False}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim reads its test images with spindrop.data, and the spindrop package's __init__ "
-    "imports the training code (torch) eagerly; remove this marker when it imports lazily",
-)
 def test_sim_never_imports_torch(tmp_path):
     path = tmp_path / "net"
     save_network(tiny_network(metadata={"dataset": "digits"}), path)
