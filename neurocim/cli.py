@@ -155,12 +155,23 @@ def _cmd_export(args) -> int:
         samples=args.samples,
         progress=not args.no_progress,
     )
+    spikes = report["hidden_spikes"]
     print(
-        f"exported {config.name} -> {report['network']}: per-sample predictions agree on "
-        f"{report['prediction_agreement'] * 100:.2f} % of {report['images']} test images x "
-        f"{report['samples']} samples; accuracy float {report['float_accuracy']:.4f}, "
+        f"exported {config.name} -> {report['network']}: per-sample predictions agree up to "
+        f"ties on {report['prediction_agreement'] * 100:.2f} % of {report['images']} test "
+        f"images x {report['samples']} samples (integer outputs tie on "
+        f"{report['tie_rate'] * 100:.2f} %); hidden spikes agree on "
+        f"{spikes['agreement'] * 100:.3f} %; accuracy float {report['float_accuracy']:.4f}, "
         f"integer {report['integer_accuracy']:.4f}"
     )
+    if report["timesteps"] == 1 and spikes["differences_beyond_rounding"]:
+        first = spikes["first_difference"]
+        print(
+            f"  warning: {spikes['differences_beyond_rounding']} hidden spikes differ beyond "
+            f"float rounding (first: layer {first['layer']}, image {first['image']}); the "
+            "binary export should be exact, see export_report.json",
+            file=sys.stderr,
+        )
     return 0
 
 
