@@ -91,6 +91,7 @@ from hdl.hwconfig import HardwareConfig
 from hdl.ir import Network
 from hdl.mapping import EVENTS, EdgeMap, Mapping
 from hdl.rtl.accumulate import EdgeAccumulator
+from hdl.rtl.component import CheckedComponent
 from hdl.rtl.controller import SAMPLES_BITS, ScheduleController
 from hdl.rtl.lfsr import LeapLFSR
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
@@ -125,7 +126,7 @@ __all__ = [
 ]
 
 
-class Accelerator(wiring.Component):
+class Accelerator(CheckedComponent):
     """The accelerator's digital part for ``net`` on ``hw`` (see the module doc).
 
     Args:
@@ -142,17 +143,14 @@ class Accelerator(wiring.Component):
         RTLError: the network cannot be generated; the message names the layer or edge and why.
     """
 
-    def __new__(
+    @classmethod
+    def _check(
         cls,
         net: Network | AcceleratorPlan,
         hw: HardwareConfig | None = None,
         driver: MTJDriver | None = None,
-        **kwargs: Any,
-    ) -> Accelerator:
-        plan = _plan_of(net, hw, driver)  # raises before the component exists
-        self = super().__new__(cls, src_loc_at=1 + kwargs.pop("src_loc_at", 0))
-        self.plan = plan
-        return self
+    ) -> dict[str, Any]:
+        return {"plan": _plan_of(net, hw, driver)}
 
     def __init__(
         self,

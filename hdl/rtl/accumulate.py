@@ -51,11 +51,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from amaranth.hdl import Const, Module, Mux, Signal, signed
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.checks import check_int
 from hdl.geometry import conversions, lanes
+from hdl.rtl.component import CheckedComponent
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 
 __all__ = ["Z_BITS", "EdgeAccumulator", "accumulator_bits", "accumulator_verilog"]
@@ -92,7 +92,7 @@ def accumulator_bits(
     return max(2, 1 + (row_tiles * step * (2**bit_planes - 1)).bit_length())
 
 
-class EdgeAccumulator(wiring.Component):
+class EdgeAccumulator(CheckedComponent):
     """``z[o]`` of one weighted edge from the ADC codes of its tiles (see the module doc).
 
     Args:
@@ -114,8 +114,9 @@ class EdgeAccumulator(wiring.Component):
         lanes, conversions: per column tile, codes per conversion and conversions per read.
     """
 
-    def __init__(
-        self,
+    @classmethod
+    def _check(
+        cls,
         *,
         out_channels: int,
         slices: int,
@@ -126,17 +127,18 @@ class EdgeAccumulator(wiring.Component):
         adcs: int,
         z_bits: int,
         planes: int = 1,
-    ) -> None:
-        self._MustUse__silence = True  # a refused component is no unused one
-        self.out_channels = _int_param(out_channels, "out_channels", 1, 1 << 16)
-        self.slices = _int_param(slices, "slices", 1, 64)
-        self.cell_bits = _int_param(cell_bits, "cell_bits", 1, 8)
-        self.adc_bits = _int_param(adc_bits, "adc_bits", 1, 16)
-        self.row_tiles = _int_param(row_tiles, "row_tiles", 1, 1 << 16)
-        self.adcs = _int_param(adcs, "adcs", 1, 1 << 16)
-        self.z_bits = _int_param(z_bits, "z_bits", *Z_BITS)
-        self.planes = _int_param(planes, "planes", 1, 16)
-        cols = 2 * self.slices * self.out_channels
+    ) -> dict[str, Any]:
+        p: dict[str, Any] = {
+            "out_channels": _int_param(out_channels, "out_channels", 1, 1 << 16),
+            "slices": _int_param(slices, "slices", 1, 64),
+            "cell_bits": _int_param(cell_bits, "cell_bits", 1, 8),
+            "adc_bits": _int_param(adc_bits, "adc_bits", 1, 16),
+            "row_tiles": _int_param(row_tiles, "row_tiles", 1, 1 << 16),
+            "adcs": _int_param(adcs, "adcs", 1, 1 << 16),
+            "z_bits": _int_param(z_bits, "z_bits", *Z_BITS),
+            "planes": _int_param(planes, "planes", 1, 16),
+        }
+        cols = 2 * p["slices"] * p["out_channels"]
         tiles = []
         for t, pair in enumerate(col_tiles):
             c0, c1 = (int(v) for v in pair)
@@ -148,10 +150,13 @@ class EdgeAccumulator(wiring.Component):
             tiles.append((c0, c1))
         if not tiles:
             raise RTLError("col_tiles must list at least one column tile")
-        self.col_tiles = tuple(tiles)
-        self.lanes = tuple(lanes(c1 - c0, self.adcs) for c0, c1 in tiles)
-        self.conversions = tuple(conversions(c1 - c0, self.adcs) for c0, c1 in tiles)
-        self._MustUse__silence = False
+        p["col_tiles"] = tuple(tiles)
+        p["lanes"] = tuple(lanes(c1 - c0, p["adcs"]) for c0, c1 in tiles)
+        p["conversions"] = tuple(conversions(c1 - c0, p["adcs"]) for c0, c1 in tiles)
+        return p
+
+    def __init__(self, **params: Any) -> None:  # params checked by _check
+        tiles = self.col_tiles
         ports: dict[str, Any] = {
             "codes": In(self.row_tiles * sum(self.lanes) * self.adc_bits),
             "valid": In(self.row_tiles * len(tiles)),

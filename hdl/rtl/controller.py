@@ -29,10 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.mapping import LayerMap, Mapping
+from hdl.rtl.component import CheckedComponent
 from hdl.rtl.lif import RTLError
 
 __all__ = ["SAMPLES_BITS", "ScheduleController"]
@@ -53,14 +53,16 @@ def _size(n: int) -> range:
     return range(max(2, n))
 
 
-class ScheduleController(wiring.Component):
+class ScheduleController(CheckedComponent):
     """The schedule's FSM for ``mapping`` (see the module doc)."""
 
-    def __init__(self, mapping: Mapping) -> None:
+    @classmethod
+    def _check(cls, mapping: Mapping) -> dict[str, Any]:
         if not isinstance(mapping, Mapping):
-            self._MustUse__silence = True
             raise RTLError(f"mapping must be an hdl.mapping.Mapping, not {type(mapping).__name__}")
-        self.mapping = mapping
+        return {"mapping": mapping}
+
+    def __init__(self, mapping: Mapping) -> None:
         layers = mapping.layers
         n = len(layers)
         self.max_step = max(

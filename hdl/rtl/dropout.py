@@ -18,15 +18,16 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 from amaranth.hdl import Cat, Module, Signal
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.checks import check_int
 from hdl.ir import DropoutSpec
 from hdl.lfsr import drop_threshold, module_seeds
 from hdl.mapping import MTJDriver
+from hdl.rtl.component import CheckedComponent
 from hdl.rtl.lfsr import LeapLFSR
 from hdl.rtl.lif import RTLError
 
@@ -202,7 +203,7 @@ def dac_setting(
 # MTJ module controller
 
 
-class DropoutModuleController(wiring.Component):
+class DropoutModuleController(CheckedComponent):
     """Drives one MTJ dropout module through reset -> write pulse -> sense and latches the bit.
 
     Args:
@@ -256,33 +257,35 @@ class DropoutModuleController(wiring.Component):
         DropoutRTLError: a parameter out of range; the message names it and the fix.
     """
 
-    def __init__(
-        self,
+    @classmethod
+    def _check(
+        cls,
         *,
         reset_cycles: int,
         write_cycles: int,
         sense_cycles: int,
         current_code: int,
         code_bits: int = 8,
-    ) -> None:
+    ) -> dict[str, Any]:
         fix = "pass whole clock cycles, e.g. MTJDriver().phase_cycles(clock_mhz)"
-        try:
-            self.reset_cycles = _int_param("reset_cycles", reset_cycles, 1, None, fix)
-            self.write_cycles = _int_param("write_cycles", write_cycles, 1, None, fix)
-            self.sense_cycles = _int_param("sense_cycles", sense_cycles, 1, None, fix)
-            self.code_bits = _int_param(
-                "code_bits", code_bits, 1, MAX_CODE_BITS, "pass the DAC resolution in bits, e.g. 8"
-            )
-            self.current_code = _int_param(
+        code_bits = _int_param(
+            "code_bits", code_bits, 1, MAX_CODE_BITS, "pass the DAC resolution in bits, e.g. 8"
+        )
+        return {
+            "reset_cycles": _int_param("reset_cycles", reset_cycles, 1, None, fix),
+            "write_cycles": _int_param("write_cycles", write_cycles, 1, None, fix),
+            "sense_cycles": _int_param("sense_cycles", sense_cycles, 1, None, fix),
+            "code_bits": code_bits,
+            "current_code": _int_param(
                 "current_code",
                 current_code,
                 0,
-                2**self.code_bits - 1,
-                f"the code must fit the {self.code_bits}-bit DAC; compute it with dac_setting()",
-            )
-        except DropoutRTLError:
-            self._MustUse__silence = True  # a refused component is no unused one
-            raise
+                2**code_bits - 1,
+                f"the code must fit the {code_bits}-bit DAC; compute it with dac_setting()",
+            ),
+        }
+
+    def __init__(self, **params: Any) -> None:  # params checked by _check
         self.setting: DACSetting | None = None  # set by for_probability()
         super().__init__(
             {
@@ -384,7 +387,7 @@ class DropoutModuleController(wiring.Component):
 # LFSR source
 
 
-class LFSRDropoutSource(wiring.Component):
+class LFSRDropoutSource(CheckedComponent):
     """One leap-forward LFSR per dropout module: ``modules`` drop bits per ``draw``.
 
     Module ``m`` of dropout edge ``edge`` (of ``edges``) is a :class:`~hdl.rtl.lfsr.LeapLFSR`
@@ -427,24 +430,26 @@ class LFSRDropoutSource(wiring.Component):
             modules (the message names the smallest width that fits).
     """
 
+    @classmethod
+    def _check(cls, spec: DropoutSpec, edge: int = 0, edges: int = 1) -> dict[str, Any]:
+        if not isinstance(spec, DropoutSpec) or spec.source != "lfsr" or spec.lfsr is None:
+            got = spec.source if isinstance(spec, DropoutSpec) else type(spec).__name__
+            raise DropoutRTLError(
+                f"spec must be an hdl.ir.DropoutSpec with source 'lfsr', got {got!r}; for "
+                "source 'mtj' use DropoutModuleController, one per module"
+            )
+        starts = module_seeds(spec.lfsr, spec.modules, edge, edges)  # LFSRError if too narrow
+        return {
+            "spec": spec,
+            "modules": spec.modules,
+            "width": spec.lfsr.width,
+            "starts": tuple(int(s) for s in starts),
+            "edge": int(edge),
+            "edges": int(edges),
+            "threshold": drop_threshold(spec.p, spec.lfsr.width),
+        }
+
     def __init__(self, spec: DropoutSpec, edge: int = 0, edges: int = 1) -> None:
-        try:
-            if not isinstance(spec, DropoutSpec) or spec.source != "lfsr" or spec.lfsr is None:
-                got = spec.source if isinstance(spec, DropoutSpec) else type(spec).__name__
-                raise DropoutRTLError(
-                    f"spec must be an hdl.ir.DropoutSpec with source 'lfsr', got {got!r}; for "
-                    "source 'mtj' use DropoutModuleController, one per module"
-                )
-            starts = module_seeds(spec.lfsr, spec.modules, edge, edges)
-        except ValueError:  # DropoutRTLError, hdl.lfsr.LFSRError
-            self._MustUse__silence = True  # a refused component is no unused one
-            raise
-        self.spec = spec
-        self.modules = spec.modules
-        self.width = spec.lfsr.width
-        self.starts = tuple(int(s) for s in starts)
-        self.edge, self.edges = int(edge), int(edges)
-        self.threshold = drop_threshold(spec.p, self.width)
         self.lfsrs = [LeapLFSR(self.width, s) for s in self.starts]
         super().__init__(
             {

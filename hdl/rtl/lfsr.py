@@ -36,13 +36,15 @@ offset), so the hardware needs no jump logic for offsets.
 
 from __future__ import annotations
 
+from typing import Any
+
 from amaranth.hdl import Cat, Const, Module, Signal, Value
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.checks import check_int
 from hdl.ir import LFSR_TAPS
 from hdl.lfsr import LFSRError, jump_columns
+from hdl.rtl.component import CheckedComponent
 
 __all__ = ["LeapLFSR", "leap_network"]
 
@@ -90,7 +92,7 @@ def _check(width: object, start_state: object, steps: object) -> tuple[int, int,
     return width, start_state, steps
 
 
-class LeapLFSR(wiring.Component):
+class LeapLFSR(CheckedComponent):
     """Fibonacci LFSR that advances ``steps`` single steps per enabled clock (one draw).
 
     Args:
@@ -113,13 +115,17 @@ class LeapLFSR(wiring.Component):
             or ``steps < 1``; the message names the parameter and the allowed values.
     """
 
+    @classmethod
+    def _check(cls, width: int, start_state: int, steps: int | None = None) -> dict[str, Any]:
+        width, start_state, steps = _check(width, start_state, steps)
+        return {
+            "width": width,
+            "start_state": start_state,
+            "steps": steps,
+            "network": leap_network(width, steps),
+        }
+
     def __init__(self, width: int, start_state: int, steps: int | None = None) -> None:
-        try:
-            self.width, self.start_state, self.steps = _check(width, start_state, steps)
-        except LFSRError:
-            self._MustUse__silence = True  # a refused component is no unused one
-            raise
-        self.network = leap_network(self.width, self.steps)
         super().__init__(
             {
                 "en": In(1),

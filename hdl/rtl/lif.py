@@ -47,6 +47,7 @@ from amaranth.lib.wiring import In, Out
 
 from hdl.errors import NeurocimError
 from hdl.lifparams import CURRENT_BITS, LEAK_SHIFT, MEMBRANE_BITS, RESETS, LIFParamError, LIFParams
+from hdl.rtl.component import CheckedComponent
 
 __all__ = [
     "CURRENT_BITS",
@@ -73,7 +74,7 @@ def lif_params(**kwargs: Any) -> LIFParams:
         raise RTLError(str(err)) from err
 
 
-class LIFUnit(wiring.Component):
+class LIFUnit(CheckedComponent):
     """One LIF neuron update per cycle, registered outputs (latency 1).
 
     Parameters
@@ -117,11 +118,9 @@ class LIFUnit(wiring.Component):
     #: Cycles from ``valid`` to ``out_valid``.
     latency: int = 1
 
-    def __new__(cls, *, src_loc_at: int = 0, **kwargs: Any) -> LIFUnit:
-        lif = lif_params(**kwargs)  # refused before the unit exists: no unused component
-        self = super().__new__(cls, src_loc_at=1 + src_loc_at)
-        self.lif = lif
-        return self
+    @classmethod
+    def _check(cls, **kwargs: Any) -> dict[str, Any]:
+        return {"lif": lif_params(**kwargs)}
 
     def __init__(
         self,

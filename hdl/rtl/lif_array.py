@@ -64,17 +64,16 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
-from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from hdl.checks import check_int
 from hdl.geometry import update_cycles
-from hdl.lifparams import LIFParams
+from hdl.rtl.component import CheckedComponent
 from hdl.rtl.lif import LIFUnit, RTLError, _check_name, emit_verilog, lif_params
 
 __all__ = ["LIFArray", "lif_array_verilog"]
@@ -103,14 +102,7 @@ def _thresholds(values: Any, neurons: int, threshold_bits: int) -> tuple[int, ..
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class _Checked:
-    neurons: int
-    units: int
-    lif: LIFParams
-
-
-class LIFArray(wiring.Component):
+class LIFArray(CheckedComponent):
     """``units`` LIF units time-multiplexed over ``neurons`` neurons (latency 1).
 
     Parameters
@@ -153,25 +145,16 @@ class LIFArray(wiring.Component):
     #: Cycles from a step's ``valid`` to its ``out_valid``.
     latency: int = 1
 
-    def __new__(
-        cls,
-        *,
-        neurons: int,
-        units: int,
-        thresholds: Any,
-        src_loc_at: int = 0,
-        **lif: Any,
-    ) -> LIFArray:
-        # every parameter is checked before the array exists: a refused one is no unused one
-        checked = _Checked(
-            neurons=_count_param(neurons, "neurons", *NEURONS),
-            units=_count_param(units, "units", *UNITS),
-            lif=lif_params(**lif),
-        )
-        thresholds = _thresholds(thresholds, checked.neurons, checked.lif.threshold_bits)
-        self = super().__new__(cls, src_loc_at=1 + src_loc_at)
-        self._checked, self.thresholds = checked, thresholds
-        return self
+    @classmethod
+    def _check(cls, *, neurons: int, units: int, thresholds: Any, **lif: Any) -> dict[str, Any]:
+        neurons = _count_param(neurons, "neurons", *NEURONS)
+        params = lif_params(**lif)
+        return {
+            "neurons": neurons,
+            "units": _count_param(units, "units", *UNITS),
+            "lif": params,
+            "thresholds": _thresholds(thresholds, neurons, params.threshold_bits),
+        }
 
     def __init__(
         self,
@@ -185,8 +168,6 @@ class LIFArray(wiring.Component):
         leak_shift: int | None = None,
         reset: str = "subtract",
     ) -> None:
-        checked: _Checked = self._checked
-        self.neurons, self.units, self.lif = checked.neurons, checked.units, checked.lif
         self.unit_params: dict[str, Any] = asdict(self.lif)
         self.membrane_bits = self.lif.membrane_bits
         self.current_bits = self.lif.current_bits

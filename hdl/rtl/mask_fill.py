@@ -38,6 +38,7 @@ from hdl.checks import check_int
 from hdl.geometry import mask_cycles
 from hdl.ir import DropoutSpec
 from hdl.mapping import LFSR_STEP_CYCLES, MTJDriver
+from hdl.rtl.component import CheckedComponent
 from hdl.rtl.dropout import DropoutModuleController, LFSRDropoutSource, dac_setting
 from hdl.rtl.lif import RTLError
 
@@ -63,7 +64,7 @@ def mtj_signature(code_bits: int) -> wiring.Signature:
     )
 
 
-class MaskFill(wiring.Component):
+class MaskFill(CheckedComponent):
     """The keep mask of one edge and its dropout sources (see the module doc).
 
     Args:
@@ -80,8 +81,9 @@ class MaskFill(wiring.Component):
         ``mtj``: an array of ``modules`` module ports (``mtj`` source only).
     """
 
-    def __init__(
-        self,
+    @classmethod
+    def _check(
+        cls,
         spec: DropoutSpec,
         units: int,
         *,
@@ -90,37 +92,42 @@ class MaskFill(wiring.Component):
         driver: MTJDriver | None = None,
         clock_mhz: float = 200.0,
         code_bits: int = 8,
-    ) -> None:
-        self._MustUse__silence = True  # a refused component is no unused one
+    ) -> dict[str, Any]:
         if not isinstance(spec, DropoutSpec):
             raise RTLError(f"spec must be an hdl.ir.DropoutSpec, not {type(spec).__name__}")
         units = check_int(units, "units", 1, error=RTLError)
-        self.spec, self.units = spec, units
-        self.modules = spec.modules
-        self.rounds = mask_cycles(units, self.modules)
-        self.edge, self.edges = edge, edges
-        self.driver = MTJDriver() if driver is None else driver
-        self.clock_mhz = float(clock_mhz)
-        self.code_bits = code_bits
+        driver = MTJDriver() if driver is None else driver
+        p: dict[str, Any] = {
+            "spec": spec,
+            "units": units,
+            "modules": spec.modules,
+            "rounds": mask_cycles(units, spec.modules),
+            "edge": edge,
+            "edges": edges,
+            "driver": driver,
+            "clock_mhz": float(clock_mhz),
+            "code_bits": code_bits,
+            "setting": None,
+            "cycles_per_dropout": LFSR_STEP_CYCLES,
+        }
         if spec.source == "mtj":
             try:
-                self.setting = dac_setting(spec.p, self.driver, self.clock_mhz, code_bits)
+                p["setting"] = dac_setting(spec.p, driver, p["clock_mhz"], code_bits)
             except ValueError as err:
                 raise RTLError(f"dropout p = {spec.p}: {err}") from err
-            self.phases = self.driver.phase_cycles(self.clock_mhz)
-            self.cycles_per_dropout = sum(self.phases)
-        else:
-            self.setting = None
-            self.cycles_per_dropout = LFSR_STEP_CYCLES
-        self._MustUse__silence = False
+            p["phases"] = driver.phase_cycles(p["clock_mhz"])
+            p["cycles_per_dropout"] = sum(p["phases"])
+        return p
+
+    def __init__(self, *args: Any, **params: Any) -> None:  # checked by _check
         ports: dict[str, Any] = {
             "prefetch": In(1),
             "fill": In(1),
-            "keep": Out(units),
+            "keep": Out(self.units),
             "drops": Out(range(self.modules + 1)),
         }
-        if spec.source == "mtj":
-            ports["mtj"] = Out(mtj_signature(code_bits)).array(self.modules)
+        if self.spec.source == "mtj":
+            ports["mtj"] = Out(mtj_signature(self.code_bits)).array(self.modules)
         super().__init__(ports)
 
     @property

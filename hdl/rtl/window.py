@@ -28,10 +28,10 @@ from __future__ import annotations
 from typing import Any
 
 from amaranth.hdl import Cat, Const, Module, Signal
-from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hdl.checks import check_int
+from hdl.rtl.component import CheckedComponent
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 
 __all__ = ["ConvWindow", "conv_window_verilog"]
@@ -41,7 +41,7 @@ def _positive(name: str, value: Any, lo: int) -> int:
     return check_int(value, name, lo, error=RTLError)
 
 
-class ConvWindow(wiring.Component):
+class ConvWindow(CheckedComponent):
     """The ``C·k·k`` word-line bits of output position ``(oy, ox)`` of a convolution.
 
     Args:
@@ -54,25 +54,32 @@ class ConvWindow(wiring.Component):
         rows: Out(C·k·k) -- bit ``(c·k + ky)·k + kx`` as in the module doc (combinational).
     """
 
-    def __init__(
-        self, *, in_shape: tuple[int, int, int], kernel: int, stride: int = 1, padding: int = 0
-    ) -> None:
-        self._MustUse__silence = True  # a refused component is no unused one
+    @classmethod
+    def _check(
+        cls, *, in_shape: tuple[int, int, int], kernel: int, stride: int = 1, padding: int = 0
+    ) -> dict[str, Any]:
         if len(tuple(in_shape)) != 3:
             raise RTLError(f"in_shape must be (C, H, W), not {in_shape!r}")
         c, h, w = (_positive("in_shape", int(v), 1) for v in in_shape)
-        self.in_shape = (c, h, w)
-        self.kernel = _positive("kernel", kernel, 1)
-        self.stride = _positive("stride", stride, 1)
-        self.padding = _positive("padding", padding, 0)
+        kernel = _positive("kernel", kernel, 1)
+        stride = _positive("stride", stride, 1)
+        padding = _positive("padding", padding, 0)
         hp, wp = h + 2 * padding, w + 2 * padding
         if kernel > min(hp, wp):
             raise RTLError(
                 f"kernel {kernel} is larger than the padded map {hp} x {wp}; use a smaller "
                 "kernel or more padding"
             )
-        self.out_hw = ((hp - kernel) // stride + 1, (wp - kernel) // stride + 1)
-        self._MustUse__silence = False
+        return {
+            "in_shape": (c, h, w),
+            "kernel": kernel,
+            "stride": stride,
+            "padding": padding,
+            "out_hw": ((hp - kernel) // stride + 1, (wp - kernel) // stride + 1),
+        }
+
+    def __init__(self, **params: Any) -> None:  # params checked by _check
+        (c, h, w), kernel = self.in_shape, self.kernel
         super().__init__(
             {
                 "spikes": In(c * h * w),
