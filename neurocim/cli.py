@@ -146,7 +146,12 @@ def _cmd_evaluate(args) -> int:
 def _cmd_export(args) -> int:
     from spindrop.experiment import check_export_args, run_export
 
-    check_export_args(args.input_bits, args.samples)  # before anything is read or written
+    try:  # before anything is read or written
+        check_export_args(args.input_bits, args.samples)
+    except ValueError as exc:  # the library names its parameter; the user typed the flag
+        name, _, rest = str(exc).partition(" ")
+        flag = {"input_bits": "--input-bits", "samples": "--samples"}.get(name, name)
+        raise type(exc)(f"{flag} {rest}") from None
     config, run_dir = _config_of_run(args)
     report = run_export(
         config,

@@ -617,15 +617,15 @@ def check_export_args(input_bits: object, samples: object) -> None:
 
     low, high = INPUT_BITS
     if isinstance(input_bits, bool) or not isinstance(input_bits, int):
-        raise ExportError(f"--input-bits must be an integer in {low}..{high}, got {input_bits!r}")
+        raise ExportError(f"input_bits must be an integer in {low}..{high}, got {input_bits!r}")
     if not low <= input_bits <= high:
         raise ExportError(
-            f"--input-bits must be in {low}..{high} (bits of the chip's input pixels; 8 for "
+            f"input_bits must be in {low}..{high} (bits of the chip's input pixels; 8 for "
             f"8-bit images), got {input_bits}"
         )
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
         raise ExportError(
-            f"--samples must be a positive integer (Monte-Carlo samples of the check), "
+            f"samples must be a positive integer (Monte-Carlo samples of the check), "
             f"got {samples!r}"
         )
 
