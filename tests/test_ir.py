@@ -461,7 +461,9 @@ def test_bias_and_network_errors() -> None:
         lambda: Network("n", net.input, (bad_bias, net.layers[1])),
     )
     _error(r"timesteps must be an integer in 1..4096, got 0", lambda: small_network(timesteps=0))
-    _error(r"timesteps must be an integer in 1..4096, got 2.0", lambda: small_network(timesteps=2.0))
+    _error(
+        r"timesteps must be an integer in 1..4096, got 2.0", lambda: small_network(timesteps=2.0)
+    )
     _error(
         r"output_decoding must be one of \['membrane', 'count'\], got 'spikes'",
         lambda: small_network(output_decoding="spikes"),
@@ -594,7 +596,10 @@ def _load_doc(directory: Path, doc) -> None:
             lambda d: d["layers"][2]["edges"][0]["dropout"].update(granularity="channel"),
             r"layer 'fc'.edges\[0\].dropout.granularity 'channel' needs a conv2d edge",
         ),
-        (lambda d: d["input"].update(bits=32), r"input: input.bits must be an integer in 1..16, got 32"),
+        (
+            lambda d: d["input"].update(bits=32),
+            r"input: input.bits must be an integer in 1..16, got 32",
+        ),
         (lambda d: d["input"].update(shape=5), r"input has a malformed field"),
         (lambda d: d.update(timesteps="5"), r"timesteps must be an integer in 1..4096, got '5'"),
     ],
