@@ -73,9 +73,11 @@ def _edge(block, name_source: str, q: np.ndarray, bits: int, dropout) -> Edge:
     spec = None
     if dropout is not None:
         cfg = dropout.config
+        # a linear layer's channels are its rows: its mask is a row mask whatever the setting
+        granularity = cfg.granularity if isinstance(layer, QuantConv2d) else "row"
         spec = DropoutSpec(
             p=cfg.p,
-            granularity=cfg.granularity,
+            granularity=granularity,
             source="mtj",
             modules=min(cfg.n_modules or dropout.units, dropout.units),
         )

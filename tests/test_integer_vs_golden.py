@@ -39,11 +39,12 @@ def random_network(seed: int) -> Network:
     layers: list[Layer] = []
     source, shape = "input", (c, h, h)
 
-    def dropout():
+    def dropout(linear: bool = False):
         if rng.random() < 0.5:
             return None
+        granularity = str(rng.choice(["row", "channel"]))  # drawn either way: same stream
         return DropoutSpec(
-            p=float(rng.uniform(0.1, 0.6)), granularity=str(rng.choice(["row", "channel"]))
+            p=float(rng.uniform(0.1, 0.6)), granularity="row" if linear else granularity
         )
 
     for i in range(int(rng.integers(1, 3))):
@@ -104,7 +105,7 @@ def random_network(seed: int) -> Network:
                     source,
                     bits,
                     weight=_weights(rng, bits, (hidden, n_in)),
-                    dropout=dropout(),
+                    dropout=dropout(linear=True),
                 ),
             ),
             (hidden,),
@@ -115,7 +116,7 @@ def random_network(seed: int) -> Network:
     layers.append(
         Layer(
             "out",
-            (Edge("linear", "fc", 1, weight=_weights(rng, 1, (4, hidden)), dropout=dropout()),),
+            (Edge("linear", "fc", 1, weight=_weights(rng, 1, (4, hidden)), dropout=dropout(True)),),
             (4,),
         )
     )

@@ -15,6 +15,7 @@ from functools import lru_cache
 from hdl.cost.constants import PJ_PER_MW_S, ComponentLibrary
 from hdl.cost.memory import Memory
 from hdl.cost.report import LayerCost, PresetCost
+from hdl.geometry import mask_cycles
 from hdl.mapping import Mapping, Schedule
 from hdl.mtj import MTJDevice, dropout_cycle_energy
 
@@ -87,7 +88,7 @@ def price_default(
                 else:
                     # every module draws in each of a mask's ceil(units / modules) cycles,
                     # the unused slots of the last cycle included (docs/hardware-model.md 3)
-                    draws = sched.samples * d.modules * -(-d.units // d.modules)
+                    draws = sched.samples * d.modules * mask_cycles(d.units, d.modules)
                     e["dropout"] += draws * dig.lfsr_draw_energy_pj(d.lfsr_width)
                     e["dropout"] += sched.samples * d.units * e_sram  # mask bits written
                     a["dropout"] += d.modules * dig.lfsr_area_um2(d.lfsr_width)
