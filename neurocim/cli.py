@@ -299,6 +299,8 @@ def _cmd_rtl(args) -> int:
             f"{syn['latches']} latch bits ({result.seconds['synthesis']:.1f} s)"
         )
     print("; ".join(parts))
+    for note in d["notes"]:
+        print(f"note: {note}")
     print(f"report: {result.files['report_md']}")
     return 0
 

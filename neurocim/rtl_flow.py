@@ -500,6 +500,7 @@ def write_rtl(
             "cycles_per_sample": acc.mapping.cycles_per_sample,
             "timesteps": acc.timesteps,
             "lif_units": acc.hw.lif_units,
+            "notes": list(acc.mapping.notes),
         },
         "hardware": manifest["hardware"],
         "mtj_driver": {k: manifest["mtj_driver"][k] for k in ("pulse_ns", "device")},
@@ -563,6 +564,9 @@ def _report_md(report: dict[str, Any], manifest: dict[str, Any]) -> str:
             f"{_n(syn['cells'])} cells, {_n(syn['flip_flops'])} flip-flop bits, "
             f"{syn['latches']} latch bits |"
         )
+    if d["notes"]:
+        lines += ["", "## Notes on the mapping", ""]
+        lines += [f"- {note}" for note in d["notes"]]
     if lint is not None and lint["messages"]:
         lines += ["", "## Lint warnings", ""]
         lines += [f"- `{m}`" for m in lint["messages"]]

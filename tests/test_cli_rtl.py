@@ -573,3 +573,25 @@ def test_rtl_and_sim_report_progress_per_stage(net_dir, tmp_path, capsys):
     assert len(err) == 3 and all(ln.startswith("neurocim rtl: [") for ln in err)
     assert main([*args, "--no-progress"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_layer_nobody_reads_is_noted_in_the_rtl_report(tmp_path, capsys):
+    from dataclasses import replace
+
+    rng = np.random.default_rng(3)
+    base = tiny_network()
+    side = Layer(
+        "side",
+        (Edge("linear", "input", weight=rng.choice([-1, 1], (4, 64))),),
+        (4,),
+        neuron=Neuron(threshold=np.full(4, 2)),
+    )
+    net = replace(base, layers=(base.layers[0], side, base.layers[1])).validate()
+    save_network(net, tmp_path / "net")
+    out = tmp_path / "rtl"
+    assert main(["rtl", str(tmp_path / "net"), *HW_ARGS, "--out", str(out), "--no-synth"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert any("'side' is read by no edge" in n for n in report["design"]["notes"])
+    md = (out / "report.md").read_text()
+    assert "## Notes on the mapping" in md and "'side' is read by no edge" in md
+    assert "note: layer 'side' is read by no edge" in capsys.readouterr().out
