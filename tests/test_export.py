@@ -148,6 +148,8 @@ def test_missing_masks_are_named(digits):
 def test_the_trained_mtj_drive_reaches_cost_and_rtl(digits, tmp_path):
     """A BayBNN trained with a 20 ns write pulse (and its own device) is priced, built and
     documented with that pulse and device, not the default driver's."""
+    from amaranth.hdl import Fragment
+
     from hdl.cost import estimate
     from hdl.driver import MTJDriver
     from hdl.hwconfig import HardwareConfig
@@ -171,7 +173,9 @@ def test_the_trained_mtj_drive_reaches_cost_and_rtl(digits, tmp_path):
     assert trained == estimate(net, hw, driver=MTJDriver(device=device, pulse_ns=20.0)).as_dict()
     assert trained != estimate(net, hw, driver=MTJDriver()).as_dict()
 
-    manifest = build_manifest(Accelerator(net, hw))
+    accelerator = Accelerator(net, hw)
+    manifest = build_manifest(accelerator)
+    Fragment.get(accelerator, None)  # elaborated: a used component
     assert manifest["mtj_driver"]["pulse_ns"] == 20.0
     assert manifest["mtj_driver"]["device"]["delta"] == 45.0
     # 20 ns at 200 MHz: 4 write cycles in every module's DAC setting

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from amaranth.hdl import ClockDomain, Module
+from amaranth.hdl import ClockDomain, Fragment, Module
 from amaranth.sim import Simulator
 
 from hdl.golden import lif as golden_lif
@@ -246,9 +246,11 @@ def test_one_lif_parameter_type_for_the_ir_the_rtl_and_the_models() -> None:
 
     assert sim.models.LIFParams is lp.LIFParams
     params = lp.LIFParams(**GOOD, leak_shift=2)
-    assert LIFUnit(**GOOD, leak_shift=2).lif == params
+    unit = LIFUnit(**GOOD, leak_shift=2)
     array = LIFArray(neurons=3, units=2, thresholds=[1, 2, 3], **GOOD, leak_shift=2)
-    assert array.lif == params
+    assert unit.lif == params and array.lif == params
+    for used in (unit, array):  # elaborated, so no unused-component warning at collection
+        Fragment.get(used, None)
     for name, (lo, hi) in (("membrane_bits", lp.MEMBRANE_BITS), ("leak_shift", lp.LEAK_SHIFT)):
         for bad in (lo - 1, hi + 1):
             with pytest.raises(IRError, match=name):
