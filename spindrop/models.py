@@ -317,3 +317,42 @@ class BayesianBinaryNet(nn.Module):
                 h, mems[i] = self.neurons[i](cur, mems[i])
             total = total + out(h, masks[-1])
         return alpha * total / self.config.timesteps
+
+    def spike_trace(self, x: Tensor, carry: bool = False) -> dict[str, Tensor]:
+        """Every hidden layer's spikes from one forward pass with dropout off (no gradient).
+
+        Returns ``{"block<i>": S_i}`` in layer order, ``S_i`` of shape ``(T, B, *layer shape)``
+        with values in {0, 1} (``T = 1`` for the binary network). Batch-norm runs in the
+        module's current mode: ``train()`` normalises with the batch's statistics (and updates
+        the running ones), ``eval()`` with the running statistics. ``carry`` starts the LIF
+        membranes where the previous ``spike_trace`` call left them (same batch size) instead
+        of at zero; the binary network (T = 1) has no state to carry.
+        """
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(
+                f"input of shape {tuple(x.shape)} does not match the model's "
+                f"(B, {self.input_shape})"
+            )
+        hidden = self.blocks[:-1]
+        traces: dict[str, list[Tensor]] = {f"block{i}": [] for i in range(len(hidden))}
+        with torch.no_grad():
+            if self.neurons is None:
+                h = x
+                for i, block in enumerate(hidden):
+                    h = self._spike(block(h, None))
+                    traces[f"block{i}"].append(h)
+            else:
+                previous = getattr(self, "_trace_mems", None)
+                if not carry or previous is None or previous[0].shape[0] != x.shape[0]:
+                    previous = [None] * len(hidden)
+                mems = list(previous)
+                for _ in range(self.config.timesteps):
+                    h = x
+                    for i, block in enumerate(hidden):
+                        cur = block(h, None)
+                        if mems[i] is None:
+                            mems[i] = torch.zeros_like(cur)
+                        h, mems[i] = self.neurons[i](cur, mems[i])
+                        traces[f"block{i}"].append(h)
+                self._trace_mems = mems
+        return {name: torch.stack(steps).float() for name, steps in traces.items()}
