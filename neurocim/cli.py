@@ -1,6 +1,6 @@
 """The ``neurocim`` command line: one subcommand per stage of the flow.
 
-    neurocim train    --config run.toml [--set section.key=value ...]
+    neurocim train    --config run.toml [--set section.key=value ...] [--arch PATH]
     neurocim evaluate --run-dir build/<run>
     neurocim study    [--out build/study] [--quick]   (--quick: build/study-quick)
     neurocim rtl      NETWORK [--hw KEY=VALUE ...] [--out DIR] [--name accelerator] [--no-synth]
@@ -71,7 +71,7 @@ def _cmd_train(args) -> int:
     from neurocim.config import load_config
     from spindrop.experiment import run_train
 
-    config = load_config(args.config, args.overrides)
+    config = load_config(args.config, args.overrides, arch=args.arch)
     run_dir = _run_dir(args, config)
     with locked_dir(run_dir, "run directory"):  # held over training and evaluation
         args.interrupted_hint = (
@@ -449,6 +449,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train a (Bayesian) binary / spiking network")
     _add_config_args(p)
+    p.add_argument(
+        "--arch",
+        type=Path,
+        metavar="PATH",
+        help="train an IR architecture instead of model.arch: a network.json, a directory "
+        "holding one, or a search directory (its winner/network.json); sets arch.file",
+    )
     p.add_argument("--evaluate", action="store_true", help="evaluate right after training")
     p.add_argument(
         "--no-sweep", action="store_true", help="with --evaluate: skip the device-variation sweep"

@@ -11,6 +11,11 @@ The file's tables mirror :class:`spindrop.experiment.RunConfig`::
     [train]           # spindrop.training.TrainConfig
     [evaluate]        # spindrop.evaluation.EvalConfig
     [variation]       # spindrop.variation.SweepConfig
+    [arch]            # spindrop.experiment.ArchConfig (an IR architecture instead of model.arch)
+
+``arch.file`` is resolved to its ``network.json`` (absolute path) and ``arch.digest`` set to the
+file's SHA-256 when the configuration is built, unless the values already hold a digest (a
+stored ``config.json``): an edited architecture is then a changed setting.
 
 Unknown keys, wrong types and out-of-range values are reported with the key's full path and
 the valid choices, never as a traceback.
@@ -33,6 +38,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from spindrop.experiment import RunConfig
+from spindrop.graph_model import architecture_digest, load_architecture, resolve_architecture
 
 __all__ = ["ConfigError", "build_config", "load_config", "parse_override"]
 
@@ -115,12 +121,38 @@ def _merge(base: dict, keys: list[str], value: Any) -> None:
     node[keys[-1]] = value
 
 
-def build_config(values: dict, overrides: list[str] = ()) -> RunConfig:
-    """A validated :class:`RunConfig` from a dict of TOML tables plus ``key=value`` overrides."""
+def build_config(
+    values: dict, overrides: list[str] = (), arch: str | Path | None = None
+) -> RunConfig:
+    """A validated :class:`RunConfig` from a dict of TOML tables plus ``key=value`` overrides.
+
+    ``arch`` (``neurocim train --arch``) sets ``arch.file`` last. An ``arch.file`` without a
+    digest (or set by an override or ``arch``) is resolved to its ``network.json`` and gets the
+    file's digest; a stored file and digest are kept as they are, so a run's configuration still
+    names the architecture it was trained with.
+    """
     values = _deepcopy(values)
+    stored = values.get("arch", {}) if isinstance(values.get("arch"), dict) else {}
+    before = (stored.get("file"), stored.get("digest"))
     for text in overrides:
         keys, value = parse_override(text)
         _merge(values, keys, value)
+    if arch is not None:
+        _merge(values, ["arch", "file"], str(arch))
+    section = values.get("arch")
+    if isinstance(section, dict) and isinstance(section.get("file"), str) and section["file"]:
+        moved = section["file"] != before[0]  # a new file, whose digest the values lack
+        if section.get("digest") is None or (moved and section.get("digest") == before[1]):
+            try:
+                path = resolve_architecture(section["file"])
+            except NeurocimError as exc:
+                raise ConfigError(f"arch.file: {exc}") from None
+            try:
+                load_architecture(path)  # a readable, valid network: one line now, not later
+            except NeurocimError as exc:
+                raise ConfigError(f"arch.file: {exc}") from None
+            section["file"] = str(path)
+            section["digest"] = architecture_digest(path)
     return _build(RunConfig, values, "")
 
 
@@ -128,8 +160,11 @@ def _deepcopy(d: dict) -> dict:
     return {k: _deepcopy(v) if isinstance(v, dict) else v for k, v in d.items()}
 
 
-def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig:
-    """Read a TOML config file (or the defaults when ``path`` is None) and apply overrides."""
+def load_config(
+    path: str | Path | None, overrides: list[str] = (), arch: str | Path | None = None
+) -> RunConfig:
+    """Read a TOML config file (or the defaults when ``path`` is None) and apply overrides
+    (and ``arch``, see :func:`build_config`)."""
     values: dict = {}
     if path is not None:
         path = Path(path)
@@ -144,4 +179,4 @@ def load_config(path: str | Path | None, overrides: list[str] = ()) -> RunConfig
             raise ConfigError(
                 f"config file {path} cannot be read ({exc}): pass a readable UTF-8 TOML file"
             ) from None
-    return build_config(values, overrides)
+    return build_config(values, overrides, arch)

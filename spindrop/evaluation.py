@@ -122,7 +122,7 @@ def evaluate(
     with step(bar, "test set"):
         mean_test, scores_test = _scores(model, test.x, config)
     report: dict = {
-        "mc_samples": config.mc_samples if model.config.bayesian else 1,
+        "mc_samples": config.mc_samples if any(True for _ in model.dropout_layers()) else 1,
         "accuracy": accuracy(mean_test, test.y),
         "ece": expected_calibration_error(mean_test, test.y),
         "ood": {},

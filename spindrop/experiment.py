@@ -45,6 +45,7 @@ from spindrop.evaluation import (
     evaluation_steps,
     step,
 )
+from spindrop.graph_model import DROPOUT_MODES, GraphNet, check_fits, load_architecture
 from spindrop.models import BayesianBinaryNet, ModelConfig
 from spindrop.training import (
     CheckpointError,
@@ -55,13 +56,18 @@ from spindrop.training import (
 )
 from spindrop.variation import SweepConfig, variation_sweep
 
+#: What a run trains: a BayesianBinaryNet of model.arch or a GraphNet of arch.file.
+Model = BayesianBinaryNet | GraphNet
+
 __all__ = [
+    "ArchConfig",
     "DataConfig",
     "PreparedData",
     "RunConfig",
     "RunDirError",
     "build_model",
     "check_run_name",
+    "has_dropout",
     "load_trained",
     "prepare_data",
     "run_evaluate",
@@ -129,6 +135,53 @@ class DataConfig:
                 )
 
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class ArchConfig:
+    """A searched (or hand-made) IR architecture to train instead of ``model.arch``.
+
+    Attributes:
+        file: the architecture: a ``network.json`` (weights, if any, are ignored), a directory
+            holding one, or a search directory with ``winner/network.json``. ``None`` trains
+            ``model.arch`` (mlp / cnn).
+        digest: SHA-256 of the architecture file, filled in when the configuration is built
+            (:func:`neurocim.config.build_config`), so an edited file is a changed setting: a
+            run does not resume, evaluate or export with another architecture than it trained.
+        dropout: ``network`` (each edge's own dropout spec), ``model`` (``model.dropout`` by
+            its placement) or ``none`` (a deterministic BNN); see
+            :class:`spindrop.graph_model.GraphNet`.
+
+    With a ``file``, the architecture gives the layers, edges and weight bits; ``model`` gives
+    ``timesteps``, ``beta``, ``latent_init`` and the MTJ ``dropout`` device and pulse;
+    ``model.arch``, ``hidden``, ``conv_*`` and ``weight_bits`` are not used.
+    """
+
+    file: str | None = None
+    digest: str | None = None
+    dropout: str = "network"
+
+    def __post_init__(self) -> None:
+        if self.file is not None and (not isinstance(self.file, str) or not self.file):
+            raise ValueError(f"arch.file must be a path (a non-empty string), got {self.file!r}")
+        if self.dropout not in DROPOUT_MODES:
+            raise ValueError(
+                f"arch.dropout must be one of {list(DROPOUT_MODES)}, got {self.dropout!r}"
+            )
+        if self.digest is not None:
+            if self.file is None:
+                raise ValueError("arch.digest needs arch.file (the architecture it belongs to)")
+            if not isinstance(self.digest, str) or not _DIGEST.fullmatch(self.digest):
+                raise ValueError(
+                    f"arch.digest must be 64 lower-case hex digits (SHA-256), got {self.digest!r}"
+                )
+
+    @property
+    def enabled(self) -> bool:
+        return self.file is not None
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything about one run (the sections of the TOML config file)."""
@@ -140,9 +193,22 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     evaluate: EvalConfig = field(default_factory=EvalConfig)
     variation: SweepConfig = field(default_factory=SweepConfig)
+    arch: ArchConfig = field(default_factory=ArchConfig)
 
     def __post_init__(self) -> None:
         check_run_name(self.name)
+        if self.arch.enabled:
+            if self.model.frozen_layers:
+                raise ValueError(
+                    "model.frozen_layers indexes the layers of model.arch; it cannot be used "
+                    "with arch.file (leave it out)"
+                )
+            if self.model.dropout.enabled and self.arch.dropout != "model":
+                raise ValueError(
+                    f"model.dropout.p = {self.model.dropout.p} is not used with arch.dropout "
+                    f"{self.arch.dropout!r}: set arch.dropout = 'model' to put it on the "
+                    "architecture's edges, or leave model.dropout.p at 0"
+                )
         _check_seed(self.seed, "seed")
         _check_seed(self.variation.seed, "variation.seed")
         # the sweep's grid is checked here, where its plots need it (SweepConfig takes any)
@@ -262,13 +328,26 @@ def _stratified_split(
         ) from None
 
 
-def build_model(config: RunConfig, data: PreparedData) -> BayesianBinaryNet:
-    return BayesianBinaryNet(
-        config.model, data.train.shape, data.train.num_classes, seed=config.seed
-    )
+def build_model(config: RunConfig, data: PreparedData) -> Model:
+    """The run's untrained model: :class:`BayesianBinaryNet` of ``config.model``, or a
+    :class:`spindrop.graph_model.GraphNet` of ``config.arch.file`` (whose input shape and
+    number of outputs must be the data's, and whose timesteps and leak ``config.model``'s,
+    else an ``ArchitectureError`` naming both)."""
+    if not config.arch.enabled:
+        return BayesianBinaryNet(
+            config.model, data.train.shape, data.train.num_classes, seed=config.seed
+        )
+    arch = load_architecture(config.arch.file, config.arch.digest)
+    check_fits(arch, data.train.shape, data.train.num_classes, config.data.dataset, config.model)
+    return GraphNet(arch, config.model, seed=config.seed, dropout=config.arch.dropout)
 
 
-def _save_model(path: Path, model: BayesianBinaryNet) -> None:
+def has_dropout(model: Model) -> bool:
+    """Whether ``model`` is Bayesian: it has at least one MTJ dropout layer (edge)."""
+    return any(True for _ in model.dropout_layers())
+
+
+def _save_model(path: Path, model: Model) -> None:
     buffer = io.BytesIO()
     torch.save(model.state_dict(), buffer)
     atomic_write(path, lambda f: f.write(buffer.getvalue()))
@@ -353,7 +432,7 @@ def _prepare_run_dir(config: RunConfig, run_dir: Path, overwrite: bool) -> None:
 
 def run_train(
     config: RunConfig, run_dir: str | Path, progress: bool = True, overwrite: bool = False
-) -> tuple[BayesianBinaryNet, PreparedData]:
+) -> tuple[Model, PreparedData]:
     """Train the run's model (resuming from its checkpoint) and write the training artifacts.
 
     ``run_dir`` is locked for the whole run. An existing run there must have the same
@@ -363,9 +442,9 @@ def run_train(
     run_dir = Path(run_dir)
     with locked_dir(run_dir, "run directory"):
         _prepare_run_dir(config, run_dir, overwrite)
-        atomic_write_json(run_dir / "config.json", config.to_dict())
         data = prepare_data(config)
-        model = build_model(config, data)
+        model = build_model(config, data)  # a misfit architecture fails before any file
+        atomic_write_json(run_dir / "config.json", config.to_dict())
         start = time.perf_counter()
         checkpoint = run_dir / "train" / "checkpoint.pt"
         result = train(model, data.train, config.train, data.val, checkpoint, progress)
@@ -391,7 +470,7 @@ def _trained_model_path(run_dir: Path) -> Path:
     return path
 
 
-def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[BayesianBinaryNet, PreparedData]:
+def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[Model, PreparedData]:
     """The trained model of ``run_dir`` (written by :func:`run_train`) and the run's data.
 
     A missing ``train/model.pt`` is a :class:`FileNotFoundError`; an unreadable one (truncated,
@@ -414,7 +493,7 @@ def load_trained(config: RunConfig, run_dir: str | Path) -> tuple[BayesianBinary
 def run_evaluate(
     config: RunConfig,
     run_dir: str | Path,
-    model: BayesianBinaryNet | None = None,
+    model: Model | None = None,
     data: PreparedData | None = None,
     sweep: bool = True,
     corruptions: bool = True,
@@ -437,7 +516,7 @@ def run_evaluate(
 def _evaluate_locked(
     config: RunConfig,
     run_dir: Path,
-    model: BayesianBinaryNet,
+    model: Model,
     data: PreparedData,
     sweep: bool,
     corruptions: bool,
@@ -445,7 +524,7 @@ def _evaluate_locked(
 ) -> dict:
     out = run_dir / "evaluate"
     corruptions = corruptions and bool(config.evaluate.corruptions)  # [] = none
-    sweeping = sweep and config.model.bayesian
+    sweeping = sweep and has_dropout(model)
     total = evaluation_steps(len(data.ood), config.evaluate, corruptions) + 1
     if sweeping:
         total += len(_sweep_groups(config.variation)) + 1
@@ -460,7 +539,7 @@ def _evaluate_locked(
             bar=bar,
         )
         with step(bar, "plots"):
-            report = _plot_evaluation(config, ev, data, corruptions, out)
+            report = _plot_evaluation(config, ev, data, corruptions, out, has_dropout(model))
         if sweeping:
             noise = {k: val for k, val in data.ood.items() if k.endswith("noise")}
             report["variation"] = sweep_in_steps(config, model, data, noise, bar)
@@ -476,7 +555,7 @@ def _sweep_groups(sweep: SweepConfig) -> list[tuple[str, float, float]]:
 
 def sweep_in_steps(
     config: RunConfig,
-    model: BayesianBinaryNet,
+    model: Model,
     data: PreparedData,
     noise: dict[str, ArrayDataset],
     bar: Any = None,
@@ -522,10 +601,15 @@ def sweep_in_steps(
 
 
 def _plot_evaluation(
-    config: RunConfig, ev: Evaluation, data: PreparedData, corruptions: bool, out: Path
+    config: RunConfig,
+    ev: Evaluation,
+    data: PreparedData,
+    corruptions: bool,
+    out: Path,
+    bayesian: bool,
 ) -> dict:
     """The report of an evaluation and its plots (histograms, ROC, reliability, corruption)."""
-    report = {"run": config.name, "bayesian": config.model.bayesian, **ev.report}
+    report = {"run": config.name, "bayesian": bayesian, **ev.report}
     for measure in config.evaluate.measures:
         threshold = report["abstention"][measure]["threshold"]
         ood_scores = {name: s[measure] for name, s in ev.scores_ood.items()}
@@ -650,7 +734,7 @@ def _export_locked(
         )
     out = run_dir / "network"
     # the check first: a failure leaves the network files of an earlier export as they were
-    passes = samples if config.model.bayesian else 1
+    passes = samples if has_dropout(model) else 1
     with step(bar, f"checking {len(data.test)} test images x {passes} samples"):
         check = compare(model, net, data.test.x, data.test.y, samples)
     with step(bar, f"writing {out}"):

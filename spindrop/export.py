@@ -23,6 +23,7 @@ Dropout: every dropout layer's spec (p, granularity, modules) goes to its edge, 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -33,11 +34,19 @@ from hdl.errors import NeurocimError
 from hdl.golden import run as golden_run
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DataSource, DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+from spindrop.graph_model import GraphNet
 from spindrop.integer_model import run_integer
 from spindrop.models import BayesianBinaryNet
 from spindrop.quant import QuantConv2d
 
-__all__ = ["ExportError", "compare", "export_network", "masks_from_records", "quantize_pixels"]
+__all__ = [
+    "ExportError",
+    "compare",
+    "export_graph",
+    "export_network",
+    "masks_from_records",
+    "quantize_pixels",
+]
 
 MEMBRANE_BITS = 24
 
@@ -96,7 +105,7 @@ def _edge(block, name_source: str, q: np.ndarray, bits: int, dropout) -> Edge:
 
 
 def export_network(
-    model: BayesianBinaryNet,
+    model: BayesianBinaryNet | GraphNet,
     input_bits: int = 8,
     name: str = "network",
     dataset: DataSource | None = None,
@@ -108,6 +117,8 @@ def export_network(
     RTL's write-driver DAC and the simulation use the pulse and device it was trained with;
     ``dataset`` records the data it was trained on.
     """
+    if isinstance(model, GraphNet):
+        return export_graph(model, input_bits, name, dataset)
     config = model.config
     leak = _leak_shift(config.beta) if config.timesteps > 1 else None
     layers: list[Layer] = []
@@ -148,24 +159,7 @@ def export_network(
             * (2**input_bits if index == 0 else 1)
             + 1
         )
-        if config.timesteps == 1:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                t_star = np.floor(-c / a)
-            bias = np.where(a > 0, -t_star, np.where(c > 0, bound, -bound))
-            threshold = np.ones_like(bias)
-        else:
-            if np.any(a == 0):
-                raise ExportError(
-                    f"layer {name_i}: a batch-norm scale of 0 cannot be folded into a "
-                    "spiking neuron"
-                )
-            threshold = np.maximum(np.round(1.0 / a), 1)
-            bias = np.round(c / a)
-        bias = np.clip(bias, -(2 ** (MEMBRANE_BITS - 2)), 2 ** (MEMBRANE_BITS - 2)).astype(np.int64)
-        threshold = np.clip(threshold, 1, 2 ** (MEMBRANE_BITS - 1) - 1).astype(np.int64)
-        neuron = Neuron(
-            threshold=threshold, leak_shift=leak, reset="subtract", membrane_bits=MEMBRANE_BITS
-        )
+        neuron, bias = _folded_neuron(a, c, bound, config.timesteps, leak, name_i)
         edge = _edge(block, source, q, block.layer.weight_bits, block.dropout)
         layers.append(Layer(name_i, (edge,), out_shape, neuron=neuron, bias=bias))
         source, shape, scale_in = name_i, out_shape, 1.0
@@ -180,6 +174,143 @@ def export_network(
             "arch": config.arch,
             "weight_bits": config.weight_bits,
         },
+        mtj_driver=_trained_driver(model),
+        dataset=dataset,
+    )
+    return net.validate()
+
+
+def _folded_neuron(
+    a: np.ndarray, c: np.ndarray, bound: int, timesteps: int, leak: int | None, name: str
+) -> tuple[Neuron, np.ndarray]:
+    """LIF neurons and bias of ``y = A z_int + C`` with ``A >= 0`` (module docstring).
+
+    T = 1: threshold 1, bias ``-floor(-C/A)`` (``S = [y > 0]``); a channel with ``A = 0`` fires
+    always (``C > 0``) or never, by a bias of ``±bound`` (``bound`` > any ``|z_int|``).
+    T > 1: threshold ``round(1/A)`` (at least 1), bias ``round(C/A)``."""
+    if timesteps == 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_star = np.floor(-c / a)
+        bias = np.where(a > 0, -t_star, np.where(c > 0, bound, -bound))
+        threshold = np.ones_like(bias)
+    else:
+        if np.any(a == 0):
+            raise ExportError(
+                f"layer {name}: a batch-norm scale of 0 cannot be folded into a spiking neuron"
+            )
+        threshold = np.maximum(np.round(1.0 / a), 1)
+        bias = np.round(c / a)
+    bias = np.clip(bias, -(2 ** (MEMBRANE_BITS - 2)), 2 ** (MEMBRANE_BITS - 2)).astype(np.int64)
+    threshold = np.clip(threshold, 1, 2 ** (MEMBRANE_BITS - 1) - 1).astype(np.int64)
+    neuron = Neuron(
+        threshold=threshold, leak_shift=leak, reset="subtract", membrane_bits=MEMBRANE_BITS
+    )
+    return neuron, bias
+
+
+def _sized_neuron(
+    neuron: Neuron, bias: np.ndarray, bound: int, timesteps: int, layer: Layer
+) -> tuple[Neuron, np.ndarray]:
+    """The membrane width of a GraphNet layer: the architecture's ``membrane_bits`` (what the
+    search priced), widened where the folded layer could saturate it (up to 32 bits).
+
+    With ``|z_int| < bound``: for T = 1 a bias beyond ``±bound`` decides alone, so it is
+    clipped to ``±bound`` (same spikes) and ``|v| < 2 bound``; for T > 1,
+    ``|v| <= T (bound + max|bias| + max θ)``. The width holds that bound, so nothing saturates
+    below 32 bits and the fold stays exact (T = 1)."""
+    if timesteps == 1:
+        bias = np.clip(bias, -bound, bound)
+        peak = 2 * bound
+    else:
+        peak = timesteps * (bound + int(np.abs(bias).max()) + int(neuron.threshold.max()))
+    wanted = layer.neuron.membrane_bits if layer.neuron is not None else MEMBRANE_BITS
+    bits = min(32, max(wanted, 1 + int(peak).bit_length()))
+    return replace(neuron, membrane_bits=bits), bias
+
+
+def export_graph(
+    model: GraphNet,
+    input_bits: int = 8,
+    name: str = "network",
+    dataset: DataSource | None = None,
+) -> Network:
+    """The integer network of a :class:`spindrop.graph_model.GraphNet`: its architecture's
+    layers, edges (skip, zero and pooling edges included) and metadata, with the trained
+    integer weights and, per hidden layer, the batch-norm folded into thresholds and biases.
+
+    A layer's float current is ``u · z_int`` (``u = 1 / (2^b - 1)`` when it reads the ``b``-bit
+    input, else 1; ``z_int`` the integer sum of all its edges, as the chip sums them), so
+    ``BN(u z_int) = A z_int + C`` with ``A = γ u / sqrt(σ² + ε)``, ``C = β - γ μ / sqrt(σ² + ε)``
+    per output channel, folded as for :func:`export_network`. Where ``A < 0`` the channel's
+    weights of every weighted edge are negated; a layer with skip or pooling edges keeps
+    ``γ > 0`` in training (``A > 0``), and refuses to export otherwise. Pooling edges keep their
+    fixed weights. The output layer accumulates ``Σ_t z_int`` (no bias); its arg-max is the
+    float model's, with ``logits = (α u / T) · outputs``.
+    """
+    config = model.config
+    leak = _leak_shift(config.beta) if config.timesteps > 1 else None
+    arch = model.arch
+    layers: list[Layer] = []
+    n_layers = len(model.layers)
+    for index, (layer, g_layer) in enumerate(zip(arch.layers, model.layers, strict=True)):
+        weights = [e.integer_weight() if e.weighted else None for e in g_layer.edges]
+        is_out = index == n_layers - 1
+        neuron, bias = None, None
+        if not is_out:
+            u = model.input_units(index, input_bits)
+            a, c = _fold(g_layer, u, 1.0)
+            flip = a < 0
+            if np.any(flip) and g_layer.fixed_sign:
+                raise ExportError(
+                    f"layer {layer.name}: a negative batch-norm scale in a layer with skip or "
+                    "pooling edges cannot be folded (their weights cannot flip sign); train "
+                    "with GraphNet.clip_latent after every step"
+                )
+            weights = [
+                None if q is None else np.where(flip.reshape(-1, *([1] * (q.ndim - 1))), -q, q)
+                for q in weights
+            ]
+            a = np.abs(a)
+            bound = 1
+            for edge, q in zip(g_layer.edges, weights, strict=True):
+                scale = 2**input_bits if edge.source == "input" else 1
+                if q is not None:
+                    bound += int(np.abs(q).reshape(q.shape[0], -1).sum(axis=1).max()) * scale
+                elif edge.kind == "skip":
+                    bound += scale
+            neuron, bias = _folded_neuron(a, c, bound, config.timesteps, leak, layer.name)
+            neuron, bias = _sized_neuron(neuron, bias, bound, config.timesteps, layer)
+        edges = []
+        for edge, g_edge, q in zip(layer.edges, g_layer.edges, weights, strict=True):
+            if q is None:
+                edges.append(replace(edge, weight=None, dropout=None))
+                continue
+            spec = None
+            if g_edge.dropout is not None:
+                cfg = g_edge.dropout.config
+                spec = DropoutSpec(
+                    p=cfg.p,
+                    granularity=cfg.granularity if edge.kind == "conv2d" else "row",
+                    source="mtj",
+                    modules=min(cfg.n_modules or g_edge.dropout.units, g_edge.dropout.units),
+                )
+            edges.append(replace(edge, weight=q, dropout=spec))
+        layers.append(
+            Layer(layer.name, tuple(edges), tuple(layer.out_shape), neuron=neuron, bias=bias)
+        )
+    metadata = {
+        **arch.metadata,
+        "exported_from": "spindrop.GraphNet",
+        "arch": "graph",
+        "architecture": arch.name,
+    }
+    net = Network(
+        name=name,
+        input=InputSpec(shape=model.input_shape, bits=input_bits, encoding="direct"),
+        layers=tuple(layers),
+        timesteps=config.timesteps,
+        output_decoding="membrane",
+        metadata=metadata,
         mtj_driver=_trained_driver(model),
         dataset=dataset,
     )
@@ -203,12 +334,14 @@ def _trained_driver(model: BayesianBinaryNet) -> MTJDriver | None:
 
 
 def masks_from_records(
-    model: BayesianBinaryNet, net: Network, records: list[list]
+    model: BayesianBinaryNet | GraphNet, net: Network, records: list[list]
 ) -> dict[str, np.ndarray]:
     """Keep masks for the IR (``"layer.0"`` -> (M, N, units)) from ``model.record_masks()``.
 
     ``records[j]`` holds one drop mask (N, units) per forward pass of the j-th dropout layer.
     """
+    if isinstance(model, GraphNet):
+        return {key: ~np.stack(rec) for key, rec in zip(model.dropout_keys, records, strict=True)}
     names = [
         layer.name
         for layer, block in zip(net.layers, model.blocks, strict=True)
@@ -294,9 +427,12 @@ def _float_pass_traces(model: BayesianBinaryNet, x: Tensor) -> tuple[Tensor, lis
     )
 
 
-def _classifier_scale(model: BayesianBinaryNet) -> float:
+def _classifier_scale(model: BayesianBinaryNet | GraphNet, input_bits: int = 8) -> float:
     """``logits = scale · outputs``: ``α · w_scale / T`` of the classifier ``α (1/T) Σ_t W_q s``
     with ``W_q = w_scale · q`` (the integer outputs are ``Σ_t q s[t]``)."""
+    if isinstance(model, GraphNet):
+        alpha = float(model.log_alpha.detach().exp())
+        return alpha * model.input_units(len(model.layers) - 1, input_bits) / model.config.timesteps
     _, w_scale = model.blocks[-1].layer.integer_weight()
     alpha = float(model.log_alpha.detach().exp())
     return alpha * float(w_scale) / model.config.timesteps
@@ -344,7 +480,11 @@ def _spike_agreement(
 
 
 def compare(
-    model: BayesianBinaryNet, net: Network, x: np.ndarray, y: np.ndarray, samples: int = 1
+    model: BayesianBinaryNet | GraphNet,
+    net: Network,
+    x: np.ndarray,
+    y: np.ndarray,
+    samples: int = 1,
 ) -> dict:
     """Float torch model against the exported integer network on the same inputs and masks.
 
@@ -378,7 +518,10 @@ def compare(
     records = model.record_masks()
     try:
         with torch.no_grad():
-            traces = [_float_pass_traces(model, x_f) for _ in range(passes)]
+            if isinstance(model, GraphNet):
+                traces = [model.traces(x_f) for _ in range(passes)]
+            else:
+                traces = [_float_pass_traces(model, x_f) for _ in range(passes)]
     finally:
         for layer in model.dropout_layers():
             layer.recording = None
@@ -399,7 +542,7 @@ def compare(
     for name, fs in zip(hidden_names, float_spikes, strict=True):
         same = np.swapaxes(fs, 1, 2) == result.spikes[name].astype(bool)
         agree_hidden &= same.reshape(*same.shape[:2], -1).all(axis=-1)
-    scaled = logits / _classifier_scale(model)
+    scaled = logits / _classifier_scale(model, bits)
     error = np.abs(scaled - outputs).max(axis=-1)
     float_pred = logits.argmax(-1)
     int_max = outputs.max(-1)
