@@ -41,6 +41,7 @@ PROXIES = (
     ("project", "SNASNet's kernel, project form (calibrated eval-mode BN, seeded, reset)"),
     ("project_eval", "project form with BN at its initial running statistics (0, 1)"),
     ("project_count", "project form with E = N e (the 'count' normalisation)"),
+    ("project_b32", "project form with batches of 32 instead of 256"),
     ("naswot", "NASWOT's unnormalised kernel N - H on the same spikes"),
     ("zico", "ZiCo through the STE and the spike surrogate (2 batches of 64)"),
     ("params", "parameter count (crossbar weights)"),
@@ -171,6 +172,9 @@ def evaluate(job: tuple[int, dict[str, Any], int, tuple[int, ...], int]) -> dict
     row["project_count"] = snasnet_score(
         model, tr.x, ScoreConfig.of("project", expected="count")
     ).score
+    row["project_b32"] = snasnet_score(
+        model, tr.x, ScoreConfig.of("project", seed=score_seed, batch_size=32)
+    ).score
     row["naswot"] = naswot(model, tr.x, project)
     row["zico"], row["t_zico_s"] = _timed(lambda: zico(model, tr.x, tr.y, seed=score_seed))
     row["params"] = param_count(model)
@@ -217,23 +221,70 @@ def rank(x: np.ndarray) -> np.ndarray:
     return stats.rankdata(np.where(np.isfinite(x), x, -np.inf))
 
 
+def partial_rho(x: np.ndarray, y: np.ndarray, control: np.ndarray) -> float:
+    """Spearman correlation of ``x`` and ``y`` after regressing both ranks on ``control``'s."""
+    from scipy import stats
+
+    rc = rank(control)
+
+    def residual(a: np.ndarray) -> np.ndarray:
+        ra = rank(a)
+        return ra - np.polyval(np.polyfit(rc, ra, 1), rc)
+
+    return float(stats.spearmanr(residual(x), residual(y)).statistic)
+
+
+def bootstrap(
+    cols: dict[str, np.ndarray], acc: np.ndarray, reference: str, n: int = 2000, seed: int = 0
+) -> dict[str, tuple[float, float, float]]:
+    """Per proxy: 95 % bootstrap interval of Kendall tau (architectures resampled) and the
+    fraction of resamples in which it beats ``reference``'s tau on the same resample."""
+    from scipy import stats
+
+    rng = np.random.default_rng(seed)
+    draws = {name: [] for name in cols}
+    for _ in range(n):
+        idx = rng.integers(0, len(acc), len(acc))
+        for name, v in cols.items():
+            draws[name].append(stats.kendalltau(v[idx], acc[idx]).statistic)
+    ref = np.array(draws[reference])
+    out = {}
+    for name, d in draws.items():
+        d = np.array(d)
+        out[name] = (
+            float(np.nanpercentile(d, 2.5)),
+            float(np.nanpercentile(d, 97.5)),
+            float(np.nanmean(d > ref)),
+        )
+    return out
+
+
 def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
     acc = np.array([r["accuracy"] for r in rows])
     cols = {name: np.array([float(r[name]) for r in rows]) for name, _ in PROXIES}
+    finite = {
+        k: np.where(np.isfinite(v), v, np.nanmin(v[np.isfinite(v)]) - 1.0) for k, v in cols.items()
+    }
     table = {name: correlations(v, acc) for name, v in cols.items()}
+    boot = bootstrap(finite, acc, "params")
+    for name in table:
+        lo, hi, beats = boot[name]
+        table[name].update(tau_lo=lo, tau_hi=hi, beats_params=beats)
+        table[name]["partial_rho"] = (
+            float("nan") if name == "params" else partial_rho(finite[name], acc, cols["params"])
+        )
     ensembles = {
         "rank(params) + rank(zico)": rank(cols["params"]) + rank(cols["zico"]),
         "rank(params) + rank(project)": rank(cols["params"]) + rank(cols["project"]),
+        "rank(params) + rank(project_count)": rank(cols["params"]) + rank(cols["project_count"]),
         "rank(zico) + rank(project)": rank(cols["zico"]) + rank(cols["project"]),
     }
     ens = {name: correlations(v, acc) for name, v in ensembles.items()}
     a = np.array([r["accuracies"] for r in rows])
     ceiling = correlations(a[:, 0], a[:, 1]) if a.shape[1] > 1 else None
     # how much of each kernel score is the width term: rank correlation with ln mean width
-    width = {
-        name: correlations(cols[name], cols["log_mean_width"])
-        for name in ("snasnet", "project", "project_eval", "project_count", "naswot")
-    }
+    kernels = ("snasnet", "project", "project_eval", "project_count", "project_b32", "naswot")
+    width = {name: correlations(cols[name], cols["log_mean_width"]) for name in kernels}
     width["params"] = correlations(cols["params"], cols["log_mean_width"])
     return {"proxies": table, "ensembles": ens, "seed_ceiling": ceiling, "width": width}
 
@@ -275,11 +326,24 @@ def report(rows: list[dict[str, Any]], stats: dict[str, Any], args: Any, wall: f
         "",
         "## Rank correlation with trained test accuracy",
         "",
-        "| proxy | Kendall tau | p | Spearman rho | p | what it is |",
-        "|---|---|---|---|---|---|",
+        "| proxy | Kendall tau | p | Spearman rho | p | tau 95 % CI | P(tau > params') | "
+        "partial rho given params | what it is |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, text in PROXIES:
-        lines.append(f"| `{name}` | {_fmt(stats['proxies'][name])} | {text} |")
+        c = stats["proxies"][name]
+        partial = "-" if name == "params" else f"{c['partial_rho']:+.3f}"
+        beats = "-" if name == "params" else f"{c['beats_params']:.2f}"
+        lines.append(
+            f"| `{name}` | {_fmt(c)} | {c['tau_lo']:+.2f}..{c['tau_hi']:+.2f} | {beats} | "
+            f"{partial} | {text} |"
+        )
+    lines += [
+        "",
+        "The interval and P(tau > params') come from 2,000 bootstrap resamples of the "
+        "architectures (seed 0); the partial rho is the Spearman correlation with accuracy after "
+        "both ranks are regressed on the parameter count's rank (what a proxy adds to it).",
+    ]
     lines += [
         "",
         "Rank ensembles (sum of ranks):",
@@ -322,7 +386,7 @@ def report(rows: list[dict[str, Any]], stats: dict[str, Any], args: Any, wall: f
         "## Every architecture",
         "",
         "| # | architecture | params | acc | accs | snasnet | project | project_count | zico | "
-        "rate |",
+        "firing rate |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in sorted(rows, key=lambda r: -r["accuracy"]):

@@ -247,16 +247,39 @@ def draw_batches(n: int, batch_size: int, count: int, seed: int | None) -> list[
 
 
 def _calibrate(model: nn.Module, x: Tensor) -> None:
-    """Set every batch-norm's running statistics to those of ``x`` (cumulative, one pass)."""
+    """Set every batch-norm's running statistics to those of its inputs on batch ``x``.
+
+    A training-mode ``spike_trace`` is watched by a hook on each batch-norm, which pools its
+    inputs over the batch, the positions and the timesteps: ``running_mean`` = their mean,
+    ``running_var`` = their unbiased variance (whatever the model does to its own running
+    statistics during the pass).
+    """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in norms]
-    for m in norms:
-        m.reset_running_stats()
-        m.momentum = None
-    model.train()
-    model.spike_trace(x)  # type: ignore[operator]
-    for m, momentum in zip(norms, saved, strict=True):
-        m.momentum = momentum
+    sums: dict[int, list] = {id(m): [0.0, 0.0, 0] for m in norms}
+
+    def watch(module: nn.Module, args: tuple[Tensor, ...]) -> None:
+        z = args[0].detach().double().transpose(0, 1).reshape(args[0].shape[1], -1)
+        acc = sums[id(module)]
+        acc[0] = acc[0] + z.sum(1)
+        acc[1] = acc[1] + (z * z).sum(1)
+        acc[2] += z.shape[1]
+
+    handles = [m.register_forward_pre_hook(watch) for m in norms]
+    try:
+        model.train()
+        model.spike_trace(x)  # type: ignore[operator]
+    finally:
+        for h in handles:
+            h.remove()
+    with torch.no_grad():
+        for m in norms:
+            total, squares, n = sums[id(m)]
+            if n < 2:
+                continue
+            mean = total / n
+            var = (squares - n * mean * mean) / (n - 1)
+            m.running_mean.copy_(mean.to(m.running_mean.dtype))
+            m.running_var.copy_(var.clamp_min(0).to(m.running_var.dtype))
 
 
 def traces_for(model: nn.Module, images: ArrayLike, config: ScoreConfig) -> list[dict[str, Tensor]]:

@@ -263,3 +263,45 @@ def test_zico_matches_an_independent_computation_and_restores_the_model():
     assert value == zico(net, images, labels, batches=3, batch_size=16, seed=4)
     with pytest.raises(ScoreError):
         zico(net, images, labels, batches=1)
+
+
+def test_calibrated_form_uses_the_batch_statistics_of_a_separate_draw():
+    """bn='calibrated': running statistics = mean and unbiased variance of the first layer's
+    pre-activations on the calibration batch (the last of the seeded draws), then eval."""
+    net = _net(hidden=(24,))
+    images = _images()
+    config = ScoreConfig(batch_size=32, repeats=1, seed=3, bn="calibrated")
+    got = traces_for(net, images, config)[0]["block0"][0]
+    rng = np.random.default_rng(3)
+    draws = [rng.permutation(96)[:32] for _ in range(2)]
+    calib, scored = images[torch.from_numpy(draws[1])], images[torch.from_numpy(draws[0])]
+    w = quantize_weight(net.blocks[0].layer.weight, 1)
+    zc = calib.flatten(1) @ w.T
+    mean, var = zc.mean(0), zc.var(0, unbiased=True)
+    z = scored.flatten(1) @ w.T
+    bn = net.blocks[0].norm
+    expected = ((z - mean) / torch.sqrt(var + bn.eps) * bn.weight + bn.bias) > 0
+    assert torch.equal(got, expected.float())
+
+
+def test_score_and_proxies_run_on_a_graphnet_candidate():
+    space = pytest.importorskip("nas.space")
+    graph = pytest.importorskip("spindrop.graph_model")
+    from nas.cell import Cell
+
+    cell = Cell(("conv3x3", "skip", "conv1x1", "conv3x3", "zero", "skip"))
+    cand = space.Candidate(
+        cells=(cell, cell), channels=4, down_channels=8, hidden=16, timesteps=2, weight_bits=2
+    )
+    net = graph.GraphNet(cand.network((1, 8, 8), 10), ModelConfig(timesteps=2), dropout="none")
+    images = _images()
+    config = ScoreConfig.of("project", **SMALL)
+    first = snasnet_score(net, images, config)
+    assert np.isfinite(first.score)
+    assert snasnet_score(net, images, config) == first
+    assert np.isfinite(snasnet_score(net, images, ScoreConfig.of("snasnet", **SMALL)).score)
+    assert param_count(net) == sum(
+        p.numel() for n, p in net.named_parameters() if n.endswith("op.weight")
+    )
+    assert weight_memory_bits(net) == 2 * param_count(net)
+    assert np.isfinite(zico(net, images, torch.randint(0, 10, (96,)), batch_size=16))
