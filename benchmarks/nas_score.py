@@ -123,13 +123,11 @@ def build(spec: dict[str, Any], seed: int) -> Any:
 
     if spec["space"] == "bbn":
         return BayesianBinaryNet(ModelConfig(**spec["config"]), (1, 8, 8), 10, seed=seed)
+    from nas.score import graph_model
     from nas.space import Candidate
-    from spindrop.graph_model import GraphNet
 
     cand = Candidate.from_dict(spec["candidate"])
-    beta = 1.0 if cand.leak_shift is None else 1.0 - 2.0**-cand.leak_shift
-    config = ModelConfig(timesteps=cand.timesteps, beta=beta)
-    return GraphNet(cand.network((1, 8, 8), 10), config, seed=seed, dropout="none")
+    return graph_model(cand.network((1, 8, 8), 10), seed=seed)
 
 
 # ----------------------------------------------------------------------------- one architecture

@@ -38,6 +38,9 @@ itself follows (through the weight STE and the spike surrogate) and no weight ma
 are meaningless for binary weights (synflow's ``|w| dR/dw`` or SNIP's ``|w g|`` see the latent
 weights, not the +-1 the hardware holds). :func:`naswot` is NASWOT's unnormalised kernel on
 the same spikes, for comparison.
+
+**For the search**: :func:`search_score` gives the ``(candidate, network) -> score`` function
+:mod:`nas.scoring` asks for, on :func:`graph_model` (the IR's GraphNet at initialisation).
 """
 
 from __future__ import annotations
@@ -45,7 +48,8 @@ from __future__ import annotations
 import copy
 import inspect
 import math
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -54,6 +58,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from hdl.errors import NeurocimError
+from hdl.ir import Network
 
 __all__ = [
     "BN_MODES",
@@ -63,6 +68,7 @@ __all__ = [
     "ScoreError",
     "ScoreResult",
     "draw_batches",
+    "graph_model",
     "hamming_kernel",
     "kernel_score",
     "layer_kernel",
@@ -70,6 +76,7 @@ __all__ = [
     "naswot",
     "naswot_kernel",
     "param_count",
+    "search_score",
     "snasnet_score",
     "traces_for",
     "weight_memory_bits",
@@ -403,3 +410,44 @@ def zico(
         if value > 0:
             total += math.log(value)
     return total
+
+
+# ----------------------------------------------------------------------------- for the search
+
+
+def graph_model(network: Network, seed: int = 0) -> nn.Module:
+    """The spiking model of an IR architecture at initialisation, as the search scores it:
+    :class:`spindrop.graph_model.GraphNet` without dropout, ``T`` from the network and
+    ``beta = 1 - 2^-leak_shift`` from its hidden neurons (1 without leak)."""
+    from spindrop.graph_model import GraphNet
+    from spindrop.models import ModelConfig
+
+    neurons = [layer.neuron for layer in network.layers[:-1] if layer.neuron is not None]
+    leak = neurons[0].leak_shift if neurons else None
+    beta = 1.0 if leak is None else 1.0 - 2.0**-leak
+    config = ModelConfig(timesteps=network.timesteps, beta=beta)
+    return GraphNet(network, config, seed=seed, dropout="none")
+
+
+def search_score(
+    dataset: str = "digits",
+    root: str | None = None,
+    form: str = "project",
+    seed: int = 0,
+    **overrides: object,
+) -> Callable[[object, Network], float]:
+    """A score function ``(candidate, network) -> float`` for the search: :func:`snasnet_score`
+    of :func:`graph_model` (weights from ``seed``) on batches of ``dataset``'s training images
+    (``form`` and ``overrides`` as :meth:`ScoreConfig.of`; the batch draws seeded by ``seed``
+    in both forms, so a search is reproducible). A singular kernel (``-inf``) is returned as
+    the most negative finite float."""
+    from spindrop.data import load_dataset
+
+    images = load_dataset(dataset, root, "train").x
+    config = ScoreConfig.of(form, **{"seed": seed, **overrides})
+
+    def score(candidate: object, network: Network) -> float:
+        value = snasnet_score(graph_model(network, seed), images, config).score
+        return value if math.isfinite(value) else -sys.float_info.max
+
+    return score

@@ -305,3 +305,23 @@ def test_score_and_proxies_run_on_a_graphnet_candidate():
     )
     assert weight_memory_bits(net) == 2 * param_count(net)
     assert np.isfinite(zico(net, images, torch.randint(0, 10, (96,)), batch_size=16))
+
+
+def test_search_score_is_the_project_score_of_the_graph_model():
+    space = pytest.importorskip("nas.space")
+    from nas.cell import Cell
+    from nas.score import graph_model, search_score
+    from spindrop.data import load_digits
+
+    cell = Cell(("conv3x3", "zero", "zero", "skip", "zero", "zero"))
+    cand = space.Candidate(
+        cells=(cell, cell), channels=4, down_channels=8, hidden=16, timesteps=2, weight_bits=1
+    )
+    network = cand.network((1, 8, 8), 10)
+    fn = search_score("digits", batch_size=32)
+    value = fn(cand, network)
+    expected = snasnet_score(
+        graph_model(network), load_digits("train").x, ScoreConfig.of("project", batch_size=32)
+    ).score
+    assert value == expected and np.isfinite(value)
+    assert fn(cand, network) == value
