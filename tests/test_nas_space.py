@@ -1,0 +1,180 @@
+"""The search space: canonical cells against an independent enumeration, candidates as IR
+networks priced by the cost model, and memory checked by hand."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import optuna
+import pytest
+
+from hdl.cost import estimate
+from hdl.hwconfig import HardwareConfig
+from hdl.ir import load_network, save_network
+from nas.budget import cost_metrics
+from nas.cell import EDGES, OPS, Cell, enumerate_cells
+from nas.errors import NASError
+from nas.space import Candidate, HardwareSpace, SearchSpace, SpaceConfig
+
+
+def _unfolded(genotype: tuple[str, ...]) -> str:
+    """Independent reference: node 3 as an expression tree. Every node is a LIF of the
+    multiset of its non-zero incoming operations applied to their sources' expressions; a node
+    with no current is '0' and contributes nothing. Two genotypes compute the same function
+    exactly when these strings are equal; '0' means no input->output path."""
+    expr = {0: "x"}
+    for node in (1, 2, 3):
+        terms = sorted(
+            f"{op}({expr[s]})"
+            for (s, t), op in zip(EDGES, genotype, strict=True)
+            if t == node and op != "zero" and expr[s] != "0"
+        )
+        expr[node] = f"LIF[{','.join(terms)}]" if terms else "0"
+    return expr[3]
+
+
+@pytest.mark.parametrize(
+    "ops", [OPS, tuple(o for o in OPS if o != "avgpool3x3"), ("skip", "conv1x1", "conv3x3")]
+)
+def test_distinct_valid_cells_match_brute_force(ops):
+    classes: dict[str, set[str]] = {}
+    for g in itertools.product(ops, repeat=len(EDGES)):
+        e = _unfolded(g)
+        if e != "0":
+            classes.setdefault(e, set()).add(Cell(g).canonical().key)
+    # every functional class maps to exactly one canonical form, and vice versa
+    assert all(len(keys) == 1 for keys in classes.values())
+    cells = enumerate_cells(ops)
+    assert len(cells) == len(classes)
+    assert {c.key for c in cells} == {next(iter(k)) for k in classes.values()}
+
+
+def test_counts_of_snasnet_space():
+    assert len(enumerate_cells(OPS)) == 8764  # of 5^6 = 15625 genotypes
+    assert len(enumerate_cells(tuple(o for o in OPS if o != "avgpool3x3"))) == 1947  # of 4096
+
+
+def test_equivalent_cells_share_a_key():
+    a = Cell(("conv3x3", "conv1x1", "zero", "skip", "skip", "avgpool3x3"))
+    b = Cell(("conv1x1", "conv3x3", "zero", "skip", "avgpool3x3", "skip"))  # nodes 1, 2 swapped
+    assert a.canonical() == b.canonical()
+    # node 2 never reaches the output: its edges are pruned
+    c = Cell(("conv3x3", "conv3x3", "zero", "skip", "skip", "zero"))
+    d = Cell(("conv3x3", "zero", "zero", "skip", "skip", "zero"))
+    assert c.canonical() == d.canonical()
+    base = dict(channels=8, down_channels=16, hidden=32, timesteps=2, weight_bits=4)
+    ca = Candidate(cells=(a, c), **base)
+    cb = Candidate(cells=(b, d), **base)
+    assert ca.key == cb.key
+    assert Candidate(cells=(a, d), **base, dropout_p=0.0, modules=4).key == ca.key
+    assert Candidate(cells=(a, d), **base, dropout_p=0.1).key != ca.key
+    assert not Cell(("conv3x3", "skip", "zero", "zero", "zero", "zero")).valid
+
+
+def test_every_sampled_candidate_validates_and_is_priced():
+    space = SearchSpace(
+        SpaceConfig(hardware=HardwareSpace(tile_rows=(64, 128), columns_per_adc=(4, 8)))
+    )
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
+    seen_pool = False
+    for _ in range(40):
+        trial = study.ask()
+        cand = space.sample(trial)
+        if not cand.valid:
+            study.tell(trial, 0.0)
+            continue
+        net = cand.network((1, 8, 8), 10, 8)
+        report = estimate(net, cand.hardware)
+        assert report.memory_bits["weights"] > 0 and report.energy_uj > 0
+        assert net.metadata["nas_candidate"] == cand.key
+        for name in net.metadata["pool_edges"]:
+            layer, index = name.rsplit(".", 1)
+            edge = net.layer(layer).edges[int(index)]
+            assert (edge.kind, edge.kernel, edge.padding, edge.weight_bits) == ("conv2d", 3, 1, 2)
+            assert edge.dropout is None
+            seen_pool = True
+        for layer in net.layers:
+            for e in layer.edges:
+                if e.kind == "linear" and e.dropout is not None:
+                    assert e.dropout.granularity == "row"
+        study.tell(trial, 0.0)
+    assert seen_pool
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        cand = space.draw(rng)
+        assert cand.valid
+        cand.network((3, 12, 10), 5, 4)
+
+
+def test_memory_is_weight_bits_times_weights_by_hand():
+    cell1 = Cell(("conv3x3", "zero", "zero", "skip", "skip", "zero"))  # n3 = x0 + n1
+    cell2 = Cell(("zero", "zero", "zero", "avgpool3x3", "zero", "zero"))  # n3 = pool(x0)
+    cand = Candidate(
+        cells=(cell1, cell2), channels=4, down_channels=8, hidden=16, timesteps=2, weight_bits=4
+    )
+    net = cand.network((1, 8, 8), 10, 8)
+    names = [layer.name for layer in net.layers]
+    assert names == ["stem", "cell1_n1", "cell1_n3", "down", "cell2_n3", "fc", "out"]
+    assert net.metadata["pool_edges"] == ["cell2_n3.0"]
+    # weights by hand: stem 4*1*9, cell1 conv3x3 4*4*9, down 8*4*9, fc 16*(8*4*4), out 10*16
+    trained = 4 * 9 + 4 * 4 * 9 + 8 * 4 * 9 + 16 * 128 + 10 * 16
+    pool = 8 * 8 * 9
+    report = estimate(net, HardwareConfig())
+    assert report.memory_bits["weights"] == 4 * trained + 2 * pool
+    metrics = cost_metrics(report, net)
+    assert metrics["params"] == trained + pool
+    assert metrics["memory_bits"] == 4 * trained + 2 * pool
+    assert metrics["latency_ms"] == pytest.approx(report.seconds * 1e3)
+
+
+def test_round_trips_and_network_file(tmp_path):
+    rng = np.random.default_rng(5)
+    space = SearchSpace(SpaceConfig(shared_cells=False))
+    for _ in range(10):
+        cand = space.draw(rng)
+        again = Candidate.from_dict(json.loads(json.dumps(cand.to_dict())))
+        assert again == cand and again.key == cand.key
+    net = cand.network((1, 8, 8), 10)
+    save_network(net, tmp_path)
+    assert load_network(tmp_path).metadata == net.metadata
+
+
+def test_stream_is_reproducible_and_seeded():
+    space = SearchSpace()
+    assert [space.stream(7, i) for i in range(5)] == [space.stream(7, i) for i in range(5)]
+    assert space.stream(7, 0) != space.stream(8, 0) or space.stream(7, 1) != space.stream(8, 1)
+
+
+def test_ops_subset_and_fixed_dimensions():
+    space = SearchSpace(SpaceConfig(ops=("zero", "conv3x3"), channels=(16,), weight_bits=(8,)))
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        cand = space.draw(rng)
+        assert set(cand.cells[0].ops) <= {"zero", "conv3x3"}
+        assert (cand.channels, cand.weight_bits) == (16, 8)
+    assert "channels" not in space.distributions()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"ops": ("zero",)}, "space.ops"),
+        ({"ops": ("conv5x5",)}, "unknown operations"),
+        ({"weight_bits": (0, 1)}, "space.weight_bits"),
+        ({"dropout_p": (1.0,)}, "space.dropout_p"),
+        ({"granularity": ("column",)}, "space.granularity"),
+        ({"channels": ()}, "space.channels"),
+    ],
+)
+def test_bad_space_names_the_key(kwargs, words):
+    with pytest.raises(NASError, match=words):
+        SpaceConfig(**kwargs)
+
+
+def test_bad_hardware_space_names_the_key():
+    with pytest.raises(NASError, match="columns_per_adc choice 3 does not divide"):
+        HardwareSpace(tile_cols=(128,), columns_per_adc=(3,))
+    with pytest.raises(NASError, match="adc_bits"):
+        HardwareSpace(adc_bits=(8, 0))
