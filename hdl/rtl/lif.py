@@ -38,6 +38,7 @@ Example::
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from typing import Any
 
 from amaranth.back import verilog
@@ -154,23 +155,17 @@ class LIFUnit(CheckedComponent):
     @property
     def params(self) -> dict[str, Any]:
         """The constructor arguments, e.g. to rebuild or name the unit."""
-        return {
-            "membrane_bits": self.membrane_bits,
-            "current_bits": self.current_bits,
-            "threshold_bits": self.threshold_bits,
-            "leak_shift": self.leak_shift,
-            "reset": self.reset,
-        }
+        return asdict(self.lif)
 
     @property
     def v_min(self) -> int:
-        """Lowest membrane value, ``-2^(membrane_bits-1)``."""
-        return -(2 ** (self.membrane_bits - 1))
+        """Lowest membrane value, ``-2^(membrane_bits-1)`` (:attr:`LIFParams.v_min`)."""
+        return self.lif.v_min
 
     @property
     def v_max(self) -> int:
-        """Highest membrane value, ``2^(membrane_bits-1) - 1``."""
-        return 2 ** (self.membrane_bits - 1) - 1
+        """Highest membrane value, ``2^(membrane_bits-1) - 1`` (:attr:`LIFParams.v_max`)."""
+        return self.lif.v_max
 
     def _leak(self, v: Value) -> Value:
         """``v - (v >> leak_shift)``: ``>>`` of a signed value is arithmetic (toward -inf)."""
