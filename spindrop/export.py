@@ -18,6 +18,12 @@ weights are negated (``z → -z``), so ``A > 0`` below.
 
 The classifier ``α Σ_t q s[t]`` becomes the output accumulator (its arg-max is unchanged).
 Dropout: every dropout layer's spec (p, granularity, modules) goes to its edge, source ``mtj``.
+
+A :class:`spindrop.graph_model.GraphNet` (any IR architecture: cells, skip, zero and pooling
+edges) is exported by :func:`export_graph` with the same algebra per layer: its forward pass
+already sums integer weights, so ``w_scale = 1`` and ``z_int`` is the sum over all the layer's
+edges; pooling edges keep their fixed weights, and each membrane is sized to hold the folded
+layer (:func:`_sized_neuron`). :func:`compare` takes either model.
 """
 
 from __future__ import annotations

@@ -219,7 +219,7 @@ class _GraphEdge(nn.Module):
     """One incoming edge: a quantized weight layer (or fixed pooling weights), optional MTJ
     dropout on its crossbar rows (``row``) or input channels (``channel``)."""
 
-    def __init__(self, info: _EdgeInfo, in_shape: tuple[int, ...], dropout: MTJDropout | None):
+    def __init__(self, info: _EdgeInfo, dropout: MTJDropout | None) -> None:
         super().__init__()
         edge = info.edge
         self.kind = edge.kind
@@ -344,7 +344,6 @@ class GraphNet(nn.Module):
         self.num_classes = int(np.prod(arch.output.out_shape))
         torch.manual_seed(seed)
         pools = _pool_edges(arch)
-        shapes: dict[str, tuple[int, ...]] = {"input": self.input_shape}
         layers = []
         self.dropout_keys: list[str] = []
         n_dropout = 0
@@ -368,9 +367,8 @@ class GraphNet(nn.Module):
                     mtj = MTJDropout(units, spec, seed=seed * 1000 + n_dropout)
                     n_dropout += 1
                     self.dropout_keys.append(key)
-                edges.append(_GraphEdge(info, shapes[edge.source], mtj))
+                edges.append(_GraphEdge(info, mtj))
             layers.append(_GraphLayer(layer, edges, hidden=not is_out))
-            shapes[layer.name] = tuple(layer.out_shape)
         self.layers = nn.ModuleList(layers)
         learned = [e for layer in layers for e in layer.edges if e.op is not None]
         if config.latent_init is not None:
@@ -379,7 +377,9 @@ class GraphNet(nn.Module):
         out_edges = [e for e in layers[-1].edges if e.weighted]
         rows = sum(_units(e_.edge, False, "row") for e_ in _infos(arch, len(layers) - 1))
         q_top = max([1] + [2 ** (e.weight_bits - 1) - 1 for e in out_edges if e.weight_bits > 1])
-        self.log_alpha = nn.Parameter(torch.tensor(math.log(1.0 / (math.sqrt(rows) * q_top))))
+        self.log_alpha = nn.Parameter(
+            torch.tensor(math.log(1.0 / (math.sqrt(max(rows, 1)) * q_top)))
+        )
         spike = surrogate.atan()
         if config.timesteps == 1:
             self.neurons = None

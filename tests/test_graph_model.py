@@ -394,6 +394,27 @@ def test_neurocim_train_arch_end_to_end(tmp_path, capsys):
     assert stored["arch"]["digest"] == architecture_digest(
         tmp_path / "search" / "winner" / "network.json"
     )
+    evaluate = [
+        "--set",
+        "evaluate.mc_samples=3",
+        "--set",
+        "evaluate.corruptions=[]",
+        "--set",
+        "variation.sigma_ic0_rel=[0.0, 0.05]",
+        "--set",
+        "variation.sigma_delta_rel=[0.0]",
+        "--set",
+        "variation.temperatures_c=[25.0]",
+        "--set",
+        "variation.chips=1",
+        "--set",
+        "variation.drivers=['fixed']",
+    ]
+    assert _cli("evaluate", "--run-dir", str(run), *evaluate, "--no-progress") == 0
+    ev = json.loads((run / "evaluate" / "report.json").read_text())
+    assert ev["bayesian"] is True and ev["mc_samples"] == 3
+    assert len(ev["variation"]["rows"]) == 2  # the MTJ variation sweep ran on its dropout edges
+    assert set(ev["ood"]) == {"entropy", "mutual_information"}
     assert _cli("export", "--run-dir", str(run), "--samples", "2", "--no-progress") == 0
     report = json.loads((run / "network" / "export_report.json").read_text())
     assert report["hidden_spikes"]["differences_beyond_rounding"] == 0
