@@ -21,6 +21,7 @@ process, so the speed-up is a ratio of two measured times.
 from __future__ import annotations
 
 import math
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -57,8 +58,6 @@ SETTINGS = "neurocim:settings"
 
 
 def _name(value: object, where: str) -> str:
-    import re
-
     if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,99}", value):
         raise NASError(
             f"{where} must be 1-100 letters, digits, '.', '_', '+' or '-' starting with a "
@@ -367,12 +366,14 @@ def run_search(
     *,
     progress: bool = True,
     write: bool = True,
+    storage: optuna.storages.BaseStorage | None = None,
 ) -> SearchResult:
     """Run (or join, or resume) the study of ``config`` until it holds ``config.trials``
     finished trials; write the artifacts into ``out_dir`` (:mod:`nas.report`).
 
     ``score`` is the score function (default: :func:`nas.scoring.resolve_score` of
-    ``config.score``). Raises :class:`~nas.errors.InfeasibleError` (after writing the
+    ``config.score``); ``storage`` an Optuna storage object that replaces ``config.storage``
+    (e.g. an in-memory one). Raises :class:`~nas.errors.InfeasibleError` (after writing the
     artifacts) when no candidate meets the budget.
     """
     from nas.report import write_artifacts
@@ -383,9 +384,10 @@ def run_search(
     if score is None:
         score_name, score = resolve_score(config.score, dataset=config.dataset)
     space = SearchSpace(config.space)
-    storage = open_storage(
-        config.storage, out_dir / "study.journal", config.heartbeat_s, config.grace_s
-    )
+    if storage is None:
+        storage = open_storage(
+            config.storage, out_dir / "study.journal", config.heartbeat_s, config.grace_s
+        )
     directions = ["maximize", *(["minimize"] * len(config.pareto))]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:

@@ -6,6 +6,8 @@
     neurocim rtl      NETWORK [--hw KEY=VALUE ...] [--out DIR] [--name accelerator] [--no-synth]
     neurocim sim      NETWORK [--rtl DIR] [--images N] [--samples M] [--max-accuracy-loss F]
                       [--simulator icarus|verilator|amaranth]   (exit 1: RTL != golden, 3: loss)
+    neurocim search   --config x.toml [--set search.key=value ...] [--storage URL] [--study NAME]
+                      [--trials N] [--sampler random|tpe|nsga2] [--baseline]
 
 Every run writes its artifacts under ``build/<run>/``. Bad input ends with one line naming the
 problem and the fix (``--debug`` shows the traceback instead).
@@ -438,6 +440,55 @@ def _cmd_study(args) -> int:
     return 0
 
 
+#: ``neurocim search`` flags and the configuration keys they set.
+_SEARCH_FLAGS = {
+    "trials": "search.trials",
+    "sampler": "search.sampler",
+    "storage": "search.storage",
+    "study": "search.study",
+}
+
+
+def _cmd_search(args) -> int:
+    from nas.config import load_search_config
+    from nas.search import run_search
+
+    given = {k: getattr(args, k) for k in _SEARCH_FLAGS if getattr(args, k) is not None}
+    overrides = list(args.overrides)
+    # strings as TOML basic strings (a JSON string is one)
+    toml = {k: json.dumps(v) if isinstance(v, str) else v for k, v in given.items()}
+    overrides += [f"{_SEARCH_FLAGS[k]}={v}" for k, v in toml.items()]
+    if args.baseline:
+        overrides.append("search.baseline=true")
+    try:
+        config = load_search_config(args.config, overrides)
+    except ValueError as exc:  # the library names the key; the user may have typed the flag
+        text = str(exc)
+        for k in given:
+            text = text.replace(_SEARCH_FLAGS[k], f"--{k}")
+        raise type(exc)(text) from None
+    out = _run_dir(args, config) / "search"
+    result = run_search(config, out, progress=not args.no_progress)
+    win = result.winner_record
+    cost = win["cost"]
+    print(
+        f"search {config.name}: {len(result.records)} trials, winner trial {win['number']} "
+        f"(score {win['score']:.6g}, {result.score_name}): {cost['memory_bits']} weight bits, "
+        f"{cost['area_mm2']:.4g} mm^2, {cost['latency_ms']:.4g} ms, {cost['energy_uj']:.4g} uJ"
+    )
+    if result.baseline is not None:
+        from nas.report import timing
+
+        b = timing(result)["baseline"]
+        print(
+            f"  baseline (score everything, filter afterwards): {b['seconds']:.3g} s, "
+            f"speed-up {b['speedup']:.3g}x, same winner: {b['same_winner']}"
+        )
+    print(f"winner: {out / 'winner' / 'network.json'}")
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurocim",
@@ -593,6 +644,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_study)
+
+    p = sub.add_parser(
+        "search",
+        help="hardware-aware architecture search: constraint-first on Optuna",
+        description="Search the spiking cell architecture space under a hardware budget "
+        "([search.budget]: memory_bits or params, area_mm2, latency_ms, energy_uj): every "
+        "candidate priced by the cost model before it is scored; writes <build>/<name>/search/ "
+        "(study journal, candidates.csv/json, report.md, winner/network.json, winner/train.toml).",
+    )
+    _add_config_args(p)
+    p.add_argument("--storage", help="Optuna storage URL (default: a journal file in the run)")
+    p.add_argument("--study", help="study name; workers with one name share the study")
+    p.add_argument("--trials", type=int, help="finished trials the study should hold")
+    p.add_argument("--sampler", choices=("random", "tpe", "nsga2"), help="candidate sampler")
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also score every candidate and filter afterwards (SNASNet's order), timed",
+    )
+    p.set_defaults(func=_cmd_search)
     return parser
 
 

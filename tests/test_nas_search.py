@@ -1,0 +1,277 @@
+"""The constraint-first search engine: only feasible candidates scored, the same winner as
+scoring everything (checked against an independent pricing of the stream), errors that name
+the binding constraint, reproducible artifacts, and a worker killed with SIGKILL mid-run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
+
+from hdl.cost import estimate
+from nas.budget import Budget
+from nas.config import load_search_config, search_config
+from nas.errors import InfeasibleError, NASError
+from nas.scoring import params_score
+from nas.search import SearchConfig, pareto_front, run_search, score_everything
+from nas.space import SearchSpace, SpaceConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
+
+
+def arch_score(candidate, network):
+    """A deterministic score of the architecture alone (no torch)."""
+    return params_score(candidate, network) + 0.01 * candidate.timesteps
+
+
+def _run(config, out, score, **kw):
+    """A search on an in-memory storage (the journal's fsync-ed appends cost milliseconds)."""
+    return run_search(
+        config, out, score, progress=False, storage=optuna.storages.InMemoryStorage(), **kw
+    )
+
+
+def _config(**kw):
+    base = dict(name="t", trials=24, seed=3, space=SMALL, score="params")
+    base.update(kw)
+    return SearchConfig(**base)
+
+
+def test_constraint_first_scores_only_feasible_and_finds_the_baseline_winner(tmp_path):
+    budget = Budget(memory_bits=40_000, energy_uj=0.5)
+    config = _config(budget=budget)
+    scored = []
+
+    def score(candidate, network):
+        scored.append(candidate.key)
+        return arch_score(candidate, network)
+
+    result = _run(config, tmp_path, score)
+    feasible = {r["key"] for r in result.records if r["feasible"]}
+    valid = {r["key"] for r in result.records if r["valid"]}
+    assert 0 < len(feasible) < len(valid)
+    assert sorted(scored) == sorted(feasible)  # each feasible key once, nothing else
+    scored.clear()
+    baseline = score_everything(result.records, score, config, result.winner)
+    assert baseline.same_winner and sorted(scored) == sorted(valid)
+    # independent reference: the stream's candidates priced directly, filtered, best score
+    space = SearchSpace(SMALL)
+    best = None
+    for i in range(config.trials):
+        cand = space.stream(config.seed, i)
+        net = cand.canonical().network((1, 8, 8), 10, 8)
+        rep = estimate(net, cand.hardware)
+        if rep.memory_bits["weights"] <= 40_000 and rep.energy_uj <= 0.5:
+            s = arch_score(cand.canonical(), net)
+            if best is None or s > best[0]:
+                best = (s, cand.key)
+    assert result.winner_record["key"] == best[1]
+    assert result.winner_record["score"] == best[0]
+    assert sorted(r["stream_index"] for r in result.records) == list(range(config.trials))
+    saved = json.loads((tmp_path / "winner" / "network.json").read_text())
+    assert saved["metadata"]["nas_candidate"] == best[1]
+    assert "timesteps = " in (tmp_path / "winner" / "train.toml").read_text()
+
+
+def test_same_seed_same_bytes_and_resume_continues_the_stream(tmp_path):
+    for d in ("a", "b"):
+        run_search(_config(trials=5), tmp_path / d, arch_score, progress=False)
+    for f in ("candidates.json", "candidates.csv", "winner/network.json", "winner/train.toml"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    calls = []
+
+    def score(candidate, network):
+        calls.append(candidate.key)
+        return arch_score(candidate, network)
+
+    more = run_search(_config(trials=8), tmp_path / "a", score, progress=False)
+    assert [r["stream_index"] for r in more.records] == list(range(8))
+    done = {r["key"] for r in more.records[:5] if r["feasible"]}
+    assert not done & set(calls)  # scores of finished trials are not computed again
+    space = SearchSpace(SMALL)
+    assert [r["key"] for r in more.records] == [space.stream(3, i).key for i in range(8)]
+
+
+def test_infeasible_budget_names_the_binding_constraint(tmp_path):
+    config = _config(trials=10, budget=Budget(memory_bits=100.0, energy_uj=1e3))
+    with pytest.raises(InfeasibleError) as info:
+        _run(config, tmp_path, arch_score)
+    text = str(info.value)
+    assert "binding constraint is memory_bits <= 100 bit" in text
+    assert "closest:" in text and text.count("memory_bits") >= 4
+    assert (tmp_path / "report.md").read_text().count("No feasible candidate") == 1
+
+
+@pytest.mark.parametrize(
+    ("values", "words"),
+    [
+        ({"energy_uj": -1.0}, "budget.energy_uj must be a finite number > 0"),
+        ({"area_mm2": float("nan")}, "budget.area_mm2"),
+        ({"latency_ms": True}, "budget.latency_ms"),
+        ({"params": "4e6"}, "budget.params"),
+    ],
+)
+def test_malformed_budgets(values, words):
+    with pytest.raises(NASError, match=words):
+        Budget(**values)
+
+
+def test_pareto_front_is_non_dominated_and_matches_optuna(tmp_path):
+    config = _config(trials=16, sampler="nsga2", pareto=("energy_uj", "area_mm2"))
+    storage = optuna.storages.InMemoryStorage()
+    result = run_search(config, tmp_path, arch_score, progress=False, storage=storage)
+    front = [result.records[i] for i in result.pareto]
+    assert front
+    for f in front:
+        for r in result.records:
+            if r["feasible"]:
+                better = (r["score"] >= f["score"]) and all(
+                    r["cost"][m] <= f["cost"][m] for m in config.pareto
+                )
+                strictly = (r["score"] > f["score"]) or any(
+                    r["cost"][m] < f["cost"][m] for m in config.pareto
+                )
+                assert not (better and strictly)
+    study = optuna.load_study(study_name="t", storage=storage)
+    assert {t.user_attrs["key"] for t in study.best_trials} == {f["key"] for f in front}
+    assert pareto_front(result.records, ()) == (result.winner,)
+
+
+def test_joining_a_study_with_other_settings_is_refused(tmp_path):
+    storage = optuna.storages.InMemoryStorage()
+    run_search(_config(trials=3), tmp_path, arch_score, progress=False, storage=storage)
+    with pytest.raises(NASError, match="budget differ"):
+        run_search(
+            _config(trials=3, budget=Budget(area_mm2=5.0)),
+            tmp_path,
+            arch_score,
+            progress=False,
+            storage=storage,
+        )
+
+
+def test_config_file_and_overrides(tmp_path):
+    path = tmp_path / "x.toml"
+    path.write_text(
+        textwrap.dedent(
+            """
+            name = "digits-nas"
+            [search]
+            trials = 7
+            [search.space]
+            channels = [4, 8]
+            weight_bits = 2
+            [search.space.hardware]
+            tile_rows = [64, 128]
+            [search.budget]
+            energy_uj = 2
+            """
+        )
+    )
+    cfg = load_search_config(path, ["search.space.leak_shift=none", "search.sampler=tpe"])
+    assert (cfg.name, cfg.trials, cfg.sampler) == ("digits-nas", 7, "tpe")
+    assert cfg.space.channels == (4, 8) and cfg.space.weight_bits == (2,)
+    assert cfg.space.leak_shift is None and cfg.space.hardware.tile_rows == (64, 128)
+    assert cfg.budget.energy_uj == 2.0
+    with pytest.raises(NASError, match=r"unknown key\(s\) \['energy'\] in \[search.budget\]"):
+        search_config({"search": {"budget": {"energy": 1}}})
+    with pytest.raises(NASError, match=r"search.space.channels\[0\] must be an integer"):
+        search_config({}, ["search.space.channels=['a']"])
+
+
+def test_cli_search(tmp_path, capsys):
+    from neurocim.cli import main
+
+    args = [
+        "search",
+        "--build-dir",
+        str(tmp_path),
+        "--set",
+        "name=c",
+        "--set",
+        "search.score=params",
+        "--set",
+        "search.space.channels=[4]",
+        "--no-progress",
+    ]
+    assert main([*args, "--trials", "4", "--sampler", "tpe"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "winner trial" in out and (tmp_path / "c" / "search" / "winner" / "network.json").is_file()
+    )
+    assert main([*args, "--trials", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--trials must be an integer in 1.." in err
+
+
+_WORKER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from nas.scoring import params_score
+from nas.search import SearchConfig, run_search
+from nas.space import SpaceConfig
+
+def slow(candidate, network):
+    time.sleep(0.15)
+    return params_score(candidate, network)
+
+space = SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
+run_search(SearchConfig(name="k", trials=10, seed=5, space=space), {out!r}, slow,
+           progress=False)
+"""
+
+
+def _trials(path: Path) -> list[optuna.trial.FrozenTrial]:
+    storage = JournalStorage(JournalFileBackend(str(path / "study.journal")))
+    return optuna.load_study(study_name="k", storage=storage).get_trials(deepcopy=False)
+
+
+def test_killed_worker_loses_no_finished_trial(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(_WORKER.format(root=str(ROOT), out=str(tmp_path / "s")))
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if (tmp_path / "s" / "study.journal").exists():
+                trials = _trials(tmp_path / "s")
+                done = [t for t in trials if t.state == TrialState.COMPLETE]
+                if len(done) >= 3 and any(t.state == TrialState.RUNNING for t in trials):
+                    break
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    before = {
+        t.number: t.user_attrs for t in _trials(tmp_path / "s") if t.state == TrialState.COMPLETE
+    }
+    running = [t.number for t in _trials(tmp_path / "s") if t.state == TrialState.RUNNING]
+    assert len(before) >= 3 and running  # killed mid-trial
+    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, timeout=60)
+    after = _trials(tmp_path / "s")
+    complete = [t for t in after if t.state == TrialState.COMPLETE]
+    for number, attrs in before.items():  # nothing finished was lost or changed
+        assert after[number].state == TrialState.COMPLETE and after[number].user_attrs == attrs
+    assert not [t for t in after if t.state == TrialState.RUNNING]
+    assert [after[n].state for n in running] == [TrialState.FAIL] * len(running)
+    retried = [t for t in complete if "failed_trial" in t.system_attrs]
+    assert {t.system_attrs["failed_trial"] for t in retried} == set(running)
+    indices = sorted(t.user_attrs["stream_index"] for t in complete)
+    assert indices == list(range(10))  # every stream index once: no duplicate, none lost
+    space = SearchSpace(
+        SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
+    )
+    for t in complete:
+        assert t.user_attrs["key"] == space.stream(5, t.user_attrs["stream_index"]).key
