@@ -8,6 +8,7 @@ same weights), the Amaranth RTL (the exported network, bit for bit) and the IR's
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import replace
 
@@ -291,6 +292,7 @@ def test_a_crashed_cell_training_resumes_to_the_same_weights(digits, tmp_path, m
 def test_the_rtl_runs_the_exported_cell_network_bit_exactly(trained_cell, digits):
     from amaranth.hdl import Fragment
 
+    from hdl.cost import estimate
     from hdl.hwconfig import HardwareConfig
     from hdl.rtl.accelerator import Accelerator
     from sim.amaranth_accel import simulate_amaranth
@@ -303,6 +305,25 @@ def test_the_rtl_runs_the_exported_cell_network_bit_exactly(trained_cell, digits
     Fragment.get(acc, None)
     x = quantize_pixels(digits[1].x[:2], 4)
     observed = simulate_amaranth(acc, x, samples=1, mtj_seed=3)
+    verdict = compare_run(net, hw, x, 1, observed)
+    assert verdict.ok, "\n".join(verdict.findings)
+    assert verdict.checked["outputs"] == 2 * 10
+    # the cost model prices the same network: its latency is the measured cycle count
+    assert observed.cycles == [estimate(net, hw).cycles] * 2
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")
+def test_the_verilog_on_icarus_runs_the_exported_cell_network_bit_exactly(trained_cell, digits):
+    """The same network as generated Verilog under cocotb on Icarus, 2 images."""
+    from hdl.hwconfig import HardwareConfig
+    from sim.compare import compare_run
+    from sim.cosim import run_cosim
+
+    model, _ = trained_cell
+    net = export_network(model, input_bits=4)
+    hw = HardwareConfig()
+    x = quantize_pixels(digits[1].x[2:4], 4)
+    observed = run_cosim(net, hw, x, samples=1, mtj_seed=5, simulator="icarus")
     verdict = compare_run(net, hw, x, 1, observed)
     assert verdict.ok, "\n".join(verdict.findings)
     assert verdict.checked["outputs"] == 2 * 10
