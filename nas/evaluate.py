@@ -85,7 +85,7 @@ class Evaluator:
             return Priced(key, self._costs[key], 0.0, True)
         start = time.perf_counter()
         net = self.network(candidate)
-        report = estimate(net, candidate.hardware, preset=self.preset, samples=self.samples)
+        report = estimate(net, candidate.hardware(), preset=self.preset, samples=self.samples)
         metrics = cost_metrics(report, net)
         self._costs[key] = metrics
         return Priced(key, metrics, time.perf_counter() - start, False)

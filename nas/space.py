@@ -224,7 +224,8 @@ class Candidate:
     """One architecture of the space and the chip it runs on.
 
     ``cells`` are the genotypes of cell 1 and cell 2; ``down_channels`` is C_down; dropout
-    ``p = 0`` means none. :attr:`key` identifies the canonical form, so equivalent candidates
+    ``p = 0`` means none; ``chip`` is the hardware (:meth:`hardware`, ``"hardware"`` in
+    :meth:`to_dict`). :attr:`key` identifies the canonical form, so equivalent candidates
     (equivalent cells, dropout settings that a zero rate makes moot) are priced and scored once.
     """
 
@@ -242,7 +243,7 @@ class Candidate:
     leak_shift: int | None = 1
     reset: str = "subtract"
     membrane_bits: int = 16
-    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    chip: HardwareConfig = field(default_factory=HardwareConfig)
 
     def canonical(self) -> Candidate:
         """Equivalent cells in canonical form; without dropout its settings are reset to the
@@ -259,14 +260,14 @@ class Candidate:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready description (cells as genotype strings, the chip's fields)."""
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "chip"}
         d["cells"] = [cell.key for cell in self.cells]
-        d["hardware"] = asdict(self.hardware)
+        d["hardware"] = asdict(self.chip)
         return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Candidate:
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls) if f.name != "chip"} | {"hardware"}
         unknown = sorted(set(d) - known)
         if unknown:
             raise NASError(f"candidate: unknown fields {unknown}; known: {sorted(known)}")
@@ -278,7 +279,7 @@ class Candidate:
             raise NASError(f"candidate lacks the field {exc}") from None
         if len(cells) != 2:
             raise NASError(f"candidate.cells must hold 2 genotypes, got {len(cells)}")
-        return cls(cells=cells, hardware=hw, **d)  # type: ignore[arg-type]
+        return cls(cells=cells, chip=hw, **d)  # type: ignore[arg-type]
 
     @property
     def key(self) -> str:
@@ -290,8 +291,9 @@ class Candidate:
     def valid(self) -> bool:
         return all(cell.valid for cell in self.cells)
 
-    def hardware_config(self) -> HardwareConfig:
-        return self.hardware
+    def hardware(self) -> HardwareConfig:
+        """The chip the candidate runs on (priced with it, generated for it)."""
+        return self.chip
 
     def network(
         self, input_shape: tuple[int, int, int], classes: int, input_bits: int = 8
@@ -477,7 +479,7 @@ class SearchSpace:
             leak_shift=cfg.leak_shift,
             reset=cfg.reset,
             membrane_bits=cfg.membrane_bits,
-            hardware=hw,
+            chip=hw,
         )
 
     def sample(self, trial: Any) -> Candidate:

@@ -72,7 +72,7 @@ def test_constraint_first_scores_only_feasible_and_finds_the_baseline_winner(tmp
     for i in range(config.trials):
         cand = space.stream(config.seed, i)
         net = cand.canonical().network((1, 8, 8), 10, 8)
-        rep = estimate(net, cand.hardware)
+        rep = estimate(net, cand.hardware())
         if rep.memory_bits["weights"] <= 40_000 and rep.energy_uj <= 0.5:
             s = arch_score(cand.canonical(), net)
             if best is None or s > best[0]:

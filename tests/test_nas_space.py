@@ -86,7 +86,7 @@ def test_every_sampled_candidate_validates_and_is_priced():
             study.tell(trial, 0.0)
             continue
         net = cand.network((1, 8, 8), 10, 8)
-        report = estimate(net, cand.hardware)
+        report = estimate(net, cand.hardware())
         assert report.memory_bits["weights"] > 0 and report.energy_uj > 0
         assert net.metadata["nas_candidate"] == cand.key
         for name in net.metadata["pool_edges"]:
