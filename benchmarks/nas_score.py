@@ -6,13 +6,13 @@ initialisation seeds, accuracy averaged), and reports Kendall tau and Spearman r
 of every proxy against trained test accuracy.
 
 Usage:  .venv/bin/python benchmarks/nas_score.py [--count 40] [--epochs 4] [--workers 2]
-                                                [--space auto|nas|bbn] [--seed 0]
+                                                [--spaces auto|nas|bbn ...] [--seed 0]
 Writes docs/nas-score.md (and the raw rows to build/nas-score/results.json).
 
 Spaces: ``nas`` samples :class:`nas.space.SearchSpace` (dropout fixed off) and trains
 :class:`spindrop.graph_model.GraphNet`; ``bbn`` samples :class:`spindrop.models.ModelConfig`
 MLPs and CNNs of varied depth, width, weight bits and timesteps; ``auto`` takes ``nas`` when
-both modules import.
+both modules import, else ``bbn``. Several spaces give one section each.
 """
 
 from __future__ import annotations
@@ -46,8 +46,11 @@ PROXIES = (
     ("zico", "ZiCo through the STE and the spike surrogate (2 batches of 64)"),
     ("params", "parameter count (crossbar weights)"),
     ("memory_bits", "weight bits x weights"),
-    ("log_mean_width", "ln of the mean width N over the kernel's (layer, timestep) terms"),
+    ("log_mean_width", "ln of the mean hidden-layer width N (neurons), no data"),
+    ("kernel_residual", "project score minus its width-only value B ln(N/2) + ln(B + 1)"),
 )
+MAIN = ("snasnet", "project", "zico", "params", "memory_bits", "log_mean_width")
+B = 256  # the kernel scores' batch
 
 
 # ----------------------------------------------------------------------------- architectures
@@ -166,9 +169,11 @@ def evaluate(job: tuple[int, dict[str, Any], int, tuple[int, ...], int]) -> dict
     row["snasnet"] = result.score
     result, row["t_project_s"] = _timed(lambda: snasnet_score(model, tr.x, project))
     row["project"], row["firing_rate"] = result.score, result.firing_rate
-    row["project_eval"] = snasnet_score(model, tr.x, ScoreConfig.of("project", bn="eval")).score
+    row["project_eval"] = snasnet_score(
+        model, tr.x, ScoreConfig.of("project", seed=score_seed, bn="eval")
+    ).score
     row["project_count"] = snasnet_score(
-        model, tr.x, ScoreConfig.of("project", expected="count")
+        model, tr.x, ScoreConfig.of("project", seed=score_seed, expected="count")
     ).score
     row["project_b32"] = snasnet_score(
         model, tr.x, ScoreConfig.of("project", seed=score_seed, batch_size=32)
@@ -180,6 +185,9 @@ def evaluate(job: tuple[int, dict[str, Any], int, tuple[int, ...], int]) -> dict
     traces = traces_for(model, tr.x, ScoreConfig.of("project", repeats=1))[0]
     widths = [int(np.prod(t.shape[2:])) for t in traces.values() for _ in range(t.shape[0])]
     row["log_mean_width"] = math.log(float(np.mean(widths)))
+    # unrelated spike patterns make K / count = mean(N) (I + 1 1^T) / 2: this log-determinant
+    row["width_prediction"] = B * math.log(float(np.mean(widths)) / 2) + math.log(B + 1)
+    row["kernel_residual"] = row["project"] - row["width_prediction"]
     row["layers"] = len(traces)
     accs = []
     start = time.perf_counter()
@@ -284,7 +292,27 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
     kernels = ("snasnet", "project", "project_eval", "project_count", "project_b32", "naswot")
     width = {name: correlations(cols[name], cols["log_mean_width"]) for name in kernels}
     width["params"] = correlations(cols["params"], cols["log_mean_width"])
-    return {"proxies": table, "ensembles": ens, "seed_ceiling": ceiling, "width": width}
+    dims = {}
+    for key in ("timesteps", "weight_bits", "channels", "hidden", "layers"):
+        values = [_dimension(r, key) for r in rows]
+        if all(v is not None for v in values) and len(set(values)) > 1:
+            dims[key] = correlations(np.array(values, float), acc)["tau"]
+    return {
+        "proxies": table,
+        "ensembles": ens,
+        "seed_ceiling": ceiling,
+        "width": width,
+        "dimensions": dims,
+    }
+
+
+def _dimension(row: dict[str, Any], key: str) -> float | None:
+    spec = row["spec"]
+    if key == "layers":
+        return float(row["layers"])
+    d = spec["candidate"] if spec["space"] == "nas" else spec["config"]
+    value = d.get(key)
+    return float(value) if isinstance(value, int | float) else None
 
 
 # ----------------------------------------------------------------------------- report
@@ -294,35 +322,26 @@ def _fmt(c: dict[str, float]) -> str:
     return f"{c['tau']:+.3f} | {c['tau_p']:.1e} | {c['rho']:+.3f} | {c['rho_p']:.1e}"
 
 
-def report(rows: list[dict[str, Any]], stats: dict[str, Any], args: Any, wall: float) -> str:
-    space = rows[0]["spec"]["space"]
-    space_text = (
-        "`nas.space.SearchSpace` (SNASNet cells, stem / cell / stride-2 down / cell / fc / out, "
-        "default choices of channels, hidden width, T and weight bits; dropout fixed off), "
-        "each candidate built as `spindrop.graph_model.GraphNet`"
-        if space == "nas"
-        else "`spindrop.models.BayesianBinaryNet` MLPs (1-3 hidden layers of 16-256) and CNNs "
-        "(1-2 convolutions of 4-32 channels, stride 1 or 2, optional fc of 32-128), weight "
-        "bits {1, 2, 4, 8}, T {1, 2, 4}"
-    )
+SPACE_TEXT = {
+    "nas": "`nas.space.SearchSpace` with its default choices (SNASNet cells shared by both "
+    "cells, ops zero / skip / conv1x1 / conv3x3 / avgpool3x3; stem conv3x3 C in {8, 16, 32}, "
+    "cell, stride-2 conv3x3 2C, cell, fc H in {64, 128, 256}, out; T in {1, 2, 4}; weight "
+    "bits in {1, 2, 4, 8}; dropout fixed off), each candidate built by `nas.score.graph_model` "
+    "as a `spindrop.graph_model.GraphNet`",
+    "bbn": "`spindrop.models.BayesianBinaryNet` MLPs (1-3 hidden layers of 16-256) and CNNs "
+    "(1-2 convolutions of 4-32 channels, stride 1 or 2, optional fc of 32-128); weight bits "
+    "in {1, 2, 4, 8}; T in {1, 2, 4}",
+}
+
+
+def section(space: str, rows: list[dict[str, Any]], stats: dict[str, Any], args: Any) -> str:
+    """The full results of one space."""
     acc = np.array([r["accuracy"] for r in rows])
     lines = [
-        "# Training-free score: does it rank architectures?",
+        f"## Space `{space}`: {len(rows)} architectures",
         "",
-        f"Produced by `.venv/bin/python benchmarks/nas_score.py --count {args.count} "
-        f"--epochs {args.epochs} --workers {args.workers} --space {args.space} --seed "
-        f"{args.seed}` on: {machine()}; {args.workers} processes, {wall:.0f} s wall.",
-        "",
-        f"- Space: {space_text}; {len(rows)} distinct architectures drawn with seed {args.seed}.",
-        f"- Budget (the same for all): {args.epochs} epochs of Adam (lr 5e-3, cosine, batch 64) "
-        "on the 1,437 digits training images (8x8), no dropout; accuracy on the 360 test "
-        "images, averaged over initialisation seeds "
-        f"{list(args.train_seeds)} (range {acc.min():.3f}..{acc.max():.3f}, "
-        f"median {np.median(acc):.3f}).",
-        "- Proxies at initialisation (model seed of the first training run), all 'higher is "
-        "better'; batches from the training images. Kernel scores use B = 256 and 2 repeats.",
-        "",
-        "## Rank correlation with trained test accuracy",
+        f"{SPACE_TEXT[space]}; {len(rows)} distinct architectures drawn with seed {args.seed}. "
+        f"Trained accuracy: {acc.min():.3f}..{acc.max():.3f}, median {np.median(acc):.3f}.",
         "",
         "| proxy | Kendall tau | p | Spearman rho | p | tau 95 % CI | P(tau > params') | "
         "partial rho given params | what it is |",
@@ -338,12 +357,6 @@ def report(rows: list[dict[str, Any]], stats: dict[str, Any], args: Any, wall: f
         )
     lines += [
         "",
-        "The interval and P(tau > params') come from 2,000 bootstrap resamples of the "
-        "architectures (seed 0); the partial rho is the Spearman correlation with accuracy after "
-        "both ranks are regressed on the parameter count's rank (what a proxy adds to it).",
-    ]
-    lines += [
-        "",
         "Rank ensembles (sum of ranks):",
         "",
         "| ensemble | Kendall tau | p | Spearman rho | p |",
@@ -351,14 +364,6 @@ def report(rows: list[dict[str, Any]], stats: dict[str, Any], args: Any, wall: f
     ]
     for name, c in stats["ensembles"].items():
         lines.append(f"| {name} | {_fmt(c)} |")
-    if stats["seed_ceiling"] is not None:
-        c = stats["seed_ceiling"]
-        lines += [
-            "",
-            f"Noise ceiling: the accuracies of the two training seeds rank the architectures "
-            f"with Kendall tau {c['tau']:+.3f} (Spearman {c['rho']:+.3f}) against each other; "
-            "no proxy can be expected to track one run better than another run does.",
-        ]
     lines += [
         "",
         "Rank correlation of each kernel score (and of the parameter count) with the width "
@@ -369,21 +374,38 @@ def report(rows: list[dict[str, Any]], stats: dict[str, Any], args: Any, wall: f
     ]
     for name, c in stats["width"].items():
         lines.append(f"| `{name}` | {_fmt(c)} |")
+    dims = stats["dimensions"]
+    lines += [
+        "",
+        "Kendall tau of each architecture dimension with accuracy: "
+        + ", ".join(f"{k} {v:+.2f}" for k, v in dims.items())
+        + ".",
+    ]
+    if stats["seed_ceiling"] is not None:
+        c = stats["seed_ceiling"]
+        lines += [
+            "",
+            f"Noise ceiling: the two training seeds' accuracies rank the architectures with "
+            f"Kendall tau {c['tau']:+.3f} (Spearman {c['rho']:+.3f}) against each other.",
+        ]
     t = {
         k: np.median([r[k] for r in rows]) * 1e3 for k in ("t_snasnet_s", "t_project_s", "t_zico_s")
     }
+    dev = np.array([r["project"] - r["width_prediction"] for r in rows])
+    spread = np.percentile([r["project"] for r in rows], [25, 75])
     lines += [
         "",
+        f"The project score minus its width-only value B ln(mean N / 2) + ln(B + 1): median "
+        f"{np.median(dev):+.1f}, 10..90 % {np.percentile(dev, 10):+.1f}..."
+        f"{np.percentile(dev, 90):+.1f}, against an inter-quartile range of the scores "
+        f"themselves of {spread[1] - spread[0]:.1f}.",
+        "",
         f"Median cost per candidate: faithful score {t['t_snasnet_s']:.0f} ms, project score "
-        f"{t['t_project_s']:.0f} ms (includes its calibration pass), ZiCo {t['t_zico_s']:.0f} ms;"
-        f" training {np.median([r['t_train_s'] for r in rows]):.1f} s per architecture "
+        f"{t['t_project_s']:.0f} ms (with its calibration pass), ZiCo {t['t_zico_s']:.0f} ms; "
+        f"training {np.median([r['t_train_s'] for r in rows]):.1f} s per architecture "
         f"({len(args.train_seeds)} runs).",
         "",
-        "{analysis}",
-        "",
-        "## Every architecture",
-        "",
-        "| # | architecture | params | acc | accs | snasnet | project | project_count | zico | "
+        "| # | architecture | params | acc | accs | snasnet | project | width-only | zico | "
         "firing rate |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -391,15 +413,57 @@ def report(rows: list[dict[str, Any]], stats: dict[str, Any], args: Any, wall: f
         accs = "/".join(f"{a:.3f}" for a in r["accuracies"])
         lines.append(
             f"| {r['index']} | `{r['arch']}` | {r['params']} | {r['accuracy']:.3f} | {accs} | "
-            f"{r['snasnet']:.1f} | {r['project']:.1f} | {r['project_count']:.1f} | "
+            f"{r['snasnet']:.1f} | {r['project']:.1f} | {r['width_prediction']:.1f} | "
             f"{r['zico']:.1f} | {r['firing_rate']:.3f} |"
         )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines)
 
 
-def analysis_text(stats: dict[str, Any]) -> str:
-    """The reading of the numbers (written for the run in docs/nas-score.md)."""
-    return ""
+def summary(results: dict[str, tuple[list, dict]]) -> str:
+    """One table of the main proxies over all spaces, and who wins where."""
+    spaces = list(results)
+    lines = [
+        "| proxy | " + " | ".join(f"tau `{s}` | rho `{s}`" for s in spaces) + " |",
+        "|---|" + "---|---|" * len(spaces),
+    ]
+    for name in MAIN:
+        cells = []
+        for s in spaces:
+            c = results[s][1]["proxies"][name]
+            cells.append(f"{c['tau']:+.3f} | {c['rho']:+.3f}")
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+    lines.append("")
+    for s in spaces:
+        p = results[s][1]["proxies"]
+        best = max(MAIN, key=lambda k: p[k]["tau"])
+        lines.append(
+            f"- `{s}`: highest Kendall tau `{best}` ({p[best]['tau']:+.3f}); the project score "
+            f"{p['project']['tau']:+.3f} against parameter count {p['params']['tau']:+.3f} "
+            f"(bootstrap P(project beats params) = {p['project']['beats_params']:.2f}); ZiCo "
+            f"{p['zico']['tau']:+.3f}; the width term alone {p['log_mean_width']['tau']:+.3f}; "
+            f"the score's residual beyond its width term {p['kernel_residual']['tau']:+.3f}."
+        )
+    return "\n".join(lines)
+
+
+HEADER = """# Training-free score: does it rank architectures?
+
+Produced by `{command}` on: {machine}; {workers} processes, {wall:.0f} s wall in all.
+
+What is measured: every architecture is scored at initialisation by each proxy of `nas.score`,
+then trained with one fixed short budget, {epochs} epochs of Adam (lr 5e-3, cosine, batch 64) on
+the 1,437 digits training images (8x8, no dropout), twice (initialisation seeds {seeds}); the
+accuracy is the mean test accuracy (360 images) of the two runs. Kendall tau and Spearman rho
+(`scipy.stats`) of each proxy against that accuracy, with p-values, a 95 % bootstrap interval of
+tau (2,000 resamples of the architectures), the fraction of resamples in which the proxy's tau
+beats the parameter count's, and the partial Spearman correlation given the parameter count
+(what a proxy adds to it). Every proxy is "higher is better"; kernel scores use batches of
+B = 256 training images and 2 repeats unless named otherwise.
+
+## Summary
+
+{summary}
+"""
 
 
 def main() -> None:
@@ -407,47 +471,81 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=40)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--space", choices=("auto", "nas", "bbn"), default="auto")
+    parser.add_argument("--spaces", nargs="+", choices=("auto", "nas", "bbn"), default=["auto"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "nas-score.md")
     parser.add_argument("--raw", type=Path, default=ROOT / "build" / "nas-score" / "results.json")
     args = parser.parse_args()
-    space = args.space
-    if space == "auto":
-        space = "nas" if _nas_available() else "bbn"
-    specs = (nas_architectures if space == "nas" else bbn_architectures)(args.count, args.seed)
-    jobs = [
-        (i, spec, args.epochs, tuple(args.train_seeds), args.seed * 1000 + i)
-        for i, spec in enumerate(specs)
-    ]
+    spaces = []
+    for space in args.spaces:
+        if space == "auto":
+            space = "nas" if _nas_available() else "bbn"
+        if space not in spaces:
+            spaces.append(space)
     start = time.perf_counter()
-    rows: list[dict[str, Any]] = []
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        for row in pool.map(evaluate, jobs):
-            rows.append(row)
-            print(
-                f"[{len(rows)}/{len(jobs)}] {row['arch']}: acc {row['accuracy']:.3f} "
-                f"project {row['project']:.1f} zico {row['zico']:.1f} params {row['params']}",
-                flush=True,
-            )
+    results: dict[str, tuple[list, dict]] = {}
+    for space in spaces:
+        draw = nas_architectures if space == "nas" else bbn_architectures
+        jobs = [
+            (i, spec, args.epochs, tuple(args.train_seeds), args.seed * 1000 + i)
+            for i, spec in enumerate(draw(args.count, args.seed))
+        ]
+        rows: list[dict[str, Any]] = []
+        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+            for row in pool.map(evaluate, jobs):
+                rows.append(row)
+                print(
+                    f"[{space} {len(rows)}/{len(jobs)}] {row['arch']}: acc {row['accuracy']:.3f}"
+                    f" project {row['project']:.1f} zico {row['zico']:.1f} params "
+                    f"{row['params']}",
+                    flush=True,
+                )
+        results[space] = (rows, analyse(rows))
     wall = time.perf_counter() - start
-    stats = analyse(rows)
     args.raw.parent.mkdir(parents=True, exist_ok=True)
     args.raw.write_text(
         json.dumps(
             {
-                "rows": rows,
-                "stats": stats,
+                "results": {s: {"rows": r, "stats": st} for s, (r, st) in results.items()},
                 "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             },
             indent=1,
         )
     )
-    text = report(rows, stats, args, wall).replace("{analysis}", analysis_text(stats))
-    args.out.write_text(text)
-    print(json.dumps(stats["proxies"], indent=1))
+    command = (
+        f".venv/bin/python benchmarks/nas_score.py --count {args.count} --epochs {args.epochs} "
+        f"--workers {args.workers} --spaces {' '.join(spaces)} --seed {args.seed}"
+    )
+    parts = [
+        HEADER.format(
+            command=command,
+            machine=machine(),
+            workers=args.workers,
+            wall=wall,
+            epochs=args.epochs,
+            seeds=list(args.train_seeds),
+            summary=summary(results),
+        ),
+        READING,
+        *(section(s, *results[s], args) for s in spaces),
+        FAITHFUL,
+    ]
+    args.out.write_text("\n\n".join(p.strip() for p in parts) + "\n")
+    for s, (_, st) in results.items():
+        print(s, {k: round(st["proxies"][k]["tau"], 3) for k in st["proxies"]})
     print(f"wrote {args.out} in {wall:.0f} s")
+
+
+READING = """## Reading
+
+(written after the run)
+"""
+
+FAITHFUL = """## The faithful form, as SNASNet's released code computes it
+
+(written after the run)
+"""
 
 
 if __name__ == "__main__":
