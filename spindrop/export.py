@@ -214,6 +214,17 @@ def _folded_neuron(
     return neuron, bias
 
 
+def _first_step_bias(a: np.ndarray, c: np.ndarray, threshold: np.ndarray) -> np.ndarray:
+    """The T > 1 bias that makes the first timestep exact, given the rounded threshold θ.
+
+    At ``t = 0`` the float neuron fires where ``A z + C > 1`` (snntorch: ``U - θ > 0``, θ = 1),
+    i.e. ``z >= ⌊(1 - C)/A⌋ + 1``; the integer one where ``z + b >= θ``. So
+    ``b = θ - ⌊(1 - C)/A⌋ - 1`` (about ``C/A``, like the rounded bias) gives the same first
+    spikes up to float rounding; later timesteps still see the rounded ``θ ≈ 1/A`` and the
+    integer leak (measured by :func:`compare`)."""
+    return (threshold - np.floor((1.0 - c) / a) - 1).astype(np.int64)
+
+
 def _sized_neuron(
     neuron: Neuron, bias: np.ndarray, bound: int, timesteps: int, layer: Layer
 ) -> tuple[Neuron, np.ndarray]:
@@ -247,7 +258,8 @@ def export_graph(
     A layer's float current is ``u · z_int`` (``u = 1 / (2^b - 1)`` when it reads the ``b``-bit
     input, else 1; ``z_int`` the integer sum of all its edges, as the chip sums them), so
     ``BN(u z_int) = A z_int + C`` with ``A = γ u / sqrt(σ² + ε)``, ``C = β - γ μ / sqrt(σ² + ε)``
-    per output channel, folded as for :func:`export_network`. Where ``A < 0`` the channel's
+    per output channel, folded as for :func:`export_network` (for T > 1 with the bias of
+    :func:`_first_step_bias`, exact at the first timestep). Where ``A < 0`` the channel's
     weights of every weighted edge are negated; a layer with skip or pooling edges keeps
     ``γ > 0`` in training (``A > 0``), and refuses to export otherwise. Pooling edges keep their
     fixed weights. The output layer accumulates ``Σ_t z_int`` (no bias); its arg-max is the
@@ -285,6 +297,8 @@ def export_graph(
                 elif edge.kind == "skip":
                     bound += scale
             neuron, bias = _folded_neuron(a, c, bound, config.timesteps, leak, layer.name)
+            if config.timesteps > 1:
+                bias = _first_step_bias(a, c, neuron.threshold)
             neuron, bias = _sized_neuron(neuron, bias, bound, config.timesteps, layer)
         edges = []
         for edge, g_edge, q in zip(layer.edges, g_layer.edges, weights, strict=True):
