@@ -104,13 +104,14 @@ class Cell:
     def canonical(self) -> Cell:
         """The representative of the cell's equivalence class: pruned, and of the two
         labellings of nodes 1 and 2 (when no edge joins them) the one whose genotype comes
-        first in :data:`OPS` order. Equivalent cells have equal canonical forms."""
+        last in :data:`OPS` order (so a single live intermediate node is node 1). Equivalent
+        cells have equal canonical forms."""
         cell = self.pruned()
         if cell.ops[2] != "zero":
             return cell
         swapped = tuple(cell.ops[i] for i in _SWAP)
         rank = [_RANK[op] for op in cell.ops]
-        return Cell(swapped) if [_RANK[op] for op in swapped] < rank else cell
+        return Cell(swapped) if [_RANK[op] for op in swapped] > rank else cell
 
     @property
     def key(self) -> str:

@@ -5,7 +5,8 @@
   give the same bytes);
 * ``timing.json``: measured seconds (pricing and scoring per candidate, candidates per
   second, the baseline's speed-up);
-* ``report.md``: what a person reads first;
+* ``report.md``: what a person reads first; ``score_cost.png`` (score against energy and area,
+  budget lines, Pareto front, winner) and ``winner/cell.png`` (the winner's cells);
 * ``winner/network.json`` (the IR architecture, :func:`hdl.ir.save_network`),
   ``winner/candidate.json`` and ``winner/train.toml`` (a training configuration for
   ``neurocim train``; the architecture's path in it is the only byte that depends on where
@@ -24,6 +25,7 @@ from typing import Any
 from hdl._io import atomic_write_json, atomic_write_text
 from hdl.ir import save_network
 from nas.budget import METRICS, UNITS
+from nas.plots import plot_cells, plot_score_cost
 from nas.space import HW_SEARCHABLE, Candidate
 
 __all__ = ["timing", "train_toml", "write_artifacts"]
@@ -229,6 +231,20 @@ def _report_md(result: Any, times: dict[str, Any]) -> str:
     ]
     if "baseline" in times:
         b = times["baseline"]
+        free = result.baseline.unconstrained(recs)
+        if free is not None:
+            r = recs[free]
+            over = [k for k, v in r["constraints"].items() if k != "cell_path" and v > 0]
+            lines += [
+                f"Accuracy-only winner (best score, budget ignored): trial {r['number']} "
+                f"(score {_fmt(result.baseline.scores[r['key']])}), "
+                + (f"over budget in {', '.join(over)}." if over else "within the budget."),
+                "",
+                head,
+                rule,
+                f"| {r['number']} | {_fmt(result.baseline.scores[r['key']])} | {_cost_cells(r)} |",
+                "",
+            ]
         lines += [
             f"Baseline (score every candidate, filter afterwards) on the same stream: "
             f"{_fmt(b['seconds'])} s for {b['scored']} scored against "
@@ -256,8 +272,10 @@ def write_artifacts(result: Any, out_dir: str | Path) -> None:
     atomic_write_text(out / "candidates.csv", _csv(result.records))
     atomic_write_json(out / "timing.json", times)
     atomic_write_text(out / "report.md", _report_md(result, times))
+    plot_score_cost(result, out / "score_cost.png")
     cand = result.winner_candidate()
     if cand is not None:
+        plot_cells(cand.cells, out / "winner" / "cell.png")
         cfg = result.config
         net = cand.network(cfg.input_shape, cfg.classes, cfg.input_bits)
         save_network(net, out / "winner")

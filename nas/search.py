@@ -183,6 +183,18 @@ class BaselineResult:
     scored: int
     winner: int | None
     same_winner: bool
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def unconstrained(self, records: tuple[dict[str, Any], ...]) -> int | None:
+        """Index of the record of best score with the budget ignored (the first among
+        equals): the accuracy-only winner."""
+        best = None
+        for i, r in enumerate(records):
+            if r["valid"] and (
+                best is None or self.scores[r["key"]] > self.scores[records[best]["key"]]
+            ):
+                best = i
+        return best
 
 
 @dataclass(frozen=True)
@@ -474,10 +486,11 @@ def score_everything(
         (i, Candidate.from_dict(r["candidate"])) for i, r in enumerate(records) if r["valid"]
     ]
     scores = {i: evaluator.score(c)[0] for i, c in candidates}
+    by_key = {records[i]["key"]: v for i, v in scores.items()}
     best = None
     for i, c in candidates:
         if config.budget.feasible(evaluator.price(c).metrics):
             if best is None or scores[i] > scores[best]:
                 best = i
     seconds = time.perf_counter() - start
-    return BaselineResult(seconds, evaluator.scored, best, best == winner)
+    return BaselineResult(seconds, evaluator.scored, best, best == winner, by_key)

@@ -88,7 +88,13 @@ def test_constraint_first_scores_only_feasible_and_finds_the_baseline_winner(tmp
 def test_same_seed_same_bytes_and_resume_continues_the_stream(tmp_path):
     for d in ("a", "b"):
         run_search(_config(trials=5), tmp_path / d, arch_score, progress=False)
-    for f in ("candidates.json", "candidates.csv", "winner/network.json"):
+    for f in (
+        "candidates.json",
+        "candidates.csv",
+        "winner/network.json",
+        "score_cost.png",
+        "winner/cell.png",
+    ):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
     toml = [(tmp_path / d / "winner" / "train.toml").read_text() for d in ("a", "b")]
     assert toml[0].replace(str(tmp_path / "a"), str(tmp_path / "b")) == toml[1]
