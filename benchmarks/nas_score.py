@@ -114,8 +114,9 @@ def describe(spec: dict[str, Any]) -> str:
         )
         return f"{c['arch']} {body} {c['weight_bits']}b T{c['timesteps']}".replace(" ", "")
     c = spec["candidate"]
+    cells = c["cells"][0] if len(set(c["cells"])) == 1 else "|".join(c["cells"])
     return (
-        f"{'|'.join(c['cells'])} C{c['channels']}/{c['down_channels']} H{c['hidden']} "
+        f"{cells} C{c['channels']}/{c['down_channels']} H{c['hidden']} "
         f"{c['weight_bits']}b T{c['timesteps']}"
     )
 
@@ -476,7 +477,19 @@ def main() -> None:
     parser.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "nas-score.md")
     parser.add_argument("--raw", type=Path, default=ROOT / "build" / "nas-score" / "results.json")
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="rewrite --out from the results saved in --raw (after editing the text), no run",
+    )
     args = parser.parse_args()
+    if args.render:
+        saved = json.loads(args.raw.read_text())
+        results = {s: (d["rows"], d["stats"]) for s, d in saved["results"].items()}
+        for key in ("count", "epochs", "workers", "seed", "train_seeds"):
+            setattr(args, key, saved["args"][key])
+        write_report(args, results, saved["wall_s"], saved["machine"])
+        return
     spaces = []
     for space in args.spaces:
         if space == "auto":
@@ -507,12 +520,24 @@ def main() -> None:
     args.raw.write_text(
         json.dumps(
             {
+                "wall_s": wall,
+                "machine": machine(),
                 "results": {s: {"rows": r, "stats": st} for s, (r, st) in results.items()},
                 "args": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             },
             indent=1,
         )
     )
+    write_report(args, results, wall, machine())
+    for s, (_, st) in results.items():
+        print(s, {k: round(st["proxies"][k]["tau"], 3) for k in st["proxies"]})
+    print(f"wrote {args.out} in {wall:.0f} s")
+
+
+def write_report(
+    args: Any, results: dict[str, tuple[list, dict]], wall: float, machine_text: str
+) -> None:
+    spaces = list(results)
     command = (
         f".venv/bin/python benchmarks/nas_score.py --count {args.count} --epochs {args.epochs} "
         f"--workers {args.workers} --spaces {' '.join(spaces)} --seed {args.seed}"
@@ -520,7 +545,7 @@ def main() -> None:
     parts = [
         HEADER.format(
             command=command,
-            machine=machine(),
+            machine=machine_text,
             workers=args.workers,
             wall=wall,
             epochs=args.epochs,
@@ -532,9 +557,6 @@ def main() -> None:
         FAITHFUL,
     ]
     args.out.write_text("\n\n".join(p.strip() for p in parts) + "\n")
-    for s, (_, st) in results.items():
-        print(s, {k: round(st["proxies"][k]["tau"], 3) for k in st["proxies"]})
-    print(f"wrote {args.out} in {wall:.0f} s")
 
 
 READING = """## Reading
