@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from spindrop.data import CORRUPTIONS, SEVERITIES, ArrayDataset, corrupt
+from spindrop.graph_model import GraphNet
 from spindrop.inference import mc_probabilities
 from spindrop.models import BayesianBinaryNet
 from spindrop.uncertainty import (
@@ -101,13 +102,15 @@ def evaluation_steps(n_ood: int, config: EvalConfig, with_corruptions: bool = Tr
     return 2 + n_ood + corrupted
 
 
-def _scores(model: BayesianBinaryNet, x: np.ndarray, config: EvalConfig) -> tuple[np.ndarray, dict]:
+def _scores(
+    model: BayesianBinaryNet | GraphNet, x: np.ndarray, config: EvalConfig
+) -> tuple[np.ndarray, dict]:
     probs = mc_probabilities(model, x, config.mc_samples)
     return predictive_mean(probs), uncertainty_scores(probs, config.measures)
 
 
 def evaluate(
-    model: BayesianBinaryNet,
+    model: BayesianBinaryNet | GraphNet,
     val: ArrayDataset,
     test: ArrayDataset,
     ood_sets: dict[str, ArrayDataset],
@@ -159,7 +162,7 @@ def evaluate(
 
 
 def corruption_accuracy(
-    model: BayesianBinaryNet, test: ArrayDataset, config: EvalConfig, bar: Any = None
+    model: BayesianBinaryNet | GraphNet, test: ArrayDataset, config: EvalConfig, bar: Any = None
 ) -> dict[str, list[float]]:
     """Accuracy (Monte-Carlo mean prediction) at severity 0 (clean) and each severity, per kind.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from spindrop.graph_model import GraphNet
 from spindrop.models import BayesianBinaryNet
 
 __all__ = ["mc_probabilities", "predict_logits"]
@@ -21,7 +22,9 @@ def _batches(x: np.ndarray, batch_size: int):
         )
 
 
-def predict_logits(model: BayesianBinaryNet, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+def predict_logits(
+    model: BayesianBinaryNet | GraphNet, x: np.ndarray, batch_size: int = 1024
+) -> np.ndarray:
     """Logits (N, C) with dropout off (the deterministic network)."""
     model.eval().set_mc(False)
     with torch.no_grad():
@@ -29,7 +32,7 @@ def predict_logits(model: BayesianBinaryNet, x: np.ndarray, batch_size: int = 10
 
 
 def mc_probabilities(
-    model: BayesianBinaryNet, x: np.ndarray, samples: int, batch_size: int = 1024
+    model: BayesianBinaryNet | GraphNet, x: np.ndarray, samples: int, batch_size: int = 1024
 ) -> np.ndarray:
     """Softmax outputs (S, N, C) of ``samples`` Monte-Carlo passes with dropout on.
 

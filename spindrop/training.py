@@ -23,6 +23,7 @@ from hdl import Variation
 from hdl._io import atomic_write
 from hdl.errors import NeurocimError
 from spindrop.data import ArrayDataset
+from spindrop.graph_model import GraphNet
 from spindrop.models import BayesianBinaryNet
 
 __all__ = ["CheckpointError", "TrainConfig", "TrainResult", "train"]
@@ -71,7 +72,9 @@ class TrainResult:
     resumed_from_epoch: int = 0
 
 
-def _accuracy(model: BayesianBinaryNet, data: ArrayDataset, batch_size: int = 1024) -> float:
+def _accuracy(
+    model: BayesianBinaryNet | GraphNet, data: ArrayDataset, batch_size: int = 1024
+) -> float:
     model.eval()
     correct = 0
     with torch.no_grad():
@@ -91,7 +94,7 @@ def _save_checkpoint(path: Path, state: dict) -> None:
 def _resume(
     checkpoint: Path,
     config: TrainConfig,
-    model: BayesianBinaryNet,
+    model: BayesianBinaryNet | GraphNet,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
 ) -> tuple[list[dict[str, float]], int]:
@@ -152,7 +155,7 @@ def load_torch_file(path: Path) -> object:
 
 
 def train(
-    model: BayesianBinaryNet,
+    model: BayesianBinaryNet | GraphNet,
     train_data: ArrayDataset,
     config: TrainConfig,
     val_data: ArrayDataset | None = None,

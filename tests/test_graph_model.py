@@ -458,6 +458,15 @@ def test_the_run_config_holds_the_architecture_and_its_digest(tmp_path):
         build_config({"arch": {"dropout": "all"}})
     with pytest.raises(ConfigError, match=r"model\.dropout\.p = 0\.2 is not used"):
         build_config({"model": {"dropout": {"p": 0.2}}}, arch=path)
+    # model.dropout on the architecture's learned edges: a BayBNN of a dropout-free file
+    from spindrop.experiment import build_model, prepare_data
+
+    bay = build_config(
+        {"model": {"dropout": {"p": 0.2, "placement": "all"}}, "arch": {"dropout": "model"}},
+        arch=path,
+    )
+    model = build_model(bay, prepare_data(bay))
+    assert isinstance(model, GraphNet) and model.dropout_keys == ["fc0.0", "out.0"]
     with pytest.raises(ConfigError, match="64 lower-case hex"):
         build_config({"arch": {"file": str(path), "digest": "abc"}})
 
