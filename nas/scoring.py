@@ -65,18 +65,26 @@ def snasnet_score_fn(
     """SNASNet's kernel score (:func:`nas.score.snasnet_score` in ``form``, seeded) of the
     candidate's :class:`spindrop.graph_model.GraphNet` at initialisation (model seed ``seed``,
     dropout off, beta = 1 - 2^-leak_shift) on the training split of ``dataset``. A singular
-    kernel scores ``-inf`` (the worst). torch is imported and the data loaded on first use."""
+    kernel scores ``-inf`` (the worst). torch is imported and the data loaded on first use, or
+    by the function's ``prepare()``, which :func:`nas.search.run_search` calls before it times
+    anything."""
     cache: dict[str, object] = {}
 
+    def prepare() -> None:
+        """Import torch and load the data (once), so that no score's time includes them."""
+        if "x" not in cache:
+            from nas.score import ScoreConfig
+            from spindrop.data import load_dataset
+
+            cache["x"] = load_dataset(dataset, root, "train").x
+            cache["config"] = ScoreConfig.of(form, seed=seed, batch_size=batch_size)
+
     def score(candidate: Candidate, network: Network) -> float:
-        from nas.score import ScoreConfig, snasnet_score
-        from spindrop.data import load_dataset
+        from nas.score import snasnet_score
         from spindrop.graph_model import GraphNet
         from spindrop.models import ModelConfig
 
-        if "x" not in cache:
-            cache["x"] = load_dataset(dataset, root, "train").x
-            cache["config"] = ScoreConfig.of(form, seed=seed, batch_size=batch_size)
+        prepare()
         leak = candidate.leak_shift
         beta = 1.0 if leak is None else 1.0 - 2.0**-leak
         model = GraphNet(
@@ -87,6 +95,7 @@ def snasnet_score_fn(
         )
         return float(snasnet_score(model, cache["x"], cache["config"]).score)
 
+    score.prepare = prepare  # type: ignore[attr-defined]
     return score
 
 

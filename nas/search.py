@@ -384,8 +384,9 @@ def run_search(
     finished trials; write the artifacts into ``out_dir`` (:mod:`nas.report`).
 
     ``score`` is the score function (default: :func:`nas.scoring.resolve_score` of
-    ``config.score``); ``storage`` an Optuna storage object that replaces ``config.storage``
-    (e.g. an in-memory one). Raises :class:`~nas.errors.InfeasibleError` (after writing the
+    ``config.score``; its ``prepare()``, if it has one, runs before anything is timed);
+    ``storage`` an Optuna storage object that replaces ``config.storage`` (e.g. an in-memory
+    one). Raises :class:`~nas.errors.InfeasibleError` (after writing the
     artifacts) when no candidate meets the budget.
     """
     from nas.report import write_artifacts
@@ -431,6 +432,9 @@ def run_search(
             evaluator.remember(
                 t.user_attrs["key"], t.user_attrs.get("cost"), t.user_attrs.get("score")
             )
+    prepare = getattr(score, "prepare", None)
+    if callable(prepare):  # imports and data loading are not part of any score's time
+        prepare()
     start = time.perf_counter()
     if len(complete) < config.trials:
         callbacks: list[Callable] = [
