@@ -232,7 +232,7 @@ from nas.search import SearchConfig, run_search
 from nas.space import SpaceConfig
 
 def slow(candidate, network):
-    time.sleep(0.15)
+    time.sleep(0.4)
     return params_score(candidate, network)
 
 space = SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
@@ -253,7 +253,7 @@ def test_killed_worker_loses_no_finished_trial(tmp_path):
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
-            time.sleep(0.05)
+            time.sleep(0.1)
             if (tmp_path / "s" / "study.journal").exists():
                 trials = _trials(tmp_path / "s")
                 done = [t for t in trials if t.state == TrialState.COMPLETE]
