@@ -3,9 +3,10 @@
 * ``params``: ``log10(1 + trained weights)``, the parameter-count baseline that zero-cost
   proxy studies report beside every proxy (ZiCo, ICLR 2023: no earlier proxy beats it
   consistently). Microseconds per candidate, no torch. Fixed pool weights are not counted.
-* ``snasnet``: SNASNet's sparsity-aware Hamming-distance score (``nas.score``) of the spiking
-  model built from the IR (``spindrop.graph_model.GraphNet``) at initialisation on one batch
-  of the task's data, imported on first use.
+* ``snasnet``: SNASNet's sparsity-aware Hamming-distance score of the spiking model built
+  from the IR (``spindrop.graph_model.GraphNet``) at initialisation on batches of the task's
+  training data, :func:`nas.score.search_score` (project form, seeded; a singular kernel
+  scores the most negative float); torch and the data are loaded when it is resolved.
 * ``default``: ``snasnet`` when ``nas.score`` and ``spindrop.graph_model`` are installed,
   else ``params``.
 """
@@ -26,7 +27,6 @@ __all__ = [
     "SCORES",
     "params_score",
     "resolve_score",
-    "snasnet_score_fn",
     "trained_weights",
 ]
 
@@ -55,53 +55,10 @@ def _snasnet_available() -> bool:
     )
 
 
-def snasnet_score_fn(
-    dataset: str = "digits",
-    root: str | None = None,
-    form: str = "project",
-    seed: int = 0,
-    batch_size: int = 256,
-) -> ScoreFn:
-    """SNASNet's kernel score (:func:`nas.score.snasnet_score` in ``form``, seeded) of the
-    candidate's :class:`spindrop.graph_model.GraphNet` at initialisation (model seed ``seed``,
-    dropout off, beta = 1 - 2^-leak_shift) on the training split of ``dataset``. A singular
-    kernel scores ``-inf`` (the worst). torch is imported and the data loaded on first use, or
-    by the function's ``prepare()``, which :func:`nas.search.run_search` calls before it times
-    anything."""
-    cache: dict[str, object] = {}
-
-    def prepare() -> None:
-        """Import torch and load the data (once), so that no score's time includes them."""
-        if "x" not in cache:
-            from nas.score import ScoreConfig
-            from spindrop.data import load_dataset
-
-            cache["x"] = load_dataset(dataset, root, "train").x
-            cache["config"] = ScoreConfig.of(form, seed=seed, batch_size=batch_size)
-
-    def score(candidate: Candidate, network: Network) -> float:
-        from nas.score import snasnet_score
-        from spindrop.graph_model import GraphNet
-        from spindrop.models import ModelConfig
-
-        prepare()
-        leak = candidate.leak_shift
-        beta = 1.0 if leak is None else 1.0 - 2.0**-leak
-        model = GraphNet(
-            network,
-            ModelConfig(timesteps=candidate.timesteps, beta=beta),
-            seed=seed,
-            dropout="none",
-        )
-        return float(snasnet_score(model, cache["x"], cache["config"]).score)
-
-    score.prepare = prepare  # type: ignore[attr-defined]
-    return score
-
-
 def resolve_score(name: str, **options: object) -> tuple[str, ScoreFn]:
-    """The score function called ``name`` (:data:`SCORES`), the name it resolved to;
-    ``options`` go to :func:`snasnet_score_fn`."""
+    """The score function called ``name`` (:data:`SCORES`) and the name it resolved to;
+    ``options`` (``dataset``, ``root``, ``form``, ``seed``) go to
+    :func:`nas.score.search_score`."""
     if name not in SCORES:
         raise NASError(f"score must be one of {list(SCORES)}, got {name!r}")
     if name == "default":
@@ -113,4 +70,6 @@ def resolve_score(name: str, **options: object) -> tuple[str, ScoreFn]:
             "score 'snasnet' needs nas.score and spindrop.graph_model, which are not installed: "
             "use score 'params'"
         )
-    return name, snasnet_score_fn(**options)  # type: ignore[arg-type]
+    from nas import score as snasnet  # loads torch and the data set now, before any timing
+
+    return name, snasnet.search_score(**options)  # type: ignore[arg-type]
