@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -28,6 +29,21 @@ from nas.search import SearchConfig, pareto_front, run_search, score_everything
 from nas.space import SearchSpace, SpaceConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def journal_dir(tmp_path):
+    """A directory for journal files in memory (``/dev/shm``) where there is one: the
+    journal fsyncs every append, which costs milliseconds on a busy disk and nothing on
+    tmpfs; the storage's behaviour is the same."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        with tempfile.TemporaryDirectory(dir=shm, prefix="neurocim-test-") as d:
+            yield Path(d)
+    else:
+        yield tmp_path
+
+
 SMALL = SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
 
 
@@ -85,7 +101,8 @@ def test_constraint_first_scores_only_feasible_and_finds_the_baseline_winner(tmp
     assert "timesteps = " in (tmp_path / "winner" / "train.toml").read_text()
 
 
-def test_same_seed_same_bytes_and_resume_continues_the_stream(tmp_path):
+def test_same_seed_same_bytes_and_resume_continues_the_stream(journal_dir):
+    tmp_path = journal_dir
     for d in ("a", "b"):
         run_search(_config(trials=5), tmp_path / d, arch_score, progress=False)
     for f in (
@@ -246,7 +263,8 @@ def _trials(path: Path) -> list[optuna.trial.FrozenTrial]:
     return optuna.load_study(study_name="k", storage=storage).get_trials(deepcopy=False)
 
 
-def test_killed_worker_loses_no_finished_trial(tmp_path):
+def test_killed_worker_loses_no_finished_trial(journal_dir):
+    tmp_path = journal_dir
     script = tmp_path / "worker.py"
     script.write_text(_WORKER.format(root=str(ROOT), out=str(tmp_path / "s")))
     proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
