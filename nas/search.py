@@ -35,7 +35,7 @@ from optuna.trial import TrialState
 
 from hdl.checks import check_int
 from hdl.cost import PRESETS
-from nas.budget import METRICS, Budget, infeasible_error
+from nas.budget import METRICS, UNITS, Budget, infeasible_error
 from nas.errors import InfeasibleError, NASError
 from nas.evaluate import Evaluator, ScoreFn
 from nas.sampler import STREAM_INDEX, StreamSampler, stream_index
@@ -47,6 +47,7 @@ __all__ = [
     "BaselineResult",
     "SearchConfig",
     "SearchResult",
+    "check_budget",
     "pareto_front",
     "run_search",
     "select_winner",
@@ -393,6 +394,7 @@ def run_search(
     from nas.scoring import resolve_score
 
     out_dir = Path(out_dir)
+    check_budget(config)
     score_name = "custom"
     if score is None:
         score_name, score = resolve_score(config.score, dataset=config.dataset)
@@ -471,6 +473,29 @@ def run_search(
             raise InfeasibleError("no valid candidate was drawn: draw more trials")
         raise infeasible_error(config.budget, priced)
     return result
+
+
+def check_budget(config: SearchConfig) -> None:
+    """Refuse a memory or parameter budget below the space's smallest candidate
+    (:meth:`nas.space.SearchSpace.smallest`) before anything runs. The other limits depend on
+    the chip and the schedule; a search that meets none of them ends with
+    :func:`nas.budget.infeasible_error`."""
+    limits = config.budget.limits()
+    floor = SearchSpace(config.space).smallest(
+        config.input_shape,
+        config.classes,
+        config.input_bits,  # type: ignore[arg-type]
+    )
+    for key in ("memory_bits", "params"):
+        if key in limits and floor[key][0] > limits[key]:
+            c = floor[key][1]
+            raise NASError(
+                f"budget.{key} = {limits[key]:.6g} {UNITS[key]} is below the smallest candidate "
+                f"of the space, {floor[key][0]} {UNITS[key]} (C {c.channels}, C_down "
+                f"{c.down_channels}, H {c.hidden}, {c.weight_bits}-bit weights, cells of one "
+                f"edge): raise budget.{key} to at least {floor[key][0]} or add smaller choices "
+                "to the space"
+            )
 
 
 def score_everything(

@@ -500,6 +500,39 @@ class SearchSpace:
         """A valid candidate drawn by :meth:`draw_values`."""
         return self.candidate(self.draw_values(rng))
 
+    def smallest(
+        self, input_shape: tuple[int, int, int], classes: int, input_bits: int = 8
+    ) -> dict[str, tuple[int, Candidate]]:
+        """The least weight memory [bit] and the fewest stored weights of any candidate, each
+        with a candidate that has it: the smallest choices of C, C_down / C, H and weight bits,
+        and both cells a single edge 0 -> 3 of the cheapest operation. Exact, since both
+        metrics grow with every one of these choices and any valid cell holds a path whose
+        every edge costs at least the cheapest operation's single edge."""
+        cfg = self.config
+        best: dict[str, tuple[int, Candidate]] = {}
+        for op in cfg.ops:
+            if op == "zero":
+                continue
+            cell = Cell(("zero", "zero", "zero", op, "zero", "zero"))
+            cand = Candidate(
+                cells=(cell, cell),
+                channels=min(cfg.channels),
+                down_channels=min(cfg.channels) * min(cfg.down_factor),
+                hidden=min(cfg.hidden),
+                timesteps=min(cfg.timesteps),
+                weight_bits=min(cfg.weight_bits),
+            )
+            net = cand.network(input_shape, classes, input_bits)
+            edges = [e for layer in net.layers for e in layer.edges if e.weighted]
+            size = {
+                "memory_bits": sum(int(np.prod(e.weight_shape)) * e.weight_bits for e in edges),
+                "params": sum(int(np.prod(e.weight_shape)) for e in edges),
+            }
+            for k, v in size.items():
+                if k not in best or v < best[k][0]:
+                    best[k] = (v, cand)
+        return best
+
     def stream(self, seed: int, index: int) -> Candidate:
         """Candidate ``index`` of the seeded random stream (independent of every other)."""
         return self.draw(np.random.default_rng([seed, index]))

@@ -130,13 +130,39 @@ def test_same_seed_same_bytes_and_resume_continues_the_stream(journal_dir):
 
 
 def test_infeasible_budget_names_the_binding_constraint(tmp_path):
-    config = _config(trials=10, budget=Budget(memory_bits=100.0, energy_uj=1e3))
+    config = _config(trials=10, budget=Budget(memory_bits=1e6, energy_uj=0.01))
     with pytest.raises(InfeasibleError) as info:
         _run(config, tmp_path, arch_score)
     text = str(info.value)
-    assert "binding constraint is memory_bits <= 100 bit" in text
-    assert "closest:" in text and text.count("memory_bits") >= 4
+    assert "binding constraint is energy_uj <= 0.01 uJ" in text
+    assert "it alone rejects 10 candidates" in text
+    assert "closest:" in text and text.count("energy_uj") >= 5
     assert (tmp_path / "report.md").read_text().count("No feasible candidate") == 1
+
+
+def test_memory_budget_below_the_smallest_candidate_is_refused_up_front(tmp_path):
+    space = SearchSpace(SMALL)
+    floor = space.smallest((1, 8, 8), 10)
+    # by hand: C 4, C_down 8, H 16, 1-bit weights, cells one skip edge (no weights):
+    # stem 4*9, down 8*4*9, fc 16*(8*4*4), out 10*16
+    assert floor["memory_bits"][0] == floor["params"][0] == 4 * 9 + 8 * 4 * 9 + 16 * 128 + 160
+    for i in range(200):  # no candidate of the stream is smaller
+        net = space.stream(0, i).network((1, 8, 8), 10)
+        assert estimate(net).memory_bits["weights"] >= floor["memory_bits"][0]
+    budget = Budget(memory_bits=floor["memory_bits"][0] - 1)
+    with pytest.raises(NASError, match=r"budget\.memory_bits = 2531 bit is below the smallest"):
+        _run(_config(budget=budget), tmp_path, arch_score)
+    assert not (tmp_path / "candidates.csv").exists()  # refused before anything ran
+    conv_only = SearchSpace(
+        SpaceConfig(
+            ops=("zero", "conv3x3", "avgpool3x3"), channels=(4,), hidden=(16,), weight_bits=(4,)
+        )
+    )
+    # with 4-bit weights a pool edge (4*4*9 weights at 2 bits) holds fewer bits than a conv3x3
+    # (at 4 bits), but as many weights
+    _bits, cand = conv_only.smallest((1, 8, 8), 10)["memory_bits"]
+    assert cand.cells[0].op(0, 3) == "avgpool3x3"
+    assert conv_only.smallest((1, 8, 8), 10)["params"][1].cells[0].op(0, 3) == "conv3x3"
 
 
 @pytest.mark.parametrize(
