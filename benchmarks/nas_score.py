@@ -644,16 +644,27 @@ def reading(results: dict[str, tuple[list, dict]]) -> str:
     if "bbn" in results:
         rows = results["bbn"][0]
         neg = [r for r in rows if r["project"] < 0]
-        out.append(
-            f"- `bbn`: {len(neg)} of {len(rows)} architectures score below zero, all with a "
-            "hidden layer not much wider than the batch (e.g. "
-            + ", ".join(f"`{r['arch']}`" for r in neg[:3])
-            + "): the Hamming matrix `H = r 1^T + 1 r^T - 2 X X^T` has rank at most N + 2, so "
-            "such a layer's term is nearly singular and the log-determinant collapses "
-            "whatever the network learns. Smaller batches (`project_b32`, tau "
-            f"{t('bbn', 'project_b32')}) or the count normaliser (`project_count`, "
-            f"{t('bbn', 'project_count')}) soften it, neither reaches the parameter count."
-        )
+        pos = [r for r in rows if r["project"] >= 0]
+        if neg:
+            best = max(neg, key=lambda r: r["accuracy"])
+            singular = sum(1 for r in neg if not math.isfinite(r["project"]))
+            out.append(
+                f"- `bbn`: {len(neg)} of {len(rows)} architectures score below zero ({singular} "
+                "at -inf: these give some pairs of images identical spikes in every layer, "
+                "so two rows of K are equal); their mean layer width is "
+                f"{min(math.exp(r['log_mean_width']) for r in neg):.0f}.."
+                f"{max(math.exp(r['log_mean_width']) for r in neg):.0f} neurons (median "
+                f"{np.median([math.exp(r['log_mean_width']) for r in neg]):.0f}, against "
+                f"{np.median([math.exp(r['log_mean_width']) for r in pos]):.0f} for the "
+                "others) with B = 256. One (layer, timestep)'s Hamming matrix "
+                "`H = r 1^T + 1 r^T - 2 X X^T` has rank at most N + 2, so a layer narrower "
+                "than the batch gives a nearly singular term, and the log-determinant punishes "
+                f"narrowness far beyond its effect on accuracy (`{best['arch']}` trains to "
+                f"{best['accuracy']:.3f} and scores {best['project']:.0f}). Smaller batches "
+                f"(`project_b32`, tau {t('bbn', 'project_b32')}) or the count normaliser "
+                f"(`project_count`, {t('bbn', 'project_count')}) soften it; neither reaches "
+                "the parameter count."
+            )
     out += [
         "",
         "**Why the score is mostly a width measure.** For spike patterns unrelated to each "
@@ -675,11 +686,10 @@ def reading(results: dict[str, tuple[list, dict]]) -> str:
         )
         + ", so that part cannot separate the candidates by much and the width term decides.",
         "",
-        "**Batch-norm at initialisation.** `project_eval` (running statistics 0 and 1) differs "
-        "from the calibrated project form only in the thresholds, which then ignore the scale "
-        "of the currents; that scale depends on the weight bits (BayesianBinaryNet: float "
-        "weights of scale max|w| / Q against +-1; GraphNet: integers up to Q). Without "
-        "calibration the firing rate follows the weight bits with tau "
+        "**Batch-norm at initialisation.** `project_eval` keeps the running statistics at 0 "
+        "and 1, so the thresholds ignore the scale of the currents, which depends on the "
+        "weight bits (BayesianBinaryNet: float weights of scale max|w| / Q, or +-1; GraphNet: "
+        "integers up to Q). Uncalibrated, the firing rate follows the weight bits with tau "
         + ", ".join(
             f"`{sp}` {_kt([r['firing_rate_eval'] for r in rows], [_bits(r) for r in rows])}"
             for sp, (rows, _) in results.items()
@@ -689,11 +699,12 @@ def reading(results: dict[str, tuple[list, dict]]) -> str:
             f"`{sp}` {_kt([r['firing_rate'] for r in rows], [_bits(r) for r in rows])}"
             for sp, (rows, _) in results.items()
         )
-        + f"); the score's tau is {t('bbn', 'project_eval') if 'bbn' in results else '-'} "
-        f"uncalibrated against {t('bbn', 'project') if 'bbn' in results else '-'} calibrated "
-        "in `bbn`. Calibrating on a separate batch also keeps each sample's spikes a function "
-        "of that sample (train-mode batch-norm, the faithful form, couples the samples of a "
-        "batch); it costs one extra forward pass.",
+        + "); the score's tau uncalibrated against calibrated: "
+        + ", ".join(f"`{sp}` {t(sp, 'project_eval')} against {t(sp, 'project')}" for sp in results)
+        + ". Which architectures make the difference was not isolated here. Calibrating on a "
+        "separate batch also keeps each sample's spikes a function of that sample "
+        "(train-mode batch-norm, the faithful form, couples the samples of a batch); it costs "
+        "one extra forward pass.",
         "",
         "**What to use.** For this project's search: keep the parameter count (or memory bits) "
         "beside the kernel score, as the search already offers (`nas.scoring`: `params`); on "

@@ -37,7 +37,8 @@ consistently; and :func:`zico`, chosen because it reads only the gradients that 
 itself follows (through the weight STE and the spike surrogate) and no weight magnitudes, which
 are meaningless for binary weights (synflow's ``|w| dR/dw`` or SNIP's ``|w g|`` see the latent
 weights, not the +-1 the hardware holds). :func:`naswot` is NASWOT's unnormalised kernel on
-the same spikes, for comparison.
+the same spikes, for comparison. docs/nas-score.md (``benchmarks/nas_score.py``) measures how
+each ranks trained accuracy on digits.
 
 **For the search**: :func:`search_score` gives the ``(candidate, network) -> score`` function
 :mod:`nas.scoring` asks for, on :func:`graph_model` (the IR's GraphNet at initialisation).
@@ -349,7 +350,8 @@ def _weighted(model: nn.Module) -> list[nn.Linear | nn.Conv2d]:
 
 
 def param_count(model: nn.Module) -> int:
-    """Crossbar weights: ``sum numel(W)`` over every Linear and Conv2d (batch-norm excluded)."""
+    """Learned crossbar weights: ``sum numel(W)`` over every Linear and Conv2d (batch-norm, and
+    GraphNet's fixed sum-pool weights, which are buffers, excluded)."""
     return sum(m.weight.numel() for m in _weighted(model))
 
 
