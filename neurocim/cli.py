@@ -8,6 +8,7 @@
                       [--simulator icarus|verilator|amaranth]   (exit 1: RTL != golden, 3: loss)
     neurocim search   --config x.toml [--set search.key=value ...] [--storage URL] [--study NAME]
                       [--trials N] [--sampler random|tpe|nsga2] [--baseline]
+    neurocim search ops --config x.toml [--candidates N]   (the operation study)
 
 Every run writes its artifacts under ``build/<run>/``. Bad input ends with one line naming the
 problem and the fix (``--debug`` shows the traceback instead).
@@ -467,6 +468,8 @@ def _cmd_search(args) -> int:
         for k in given:
             text = text.replace(_SEARCH_FLAGS[k], f"--{k}")
         raise type(exc)(text) from None
+    if args.what == "ops":
+        return _search_ops(args, config)
     out = _run_dir(args, config) / "search"
     result = run_search(config, out, progress=not args.no_progress)
     win = result.winner_record
@@ -486,6 +489,25 @@ def _cmd_search(args) -> int:
         )
     print(f"winner: {out / 'winner' / 'network.json'}")
     print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def _search_ops(args, config) -> int:
+    from nas.ops_study import operation_study, write_operation_study
+    from nas.scoring import resolve_score
+
+    if args.candidates < 1:
+        raise ValueError(f"--candidates must be an integer >= 1, got {args.candidates}")
+    name, score = resolve_score(config.score, dataset=config.dataset)
+    rows = operation_study(config, args.candidates, score)
+    path = write_operation_study(rows, config, name, _run_dir(args, config) / "search-ops")
+    for r in rows:
+        print(
+            f"without {r['removed']:>10}: {r['distinct_cells']:5d} cells, "
+            f"{r['feasible_fraction'] * 100:3.0f} % within budget, best score within budget "
+            f"{r['score_best_feasible']}"
+        )
+    print(f"report: {path}")
     return 0
 
 
@@ -653,7 +675,15 @@ def build_parser() -> argparse.ArgumentParser:
         "candidate priced by the cost model before it is scored; writes <build>/<name>/search/ "
         "(study journal, candidates.csv/json, report.md, winner/network.json, winner/train.toml).",
     )
+    p.add_argument(
+        "what",
+        nargs="?",
+        choices=("ops",),
+        help="ops: the operation study (the space without each operation in turn) instead of "
+        "a search; writes <build>/<name>/search-ops/",
+    )
     _add_config_args(p)
+    p.add_argument("--candidates", type=int, default=50, help="ops: candidates per operation set")
     p.add_argument("--storage", help="Optuna storage URL (default: a journal file in the run)")
     p.add_argument("--study", help="study name; workers with one name share the study")
     p.add_argument("--trials", type=int, help="finished trials the study should hold")

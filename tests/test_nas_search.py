@@ -267,6 +267,40 @@ def test_cli_search(tmp_path, capsys):
     assert err.count("\n") == 0 and "--trials must be an integer in 1.." in err
 
 
+def test_operation_study(tmp_path, capsys):
+    from nas.cell import enumerate_cells
+    from nas.ops_study import operation_study
+    from neurocim.cli import main
+
+    config = _config(budget=Budget(energy_uj=1.0))
+    rows = operation_study(config, 6, arch_score)
+    assert [r["removed"] for r in rows] == ["none", *SMALL.ops]
+    for r in rows:
+        assert r["distinct_cells"] == len(enumerate_cells(tuple(r["ops"])))
+        space = SearchSpace(SpaceConfig(**{**SMALL.__dict__, "ops": tuple(r["ops"])}))
+        energies = []
+        for i in range(6):
+            cand = space.stream(config.seed, i)
+            energies.append(estimate(cand.network((1, 8, 8), 10), cand.hardware()).energy_uj)
+        assert r["feasible_fraction"] == sum(e <= 1.0 for e in energies) / 6
+    args = [
+        "search",
+        "ops",
+        "--build-dir",
+        str(tmp_path),
+        "--set",
+        "name=o",
+        "--set",
+        "search.score=params",
+        "--candidates",
+        "3",
+    ]
+    assert main(args) == 0
+    assert "without avgpool3x3" in capsys.readouterr().out
+    table = (tmp_path / "o" / "search-ops" / "ops.md").read_text()
+    assert table.count("\n|") == 8  # header, rule, 6 operation sets
+
+
 _WORKER = """
 import sys, time
 sys.path.insert(0, {root!r})
