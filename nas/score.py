@@ -254,6 +254,12 @@ def draw_batches(n: int, batch_size: int, count: int, seed: int | None) -> list[
     return [rng.permutation(n)[:batch_size] for _ in range(count)]
 
 
+def _device(model: nn.Module) -> torch.device:
+    """Where the model's parameters live (batches are moved there); CPU for a model without."""
+    first = next(iter(model.parameters()), None)
+    return torch.device("cpu") if first is None else first.device
+
+
 def _calibrate(model: nn.Module, x: Tensor) -> None:
     """Set every batch-norm's running statistics to those of its inputs on batch ``x``.
 
@@ -307,15 +313,16 @@ def traces_for(model: nn.Module, images: ArrayLike, config: ScoreConfig) -> list
     x_all = images if isinstance(images, Tensor) else torch.from_numpy(np.asarray(images))
     extra = 1 if config.bn == "calibrated" else 0
     batches = draw_batches(len(x_all), config.batch_size, config.repeats + extra, config.seed)
+    device = _device(model)
     state = copy.deepcopy(model.state_dict())
     was_training = model.training
     try:
         if config.bn == "calibrated":
-            _calibrate(model, x_all[torch.from_numpy(batches.pop())])
+            _calibrate(model, x_all[torch.from_numpy(batches.pop())].to(device))
         model.train(config.bn == "train")
         out = []
         for r, index in enumerate(batches):
-            x = x_all[torch.from_numpy(index)]
+            x = x_all[torch.from_numpy(index)].to(device)
             if config.carry_state:
                 out.append(model.spike_trace(x, carry=r > 0))  # type: ignore[operator]
             else:
@@ -383,6 +390,7 @@ def zico(
     x_all = images if isinstance(images, Tensor) else torch.from_numpy(np.asarray(images))
     y_all = labels if isinstance(labels, Tensor) else torch.from_numpy(np.asarray(labels))
     layers = _weighted(model)
+    device = _device(model)
     grads: list[list[np.ndarray]] = [[] for _ in layers]
     state = copy.deepcopy(model.state_dict())
     was_training = model.training
@@ -391,13 +399,14 @@ def zico(
         for index in draw_batches(len(x_all), batch_size, batches, seed):
             idx = torch.from_numpy(index)
             model.zero_grad(set_to_none=True)
-            F.cross_entropy(model(x_all[idx]), y_all[idx]).backward()
+            x, y = x_all[idx].to(device), y_all[idx].to(device)
+            F.cross_entropy(model(x), y).backward()
             for store, m in zip(grads, layers, strict=True):
                 g = m.weight.grad
                 store.append(
                     np.zeros(m.weight.numel())
                     if g is None
-                    else g.detach().reshape(-1).double().numpy()
+                    else g.detach().reshape(-1).double().cpu().numpy()
                 )
     finally:
         model.zero_grad(set_to_none=True)
@@ -436,20 +445,27 @@ def search_score(
     root: str | None = None,
     form: str = "project",
     seed: int = 0,
+    device: str = "auto",
     **overrides: object,
 ) -> Callable[[object, Network], float]:
     """A score function ``(candidate, network) -> float`` for the search: :func:`snasnet_score`
     of :func:`graph_model` (weights from ``seed``) on batches of ``dataset``'s training images
     (``form`` and ``overrides`` as :meth:`ScoreConfig.of`; the batch draws seeded by ``seed``
-    in both forms, so a search is reproducible). A singular kernel (``-inf``) is returned as
+    in both forms, so a search is reproducible on one device). ``device``: ``auto`` (CUDA
+    when present, else CPU), ``cpu`` or ``cuda``. A singular kernel (``-inf``) is returned as
     the most negative finite float."""
     from spindrop.data import load_dataset
 
-    images = load_dataset(dataset, root, "train").x
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise ScoreError(f"score device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    images = torch.from_numpy(load_dataset(dataset, root, "train").x)
     config = ScoreConfig.of(form, **{"seed": seed, **overrides})
 
     def score(candidate: object, network: Network) -> float:
-        value = snasnet_score(graph_model(network, seed), images, config).score
+        model = graph_model(network, seed).to(device)
+        value = snasnet_score(model, images, config).score
         return value if math.isfinite(value) else -sys.float_info.max
 
     return score

@@ -325,3 +325,10 @@ def test_search_score_is_the_project_score_of_the_graph_model():
     ).score
     assert value == expected and np.isfinite(value)
     assert fn(cand, network) == value
+
+
+def test_search_score_refuses_an_unknown_device():
+    from nas.score import search_score
+
+    with pytest.raises(ScoreError, match="device"):
+        search_score("digits", device="tpu")
