@@ -425,7 +425,9 @@ def run_search(
         if journal:
             fail_dead_workers(study, config.grace_s)
         else:
-            optuna.storages.fail_stale_trials(study)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
 
     fail_dead(study)
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

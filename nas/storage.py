@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime
 import os
 import socket
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -128,10 +129,12 @@ def open_storage(
     if "://" not in url:  # a path: a journal file there
         Path(url).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(url))
-    return RDBStorage(
-        url,
-        heartbeat_interval=heartbeat_s,
-        grace_period=grace_s,
-        heartbeat_stale_trial_callback=RetryStaleTrial(),
-        engine_kwargs={"pool_pre_ping": True} if url.startswith("postgresql") else None,
-    )
+    with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna 5
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return RDBStorage(
+            url,
+            heartbeat_interval=heartbeat_s,
+            grace_period=grace_s,
+            heartbeat_stale_trial_callback=RetryStaleTrial(),
+            engine_kwargs={"pool_pre_ping": True} if url.startswith("postgresql") else None,
+        )
