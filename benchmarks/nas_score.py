@@ -603,7 +603,14 @@ def reading(results: dict[str, tuple[list, dict]]) -> str:
             f"the project score, `bbn` "
             f"{results['bbn'][1]['ensembles']['rank(params) + rank(project_count)']['tau']:+.2f}"
             " with the count form), but four ensembles were tried on the same 40 points, so "
-            "that lead is not established either.",
+            "that lead is not established either. For scale: two training seeds of the same "
+            "architectures agree with tau "
+            + ", ".join(
+                f"`{sp}` {st['seed_ceiling']['tau']:+.2f}"
+                for sp, (_, st) in results.items()
+                if st["seed_ceiling"] is not None
+            )
+            + ", the most any proxy could be expected to reach.",
             "",
         ]
     for sp, (rows, st) in results.items():
@@ -616,7 +623,7 @@ def reading(results: dict[str, tuple[list, dict]]) -> str:
         out.append(
             f"- `{sp}`: the project score follows ln(mean width) with tau "
             f"{_kt(proj, widths)}; faithful and project forms agree with tau "
-            f"{_kt(faithful, proj)}; ZiCo follows the number of spiking layers "
+            f"{_kt(faithful, proj)}; ZiCo follows the number of layers "
             f"(tau {_kt(zico, layers)}) while accuracy does not (tau "
             f"{dims.get('layers', float('nan')):+.2f}); "
             + ", ".join(f"accuracy against {k} {v:+.2f}" for k, v in dims.items() if k != "layers")
@@ -774,10 +781,10 @@ FAITHFUL = (
     '`searchcells/search_cell_snn.py`; `config.py`), and what `ScoreConfig.of("snasnet")` '
     "does with it:\n\n| SNASNet's code | faithful form here |\n|---|---|\n"
     + "\n".join(f"| {a} | {b} |" for a, b in FAITHFUL_ROWS)
-    + "\n\nThe project form differs from it in three ways: seeded draws, membranes reset (as in "
-    "the code), and batch-norm in evaluation mode with running statistics calibrated on a "
-    "separate seeded batch, so that a sample's spikes depend on that sample alone and on the "
-    "thresholds the hardware holds once batch-norm is folded.\n"
+    + "\n\nThe project form differs from it in two ways (membranes are reset in both, as in the "
+    "code): seeded draws, and batch-norm in evaluation mode with running statistics "
+    "calibrated on a separate seeded batch, so that a sample's spikes depend on that sample "
+    "alone and on the thresholds the hardware holds once batch-norm is folded.\n"
 )
 
 
