@@ -329,16 +329,25 @@ def _fmt(c: dict[str, float]) -> str:
     return f"{c['tau']:+.3f} | {c['tau_p']:.1e} | {c['rho']:+.3f} | {c['rho_p']:.1e}"
 
 
-SPACE_TEXT = {
-    "nas": "`nas.space.SearchSpace` with its default choices (SNASNet cells shared by both "
-    "cells, ops zero / skip / conv1x1 / conv3x3 / avgpool3x3; stem conv3x3 C in {8, 16, 32}, "
-    "cell, stride-2 conv3x3 2C, cell, fc H in {64, 128, 256}, out; T in {1, 2, 4}; weight "
-    "bits in {1, 2, 4, 8}; dropout fixed off), each candidate built by `nas.score.graph_model` "
-    "as a `spindrop.graph_model.GraphNet`",
-    "bbn": "`spindrop.models.BayesianBinaryNet` MLPs (1-3 hidden layers of 16-256) and CNNs "
-    "(1-2 convolutions of 4-32 channels, stride 1 or 2, optional fc of 32-128); weight bits "
-    "in {1, 2, 4, 8}; T in {1, 2, 4}",
-}
+def space_text(space: str) -> str:
+    """What the architectures of ``space`` are (the NAS space's choices read from its config)."""
+    if space == "bbn":
+        return (
+            "`spindrop.models.BayesianBinaryNet` MLPs (1-3 hidden layers of 16-256) and CNNs "
+            "(1-2 convolutions of 4-32 channels, stride 1 or 2, optional fc of 32-128); weight "
+            "bits in {1, 2, 4, 8}; T in {1, 2, 4}"
+        )
+    from nas.space import SpaceConfig
+
+    c = SpaceConfig()
+    shared = "one cell genotype for both cells" if c.shared_cells else "two cell genotypes"
+    return (
+        f"`nas.space.SearchSpace` with its default choices: SNASNet cells ({shared}; ops "
+        f"{', '.join(c.ops)}), stem conv3x3 C in {list(c.channels)}, cell, stride-2 conv3x3 "
+        f"(down factor {list(c.down_factor)}), cell, fc H in {list(c.hidden)}, out; T in "
+        f"{list(c.timesteps)}; weight bits in {list(c.weight_bits)}; dropout fixed off. Each "
+        "candidate is built by `nas.score.graph_model` as a `spindrop.graph_model.GraphNet`"
+    )
 
 
 def section(space: str, rows: list[dict[str, Any]], stats: dict[str, Any], args: Any) -> str:
@@ -347,7 +356,7 @@ def section(space: str, rows: list[dict[str, Any]], stats: dict[str, Any], args:
     lines = [
         f"## Space `{space}`: {len(rows)} architectures",
         "",
-        f"{SPACE_TEXT[space]}; {len(rows)} distinct architectures drawn with seed {args.seed}. "
+        f"{space_text(space)}; {len(rows)} distinct architectures drawn with seed {args.seed}. "
         f"Trained accuracy: {acc.min():.3f}..{acc.max():.3f}, median {np.median(acc):.3f}.",
         "",
         "| proxy | Kendall tau | p | Spearman rho | p | tau 95 % CI | P(tau > params') | "
