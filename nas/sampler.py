@@ -10,10 +10,11 @@ valid). So a study holds the stream's first candidates whatever the number of wo
 and restarts.
 
 Stream index of a trial numbered ``n``: a retry of a failed trial (system attribute
-``failed_trial``) keeps the index of the trial it retries (its user attribute
-``stream_index``); any other trial takes ``n - r(n)``, with ``r(n)`` the retries numbered
-below ``n``. Trial numbers are unique and given in creation order, so the indices of fresh
-trials are distinct and consecutive.
+``failed_trial``, the number of the first trial of the retry chain) keeps the index of the
+trial it retries (its user attribute ``stream_index``, or, if that trial was killed before it
+recorded one, the index of trial ``failed_trial`` computed as below); any other trial takes
+``n - r(n)``, with ``r(n)`` the retries numbered below ``n``. Trial numbers are unique and
+given in creation order, so the indices of fresh trials are distinct and consecutive.
 """
 
 from __future__ import annotations
@@ -36,11 +37,15 @@ STREAM_INDEX = "stream_index"
 
 def stream_index(study: optuna.Study, trial: FrozenTrial) -> int:
     """The stream index of ``trial`` (module docstring)."""
-    if "failed_trial" in trial.system_attrs and STREAM_INDEX in trial.user_attrs:
-        return int(trial.user_attrs[STREAM_INDEX])
+    number = trial.number
+    if "failed_trial" in trial.system_attrs:
+        if STREAM_INDEX in trial.user_attrs:
+            return int(trial.user_attrs[STREAM_INDEX])
+        # the original was killed before it recorded its index: compute the original's
+        number = int(trial.system_attrs["failed_trial"])
     trials = study._storage.get_all_trials(study._study_id, deepcopy=False)
-    retries = sum(1 for t in trials if t.number < trial.number and "failed_trial" in t.system_attrs)
-    return trial.number - retries
+    retries = sum(1 for t in trials if t.number < number and "failed_trial" in t.system_attrs)
+    return number - retries
 
 
 class StreamSampler(optuna.samplers.BaseSampler):

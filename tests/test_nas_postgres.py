@@ -112,13 +112,20 @@ def postgres_url() -> Iterator[str]:
 
 
 _WORKER = """
-import sys, time
+import os, sys, time
+from pathlib import Path
 sys.path.insert(0, {root!r})
 from nas.scoring import params_score
 from nas.search import SearchConfig, run_search
 from nas.space import SpaceConfig
 
+calls = []
+
 def slow(candidate, network):
+    calls.append(candidate.key)
+    if len(calls) == int(os.environ.get("HANG_AT", "0")):  # signal, then hang mid-trial
+        Path(os.environ["HANG_FILE"]).write_text(candidate.key)
+        time.sleep(600)
     time.sleep(0.5)
     return params_score(candidate, network)
 
@@ -145,22 +152,16 @@ def test_two_workers_one_killed(postgres_url, tmp_path):
         except KeyError:  # not created yet
             return []
 
-    victim = subprocess.Popen([sys.executable, str(script), str(tmp_path / "a")])
+    hang = tmp_path / "hanging"
+    env = {**os.environ, "HANG_AT": "2", "HANG_FILE": str(hang)}
+    victim = subprocess.Popen([sys.executable, str(script), str(tmp_path / "a")], env=env)
     survivor = subprocess.Popen([sys.executable, str(script), str(tmp_path / "b")])
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            mine = [
-                t
-                for t in trials()
-                if t.system_attrs.get("neurocim:worker", {}).get("pid") == victim.pid
-            ]
-            if sum(t.state == TrialState.COMPLETE for t in mine) >= 1 and any(
-                t.state == TrialState.RUNNING for t in mine
-            ):
-                break
-        os.kill(victim.pid, signal.SIGKILL)
+        while not hang.exists() and time.monotonic() < deadline and victim.poll() is None:
+            time.sleep(0.02)
+        assert hang.exists(), "the victim never reached its second score"
+        os.kill(victim.pid, signal.SIGKILL)  # in the middle of scoring its second candidate
         victim.wait()
         killed = [
             t.number

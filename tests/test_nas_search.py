@@ -267,6 +267,34 @@ def test_cli_search(tmp_path, capsys):
     assert err.count("\n") == 0 and "--trials must be an integer in 1.." in err
 
 
+def test_stream_index_of_retries():
+    from nas.sampler import stream_index
+
+    study = optuna.create_study()
+    dist = {"x": optuna.distributions.CategoricalDistribution((0, 1))}
+
+    def add(state, system_attrs=None, user_attrs=None):
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=state,
+                params={"x": 0},
+                distributions=dist,
+                value=0.0 if state == TrialState.COMPLETE else None,
+                system_attrs=system_attrs or {},
+                user_attrs=user_attrs or {},
+            )
+        )
+        return study.get_trials(deepcopy=False)[-1]
+
+    t0 = add(TrialState.COMPLETE)
+    t1 = add(TrialState.FAIL)  # killed before it recorded its index
+    t2 = add(TrialState.COMPLETE)
+    r1 = add(TrialState.WAITING, {"failed_trial": 1, "retry_history": [1]})
+    t4 = add(TrialState.COMPLETE)
+    r2 = add(TrialState.WAITING, {"failed_trial": 1, "retry_history": [1, 3]}, {"stream_index": 1})
+    assert [stream_index(study, t) for t in (t0, t1, t2, r1, t4, r2)] == [0, 1, 2, 1, 3, 1]
+
+
 def test_operation_study(tmp_path, capsys):
     from nas.cell import enumerate_cells
     from nas.ops_study import operation_study
@@ -302,14 +330,21 @@ def test_operation_study(tmp_path, capsys):
 
 
 _WORKER = """
-import sys, time
+import os, sys, time
+from pathlib import Path
 sys.path.insert(0, {root!r})
 from nas.scoring import params_score
 from nas.search import SearchConfig, run_search
 from nas.space import SpaceConfig
 
+calls = []
+
 def slow(candidate, network):
-    time.sleep(0.4)
+    calls.append(candidate.key)
+    if len(calls) == int(os.environ.get("HANG_AT", "0")):  # signal, then hang mid-trial
+        Path(os.environ["HANG_FILE"]).write_text(candidate.key)
+        time.sleep(600)
+    time.sleep(0.05)
     return params_score(candidate, network)
 
 space = SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
@@ -327,24 +362,23 @@ def test_killed_worker_loses_no_finished_trial(journal_dir):
     tmp_path = journal_dir
     script = tmp_path / "worker.py"
     script.write_text(_WORKER.format(root=str(ROOT), out=str(tmp_path / "s")))
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path)
-    deadline = time.monotonic() + 60
+    hang = tmp_path / "hanging"
+    env = {**os.environ, "HANG_AT": "4", "HANG_FILE": str(hang)}
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env)
     try:
-        while time.monotonic() < deadline:
-            time.sleep(0.1)
-            if (tmp_path / "s" / "study.journal").exists():
-                trials = _trials(tmp_path / "s")
-                done = [t for t in trials if t.state == TrialState.COMPLETE]
-                if len(done) >= 3 and any(t.state == TrialState.RUNNING for t in trials):
-                    break
-        os.kill(proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while not hang.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.02)
+        assert hang.exists(), "the worker never reached its 4th score"
+        os.kill(proc.pid, signal.SIGKILL)  # in the middle of scoring its 4th candidate
     finally:
+        proc.kill()
         proc.wait()
     before = {
         t.number: t.user_attrs for t in _trials(tmp_path / "s") if t.state == TrialState.COMPLETE
     }
     running = [t.number for t in _trials(tmp_path / "s") if t.state == TrialState.RUNNING]
-    assert len(before) >= 3 and running  # killed mid-trial
+    assert len(before) == 3 and len(running) == 1  # killed mid-trial
     subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, timeout=60)
     after = _trials(tmp_path / "s")
     complete = [t for t in after if t.state == TrialState.COMPLETE]
