@@ -19,12 +19,12 @@ out-of-range values are :class:`~nas.errors.NASError` naming the key's full path
 from __future__ import annotations
 
 import sys
-import types
 import typing
-from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from hdl._settings import Rules, build, merge
+from hdl._settings import parse_override as _parse_override
 from nas.errors import NASError
 from nas.search import SearchConfig
 
@@ -36,58 +36,16 @@ else:  # pragma: no cover
 __all__ = ["load_search_config", "parse_override", "search_config"]
 
 
-def _convert(value: Any, tp: Any, path: str) -> Any:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if type(None) in args and (value is None or value == "none"):
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _convert(value, inner[0], path)
-    if is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise NASError(f"{path} must be a table of settings, got {value!r}")
-        return _build(tp, value, path)  # type: ignore[arg-type]
-    if origin is tuple:
-        items = value if isinstance(value, list) else [value]
-        return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(items))
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise NASError(f"{path} must be a number, got {value!r}")
-        return float(value)
-    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise NASError(f"{path} must be an integer, got {value!r}")
-    if tp is bool and not isinstance(value, bool):
-        raise NASError(f"{path} must be true or false, got {value!r}")
-    if tp is str and not isinstance(value, str):
-        raise NASError(f"{path} must be a string, got {value!r}")
-    return value
+_RULES = Rules(error=NASError, none_word=True, scalar_tuple=True)
 
 
 def _build(cls: type, values: dict, path: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in fields(cls) if f.init}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise NASError(f"unknown key(s) {unknown} in [{path}]; valid keys: {sorted(known)}")
-    kwargs = {k: _convert(v, hints[k], f"{path}.{k}") for k, v in values.items()}
-    try:
-        return cls(**kwargs)
-    except NASError:
-        raise
-    except (TypeError, ValueError) as exc:
-        raise NASError(f"[{path}] {exc}") from None
+    return build(cls, values, path, _RULES)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     """``"search.trials=50"`` -> ``(["search", "trials"], 50)`` (TOML literal, else a string)."""
-    key, eq, raw = text.partition("=")
-    if not eq or not key.strip():
-        raise NASError(f"an override is section.key=value, got {text!r}")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return key.strip().split("."), value
+    return _parse_override(text, NASError, "an override is section.key=value")
 
 
 def search_config(values: dict, overrides: typing.Sequence[str] = ()) -> SearchConfig:
@@ -95,12 +53,7 @@ def search_config(values: dict, overrides: typing.Sequence[str] = ()) -> SearchC
     doc = {k: (dict(v) if isinstance(v, dict) else v) for k, v in values.items()}
     for text in overrides:
         keys, value = parse_override(text)
-        node = doc
-        for k in keys[:-1]:
-            node = node.setdefault(k, {})
-            if not isinstance(node, dict):
-                raise NASError(f"cannot set {'.'.join(keys)}: {k} is not a table")
-        node[keys[-1]] = value
+        merge(doc, keys, value, NASError)
     section = doc.get("search", {})
     if not isinstance(section, dict):
         raise NASError(f"search must be a table of settings, got {section!r}")

@@ -186,33 +186,22 @@ def _cmd_export(args) -> int:
 def _hw_values(pairs: list[str]) -> dict:
     """The settings of ``--hw KEY=VALUE`` pairs (values are TOML literals, bare words strings).
 
-    Parsed here rather than with :func:`neurocim.config.parse_override`, whose module imports
+    Parsed with :mod:`hdl._settings` rather than :mod:`neurocim.config`, whose module imports
     the training code (and torch) that ``estimate``, ``rtl`` and ``sim`` never need.
     """
     from dataclasses import fields
 
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-
+    from hdl._settings import parse_override
     from hdl.hwconfig import HardwareConfig, HardwareError
 
     known = {f.name for f in fields(HardwareConfig)}
     values = {}
     for pair in pairs:
-        key, eq, raw = pair.partition("=")
-        if not eq:
-            raise HardwareError(f"--hw expects KEY=VALUE, got {pair!r}")
-        if key.strip() not in known:
+        keys, value = parse_override(pair, HardwareError, "--hw expects KEY=VALUE")
+        if len(keys) != 1 or keys[0] not in known:
             raise HardwareError(f"--hw {pair!r}: unknown hardware key; valid keys: {sorted(known)}")
-        try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw.strip()
-        values[key.strip()] = value
+        values[keys[0]] = value
     return values
-
 
 def _hardware(pairs: list[str]):
     """A HardwareConfig from ``KEY=VALUE`` pairs (TOML literals)."""

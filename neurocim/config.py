@@ -24,12 +24,11 @@ the valid choices, never as a traceback.
 from __future__ import annotations
 
 import sys
-import types
-import typing
-from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from hdl._settings import Rules, build, merge
+from hdl._settings import parse_override as _parse_override
 from hdl.errors import NeurocimError
 
 if sys.version_info >= (3, 11):
@@ -47,54 +46,11 @@ class ConfigError(NeurocimError, ValueError):
     """A configuration problem, with the key path and the fix in the message."""
 
 
-def _origin_args(tp: Any) -> tuple[Any, tuple]:
-    return typing.get_origin(tp), typing.get_args(tp)
-
-
-def _convert(value: Any, tp: Any, path: str) -> Any:
-    origin, args = _origin_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _convert(value, inner[0], path)
-    if is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path} must be a table of settings, got {value!r}")
-        return _build(tp, value, path)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{path} must be a list, got {value!r}")
-        return tuple(_convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{path} must be a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path} must be an integer, got {value!r}")
-        return value
-    if tp is bool and not isinstance(value, bool):
-        raise ConfigError(f"{path} must be true or false, got {value!r}")
-    if tp is str and not isinstance(value, str):
-        raise ConfigError(f"{path} must be a string, got {value!r}")
-    return value
+_RULES = Rules(error=ConfigError)
 
 
 def _build(cls: type, values: dict, path: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    known = {f.name: f for f in fields(cls) if f.init}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        where = path or "the top level"
-        raise ConfigError(f"unknown key(s) {unknown} in {where}; valid keys: {sorted(known)}")
-    kwargs = {}
-    for name, value in values.items():
-        kwargs[name] = _convert(value, hints[name], f"{path}.{name}" if path else name)
-    try:
-        return cls(**kwargs)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"[{path or 'top level'}] {exc}") from None
+    return build(cls, values, path, _RULES)
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -102,23 +58,11 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
     Values are TOML literals; bare words are taken as strings.
     """
-    if "=" not in text:
-        raise ConfigError(f"--set expects section.key=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()
-    return key.strip().split("."), value
+    return _parse_override(text, ConfigError, "--set expects section.key=value")
 
 
 def _merge(base: dict, keys: list[str], value: Any) -> None:
-    node = base
-    for k in keys[:-1]:
-        node = node.setdefault(k, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"cannot set {'.'.join(keys)}: {k} is not a table")
-    node[keys[-1]] = value
+    merge(base, keys, value, ConfigError)
 
 
 def build_config(
