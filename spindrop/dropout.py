@@ -16,9 +16,12 @@ and the batch-norm that follows absorbs the mean shift.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 import numpy as np
 import torch
@@ -32,6 +35,7 @@ __all__ = [
     "DropoutConfig",
     "MTJDropout",
     "MaskSource",
+    "MonteCarloDropout",
     "ReplayMaskSource",
 ]
 
@@ -167,3 +171,51 @@ class MTJDropout(nn.Module):
     def extra_repr(self) -> str:
         c = self.config
         return f"units={self.units}, p={c.p}, granularity={c.granularity}, n_modules={c.n_modules}"
+
+
+class MonteCarloDropout:
+    """Monte-Carlo control of a model's MTJ dropout layers, shared by every model class.
+
+    The model provides :meth:`dropout_layers` (its :class:`MTJDropout` layers in a fixed
+    order); this mixin turns Monte-Carlo sampling on and off, swaps the physical modules for
+    varied ones, and records or replays the drawn masks (for the export check and the RTL).
+    """
+
+    def dropout_layers(self) -> Iterator[MTJDropout]:  # pragma: no cover - provided by models
+        raise NotImplementedError
+
+    def set_mc(self, enabled: bool) -> Self:
+        """Keep dropout on in evaluation mode (Monte-Carlo inference)."""
+        for d in self.dropout_layers():
+            d.mc = enabled
+        return self
+
+    def set_variation(
+        self, variation: Variation, seed: int = 0, track_temperature: bool = False
+    ) -> Self:
+        """Re-create every dropout layer's physical modules with process/thermal ``variation``
+        (layer ``i`` seeded ``seed * 1000 + i``); ``track_temperature`` calibrates the write
+        drivers at the operating temperature."""
+        for i, d in enumerate(self.dropout_layers()):
+            d.source = d.device_source(variation, seed * 1000 + i, track_temperature)
+        return self
+
+    def record_masks(self) -> list[list]:
+        """Start recording drawn masks; returns one list per dropout layer that fills up."""
+        records: list[list] = []
+        for d in self.dropout_layers():
+            d.recording = []
+            records.append(d.recording)
+        return records
+
+    def replay_masks(self, records: list[list]) -> Self:
+        """Replay masks recorded by :meth:`record_masks`, in the same order."""
+        layers = list(self.dropout_layers())
+        if len(records) != len(layers):
+            raise ValueError(
+                f"got masks for {len(records)} dropout layers, the model has {len(layers)}"
+            )
+        for d, masks in zip(layers, records, strict=True):
+            d.recording = None
+            d.source = ReplayMaskSource(masks)
+        return self

@@ -69,12 +69,11 @@ import torch.nn.functional as F
 from snntorch import surrogate
 from torch import Tensor, nn
 
-from hdl import Variation
 from hdl.errors import NeurocimError
 from hdl.ir import DropoutSpec, Edge, IRError, Layer, Network, load_network
-from spindrop.dropout import DropoutConfig, MTJDropout, ReplayMaskSource
+from spindrop.dropout import DropoutConfig, MonteCarloDropout, MTJDropout
 from spindrop.models import ModelConfig
-from spindrop.quant import QuantConv2d, QuantLinear
+from spindrop.quant import QuantConv2d, QuantLinear, _SignSTE
 
 __all__ = [
     "DROPOUT_MODES",
@@ -164,18 +163,6 @@ class _IntegerSTE(torch.autograd.Function):
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:  # type: ignore[override]
         (w,) = ctx.saved_tensors
         return grad * (w.abs() <= 1).to(grad.dtype) / ctx.scale, None
-
-
-class _SignSTE(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, w: Tensor) -> Tensor:  # type: ignore[override]
-        ctx.save_for_backward(w)
-        return torch.where(w >= 0, torch.ones_like(w), -torch.ones_like(w))
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
-        (w,) = ctx.saved_tensors
-        return grad * (w.abs() <= 1).to(grad.dtype)
 
 
 def _integer(w: Tensor, bits: int) -> tuple[Tensor, float]:
@@ -312,7 +299,7 @@ def _units(edge: Edge, conv: bool, granularity: str) -> int:
     return int(np.prod(edge.weight_shape[1:]))
 
 
-class GraphNet(nn.Module):
+class GraphNet(MonteCarloDropout, nn.Module):
     """A binary (T = 1) or spiking (T > 1) network of any feed-forward IR architecture, with
     the interface of :class:`spindrop.models.BayesianBinaryNet` (see the module docstring).
 
@@ -433,42 +420,6 @@ class GraphNet(nn.Module):
         for _, edge in self.edges():
             if edge.dropout is not None:
                 yield edge.dropout
-
-    def set_mc(self, enabled: bool) -> GraphNet:
-        """Keep dropout on in evaluation mode (Monte-Carlo inference)."""
-        for d in self.dropout_layers():
-            d.mc = enabled
-        return self
-
-    def set_variation(
-        self, variation: Variation, seed: int = 0, track_temperature: bool = False
-    ) -> GraphNet:
-        """Re-create every edge's physical dropout modules with ``variation`` (as
-        :meth:`spindrop.models.BayesianBinaryNet.set_variation`)."""
-        for i, d in enumerate(self.dropout_layers()):
-            d.source = d.device_source(variation, seed * 1000 + i, track_temperature)
-        return self
-
-    def record_masks(self) -> list[list]:
-        """Start recording drawn masks; one list per dropout edge (in :attr:`dropout_keys`
-        order) that fills up."""
-        records: list[list] = []
-        for d in self.dropout_layers():
-            d.recording = []
-            records.append(d.recording)
-        return records
-
-    def replay_masks(self, records: list[list]) -> GraphNet:
-        """Replay masks recorded by :meth:`record_masks`, in the same order."""
-        layers = list(self.dropout_layers())
-        if len(records) != len(layers):
-            raise ValueError(
-                f"got masks for {len(records)} dropout layers, the model has {len(layers)}"
-            )
-        for d, masks in zip(layers, records, strict=True):
-            d.recording = None
-            d.source = ReplayMaskSource(masks)
-        return self
 
     def clip_latent(self) -> None:
         """Latent weights into [-1, 1]; γ >= :data:`GAMMA_MIN` in layers with skip or pooling

@@ -25,8 +25,7 @@ import torch
 from snntorch import surrogate
 from torch import Tensor, nn
 
-from hdl import Variation
-from spindrop.dropout import DropoutConfig, MTJDropout, ReplayMaskSource
+from spindrop.dropout import DropoutConfig, MonteCarloDropout, MTJDropout
 from spindrop.quant import QuantConv2d, QuantLinear
 
 __all__ = ["ARCHITECTURES", "BayesianBinaryNet", "ModelConfig"]
@@ -177,7 +176,7 @@ class _Block(nn.Module):
         return self.norm(z)
 
 
-class BayesianBinaryNet(nn.Module):
+class BayesianBinaryNet(MonteCarloDropout, nn.Module):
     """A binary (T = 1) or spiking (T > 1) network with MTJ Monte-Carlo dropout."""
 
     def __init__(
@@ -247,43 +246,6 @@ class BayesianBinaryNet(nn.Module):
         for block in self.blocks:
             if block.dropout is not None:
                 yield block.dropout
-
-    def set_mc(self, enabled: bool) -> BayesianBinaryNet:
-        """Keep dropout on in evaluation mode (Monte-Carlo inference)."""
-        for d in self.dropout_layers():
-            d.mc = enabled
-        return self
-
-    def set_variation(
-        self, variation: Variation, seed: int = 0, track_temperature: bool = False
-    ) -> BayesianBinaryNet:
-        """Re-create every layer's physical dropout modules with process/thermal ``variation``.
-
-        ``track_temperature`` calibrates the write drivers at the operating temperature.
-        """
-        for i, d in enumerate(self.dropout_layers()):
-            d.source = d.device_source(variation, seed * 1000 + i, track_temperature)
-        return self
-
-    def record_masks(self) -> list[list]:
-        """Start recording drawn masks; returns one list per dropout layer that fills up."""
-        records: list[list] = []
-        for d in self.dropout_layers():
-            d.recording = []
-            records.append(d.recording)
-        return records
-
-    def replay_masks(self, records: list[list]) -> BayesianBinaryNet:
-        """Replay masks recorded by :meth:`record_masks`, in the same order."""
-        layers = list(self.dropout_layers())
-        if len(records) != len(layers):
-            raise ValueError(
-                f"got masks for {len(records)} dropout layers, the model has {len(layers)}"
-            )
-        for d, masks in zip(layers, records, strict=True):
-            d.recording = None
-            d.source = ReplayMaskSource(masks)
-        return self
 
     def clip_latent(self) -> None:
         for block in self.blocks:
