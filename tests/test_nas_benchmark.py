@@ -33,6 +33,9 @@ def test_quick_run_and_section(tmp_path: Path) -> None:
     res, text = bench.run(tiny)
     assert text.startswith(bench.HEADING) and "### 5." in text
     res = json.loads(json.dumps(res, default=str))
+    saved = tmp_path / "results.json"
+    saved.write_text(json.dumps({**res, "settings": {"epochs": 1, "train_seeds": [0]}}))
+    assert bench.main(["--render", str(saved), "--no-write"]) == 0
     assert len(res["speedup"]) == 3
     for row in res["speedup"]:
         assert row["cf_scored"] == row["feasible"] <= row["valid"] == row["base_scored"]
