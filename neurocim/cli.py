@@ -69,12 +69,29 @@ def _run_dir(args, config) -> Path:
     return args.build_dir / config.name
 
 
+def _winner_config(arch) -> Path | None:
+    """The ``train.toml`` beside the architecture ``--arch`` names (a search's winner: its
+    timesteps, beta and data set), or ``None``; ``--config`` replaces it."""
+    from spindrop.graph_model import ArchitectureError, resolve_architecture
+
+    try:
+        path = resolve_architecture(arch).parent / "train.toml"
+    except ArchitectureError:
+        return None  # the configuration's own check names the bad path
+    return path if path.is_file() else None
+
+
 def _cmd_train(args) -> int:
     from hdl._io import locked_dir
     from neurocim.config import load_config
     from spindrop.experiment import run_train
 
-    config = load_config(args.config, args.overrides, arch=args.arch)
+    config_path = args.config
+    if config_path is None and args.arch is not None:
+        config_path = _winner_config(args.arch)
+        if config_path is not None:
+            print(f"neurocim: training settings from {config_path}", file=sys.stderr)
+    config = load_config(config_path, args.overrides, arch=args.arch)
     run_dir = _run_dir(args, config)
     with locked_dir(run_dir, "run directory"):  # held over training and evaluation
         args.interrupted_hint = (
@@ -516,7 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="PATH",
         help="train an IR architecture instead of model.arch: a network.json, a directory "
-        "holding one, or a search directory (its winner/network.json); sets arch.file",
+        "holding one, or a search directory (its winner/network.json); sets arch.file; "
+        "without --config, a train.toml beside that network.json (a search winner's: "
+        "timesteps, beta, data set) is the configuration",
     )
     p.add_argument("--evaluate", action="store_true", help="evaluate right after training")
     p.add_argument(
