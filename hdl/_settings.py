@@ -17,6 +17,8 @@ import typing
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
+from hdl.checks import check_int
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -93,8 +95,8 @@ def convert(value: Any, tp: Any, path: str, rules: Rules) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise error(f"{path} must be a number, got {value!r}")
         return float(value)
-    if tp is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise error(f"{path} must be an integer, got {value!r}")
+    if tp is int:
+        return check_int(value, path, error=error)
     if tp is bool and not isinstance(value, bool):
         raise error(f"{path} must be true or false, got {value!r}")
     if tp is str and not isinstance(value, str):
