@@ -177,6 +177,7 @@ def locked_dir(directory: str | Path, what: str = "directory") -> Iterator[Path]
     (``"run directory"``).
     """
     directory = Path(directory)
+    created = not directory.exists()
     try:
         directory.mkdir(parents=True, exist_ok=True)
         key = directory.resolve()
@@ -215,5 +216,18 @@ def locked_dir(directory: str | Path, what: str = "directory") -> Iterator[Path]
         yield directory
     finally:
         del _HELD[key]
+        if created:
+            _remove_if_only_the_lock(directory)  # still locked: nobody else is inside
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _remove_if_only_the_lock(directory: Path) -> None:
+    """Remove a directory this process created when nothing but its lock file is in it (a run
+    refused before it wrote anything leaves no empty run directory behind)."""
+    try:
+        if {p.name for p in directory.iterdir()} == {LOCK_NAME}:
+            (directory / LOCK_NAME).unlink()
+            directory.rmdir()
+    except OSError:
+        pass  # a directory that cannot be tidied is left as it is

@@ -141,3 +141,18 @@ def test_the_lock_nests_in_one_process_and_is_released(tmp_path):
         """
     )
     assert probe.communicate(timeout=30)[0].strip() == "ok"
+
+
+def test_a_directory_the_lock_created_goes_when_nothing_was_written(tmp_path):
+    """A run refused before it wrote anything leaves no empty run directory behind; a
+    directory that existed, or that got files, stays."""
+    with locked_dir(tmp_path / "refused"):
+        pass
+    assert not (tmp_path / "refused").exists()
+    with locked_dir(tmp_path / "used") as d:
+        (d / "config.json").write_text("{}")
+    assert (tmp_path / "used" / "config.json").is_file()
+    (tmp_path / "existing").mkdir()
+    with locked_dir(tmp_path / "existing"):
+        pass
+    assert (tmp_path / "existing").is_dir()
