@@ -15,6 +15,7 @@ import sys
 import types
 import typing
 from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
 from typing import Any
 
 from hdl.checks import check_int
@@ -24,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["Rules", "build", "merge", "parse_override", "toml_literal"]
+__all__ = ["Rules", "build", "merge", "parse_override", "read_toml", "toml_literal"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,23 @@ def toml_literal(raw: str) -> Any:
         return tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         return raw.strip()
+
+
+def read_toml(path: str | Path, error: type[Exception], fix: str = "") -> dict:
+    """The tables of the TOML file ``path``; a missing file, a directory, invalid TOML or an
+    unreadable (or non-UTF-8) file is ``error`` naming the file, followed by ``fix``."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise error(f"config file {path} {what}: pass an existing TOML file{fix}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"config file {path} is not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(
+            f"config file {path} cannot be read ({exc}): pass a readable UTF-8 TOML file{fix}"
+        ) from None
 
 
 def parse_override(text: str, error: type[Exception], form: str) -> tuple[list[str], Any]:

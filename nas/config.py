@@ -23,15 +23,15 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from hdl._settings import Rules, build, merge
+from hdl._settings import Rules, build, merge, read_toml
 from hdl._settings import parse_override as _parse_override
 from nas.errors import NASError
 from nas.search import SearchConfig
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 __all__ = ["load_search_config", "parse_override", "search_config"]
 
@@ -68,16 +68,5 @@ def load_search_config(
     path: str | Path | None, overrides: typing.Sequence[str] = ()
 ) -> SearchConfig:
     """Read ``path`` (``None``: all defaults) and apply ``overrides``."""
-    values: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
-            raise NASError(f"config file {path} {what}: pass an existing TOML file")
-        try:
-            values = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise NASError(f"config file {path} is not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise NASError(f"config file {path} cannot be read ({exc})") from None
+    values = {} if path is None else read_toml(path, NASError)
     return search_config(values, overrides)

@@ -27,14 +27,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hdl._settings import Rules, build, merge
+from hdl._settings import Rules, build, merge, read_toml
 from hdl._settings import parse_override as _parse_override
 from hdl.errors import NeurocimError
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover
-    import tomli as tomllib
+    pass
 
 from spindrop.experiment import RunConfig
 from spindrop.graph_model import architecture_digest, load_architecture, resolve_architecture
@@ -109,18 +109,5 @@ def load_config(
 ) -> RunConfig:
     """Read a TOML config file (or the defaults when ``path`` is None) and apply overrides
     (and ``arch``, see :func:`build_config`)."""
-    values: dict = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
-            raise ConfigError(f"config file {path} {what}: pass an existing TOML file to --config")
-        try:
-            values = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(
-                f"config file {path} cannot be read ({exc}): pass a readable UTF-8 TOML file"
-            ) from None
+    values = {} if path is None else read_toml(path, ConfigError, " to --config")
     return build_config(values, overrides, arch)

@@ -63,16 +63,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import snntorch as snn
 import torch
 import torch.nn.functional as F
-from snntorch import surrogate
 from torch import Tensor, nn
 
 from hdl.errors import NeurocimError
 from hdl.ir import DropoutSpec, Edge, IRError, Layer, Network, load_network
 from spindrop.dropout import DropoutConfig, MonteCarloDropout, MTJDropout
-from spindrop.models import ModelConfig
+from spindrop.models import ModelConfig, spiking_neurons
 from spindrop.quant import QuantConv2d, QuantLinear, _SignSTE
 
 __all__ = [
@@ -367,17 +365,7 @@ class GraphNet(MonteCarloDropout, nn.Module):
         self.log_alpha = nn.Parameter(
             torch.tensor(math.log(1.0 / (math.sqrt(max(rows, 1)) * q_top)))
         )
-        spike = surrogate.atan()
-        if config.timesteps == 1:
-            self.neurons = None
-            self._spike = spike
-        else:
-            self.neurons = nn.ModuleList(
-                snn.Leaky(
-                    beta=config.beta, threshold=1.0, spike_grad=spike, reset_mechanism="subtract"
-                )
-                for _ in layers[:-1]
-            )
+        self.neurons, self._spike = spiking_neurons(config, len(layers) - 1)
 
     def _dropout_config(
         self, edge: Edge, pool: bool, is_out: bool, model: DropoutConfig

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import snntorch as snn
 import torch
@@ -132,6 +133,20 @@ class ModelConfig:
         return self.dropout.enabled
 
 
+def spiking_neurons(config: ModelConfig, hidden: int) -> tuple[nn.ModuleList | None, Any]:
+    """The activation of ``hidden`` layers: for T = 1 no neuron modules and the Heaviside step
+    ``H(y)`` with snntorch's arc-tangent surrogate gradient; for T > 1 one snntorch ``Leaky``
+    per layer (``beta``, threshold 1, reset by subtraction) with that surrogate."""
+    spike = surrogate.atan()
+    if config.timesteps == 1:
+        return None, spike
+    neurons = nn.ModuleList(
+        snn.Leaky(beta=config.beta, threshold=1.0, spike_grad=spike, reset_mechanism="subtract")
+        for _ in range(hidden)
+    )
+    return neurons, spike
+
+
 def _layer_uses_dropout(index: int, n_layers: int, placement: str) -> bool:
     if placement == "all":
         return True
@@ -212,17 +227,7 @@ class BayesianBinaryNet(MonteCarloDropout, nn.Module):
         self.log_alpha = nn.Parameter(
             torch.tensor(math.log(1.0 / math.sqrt(layers[-1].in_features)))
         )
-        spike = surrogate.atan()
-        if config.timesteps == 1:
-            self.neurons = None
-            self._spike = spike
-        else:
-            self.neurons = nn.ModuleList(
-                snn.Leaky(
-                    beta=config.beta, threshold=1.0, spike_grad=spike, reset_mechanism="subtract"
-                )
-                for _ in layers[:-1]
-            )
+        self.neurons, self._spike = spiking_neurons(config, len(layers) - 1)
 
     @staticmethod
     def _weighted_layers(
