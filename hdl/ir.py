@@ -45,6 +45,8 @@ __all__ = [
     "Network",
     "Neuron",
     "load_network",
+    "network_from_bytes",
+    "network_to_bytes",
     "save_network",
 ]
 
@@ -802,6 +804,19 @@ def network_to_bytes(net: Network) -> tuple[bytes, bytes | None]:
     buffer = io.BytesIO()
     np.savez(buffer, **{k: arrays[k] for k in sorted(arrays)})
     return text.encode(), buffer.getvalue()
+
+
+def network_from_bytes(text: bytes, npz: bytes | None = None, where: str = "network") -> Network:
+    """The inverse of :func:`network_to_bytes`: a network from its JSON text and npz bytes."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IRError(f"{where} is not valid JSON: {exc}") from None
+    arrays = None
+    if npz is not None:
+        with np.load(io.BytesIO(npz)) as data:
+            arrays = {k: data[k] for k in data.files}
+    return _from_json(doc, arrays, where)
 
 
 def load_network(path: str | Path) -> Network:

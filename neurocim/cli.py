@@ -8,7 +8,8 @@
                       [--simulator icarus|verilator|amaranth]   (exit 1: RTL != golden, 3: loss)
     neurocim search   --config x.toml [--set search.key=value ...] [--storage URL] [--study NAME]
                       [--trials N] [--sampler random|tpe|nsga2] [--baseline]
-    neurocim search ops --config x.toml [--candidates N]   (the operation study)
+    neurocim search ops --config x.toml [--candidates N] [--epochs E] [--workers W]
+                      (the operation study: cost, score and trained accuracy per op set)
 
 Every run writes its artifacts under ``build/<run>/``. Bad input ends with one line naming the
 problem and the fix (``--debug`` shows the traceback instead).
@@ -219,6 +220,7 @@ def _hw_values(pairs: list[str]) -> dict:
             raise HardwareError(f"--hw {pair!r}: unknown hardware key; valid keys: {sorted(known)}")
         values[keys[0]] = value
     return values
+
 
 def _hardware(pairs: list[str]):
     """A HardwareConfig from ``KEY=VALUE`` pairs (TOML literals)."""
@@ -499,20 +501,50 @@ def _cmd_search(args) -> int:
 
 
 def _search_ops(args, config) -> int:
+    from nas.accuracy import ShortTraining
+    from nas.errors import NASError
     from nas.ops_study import operation_study, write_operation_study
     from nas.scoring import resolve_score
 
-    if args.candidates < 1:
-        raise ValueError(f"--candidates must be an integer >= 1, got {args.candidates}")
+    for flag, value, lo in (("candidates", args.candidates, 1), ("epochs", args.epochs, 0)):
+        if value < lo:
+            raise NASError(f"--{flag} must be an integer >= {lo}, got {value}")
+    if args.workers < 1:
+        raise NASError(f"--workers must be an integer >= 1, got {args.workers}")
+    if not 0 <= args.tolerance < 100:
+        raise NASError(f"--tolerance must be accuracy points in [0, 100), got {args.tolerance}")
+    training = (
+        ShortTraining(epochs=args.epochs, seeds=(config.seed,), dataset=config.dataset)
+        if args.epochs > 0
+        else None
+    )
     name, score = resolve_score(config.score, dataset=config.dataset)
-    rows = operation_study(config, args.candidates, score)
-    path = write_operation_study(rows, config, name, _run_dir(args, config) / "search-ops")
+    out = _run_dir(args, config) / "search-ops"
+    tolerance = args.tolerance / 100
+    rows = operation_study(
+        config,
+        args.candidates,
+        score,
+        training,
+        workers=args.workers,
+        cache_dir=out,
+        tolerance=tolerance,
+        progress=None if args.no_progress else lambda text: print(f"  {text}", flush=True),
+    )
+    path = write_operation_study(rows, config, name, out, training, tolerance)
     for r in rows:
-        print(
-            f"without {r['removed']:>10}: {r['distinct_cells']:5d} cells, "
+        label = r["removed"] if r.get("chosen") else f"without {r['removed']}"
+        line = (
+            f"{label:>18}: {r['distinct_cells']:5d} cells, "
             f"{r['feasible_fraction'] * 100:3.0f} % within budget, best score within budget "
             f"{r['score_best_feasible']}"
         )
+        if training is not None:
+            acc = r["winner_accuracy"]
+            line += ", search winner's accuracy " + ("-" if acc is None else f"{acc:.3f}")
+        print(line)
+    if training is not None:
+        print(f"chosen operation set: {', '.join(rows[-1]['ops'])}")
     print(f"report: {path}")
     return 0
 
@@ -691,7 +723,26 @@ def build_parser() -> argparse.ArgumentParser:
         "a search; writes <build>/<name>/search-ops/",
     )
     _add_config_args(p)
-    p.add_argument("--candidates", type=int, default=50, help="ops: candidates per operation set")
+    p.add_argument("--candidates", type=int, default=24, help="ops: candidates per operation set")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=4,
+        help="ops: train every candidate this many epochs (one fixed short budget, no dropout) "
+        "for the accuracy side; 0: cost and score only",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="ops: parallel training processes",
+    )
+    p.add_argument(
+        "--tolerance",
+        type=float,
+        default=1.0,
+        help="ops: accuracy points an operation's removal may lose and still be dropped",
+    )
     p.add_argument("--storage", help="Optuna storage URL (default: a journal file in the run)")
     p.add_argument("--study", help="study name; workers with one name share the study")
     p.add_argument("--trials", type=int, help="finished trials the study should hold")

@@ -26,7 +26,7 @@ from spindrop.data import ArrayDataset
 from spindrop.graph_model import GraphNet
 from spindrop.models import BayesianBinaryNet
 
-__all__ = ["CheckpointError", "TrainConfig", "TrainResult", "train"]
+__all__ = ["CheckpointError", "TrainConfig", "TrainResult", "resolve_device", "train"]
 
 
 class CheckpointError(NeurocimError, ValueError):
@@ -72,15 +72,38 @@ class TrainResult:
     resumed_from_epoch: int = 0
 
 
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto``: CUDA when present, else the CPU; otherwise the device named (``cpu``,
+    ``cuda``, ``cuda:1``); a device that does not exist here is a ``ValueError``."""
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"train.device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r} ({exc})"
+        ) from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"train.device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"train.device is {device!r} but CUDA is not available: use 'auto'")
+    return dev
+
+
+def _model_device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
 def _accuracy(
     model: BayesianBinaryNet | GraphNet, data: ArrayDataset, batch_size: int = 1024
 ) -> float:
     model.eval()
+    device = _model_device(model)
     correct = 0
     with torch.no_grad():
         for start in range(0, len(data), batch_size):
-            x = torch.from_numpy(data.x[start : start + batch_size])
-            y = torch.from_numpy(data.y[start : start + batch_size])
+            x = torch.from_numpy(data.x[start : start + batch_size]).to(device)
+            y = torch.from_numpy(data.y[start : start + batch_size]).to(device)
             correct += int((model(x).argmax(1) == y).sum())
     return correct / max(len(data), 1)
 
@@ -151,7 +174,7 @@ def load_torch_file(path: Path) -> object:
         raise ValueError("the file is empty")
     if not zipfile.is_zipfile(path):
         raise ValueError("not a complete file written by torch.save: truncated or overwritten")
-    return torch.load(path, weights_only=True)
+    return torch.load(path, weights_only=True, map_location="cpu")
 
 
 def train(
@@ -161,13 +184,37 @@ def train(
     val_data: ArrayDataset | None = None,
     checkpoint: str | Path | None = None,
     progress: bool = True,
+    device: str | torch.device = "auto",
 ) -> TrainResult:
-    """Train ``model`` in place; resume from ``checkpoint`` if it exists, save it every epoch."""
+    """Train ``model`` in place; resume from ``checkpoint`` if it exists, save it every epoch.
+
+    The model trains on ``device`` (:func:`resolve_device`: ``auto`` is CUDA when present)
+    and is returned on the CPU, where export, evaluation and the hardware flow read it.
+    The dropout masks are drawn on the CPU from seeded generators and moved to the device,
+    so the masks are the same on every device (the arithmetic may round differently).
+    """
     if tuple(train_data.shape) != model.input_shape:
         raise ValueError(
             f"training data has images of shape {train_data.shape}, the model expects "
             f"{model.input_shape}: build the model from the dataset's shape"
         )
+    dev = resolve_device(device)
+    model.to(dev)
+    try:
+        return _train(model, train_data, config, val_data, checkpoint, progress, dev)
+    finally:
+        model.to("cpu")
+
+
+def _train(
+    model: BayesianBinaryNet | GraphNet,
+    train_data: ArrayDataset,
+    config: TrainConfig,
+    val_data: ArrayDataset | None,
+    checkpoint: str | Path | None,
+    progress: bool,
+    dev: torch.device,
+) -> TrainResult:
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     steps_per_epoch = math.ceil(len(train_data) / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
@@ -195,8 +242,8 @@ def train(
         loss_sum, correct = 0.0, 0
         for start in range(0, len(order), config.batch_size):
             index = order[start : start + config.batch_size]
-            x = torch.from_numpy(train_data.x[index])
-            y = torch.from_numpy(train_data.y[index])
+            x = torch.from_numpy(train_data.x[index]).to(dev)
+            y = torch.from_numpy(train_data.y[index]).to(dev)
             logits = model(x)
             loss = F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
             optimizer.zero_grad(set_to_none=True)

@@ -322,6 +322,8 @@ def test_operation_study(tmp_path, capsys):
         "search.score=params",
         "--candidates",
         "3",
+        "--epochs",
+        "0",
     ]
     assert main(args) == 0
     assert "without avgpool3x3" in capsys.readouterr().out

@@ -86,3 +86,18 @@ def test_bad_train_config_named():
         TrainConfig(epochs=0)
     with pytest.raises(ValueError, match=r"train\.lr must be > 0"):
         TrainConfig(lr=-1.0)
+
+
+def test_training_device_is_resolved_and_a_missing_one_refused():
+    import torch
+
+    from spindrop.training import resolve_device
+
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"train\.device"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
