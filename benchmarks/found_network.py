@@ -94,8 +94,13 @@ def run_chain(build: Path, quick: bool = False) -> dict:
         seconds = time.perf_counter() - t0
         lines = proc.stdout.strip().splitlines()
         steps.append(
-            {"step": step, "command": "neurocim " + " ".join(argv), "seconds": seconds,
-             "rc": proc.returncode, "summary": lines[0] if lines else ""}
+            {
+                "step": step,
+                "command": "neurocim " + " ".join(argv),
+                "seconds": seconds,
+                "rc": proc.returncode,
+                "summary": lines[0] if lines else "",
+            }
         )
         if proc.returncode != 0:
             raise RuntimeError(
@@ -118,12 +123,15 @@ def run_chain(build: Path, quick: bool = False) -> dict:
             "feasible": sum(1 for c in cands["candidates"] if c.get("feasible")),
             "winner": winner["number"],
             "candidate": winner["candidate"],
-            "cost": {k: winner["cost"][k] for k in
-                     ("memory_bits", "params", "area_mm2", "latency_ms", "energy_uj", "cycles")},
+            "cost": {
+                k: winner["cost"][k]
+                for k in ("memory_bits", "params", "area_mm2", "latency_ms", "energy_uj", "cycles")
+            },
         },
         "accuracy": {
-            "evaluate": (json.loads(evaluate.read_text())["accuracy"]
-                         if evaluate.is_file() else None),
+            "evaluate": (
+                json.loads(evaluate.read_text())["accuracy"] if evaluate.is_file() else None
+            ),
             "export_float": export["float_accuracy"],
             "export_integer": export["integer_accuracy"],
             "export_images": export["images"],
@@ -133,8 +141,11 @@ def run_chain(build: Path, quick: bool = False) -> dict:
         "rtl": {
             "bytes": (run / "rtl" / "accelerator.v").stat().st_size,
             "lint_warnings": rtl["lint"].get("warnings") if rtl.get("lint") else None,
-            "synthesis": ({k: rtl["synthesis"][k] for k in ("cells", "flip_flops", "latches")}
-                          if rtl.get("synthesis") else None),
+            "synthesis": (
+                {k: rtl["synthesis"][k] for k in ("cells", "flip_flops", "latches")}
+                if rtl.get("synthesis")
+                else None
+            ),
             "timing_s": rtl["timing_s"],
         },
         "sim": {
@@ -169,17 +180,20 @@ def section(r: dict) -> str:
         f"{synth['cells']:,} yosys cells, {synth['flip_flops']:,} flip-flop bits, "
         f"{synth['latches']} latch bits "
         f"(synthesis {r['rtl']['timing_s'].get('synthesis', 0):.0f} s)"
-        if synth else "not synthesized"
+        if synth
+        else "not synthesized"
     )
     checked = sim["checked"]
     checked_text = (
-        ", ".join(f"{v:,} {k}" for k, v in checked.items()) if isinstance(checked, dict)
+        ", ".join(f"{v:,} {k}" for k, v in checked.items())
+        if isinstance(checked, dict)
         else str(checked)
     )
     bench = sim["bench"]
     bench_text = (
         f"{bench.get('cycles_per_second', 0):,.0f} cycles/s in the clocked part"
-        if isinstance(bench, dict) else str(bench)
+        if isinstance(bench, dict)
+        else str(bench)
     )
     acc = sim["accuracy"]
     acc_text = (
@@ -195,7 +209,7 @@ def section(r: dict) -> str:
 `benchmarks/found_network.py` runs the whole user flow with the CLI on the embedded 8x8
 digits: a small search, the winner trained as a BayBNN with its own MTJ dropout, exported,
 priced, generated (with synthesis) and simulated on Icarus against the golden model. Machine:
-{r['machine']}. Measured (one run; wall time of each command, process start included):
+{r["machine"]}. Measured (one run; wall time of each command, process start included):
 
 | step | command | wall [s] |
 |---|---|---:|
@@ -203,26 +217,26 @@ priced, generated (with synthesis) and simulated on Icarus against the golden mo
 
 (`--set` options of the search: {", ".join(f"`{x}`" for x in SPACE)}.)
 
-* **Search**: {s['trials']} trials, {s['feasible']} feasible; winner trial {s['winner']}: cells
-  `{c['cells'][0]}` (shared), C {c['channels']}, C_down {c['down_channels']}, H {c['hidden']},
-  T {c['timesteps']}, {c['weight_bits']}-bit weights, MTJ dropout p {c['dropout_p']}
-  ({c['granularity']}, {c['modules']} module(s) per edge, placement {c['placement']});
-  {cost['memory_bits']:,} weight bits, {cost['area_mm2']:.3f} mm^2,
-  {cost['energy_uj']:.3f} uJ, {per_sample:,} cycles ({cost['latency_ms'] * 1e3:.2f} us) per
+* **Search**: {s["trials"]} trials, {s["feasible"]} feasible; winner trial {s["winner"]}: cells
+  `{c["cells"][0]}` (shared), C {c["channels"]}, C_down {c["down_channels"]}, H {c["hidden"]},
+  T {c["timesteps"]}, {c["weight_bits"]}-bit weights, MTJ dropout p {c["dropout_p"]}
+  ({c["granularity"]}, {c["modules"]} module(s) per edge, placement {c["placement"]});
+  {cost["memory_bits"]:,} weight bits, {cost["area_mm2"]:.3f} mm^2,
+  {cost["energy_uj"]:.3f} uJ, {per_sample:,} cycles ({cost["latency_ms"] * 1e3:.2f} us) per
   sample.
 * **Training** (`train --arch <search dir>`, which takes the winner's `train.toml`:
-  timesteps, beta, data set; 60 epochs): test accuracy {a['evaluate']:.3f} (`--evaluate`,
+  timesteps, beta, data set; 60 epochs): test accuracy {a["evaluate"]:.3f} (`--evaluate`,
   the whole test split).
-* **Export** check on {a['export_images']} test images x {a['export_samples']} MC samples:
-  float accuracy {a['export_float']:.3f}, integer {a['export_integer']:.3f}; per-sample
-  predictions agree up to ties on {100 * a['prediction_agreement']:.1f} %.
-* **RTL**: `accelerator.v` {r['rtl']['bytes']:,} bytes, {r['rtl']['lint_warnings']} Verilator
+* **Export** check on {a["export_images"]} test images x {a["export_samples"]} MC samples:
+  float accuracy {a["export_float"]:.3f}, integer {a["export_integer"]:.3f}; per-sample
+  predictions agree up to ties on {100 * a["prediction_agreement"]:.1f} %.
+* **RTL**: `accelerator.v` {r["rtl"]["bytes"]:,} bytes, {r["rtl"]["lint_warnings"]} Verilator
   lint warnings; {synth_text}.
-* **Simulation**: **{sim['verdict']}** on {sim['simulator']}, {sim['images']} images x
-  {sim['samples']} MC samples: RTL == golden model for every output and spike
-  ({checked_text} compared), busy cycles {busy:,} = {sim['images']} x {sim['samples']} x
-  {per_sample:,}, {equal} the schedule ({sim['cycles']['schedule']:,} per image);
-  {sim['seconds']:.0f} s, {sim['cycles_per_second']:,.0f} busy cycles/s (elaboration
+* **Simulation**: **{sim["verdict"]}** on {sim["simulator"]}, {sim["images"]} images x
+  {sim["samples"]} MC samples: RTL == golden model for every output and spike
+  ({checked_text} compared), busy cycles {busy:,} = {sim["images"]} x {sim["samples"]} x
+  {per_sample:,}, {equal} the schedule ({sim["cycles"]["schedule"]:,} per image);
+  {sim["seconds"]:.0f} s, {sim["cycles_per_second"]:,.0f} busy cycles/s (elaboration
   included), {bench_text}.
   {acc_text}
 
@@ -239,7 +253,7 @@ def write_section(text: str, path: Path = ROOT / "docs" / "nas.md") -> None:
         doc = doc.rstrip("\n") + "\n\n" + text
     else:
         end = doc.find("\n## ", start + len(SECTION))
-        doc = doc[:start] + text + (doc[end + 1:] if end >= 0 else "")
+        doc = doc[:start] + text + (doc[end + 1 :] if end >= 0 else "")
         if end >= 0 and not text.endswith("\n\n"):
             doc = doc.replace(text, text + "\n", 1)
     path.write_text(doc)
