@@ -6,7 +6,7 @@ network's `neurocim rtl` directory in build/bench-rtl/<network>/.
 
 For three networks with random weights (a digits-size MLP 64-128-10, a small CNN on 8x8 inputs
 and the MNIST-size 784-256-10 binary MLP, all on the default 128 x 128 tiles) it runs the RTL
-flow of `neurocim rtl` (neurocim.rtl_flow.write_rtl: generation, Verilator lint, hierarchical
+flow of `neurocim rtl` (neurocim.flow.rtl.write_rtl: generation, Verilator lint, hierarchical
 Yosys synthesis), simulates one image in Amaranth's simulator and checks the busy cycles equal
 the schedule's (and outputs, spikes, events equal the golden model's), then runs the same image
 on the Verilog under cocotb with Icarus and with Verilator. It takes about 5 to 10 minutes on
@@ -34,7 +34,7 @@ from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
 from hdl.mapping import Mapping, map_network, schedule
 from hdl.rtl.accelerator import Accelerator
-from neurocim.rtl_flow import write_rtl
+from neurocim.flow.rtl import write_rtl
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import compare_run
 
@@ -257,7 +257,7 @@ def write_doc(rows: list[dict], total_s: float) -> str:
         "modules, T = 4), a small CNN on 8x8 inputs (conv16 - conv32 stride 2 with channel "
         "MTJ dropout on 4 modules - fc10, T = 4) and the MNIST-size binary MLP 784-256-10 "
         "(8-bit pixels, MTJ dropout on 16 modules, T = 1). Every artifact comes from the flow "
-        "of `neurocim rtl` (`neurocim.rtl_flow.write_rtl`); the directories are kept in "
+        "of `neurocim rtl` (`neurocim.flow.rtl.write_rtl`); the directories are kept in "
         "`build/bench-rtl/`.",
         "",
         "## Generation, lint and synthesis",

@@ -165,39 +165,21 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from spindrop.experiment import check_export_args, run_export
+    from neurocim.flow.export import check_export_flags, export_run, export_summary, export_warning
 
-    try:  # before anything is read or written
-        check_export_args(args.input_bits, args.samples)
-    except ValueError as exc:  # the library names its parameter; the user typed the flag
-        name, _, rest = str(exc).partition(" ")
-        flag = {"input_bits": "--input-bits", "samples": "--samples"}.get(name, name)
-        raise type(exc)(f"{flag} {rest}") from None
+    check_export_flags(args.input_bits, args.samples)  # before anything is read or written
     config, run_dir = _config_of_run(args)
-    report = run_export(
+    result = export_run(
         config,
         run_dir,
         input_bits=args.input_bits,
         samples=args.samples,
         progress=not args.no_progress,
     )
-    spikes = report["hidden_spikes"]
-    print(
-        f"exported {config.name} -> {report['network']}: per-sample predictions agree up to "
-        f"ties on {report['prediction_agreement'] * 100:.2f} % of {report['images']} test "
-        f"images x {report['samples']} samples (integer outputs tie on "
-        f"{report['tie_rate'] * 100:.2f} %); hidden spikes agree on "
-        f"{spikes['agreement'] * 100:.3f} %; accuracy float {report['float_accuracy']:.4f}, "
-        f"integer {report['integer_accuracy']:.4f}"
-    )
-    if report["timesteps"] == 1 and spikes["differences_beyond_rounding"]:
-        first = spikes["first_difference"]
-        print(
-            f"  warning: {spikes['differences_beyond_rounding']} hidden spikes differ beyond "
-            f"float rounding (first: layer {first['layer']}, image {first['image']}); the "
-            "binary export should be exact, see export_report.json",
-            file=sys.stderr,
-        )
+    print(export_summary(result))
+    warning = export_warning(result)
+    if warning is not None:
+        print(warning, file=sys.stderr)
     return 0
 
 
@@ -230,25 +212,23 @@ def _hardware(pairs: list[str]):
 
 
 def _cmd_estimate(args) -> int:
-    from hdl._io import atomic_write_json
-    from hdl.cost import estimate
     from hdl.ir import load_network
+    from neurocim.flow.estimate import estimate_cost
 
     net = load_network(args.network)
-    report = estimate(
+    hw = _hardware(args.hw)
+    result = estimate_cost(
         net,
-        _hardware(args.hw),
+        hw,
+        args.network,
         driver=_driver(args, net),
         preset=args.preset,
         samples=args.samples,
         reproduce_defects=args.reproduce_defects,
+        out=args.out,
+        show=print,
     )
-    print(report.table())
-    out = args.out or (args.network if args.network.is_dir() else args.network.parent) / (
-        f"cost_{args.preset}.json"
-    )
-    atomic_write_json(out, report.as_dict())
-    print(f"report: {out}")
+    print(f"report: {result.path}")
     return 0
 
 
@@ -280,12 +260,13 @@ def _progress(args, command: str):
 
 
 def _cmd_rtl(args) -> int:
-    from neurocim import rtl_flow
+    from neurocim.flow.common import default_out_dir
+    from neurocim.flow.rtl import write_rtl
 
     net = _network_arg(args.network)
     hw = _hardware(args.hw)
-    out = args.out or rtl_flow.default_out_dir(args.network, net, "rtl")
-    result = rtl_flow.write_rtl(
+    out = args.out or default_out_dir(args.network, net, "rtl")
+    result = write_rtl(
         net,
         out,
         hw,
@@ -321,11 +302,14 @@ SIM_ACCURACY_LOSS_EXIT = 3
 
 
 def _cmd_sim(args) -> int:
-    from neurocim import rtl_flow
+    from neurocim.flow import sim as sim_step
+    from neurocim.flow.common import FlowError, default_out_dir
+    from neurocim.flow.images import load_images
+    from neurocim.flow.rtl import check_design
 
     net = _network_arg(args.network)
-    rtl_dir = args.rtl or rtl_flow.default_out_dir(args.network, net, "rtl")
-    hw, driver, bundle = rtl_flow.sim_design(
+    rtl_dir = args.rtl or default_out_dir(args.network, net, "rtl")
+    hw, driver, bundle = sim_step.sim_design(
         net,
         rtl_dir,
         hw_values=_hw_values(args.hw),
@@ -333,14 +317,12 @@ def _cmd_sim(args) -> int:
         required=args.rtl is not None,
     )
     if bundle is None:
-        rtl_flow.check_design(net, hw, driver)
-    if args.simulator not in rtl_flow.SIMULATORS:  # pragma: no cover - argparse checks
-        raise rtl_flow.FlowError(f"unknown simulator {args.simulator!r}")
+        check_design(net, hw, driver)
+    if args.simulator not in SIMULATORS:  # pragma: no cover - argparse checks
+        raise FlowError(f"unknown simulator {args.simulator!r}")
     if args.waves and args.simulator == "amaranth":
-        raise rtl_flow.FlowError(
-            "--waves needs a Verilog simulator: use --simulator icarus or verilator"
-        )
-    images = rtl_flow.load_images(
+        raise FlowError("--waves needs a Verilog simulator: use --simulator icarus or verilator")
+    images = load_images(
         net,
         args.images,
         data=args.data,
@@ -348,7 +330,7 @@ def _cmd_sim(args) -> int:
         network_path=args.network,
         seed=args.seed,
     )
-    rtl_flow.check_sim_args(args.samples, args.mtj_seed, args.max_accuracy_loss)
+    sim_step.check_sim_args(args.samples, args.mtj_seed, args.max_accuracy_loss)
     out = args.out or Path(rtl_dir) / "sim"
     if bundle is None:
         print(
@@ -356,7 +338,7 @@ def _cmd_sim(args) -> int:
             "the network and --hw (run `neurocim rtl` first to simulate the files you ship)",
             file=sys.stderr,
         )
-    result, report = rtl_flow.run_sim(
+    result, report = sim_step.run_sim(
         net,
         hw,
         images,
@@ -387,7 +369,7 @@ def _cmd_sim(args) -> int:
             f"per image {sorted(set(c['per_image']))} (schedule {c['schedule']:,}); "
             f"{result.seconds:.1f} s, {speed}"
         )
-        print(f"  {rtl_flow.accuracy_line(report['accuracy'])}")
+        print(f"  {sim_step.accuracy_line(report['accuracy'])}")
     else:
         print(f"sim {net.name} ({design}) on {args.simulator}: {verdict}, {what}")
     for finding in result.findings[:5]:
@@ -424,20 +406,10 @@ def _add_network_args(p: argparse.ArgumentParser) -> None:
 
 
 def _driver(args, net):
-    """The MTJ drive for ``net``: ``--pulse-ns`` applied to the network's trained device (or the
-    default one), else ``None``, which lets every consumer use the network's own driver
-    (:func:`hdl.driver.driver_for`)."""
-    if args.pulse_ns is None:
-        return None
-    from dataclasses import replace
+    """The MTJ drive of ``--pulse-ns`` for ``net`` (:func:`neurocim.flow.common.mtj_driver`)."""
+    from neurocim.flow.common import mtj_driver
 
-    from hdl.driver import driver_for
-    from hdl.hwconfig import HardwareError
-
-    try:
-        return replace(driver_for(net), pulse_ns=args.pulse_ns)
-    except HardwareError as exc:
-        raise HardwareError(f"--pulse-ns {args.pulse_ns:g}: {exc}") from None
+    return mtj_driver(net, args.pulse_ns)
 
 
 def _cmd_study(args) -> int:

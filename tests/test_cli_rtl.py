@@ -1,5 +1,5 @@
-"""`neurocim rtl` and `neurocim sim` (neurocim.rtl_flow) and the hierarchical synthesis report
-(hdl.rtl.report), on small hand-made networks."""
+"""`neurocim rtl` and `neurocim sim` (neurocim.flow.rtl, neurocim.flow.sim) and the hierarchical
+synthesis report (hdl.rtl.report), on small hand-made networks."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ from hdl.mapping import schedule
 from hdl.rtl.accelerator import tile_cells
 from hdl.rtl.plan import plan_accelerator
 from hdl.rtl.report import accelerator_components, hierarchy_stats, module_groups
-from neurocim import rtl_flow
 from neurocim.cli import main
+from neurocim.flow import rtl as rtl_step
+from neurocim.flow import sim as sim_step
+from neurocim.flow.common import INCOMPLETE, network_digest
+from neurocim.flow.images import load_images
 
 HW = {
     "tile_rows": 32,
@@ -110,7 +113,7 @@ def test_rtl_writes_the_artifacts_byte_identically(net_dir, tmp_path, capsys):
     manifest = json.loads((a / "manifest.json").read_text())
     acc = plan_accelerator(net, hw)
     assert manifest["schedule"]["cycles_per_sample"] == schedule(net, hw).cycles
-    assert manifest["network"]["sha256"] == rtl_flow.network_digest(net)
+    assert manifest["network"]["sha256"] == network_digest(net)
     assert manifest["hardware"]["tile_rows"] == 32
     ports = {p["name"]: p for p in manifest["ports"]}
     assert ports["pixels__payload"] == {
@@ -333,13 +336,13 @@ def test_sim_catches_a_corrupted_design(tmp_path, capsys, monkeypatch):
     neuron = replace(fc1.neuron, threshold=fc1.neuron.threshold + 1)
     corrupt = replace(net, layers=(replace(fc1, neuron=neuron), *net.layers[1:])).validate()
     x = np.random.default_rng(0).integers(0, 4, (2, 1, 8, 8))
-    result = rtl_flow.simulate(net, hw, x, simulator="amaranth", rtl_net=corrupt)
+    result = sim_step.simulate(net, hw, x, simulator="amaranth", rtl_net=corrupt)
     assert not result.ok and result.findings[0].startswith("layer 'fc1' differs")
     assert result.verdict.golden.outputs.shape == (1, 2, 3)
 
     path = tmp_path / "net"
     save_network(net, path)
-    monkeypatch.setattr(rtl_flow, "run_sim", functools.partial(rtl_flow.run_sim, rtl_net=corrupt))
+    monkeypatch.setattr(sim_step, "run_sim", functools.partial(sim_step.run_sim, rtl_net=corrupt))
     args = ["sim", str(path), *HW_ARGS, "--simulator", "amaranth", "--data", "digits"]
     assert main([*args, "--images", "2", "--out", str(tmp_path / "sim")]) == 1
     out = capsys.readouterr().out
@@ -460,7 +463,7 @@ def test_sim_simulates_the_rtl_bundle_with_its_hardware(tmp_path, capsys):
     assert report["verdict"] == "PASS" and report["hardware"] == manifest["hardware"]
     assert report["hardware"]["tile_rows"] == 32 and report["mtj_driver"]["pulse_ns"] == 20.0
     rtl_report = json.loads((rtl / "report.json").read_text())
-    assert report["design"]["sha256"] == rtl_flow.bundle_digest(rtl)
+    assert report["design"]["sha256"] == rtl_step.bundle_digest(rtl)
     assert report["design"]["sha256"] == rtl_report["bundle"]["sha256"]
     assert report["design"]["path"] == str(rtl.resolve()) and report["design"]["top"] == "tiny_acc"
     sim_md = (rtl / "sim" / "sim.md").read_text()
@@ -530,7 +533,7 @@ def test_sim_refuses_a_bundle_it_cannot_trust(net_dir, tmp_path, capsys):
     _one_line_error(capsys, "generated for another network")
     assert main(["sim", str(net_dir), "--rtl", str(tmp_path / "nothing"), *base]) == 2
     _one_line_error(capsys, "no rtl bundle at")
-    (rtl / rtl_flow.INCOMPLETE).write_text("killed")
+    (rtl / INCOMPLETE).write_text("killed")
     assert main(["sim", str(net_dir), "--rtl", str(rtl), *base]) == 2
     _one_line_error(capsys, "is incomplete")
 
@@ -551,15 +554,15 @@ def test_sim_without_a_bundle_says_it_generates_one(net_dir, tmp_path, capsys):
 def test_rtl_and_sim_report_progress_per_stage(net_dir, tmp_path, capsys):
     lines: list[str] = []
     net, hw = load_network(net_dir), HardwareConfig(**HW)
-    rtl_flow.write_rtl(net, tmp_path / "rtl", hw, progress=lines.append)
+    rtl_step.write_rtl(net, tmp_path / "rtl", hw, progress=lines.append)
     stages = ["generating the accelerator", "writing accelerator.v", "lint", "synthesis"]
     for stage, line in zip(stages, lines, strict=False):
         assert line.startswith(stage), lines
     assert lines[-1].startswith("synthesis done in")
     lines.clear()
-    bundle = rtl_flow.read_bundle(tmp_path / "rtl")
-    images = rtl_flow.load_images(net, 2, data="digits")
-    rtl_flow.run_sim(net, bundle.hw, images, tmp_path / "sim", bundle=bundle, progress=lines.append)
+    bundle = rtl_step.read_bundle(tmp_path / "rtl")
+    images = load_images(net, 2, data="digits")
+    sim_step.run_sim(net, bundle.hw, images, tmp_path / "sim", bundle=bundle, progress=lines.append)
     assert lines[0] == "building the Verilog with icarus, then 2 image(s) x 1 sample(s)"
     assert lines[-2:] == [
         "comparing with the golden model",

