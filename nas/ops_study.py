@@ -197,6 +197,8 @@ def operation_study(
     acc = train_missing([c for m in measured for c in m[1]])
     for row, drawn, scores, feasible in measured:
         row.update(_accuracy_fields(drawn, scores, feasible, acc))
+    spreads = [max(v) - min(v) for v in cache.values.values() if len(v) > 1]
+    rows[0]["seed_spread"] = statistics.median(spreads) if spreads else None
     chosen, reasons = choose_ops(rows, tolerance)
     for row in rows:
         row["dropped"] = row["removed"] in chosen["dropped"]
@@ -333,4 +335,12 @@ def write_operation_study(
     if trained:
         chosen = rows[-1]
         lines += ["", f"Chosen operation set: `{', '.join(chosen['ops'])}`."]
+        spread = rows[0].get("seed_spread")
+        if spread is not None:
+            lines += [
+                "",
+                f"Training noise: two seeds of one architecture differ by a median "
+                f"{spread * 100:.1f} accuracy points (over every architecture trained here); "
+                "a difference between rows smaller than that is not a measured effect.",
+            ]
     return atomic_write_text(out / "ops.md", "\n".join(lines) + "\n")

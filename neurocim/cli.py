@@ -478,7 +478,12 @@ def _search_ops(args, config) -> int:
     from nas.ops_study import operation_study, write_operation_study
     from nas.scoring import resolve_score
 
-    for flag, value, lo in (("candidates", args.candidates, 1), ("epochs", args.epochs, 0)):
+    checks = (
+        ("candidates", args.candidates, 1),
+        ("epochs", args.epochs, 0),
+        ("seeds", args.seeds, 1),
+    )
+    for flag, value, lo in checks:
         if value < lo:
             raise NASError(f"--{flag} must be an integer >= {lo}, got {value}")
     if args.workers < 1:
@@ -486,7 +491,11 @@ def _search_ops(args, config) -> int:
     if not 0 <= args.tolerance < 100:
         raise NASError(f"--tolerance must be accuracy points in [0, 100), got {args.tolerance}")
     training = (
-        ShortTraining(epochs=args.epochs, seeds=(config.seed,), dataset=config.dataset)
+        ShortTraining(
+            epochs=args.epochs,
+            seeds=tuple(range(config.seed, config.seed + args.seeds)),
+            dataset=config.dataset,
+        )
         if args.epochs > 0
         else None
     )
@@ -708,6 +717,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=min(2, os.cpu_count() or 1),
         help="ops: parallel training processes",
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=2,
+        help="ops: trainings per architecture (seeds from the config's seed on); the accuracy "
+        "is their mean",
     )
     p.add_argument(
         "--tolerance",

@@ -165,6 +165,8 @@ def test_command_line_runs_the_trained_study(tmp_path, capsys):
         "1",
         "--workers",
         "1",
+        "--seeds",
+        "1",
         "--no-progress",
     ]
     assert main(args) == 0
@@ -172,5 +174,5 @@ def test_command_line_runs_the_trained_study(tmp_path, capsys):
     assert "chosen operation set:" in out
     text = (tmp_path / "o" / "search-ops" / "ops.md").read_text()
     assert "search winner's accuracy" in text and "Chosen operation set" in text
-    assert main([*args[:-7], "--epochs", "-1"]) == 2
+    assert main([*args[:-9], "--epochs", "-1"]) == 2
     assert "--epochs must be an integer >= 0" in capsys.readouterr().err
