@@ -8,6 +8,8 @@
                       [--simulator icarus|verilator|amaranth]   (exit 1: RTL != golden, 3: loss)
     neurocim search   --config x.toml [--set search.key=value ...] [--storage URL] [--study NAME]
                       [--trials N] [--sampler random|tpe|nsga2] [--baseline]
+    neurocim flow     [--config flow.toml] [--set section.key=value ...] [--from STEP] [--to STEP]
+                      [--quick]   (search -> train -> export -> estimate -> rtl -> sim -> report)
     neurocim search ops --config x.toml [--candidates N] [--epochs E] [--workers W]
                       (the operation study: cost, score and trained accuracy per op set)
 
@@ -530,6 +532,52 @@ def _search_ops(args, config) -> int:
     return 0
 
 
+QUICK = (
+    "search.trials=4",
+    "train.epochs=2",
+    "export.samples=2",
+    "rtl.synth=false",
+    "sim.images=3",
+    "sim.samples=2",
+)
+"""``neurocim flow --quick``: a smoke run of the whole flow (its name gets ``-quick``)."""
+
+
+def _cmd_flow(args) -> int:
+    from neurocim.flow.config import load_flow_config
+    from neurocim.flow.runner import run_flow
+
+    overrides = list(QUICK) + list(args.overrides) if args.quick else list(args.overrides)
+    flow = load_flow_config(args.config, overrides)
+    if args.quick and not any(o.startswith("name=") for o in args.overrides):
+        from dataclasses import replace
+
+        flow = replace(flow, name=f"{flow.name}-quick")
+    args.interrupted_hint = "run the same command again: finished steps are kept, the search "
+    args.interrupted_hint += "resumes from its storage and training from its checkpoint"
+    result = run_flow(
+        flow,
+        args.build_dir,
+        from_step=args.from_step,
+        to_step=args.to_step,
+        progress=not args.no_progress,
+    )
+    args.interrupted_hint = None
+    ran = [s for s, a in result.actions.items() if a == "ran"]
+    skipped = [s for s, a in result.actions.items() if a == "skipped"]
+    print(
+        f"flow {flow.name}: ran {', '.join(ran) or 'nothing'}"
+        + (f"; skipped {', '.join(skipped)} (up to date)" if skipped else "")
+    )
+    if (result.run_dir / "report.html").is_file() and "report" in result.actions:
+        print(f"report: {result.run_dir / 'report.html'} ({result.run_dir / 'report.md'})")
+    if result.verdict is not None:
+        print(f"proof: {result.verdict}")
+    if result.verdict == "FAIL":
+        return 1
+    return SIM_ACCURACY_LOSS_EXIT if result.verdict == "ACCURACY LOSS" else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neurocim",
@@ -666,6 +714,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output directory (default: see above)")
     p.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=_cmd_sim)
+
+    p = sub.add_parser(
+        "flow",
+        help="one command from a dataset and a budget to verified Verilog",
+        description="Run the named steps search -> train -> export -> estimate -> rtl -> sim "
+        "-> report from one TOML file (default: the embedded digits with a default budget) "
+        "into build/<name>/; finished steps whose inputs did not change are skipped, a "
+        "killed run resumes.",
+    )
+    p.add_argument("--config", type=Path, help="flow TOML file (default: the embedded digits)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a setting, e.g. --set search.budget.energy_uj=0.4 (repeatable)",
+    )
+    from neurocim.flow.runner import STEPS
+
+    p.add_argument("--from", dest="from_step", choices=STEPS, help="run this step and all after")
+    p.add_argument(
+        "--to", dest="to_step", choices=STEPS, help="stop after this step (--to estimate: quick)"
+    )
+    p.add_argument("--quick", action="store_true", help="a smoke run of a few minutes")
+    p.add_argument(
+        "--build-dir", type=Path, default=Path("build"), help="where the run directory goes"
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_flow)
 
     p = sub.add_parser(
         "study", help="the SpinDrop results table: BNN vs BayBNN, MLP and CNN, on digits"
