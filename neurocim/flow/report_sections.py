@@ -74,11 +74,18 @@ class RunFiles:
         self.problems: list[str] = []
         self._cache: dict[str, Any] = {}
 
+    def path(self, rel: str) -> Path:
+        """Where ``rel`` lies: the trained model's files (``train/``, ``evaluate/``,
+        ``network/``) under ``model/`` in a flow run, at the top of a plain training run."""
+        if rel.startswith(("train/", "evaluate/", "network/")) and (self.root / "model").is_dir():
+            return self.root / "model" / rel
+        return self.root / rel
+
     def json(self, rel: str) -> dict[str, Any] | None:
         """The JSON object in ``rel``, or ``None`` if it is missing, unreadable or not an
         object (noted in :attr:`problems`)."""
         if rel not in self._cache:
-            path, data = self.root / rel, None
+            path, data = self.path(rel), None
             if path.is_file():
                 try:
                     data = json.loads(path.read_text(encoding="utf-8"))
@@ -92,7 +99,7 @@ class RunFiles:
 
     def figure(self, rel: str, caption: str) -> Block:
         """The PNG ``rel`` as a figure, or a paragraph saying it is missing."""
-        path = self.root / rel
+        path = self.path(rel)
         try:
             png = path.read_bytes()
         except OSError:
