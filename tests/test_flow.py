@@ -77,6 +77,8 @@ def test_rerun_skips_everything_and_a_changed_setting_reruns_only_what_follows(q
         (["--set", "sim.simulator=spice"], "sim.simulator"),
         (["--from", "sim", "--to", "search"], "comes after"),
         (["--set", "search.budget.energy_uj=-1"], "energy_uj"),
+        (["--set", "train.epochs=0"], "train.epochs"),
+        (["--set", "model.bogus=1"], "bogus"),
     ],
 )
 def test_bad_input_is_one_line_naming_the_key(tmp_path, capsys, extra, message):
@@ -84,6 +86,7 @@ def test_bad_input_is_one_line_naming_the_key(tmp_path, capsys, extra, message):
     err = capsys.readouterr().err
     assert err.startswith("neurocim: error:") and message in err
     assert "Traceback" not in err
+    assert not (tmp_path / "flow-digits-quick" / "search").exists()  # refused before any step
 
 
 def test_missing_config_file_is_named(tmp_path, capsys):
@@ -160,3 +163,36 @@ def test_the_flow_report_renders_in_chromium(quick_run):
     md = (run / "report.md").read_text()
     for title in ("Summary", "Search", "Training", "MTJ dropout", "RTL", "Proof", "Steps"):
         assert f"## {title}" in md
+
+
+def test_the_rtl_masks_replayed_into_the_float_model_are_the_masks_it_draws():
+    """The float check's replay is the inverse of the export's recording: masks the float
+    model drew, converted to the IR's keep masks, replayed, give the same softmax."""
+    import numpy as np
+    import torch
+
+    from nas.space import SearchSpace, SpaceConfig
+    from neurocim.flow.reference import _replayed_probabilities
+    from spindrop.export import masks_from_records
+    from spindrop.graph_model import GraphNet
+    from spindrop.models import ModelConfig
+
+    space = SearchSpace(SpaceConfig(channels=(4,), hidden=(16,), timesteps=(1,), dropout_p=(0.25,)))
+    cand = space.stream(0, 0)
+    net = cand.network((1, 8, 8), 10)
+    model = GraphNet(net, ModelConfig(timesteps=1), seed=0, dropout="network")
+    x = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    model.eval().set_mc(True)
+    records = model.record_masks()
+    with torch.no_grad():
+        drawn = np.stack([torch.softmax(model(x), 1).double().numpy() for _ in range(3)])
+    for layer in model.dropout_layers():
+        layer.recording = None
+    model.set_mc(False)
+    masks = masks_from_records(model, net, records)
+    assert masks and all(m.shape[:2] == (3, 5) for m in masks.values())
+    replayed = _replayed_probabilities(model, x.numpy(), masks, 3)
+    np.testing.assert_array_equal(replayed, drawn)
+    # other masks give other outputs (the replay is not ignored)
+    flipped = {k: ~v for k, v in masks.items()}
+    assert not np.array_equal(_replayed_probabilities(model, x.numpy(), flipped, 3), drawn)

@@ -3,10 +3,13 @@
 The sim step proves RTL == golden model bit for bit on the RTL's own MTJ masks. This module
 adds the trained float model (``model/train/model.pt``) on the same test images, seen as the
 chip sees them (pixels quantized to the network's input bits, ``x_q / (2^bits - 1)``), with
-``samples`` Monte-Carlo passes of its own dropout (the same probability and granularity, its
-own seeded draws: not the RTL's bits), predicting the arg-max of the mean softmax. Reported:
-the float model's and the RTL's accuracy on the labels, their prediction agreement, and
-whether the RTL's accuracy is within ``tolerance`` of the float model's.
+the same masks: the keep masks the RTL's MTJ modules drew (``"layer.i"`` -> ``(samples,
+images, units)``) are replayed into the model's dropout layers
+(:meth:`spindrop.dropout.MonteCarloDropout.replay_masks`, the inverse of
+:func:`spindrop.export.masks_from_records`), one forward pass per sample; the float
+prediction is the arg-max of the mean softmax. Reported: the float model's and the RTL's
+accuracy on the labels, their prediction agreement, and whether the RTL's accuracy is within
+``tolerance`` of the float model's.
 """
 
 from __future__ import annotations
@@ -23,28 +26,50 @@ from neurocim.flow.images import ImageSet
 __all__ = ["float_model_check"]
 
 
+def _replayed_probabilities(
+    model: Any, x: np.ndarray, masks: dict[str, np.ndarray], samples: int
+) -> np.ndarray:
+    """Softmax ``(samples, images, classes)`` of ``model`` with the keep ``masks`` replayed."""
+    import torch
+
+    keys = getattr(model, "dropout_keys", None)
+    layers = list(model.dropout_layers())
+    if keys is None:  # BayesianBinaryNet: one dropout per block, on its first edge
+        keys = [k for k in sorted(masks) if k.endswith(".0")][: len(layers)]
+    missing = [k for k in keys if k not in masks]
+    if layers and (missing or len(keys) != len(layers)):
+        raise ValueError(f"the RTL drew no masks for the model's dropout layers {missing}")
+    records = [[~masks[k][m] for m in range(samples)] for k in keys] if layers else []
+    model.eval().set_mc(bool(layers))
+    if layers:
+        model.replay_masks(records)
+    out = []
+    with torch.no_grad():
+        for _ in range(samples if layers else 1):
+            out.append(torch.softmax(model(torch.from_numpy(x)), 1).double().numpy())
+    model.set_mc(False)
+    return np.stack(out)
+
+
 def float_model_check(
     model_dir: Path,
     images: ImageSet,
     sim_report: dict[str, Any],
     samples: int,
     tolerance: float,
-    seed: int = 0,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Compare the RTL's predictions in ``sim_report`` with the float model of ``model_dir``
-    on ``images``; the result is also written to ``<model_dir>/../sim/float_check.json``."""
-    import torch
-
+    on ``images`` and the RTL's keep ``masks``; the result is also written to
+    ``<model_dir>/../sim/float_check.json``."""
     from neurocim.config import build_config
     from spindrop.experiment import load_trained
-    from spindrop.inference import mc_probabilities
 
-    torch.manual_seed(seed)
     config = build_config(json.loads((model_dir / "config.json").read_text()))
     model, _data = load_trained(config, model_dir)
     bits = int(json.loads((model_dir / "network" / "network.json").read_text())["input"]["bits"])
     x = (images.x / (2**bits - 1)).astype(np.float32)
-    float_pred = mc_probabilities(model, x, samples).mean(0).argmax(1)
+    float_pred = _replayed_probabilities(model, x, masks or {}, samples).mean(0).argmax(1)
     rtl_pred = np.asarray(sim_report["predictions"]["rtl"]) if "predictions" in sim_report else None
     labelled = images.labels >= 0
     n = int(labelled.sum())
@@ -67,7 +92,7 @@ def float_model_check(
         "tolerance": tolerance,
         "within_tolerance": None if loss is None else bool(loss <= tolerance + 1e-12),
         "float_predictions": [int(v) for v in float_pred],
-        "masks": "the float model's own seeded MC dropout draws (not the RTL's MTJ bits)",
+        "masks": "the RTL's MTJ keep masks, replayed into the float model",
     }
     atomic_write_json(model_dir.parent / "sim" / "float_check.json", out)
     return out

@@ -517,5 +517,21 @@ def proof_section(run: RunFiles) -> Section:
             f"{fmt(acc.get('max_loss'))})."
         )
     )
+    flt = run.json("sim/float_check.json")
+    if flt is not None:
+        ok = flt.get("within_tolerance")
+        blocks.append(
+            Verdict(
+                bool(ok),
+                f"Float torch model on the same {fmt(flt.get('images'))} images x "
+                f"{fmt(flt.get('samples'))} samples and the same MTJ masks: accuracy "
+                f"{pct(flt.get('float_accuracy'))} against the RTL's "
+                f"{pct(flt.get('rtl_accuracy'))}, predictions agree on "
+                f"{pct(flt.get('agreement'))}; the RTL "
+                + ("is" if ok else "is **not**")
+                + f" within {pct(flt.get('tolerance'))} of the float model "
+                "(`sim/float_check.json`).",
+            )
+        )
     blocks += [Paragraph(f"Finding: {f}") for f in sim.get("findings") or []]
     return Section("Proof", blocks)

@@ -223,7 +223,7 @@ def _step_sim(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> dict
     hw, driver, bundle = sim_step.sim_design(net, run_dir / "rtl", required=True)
     images = load_images(net, s.images, network_path=path, seed=flow.seed)
     sim_step.check_sim_args(s.samples, s.mtj_seed, s.max_accuracy_loss)
-    _result, report = sim_step.run_sim(
+    result, report = sim_step.run_sim(
         net,
         hw,
         images,
@@ -237,8 +237,20 @@ def _step_sim(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> dict
         max_accuracy_loss=s.max_accuracy_loss,
         progress=say if progress else None,
     )
-    check = float_model_check(run_dir / "model", images, report, s.samples, s.max_accuracy_loss)
+    masks = result.observed.masks if result.observed is not None else {}
+    check = float_model_check(
+        run_dir / "model", images, report, s.samples, s.max_accuracy_loss, masks
+    )
     return {"verdict": report["verdict"], "float_check": check}
+
+
+def _verdict(summary: dict[str, Any]) -> str:
+    """The proof's verdict: the sim step's (``PASS``, ``FAIL``, ``ACCURACY LOSS``), made
+    ``ACCURACY LOSS`` when the RTL falls more than the tolerance below the float model."""
+    verdict = summary["verdict"]
+    if verdict == "PASS" and summary.get("float_check", {}).get("within_tolerance") is False:
+        return "ACCURACY LOSS"
+    return verdict
 
 
 def _step_report(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> dict[str, Any]:
@@ -261,6 +273,16 @@ _RUN = {
 
 
 # ----------------------------------------------------------------------------- the flow
+
+
+def _validate(flow: FlowConfig) -> None:
+    """The search and training settings checked before any step runs (a bad training key is
+    named at once, not after the search)."""
+    from nas.config import search_config
+    from neurocim.config import build_config
+
+    search_config(flow.search_values())
+    build_config({"name": flow.name, "seed": flow.seed, **flow.train_values()})
 
 
 def _step_range(from_step: str | None, to_step: str | None) -> tuple[int, int]:
@@ -288,6 +310,7 @@ def run_flow(
     from hdl._io import locked_dir
 
     first, last = _step_range(from_step, to_step)
+    _validate(flow)
     run_dir = Path(build_dir) / flow.name
     result = FlowResult(run_dir)
     with locked_dir(run_dir, "flow run directory"):
@@ -324,5 +347,5 @@ def run_flow(
                 say(f"flow {flow.name}: {step} done in {seconds:.1f} s")
             upstream.append(result.records[step]["outputs_digest"])
             if step == "sim":
-                result.verdict = result.records[step]["summary"]["verdict"]
+                result.verdict = _verdict(result.records[step]["summary"])
     return result
