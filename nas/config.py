@@ -18,7 +18,6 @@ out-of-range values are :class:`~nas.errors.NASError` naming the key's full path
 
 from __future__ import annotations
 
-import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,6 @@ from hdl._settings import Rules, build, merge, read_toml
 from hdl._settings import parse_override as _parse_override
 from nas.errors import NASError
 from nas.search import SearchConfig
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
 
 __all__ = ["load_search_config", "parse_override", "search_config"]
 

@@ -23,19 +23,12 @@ the valid choices, never as a traceback.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from hdl._settings import Rules, build, merge, read_toml
 from hdl._settings import parse_override as _parse_override
 from hdl.errors import NeurocimError
-
-if sys.version_info >= (3, 11):
-    pass
-else:  # pragma: no cover
-    pass
-
 from spindrop.experiment import RunConfig
 from spindrop.graph_model import architecture_digest, load_architecture, resolve_architecture
 
