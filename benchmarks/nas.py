@@ -566,8 +566,8 @@ def render(res: dict[str, Any], s: Settings, quick: bool) -> str:
         "",
         f"At the highest target (q{float(top) * 100:.0f}) random reached it in {rh} of {n} "
         f"seeds (median {rm} scored candidates), TPE in {th} of {n} (median {tm}). TPE "
-        "learns the budget: it draws more feasible candidates per trial, and it proposes "
-        "known candidates again (memoized, not scored twice).",
+        "learns the budget: it draws more feasible candidates per trial (each scored once; "
+        "a candidate proposed again is memoized), so it spends more scoring per trial.",
     ]
     L += ["", "### 3. Trained: the accuracy-only winner against the found network (digits)", ""]
     L.append(
