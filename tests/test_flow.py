@@ -196,3 +196,31 @@ def test_the_rtl_masks_replayed_into_the_float_model_are_the_masks_it_draws():
     # other masks give other outputs (the replay is not ignored)
     flipped = {k: ~v for k, v in masks.items()}
     assert not np.array_equal(_replayed_probabilities(model, x.numpy(), flipped, 3), drawn)
+
+
+def test_a_step_that_dies_midway_is_not_done_and_reruns(quick_run, tmp_path, monkeypatch):
+    import shutil
+
+    import neurocim.flow.runner as runner
+
+    _build, run = quick_run
+    copy = tmp_path / run.name
+    shutil.copytree(run, copy)
+    args = ["flow", "--quick", "--build-dir", str(tmp_path), "--no-progress"]
+    assert main(args) == 0  # up to date with the quick settings (earlier tests changed some)
+    real = runner._RUN["rtl"]
+
+    def dies(*a, **kw):
+        raise KeyboardInterrupt  # as a kill would stop it, after the step began
+
+    monkeypatch.setitem(runner._RUN, "rtl", dies)
+    assert main([*args, "--from", "rtl"]) == 130
+    assert not (copy / "flow" / "rtl.json").exists()  # the earlier finish no longer counts
+    assert (copy / "flow" / "sim.json").exists()
+    monkeypatch.setitem(runner._RUN, "rtl", real)
+    before = json.loads((copy / "flow" / "sim.json").read_text())
+    assert main(args) == 0
+    after = _records(copy)
+    assert after["rtl"]["status"] == "done"
+    # the RTL came out byte-identical, so the proof of the same inputs is still up to date
+    assert after["sim"] == before

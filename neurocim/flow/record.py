@@ -76,7 +76,10 @@ def read_record(run_dir: Path, step: str) -> dict[str, Any] | None:
 
 
 def write_started(run_dir: Path, step: str, inputs_digest: str) -> str:
-    """Mark ``step`` as begun with ``inputs_digest``; returns the start time (ISO 8601, UTC)."""
+    """Mark ``step`` as begun with ``inputs_digest`` (its record of an earlier finish is
+    removed first: until it finishes again it is not done); returns the start time (ISO
+    8601, UTC)."""
+    _path(run_dir, step).unlink(missing_ok=True)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     atomic_write_json(
         _path(run_dir, step, ".started"), {"inputs_digest": inputs_digest, "started": started}
