@@ -224,3 +224,12 @@ def test_a_step_that_dies_midway_is_not_done_and_reruns(quick_run, tmp_path, mon
     assert after["rtl"]["status"] == "done"
     # the RTL came out byte-identical, so the proof of the same inputs is still up to date
     assert after["sim"] == before
+    # an output changed or removed by hand is not up to date: the step runs again
+    verilog = copy / "rtl" / "accelerator.v"
+    good = verilog.read_bytes()
+    verilog.write_text("// edited\n")
+    assert main(args) == 0
+    assert verilog.read_bytes() == good
+    (copy / "rtl" / "INCOMPLETE").write_text("")
+    assert main(args) == 0
+    assert not (copy / "rtl" / "INCOMPLETE").exists()

@@ -13,7 +13,8 @@ are the model), one run directory ``build/<name>/``::
     report.html, report.md
 
 Each step reads only what the steps before it wrote. A rerun skips a finished step whose
-inputs (settings and earlier outputs) did not change and runs every step after a changed one;
+inputs (settings and earlier outputs) did not change and whose outputs are still there as it
+wrote them, and runs every step after a changed one;
 a step begun and killed resumes its own state when started again with the same inputs.
 """
 
@@ -88,6 +89,18 @@ def _outputs(run_dir: Path, step: str) -> list[Path]:
         "sim": [run_dir / "sim" / "sim.json"],
         "report": [run_dir / "report.md"],
     }[step]
+
+
+def _intact(run_dir: Path, step: str, record: dict[str, Any], inputs: str) -> bool:
+    """A finished step is up to date when its inputs are those it ran on and what it wrote
+    is still there, unchanged and complete (no ``INCOMPLETE`` marker in its directories)."""
+    from neurocim.flow.common import INCOMPLETE
+
+    if record.get("inputs_digest") != inputs:
+        return False
+    if any((p / INCOMPLETE).exists() for p in _owned(run_dir, step) if p.is_dir()):
+        return False
+    return digest_files(_outputs(run_dir, step), run_dir) == record.get("outputs_digest")
 
 
 def _clear(paths: list[Path]) -> None:
@@ -319,7 +332,7 @@ def run_flow(
             inputs = digest_settings(step, flow.settings(step), upstream)
             record = read_record(run_dir, step)
             forced = from_step is not None and i >= first
-            fresh = not forced and record is not None and record.get("inputs_digest") == inputs
+            fresh = not forced and record is not None and _intact(run_dir, step, record, inputs)
             if fresh:
                 result.actions[step] = "skipped"
                 result.records[step] = record  # type: ignore[assignment]
