@@ -736,9 +736,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--from", dest="from_step", choices=STEPS, help="run this step and all after")
     p.add_argument(
-        "--to", dest="to_step", choices=STEPS, help="stop after this step (--to estimate: quick)"
+        "--to",
+        dest="to_step",
+        choices=STEPS,
+        help="stop after this step (--to estimate: design-space mode, no RTL)",
     )
-    p.add_argument("--quick", action="store_true", help="a smoke run of a few minutes")
+    p.add_argument("--quick", action="store_true", help="a smoke run of every step (about 30 s)")
     p.add_argument(
         "--build-dir", type=Path, default=Path("build"), help="where the run directory goes"
     )
