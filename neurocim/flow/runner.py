@@ -330,6 +330,8 @@ def run_flow(
         upstream: list[str] = []
         for i, step in enumerate(STEPS[: last + 1]):
             inputs = digest_settings(step, flow.settings(step), upstream)
+            if step == "report":  # its step table shows when and how long each step ran
+                inputs = digest_settings(inputs, [r["started"] for r in result.records.values()])
             record = read_record(run_dir, step)
             forced = from_step is not None and i >= first
             fresh = not forced and record is not None and _intact(run_dir, step, record, inputs)
