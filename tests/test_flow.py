@@ -233,3 +233,25 @@ def test_a_step_that_dies_midway_is_not_done_and_reruns(quick_run, tmp_path, mon
     (copy / "rtl" / "INCOMPLETE").write_text("")
     assert main(args) == 0
     assert not (copy / "rtl" / "INCOMPLETE").exists()
+
+
+def test_a_params_budget_is_reported_against_the_stored_weights(quick_run, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from neurocim.flow.html import render_markdown
+    from neurocim.flow.report import build_report
+
+    _build, run = quick_run
+    copy = tmp_path / run.name
+    shutil.copytree(run, copy)
+    path = copy / "search" / "candidates.json"
+    doc = json.loads(path.read_text())
+    doc["budget"]["params"] = 10_000.0
+    path.write_text(json.dumps(doc))
+    with np.load(copy / "model" / "network" / "weights.npz") as w:
+        stored = sum(w[k].size for k in w.files if k.endswith(".weight"))
+    md = render_markdown(build_report(copy))
+    row = next(line for line in md.splitlines() if line.startswith("| params"))
+    assert f"{stored:,}" in row and f"{100 * (10_000 - stored) / 10_000:+.1f} %" in row

@@ -38,11 +38,10 @@ from neurocim.flow.report_sections import (
     training_section,
     winner,
 )
+from neurocim.flow.runner import STEPS
 
 __all__ = ["BUDGET_METRICS", "STEPS", "build_report", "fmt", "pct", "write_run_report"]
 
-#: The flow's steps in order (``flow/<step>.json`` records).
-STEPS = ("search", "train", "export", "estimate", "rtl", "sim", "report")
 
 #: Budget metrics: (name, unit, path of the value in ``estimate/cost.json``, scale).
 BUDGET_METRICS = (
@@ -83,7 +82,33 @@ def _budget_rows(run: RunFiles) -> tuple[list[list[object]], list[str]]:
                 fmt(searched),
             ]
         )
+    if budget.get("params") is not None:  # stored weight values, fixed pool weights included
+        stored = _stored_weights(run)
+        limit = budget["params"]
+        margin = "–" if stored is None else f"{100 * (limit - stored) / limit:+.1f} %"
+        shown = "not run" if stored is None else fmt(stored)
+        rows.insert(1, ["params [weights]", fmt(limit), shown, margin, fmt(priced.get("params"))])
     return rows, notes
+
+
+def _stored_weights(run: RunFiles) -> int | None:
+    """Weights the exported network stores (every weighted edge, fixed pool weights too)."""
+    import numpy as np
+
+    from hdl.errors import NeurocimError
+    from hdl.ir import load_network
+
+    path = run.path("network/network.json")
+    if not path.is_file():
+        return None
+    try:
+        net = load_network(path.parent)
+    except NeurocimError as exc:
+        run.problems.append(f"`network/network.json` cannot be read ({exc})")
+        return None
+    return sum(
+        int(np.prod(e.weight_shape)) for layer in net.layers for e in layer.edges if e.weighted
+    )
 
 
 def _summary(run: RunFiles) -> Section:
