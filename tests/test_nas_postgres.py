@@ -111,29 +111,22 @@ def postgres_url() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-_WORKER = """
-import os, sys, time
-from pathlib import Path
-sys.path.insert(0, {root!r})
-from nas.scoring import params_score
-from nas.search import SearchConfig, run_search
-from nas.space import SpaceConfig
+WORKER = Path(__file__).with_name("nas_worker.py")
 
-calls = []
 
-def slow(candidate, network):
-    calls.append(candidate.key)
-    if len(calls) == int(os.environ.get("HANG_AT", "0")):  # signal, then hang mid-trial
-        Path(os.environ["HANG_FILE"]).write_text(candidate.key)
-        time.sleep(600)
-    time.sleep(0.5)
-    return params_score(candidate, network)
-
-space = SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
-config = SearchConfig(name="pg", trials=12, seed=9, space=space, storage={url!r},
-                      heartbeat_s=1, grace_s=2)
-run_search(config, sys.argv[1], slow, progress=False)
-"""
+def _worker(url: str, out: Path) -> list[str]:
+    return [
+        sys.executable,
+        str(WORKER),
+        str(out),
+        "--name=pg",
+        "--trials=12",
+        "--seed=9",
+        f"--storage={url}",
+        "--heartbeat-s=1",
+        "--grace-s=2",
+        "--delay=0.5",
+    ]
 
 
 def test_two_workers_one_killed(postgres_url, tmp_path):
@@ -142,8 +135,6 @@ def test_two_workers_one_killed(postgres_url, tmp_path):
 
     from nas.space import SearchSpace, SpaceConfig
 
-    script = tmp_path / "worker.py"
-    script.write_text(_WORKER.format(root=str(ROOT), url=postgres_url))
     storage = optuna.storages.RDBStorage(postgres_url)
 
     def trials() -> list:
@@ -154,8 +145,8 @@ def test_two_workers_one_killed(postgres_url, tmp_path):
 
     hang = tmp_path / "hanging"
     env = {**os.environ, "HANG_AT": "2", "HANG_FILE": str(hang)}
-    victim = subprocess.Popen([sys.executable, str(script), str(tmp_path / "a")], env=env)
-    survivor = subprocess.Popen([sys.executable, str(script), str(tmp_path / "b")])
+    victim = subprocess.Popen(_worker(postgres_url, tmp_path / "a"), env=env)
+    survivor = subprocess.Popen(_worker(postgres_url, tmp_path / "b"))
     try:
         deadline = time.monotonic() + 60
         while not hang.exists() and time.monotonic() < deadline and victim.poll() is None:

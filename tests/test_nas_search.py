@@ -331,28 +331,7 @@ def test_operation_study(tmp_path, capsys):
     assert table.count("\n|") == 8  # header, rule, 6 operation sets
 
 
-_WORKER = """
-import os, sys, time
-from pathlib import Path
-sys.path.insert(0, {root!r})
-from nas.scoring import params_score
-from nas.search import SearchConfig, run_search
-from nas.space import SpaceConfig
-
-calls = []
-
-def slow(candidate, network):
-    calls.append(candidate.key)
-    if len(calls) == int(os.environ.get("HANG_AT", "0")):  # signal, then hang mid-trial
-        Path(os.environ["HANG_FILE"]).write_text(candidate.key)
-        time.sleep(600)
-    time.sleep(0.05)
-    return params_score(candidate, network)
-
-space = SpaceConfig(channels=(4, 8), hidden=(16, 32), timesteps=(1, 2), modules=(1, 4))
-run_search(SearchConfig(name="k", trials=10, seed=5, space=space), {out!r}, slow,
-           progress=False)
-"""
+WORKER = Path(__file__).with_name("nas_worker.py")
 
 
 def _trials(path: Path) -> list[optuna.trial.FrozenTrial]:
@@ -362,11 +341,11 @@ def _trials(path: Path) -> list[optuna.trial.FrozenTrial]:
 
 def test_killed_worker_loses_no_finished_trial(journal_dir):
     tmp_path = journal_dir
-    script = tmp_path / "worker.py"
-    script.write_text(_WORKER.format(root=str(ROOT), out=str(tmp_path / "s")))
+    worker = [sys.executable, str(WORKER), str(tmp_path / "s"), "--name=k", "--trials=10"]
+    worker.append("--seed=5")
     hang = tmp_path / "hanging"
     env = {**os.environ, "HANG_AT": "4", "HANG_FILE": str(hang)}
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path, env=env)
+    proc = subprocess.Popen(worker, cwd=tmp_path, env=env)
     try:
         deadline = time.monotonic() + 60
         while not hang.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -381,7 +360,7 @@ def test_killed_worker_loses_no_finished_trial(journal_dir):
     }
     running = [t.number for t in _trials(tmp_path / "s") if t.state == TrialState.RUNNING]
     assert len(before) == 3 and len(running) == 1  # killed mid-trial
-    subprocess.run([sys.executable, str(script)], cwd=tmp_path, check=True, timeout=60)
+    subprocess.run(worker, cwd=tmp_path, check=True, timeout=60)
     after = _trials(tmp_path / "s")
     complete = [t for t in after if t.state == TrialState.COMPLETE]
     for number, attrs in before.items():  # nothing finished was lost or changed
