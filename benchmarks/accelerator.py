@@ -284,7 +284,11 @@ def adc_section(rows: list[dict], where: str) -> list[str]:
         "schedule's and bit-exact with the golden model. ADC bound: `hdl.mapping.adc_bound`, "
         "the cycles if every ADC converted one column every cycle and nothing else cost a "
         "cycle (the sum over the read steps of their conversions per ADC; "
-        "docs/cost-model.md).",
+        "docs/cost-model.md). What separates the pipelined count from the bound: per read "
+        "step its read and accumulate cycles and the ADC latency (3 cycles here, against "
+        "`mux_steps` conversions: 8 on a layer using all 128 columns of its tiles, 2 or 4 on "
+        "the CNN's convolutions and 2 on the 10-output layers), and the mask fill and LIF "
+        "update steps.",
         "",
         "| network | serial ADCs [cycles] | pipelined ADCs [cycles] | speed-up | ADC bound "
         "[cycles] | serial / bound | pipelined / bound |",
