@@ -1,8 +1,11 @@
 """The whole generated accelerator: generation, lint, cells per component, cycles, simulation speed.
 
-Usage:  scripts/run python benchmarks/accelerator.py
+Usage:  scripts/run python benchmarks/accelerator.py [--adc]
 Writes docs/benchmarks-rtl.md (tables, definitions and the machine it ran on) and keeps every
-network's `neurocim rtl` directory in build/bench-rtl/<network>/.
+network's `neurocim rtl` directory in build/bench-rtl/<network>/. With ``--adc`` it measures
+only the section "Serial and pipelined ADCs" (cycles per inference with
+``HardwareConfig.adc_pipelined`` off and on, simulated in Amaranth, against the ADC bound) and
+replaces that section of the existing document (about a minute).
 
 For three networks with random weights (a digits-size MLP 64-128-10, a small CNN on 8x8 inputs
 and the MNIST-size 784-256-10 binary MLP, all on the default 128 x 128 tiles) it runs the RTL
@@ -19,6 +22,7 @@ import re
 import shutil
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +36,7 @@ from _machine import machine
 from hdl._io import atomic_write_text
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
-from hdl.mapping import Mapping, map_network, schedule
+from hdl.mapping import Mapping, adc_bound, map_network, schedule
 from hdl.rtl.accelerator import Accelerator
 from neurocim.flow.rtl import write_rtl
 from sim.amaranth_accel import simulate_amaranth
@@ -238,13 +242,91 @@ def bench(net: Network, hw: HardwareConfig) -> dict:
     return row
 
 
+def adc_row(net: Network, hw: HardwareConfig) -> dict:
+    """Cycles of one inference (one image, one sample) with serial and with pipelined ADCs,
+    each simulated in Amaranth and asserted equal to the schedule and bit-exact with the golden
+    model, and the ADC bound (:func:`hdl.mapping.adc_bound`)."""
+    x = np.random.default_rng(0).integers(0, 2**net.input.bits, (1, *net.input.shape))
+    cycles = {}
+    for pipelined in (False, True):
+        chip = replace(hw, adc_pipelined=pipelined)
+        want = schedule(net, chip).cycles
+        start = time.perf_counter()
+        run = simulate_amaranth(Accelerator(net, chip), x)
+        verdict = compare_run(net, chip, x, 1, run)
+        assert verdict.ok, verdict.findings[:3]
+        assert run.cycles == [want], (run.cycles, want)  # measured == schedule
+        cycles[pipelined] = want
+        print(
+            f"{net.name}: adc_pipelined={pipelined}: {want:,} cycles "
+            f"(simulated in {time.perf_counter() - start:.1f} s)",
+            flush=True,
+        )
+    bound = adc_bound(map_network(net, hw))
+    return {"name": net.name, "serial": cycles[False], "pipelined": cycles[True], "bound": bound}
+
+
+ADC_HEADING = "## Serial and pipelined ADCs"
+
+
+def adc_section(rows: list[dict], where: str) -> list[str]:
+    """The section of :data:`ADC_HEADING`: cycles with ``adc_pipelined`` off and on."""
+    out = [
+        "",
+        ADC_HEADING,
+        "",
+        f"Measured with `scripts/run python benchmarks/accelerator.py --adc` on: {where}. "
+        "Cycles per inference (one image, one Monte-Carlo sample) on the default hardware "
+        "(ADC latency 1 cycle) with serial ADCs (`adc_pipelined = false`, the default: a "
+        "read step of `2 + mux_steps · (1 + adc_latency_cycles)` cycles) and with pipelined "
+        "ADCs (`HardwareConfig(adc_pipelined=True)`: `2 + mux_steps + adc_latency_cycles`), "
+        "each the `busy` cycles of a run in Amaranth's simulator, asserted equal to the "
+        "schedule's and bit-exact with the golden model. ADC bound: `hdl.mapping.adc_bound`, "
+        "the cycles if every ADC converted one column every cycle and nothing else cost a "
+        "cycle (the sum over the read steps of their conversions per ADC; "
+        "docs/cost-model.md). What separates the pipelined count from the bound: per read "
+        "step its read and accumulate cycles and the ADC latency (3 cycles here, against "
+        "`mux_steps` conversions: 8 on a layer using all 128 columns of its tiles, 2 or 4 on "
+        "the CNN's convolutions and 2 on the 10-output layers), and the mask fill and LIF "
+        "update steps.",
+        "",
+        "| network | serial ADCs [cycles] | pipelined ADCs [cycles] | speed-up | ADC bound "
+        "[cycles] | serial / bound | pipelined / bound |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['name']} | {r['serial']:,} | {r['pipelined']:,} | "
+            f"{r['serial'] / r['pipelined']:.2f} | {r['bound']:,} | "
+            f"{r['serial'] / r['bound']:.2f} | {r['pipelined'] / r['bound']:.2f} |"
+        )
+    return out
+
+
+def _replace_section(text: str, section: list[str]) -> str:
+    """``text`` with its :data:`ADC_HEADING` section (up to the next ``## `` heading or the end)
+    replaced by ``section``, or with ``section`` appended."""
+    lines = text.rstrip("\n").split("\n")
+    if ADC_HEADING in lines:
+        start = lines.index(ADC_HEADING) - 1  # the blank line before it
+        end = next(
+            (k for k in range(start + 2, len(lines)) if lines[k].startswith("## ")), len(lines)
+        )
+        if end < len(lines):
+            end -= 1  # keep the blank line before the next heading
+        lines[start:end] = section
+    else:
+        lines.extend(section)
+    return "\n".join(lines) + "\n"
+
+
 def _cosim_cell(c: dict) -> str:
     if "rate" not in c:
         return "n/a"
     return f"{c['rate']:,.0f} ({c['wall']:.1f} s)"
 
 
-def write_doc(rows: list[dict], total_s: float) -> str:
+def write_doc(rows: list[dict], total_s: float, adc_rows: list[dict]) -> str:
     head = [
         "# Benchmarks: the generated accelerator",
         "",
@@ -348,15 +430,22 @@ def write_doc(rows: list[dict], total_s: float) -> str:
         if "error" in c
     ]
     tail = ["", "Not run:", "", *errors] if errors else []
-    return "\n".join([*head, *comp, *cyc, *tail, ""])
+    adc = adc_section(adc_rows, f"{machine()} (the same run)")
+    return "\n".join([*head, *comp, *cyc, *tail, *adc, ""])
 
 
 def main() -> None:
     torch.set_num_threads(1)
     start = time.perf_counter()
     hw = HardwareConfig()
-    rows = [bench(net, hw) for net in (digits_mlp(), small_cnn(), mnist_mlp())]
-    text = write_doc(rows, time.perf_counter() - start)
+    nets = (digits_mlp(), small_cnn(), mnist_mlp())
+    if "--adc" in sys.argv[1:]:  # only the ADC section, into the existing document
+        adc_rows = [adc_row(net, hw) for net in nets]
+        text = _replace_section(DOC.read_text(), adc_section(adc_rows, machine()))
+    else:
+        rows = [bench(net, hw) for net in nets]
+        adc_rows = [adc_row(net, hw) for net in nets]
+        text = write_doc(rows, time.perf_counter() - start, adc_rows)
     atomic_write_text(DOC, text)
     print(text)
 

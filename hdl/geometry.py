@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = [
     "ceil_div",
+    "conversion_cycles",
     "conversions",
     "lanes",
     "magnitude_bits",
@@ -41,6 +42,15 @@ def conversions(columns: int, adcs: int) -> int:
     ``ceil(columns / adcs)`` (ADC ``a`` converts the columns ``a, a + adcs, a + 2·adcs, ...``
     one after another)."""
     return ceil_div(columns, adcs)
+
+
+def conversion_cycles(steps: int, first: int, interval: int) -> int:
+    """Cycles from a read strobe to the last of its ``steps >= 1`` conversions, conversion ``s``
+    being valid ``first + s * interval`` cycles after the strobe: ``first + (steps - 1) *
+    interval``. A serial ADC (``first = interval = 1 + adc_latency_cycles``) takes ``steps *
+    (1 + adc_latency_cycles)``, a pipelined one (``interval = 1``) ``steps +
+    adc_latency_cycles`` (:attr:`hdl.hwconfig.HardwareConfig.conversion_timing`)."""
+    return first + (steps - 1) * interval
 
 
 def lanes(columns: int, adcs: int) -> int:

@@ -30,6 +30,14 @@ class HardwareConfig:
         lif_units: parallel LIF update units, time-multiplexed over the neurons.
         clock_mhz: clock frequency of the digital logic [MHz].
         adc_latency_cycles: cycles from the read strobe to a valid ADC code.
+        adc_pipelined: ``False`` (the default): an ADC converts its columns one after another,
+            each conversion taking ``1 + adc_latency_cycles`` cycles, so conversion ``s`` of a
+            read is valid ``(s + 1) * (1 + adc_latency_cycles)`` cycles after it. ``True``: a
+            pipelined ADC (a sample-and-hold and a pipeline register per ADC) starts a new
+            conversion every cycle, its latency hidden behind the next, so conversion ``s`` is
+            valid ``s + 1 + adc_latency_cycles`` cycles after the read. It changes the cycles of
+            a read step (:attr:`conversion_timing`), not its events; the cost model prices the
+            registers. The serial ADC stays the default until the issue's other options exist.
     """
 
     tile_rows: int = 128
@@ -40,6 +48,7 @@ class HardwareConfig:
     lif_units: int = 16
     clock_mhz: float = 200.0
     adc_latency_cycles: int = 1
+    adc_pipelined: bool = False
 
     def __post_init__(self) -> None:
         limits = {
@@ -61,6 +70,10 @@ class HardwareConfig:
             )
         if not isinstance(self.clock_mhz, (int, float)) or not self.clock_mhz > 0:
             raise HardwareError(f"hardware.clock_mhz must be > 0, got {self.clock_mhz!r}")
+        if not isinstance(self.adc_pipelined, bool):
+            raise HardwareError(
+                f"hardware.adc_pipelined must be true or false, got {self.adc_pipelined!r}"
+            )
 
     @property
     def adc_max(self) -> int:
@@ -71,3 +84,16 @@ class HardwareConfig:
     def adcs_per_tile(self) -> int:
         """ADCs of one tile, ``tile_cols / columns_per_adc`` (it divides, see above)."""
         return self.tile_cols // self.columns_per_adc
+
+    @property
+    def conversion_timing(self) -> tuple[int, int]:
+        """``(first, interval)`` [cycles] of the ADC codes of a read: conversion ``s`` is valid
+        ``first + s * interval`` cycles after the read strobe.
+
+        ``first = 1 + adc_latency_cycles`` in both modes; ``interval = 1 + adc_latency_cycles``
+        for the serial ADC (``(s + 1) * (1 + adc_latency_cycles)``) and ``1`` for the pipelined
+        one (``s + 1 + adc_latency_cycles``). :func:`hdl.geometry.conversion_cycles` turns it
+        into the cycles of ``n`` conversions.
+        """
+        first = 1 + self.adc_latency_cycles
+        return first, 1 if self.adc_pipelined else first

@@ -21,7 +21,10 @@ Schedule of one Monte-Carlo sample (closed form; everything an integer number of
 
     cycles_sample = fill + T * (encode + sum_l P_l * (sum_b read_l[b] + ceil(C_l / U)))
     read_l[b]     = max over the weighted edges e of layer l with planes_e > b of
-                    READ_CYCLES + mux_steps_e * (1 + adc_latency_cycles) + ACCUMULATE_CYCLES
+                    READ_CYCLES + conv_e + ACCUMULATE_CYCLES
+    conv_e        = mux_steps_e * (1 + adc_latency_cycles)     (serial ADCs, the default)
+                  = mux_steps_e + adc_latency_cycles           (hw.adc_pipelined: one
+                                                                conversion per cycle)
     fill          = max over edges with dropout of ceil(units / modules) * cycles_per_dropout
     encode        = C * H * W of the input for rate coding (one LFSR draw per cycle), else 0
 
@@ -29,6 +32,9 @@ with ``P_l`` the output positions of layer ``l`` (``H_out * W_out`` or 1), ``C_l
 per position (channels, or all neurons of a flat layer), ``U = hw.lif_units`` and ``T`` the
 timesteps. ``Schedule.cycles = samples * cycles_sample``. Nothing is enumerated per position:
 the cost is a handful of integer operations per edge, for digits and CIFAR networks alike.
+
+The **ADC bound** (:func:`adc_bound`) is the cycle count if every ADC converted one column every
+cycle and nothing else cost a cycle: ``samples * T * sum_l P_l * sum_b max_e mux_steps_e``.
 """
 
 from __future__ import annotations
@@ -41,7 +47,15 @@ from typing import Any
 from hdl.checks import check_int
 from hdl.driver import MTJDriver, driver_for
 from hdl.errors import NeurocimError
-from hdl.geometry import ceil_div, conversions, magnitude_bits, mask_cycles, slices, update_cycles
+from hdl.geometry import (
+    ceil_div,
+    conversion_cycles,
+    conversions,
+    magnitude_bits,
+    mask_cycles,
+    slices,
+    update_cycles,
+)
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import DropoutSpec, Network
 from hdl.lfsr import LFSRError, module_offsets
@@ -59,6 +73,7 @@ __all__ = [
     "MappingError",
     "Schedule",
     "Step",
+    "adc_bound",
     "current_bits",
     "current_bound",
     "map_network",
@@ -143,7 +158,11 @@ class EdgeMap:
         positions: output positions per timestep (``H_out * W_out``, or 1).
         planes: input bit-planes per position (``input.bits`` for an edge reading the
             direct-encoded input, else 1).
-        step_cycles: ``READ_CYCLES + mux_steps * (1 + adc_latency_cycles) + ACCUMULATE_CYCLES``.
+        step_cycles: ``READ_CYCLES + conv + ACCUMULATE_CYCLES`` with ``conv`` the cycles from
+            the read to the last conversion, :func:`hdl.geometry.conversion_cycles` of
+            ``mux_steps`` at :attr:`~hdl.hwconfig.HardwareConfig.conversion_timing`:
+            ``mux_steps * (1 + adc_latency_cycles)`` (serial ADCs) or ``mux_steps +
+            adc_latency_cycles`` (``adc_pipelined``).
         weights: number of weights, ``C_out * rows``.
         dropout: the edge's dropout modules, or ``None``.
     """
@@ -402,7 +421,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
     inp = net.input
     shapes: dict[str, tuple[int, ...]] = {"input": tuple(inp.shape)}
     adcs_per_tile = hw.adcs_per_tile
-    conv_cycles = 1 + hw.adc_latency_cycles
+    first, interval = hw.conversion_timing
     direct = inp.encoding == "direct"
     mtj_cycles = _dropout_cycles(driver, hw.clock_mhz)
     notes: list[str] = []
@@ -516,7 +535,9 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                     mux_steps=mux_steps,
                     positions=positions,
                     planes=planes,
-                    step_cycles=READ_CYCLES + mux_steps * conv_cycles + ACCUMULATE_CYCLES,
+                    step_cycles=READ_CYCLES
+                    + conversion_cycles(mux_steps, first, interval)
+                    + ACCUMULATE_CYCLES,
                     weights=channels * rows,
                     dropout=dmap,
                 )
@@ -871,3 +892,26 @@ def schedule(
     """
     samples = _check_samples(samples)
     return schedule_mapping(map_network(net, hw, driver), samples)
+
+
+def adc_bound(mapping: Mapping, samples: int = 1) -> int:
+    """The ADC bound [cycles]: what one inference would take if every ADC converted one column
+    every cycle and nothing else (read, ADC latency, accumulation, updates, mask fill,
+    encoding) cost a cycle::
+
+        adc_bound = samples * T * sum_l P_l * sum_{b < B_l} max_{e in l, planes_e > b} mux_steps_e
+
+    the conversions per ADC of every read step, the edges of a layer converting in parallel. A
+    schedule never takes fewer cycles (each read step lasts at least ``mux_steps`` cycles);
+    ``Schedule.cycles / adc_bound`` says how far the chip is from converting every cycle.
+    """
+    samples = _check_samples(samples)
+    per_t = sum(
+        layer.positions
+        * sum(
+            max(e.mux_steps for e in layer.edges if e.planes > b)
+            for b in range(len(layer.plane_cycles))
+        )
+        for layer in mapping.layers
+    )
+    return samples * mapping.timesteps * per_t

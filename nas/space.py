@@ -53,8 +53,19 @@ PLACEMENTS = ("all", "hidden", "input", "last")
 every one but the stem's (whose inputs are pixels), the stem's only, or the classifier output's
 only. Pool edges (fixed weights) never carry dropout."""
 
-HW_SEARCHABLE = ("tile_rows", "tile_cols", "cell_bits", "adc_bits", "columns_per_adc", "lif_units")
+HW_SEARCHABLE = (
+    "tile_rows",
+    "tile_cols",
+    "cell_bits",
+    "adc_bits",
+    "columns_per_adc",
+    "lif_units",
+    "adc_pipelined",
+)
 """The hardware fields a search may choose (co-search); the others stay fixed."""
+
+_HW_BOOL = frozenset({"adc_pipelined"})
+"""The searchable hardware fields whose choices are booleans (the others are integers)."""
 
 _EDGE_NAMES = tuple(f"e{s}{t}" for s, t in EDGES)
 
@@ -64,7 +75,8 @@ def _choices(value: Any, where: str, kind: type) -> tuple:
     if not values:
         raise NASError(f"{where} needs at least one choice, got []")
     for v in values:
-        ok = isinstance(v, kind) and not isinstance(v, bool) if kind is not bool else True
+        is_bool = isinstance(v, bool)
+        ok = is_bool if kind is bool else isinstance(v, kind) and not is_bool
         if kind is float:
             ok = isinstance(v, (int, float)) and not isinstance(v, bool)
         if not ok:
@@ -84,9 +96,10 @@ def _positive(values: tuple, where: str, lo: int = 1, hi: int | None = None) -> 
 @dataclass(frozen=True)
 class HardwareSpace:
     """The chip: each searchable field a tuple of choices (one choice = fixed, the default
-    :class:`~hdl.hwconfig.HardwareConfig` values); ``clock_mhz`` [MHz] and
-    ``adc_latency_cycles`` [cycles] are fixed. Every combination must be a valid chip
-    (``columns_per_adc`` divides ``tile_cols``)."""
+    :class:`~hdl.hwconfig.HardwareConfig` values); ``adc_pipelined`` lists booleans (``(False,
+    True)`` searches serial and pipelined ADCs), the other searchable fields integers;
+    ``clock_mhz`` [MHz] and ``adc_latency_cycles`` [cycles] are fixed. Every combination must
+    be a valid chip (``columns_per_adc`` divides ``tile_cols``)."""
 
     tile_rows: tuple[int, ...] = (HardwareConfig.tile_rows,)
     tile_cols: tuple[int, ...] = (HardwareConfig.tile_cols,)
@@ -94,13 +107,15 @@ class HardwareSpace:
     adc_bits: tuple[int, ...] = (HardwareConfig.adc_bits,)
     columns_per_adc: tuple[int, ...] = (HardwareConfig.columns_per_adc,)
     lif_units: tuple[int, ...] = (HardwareConfig.lif_units,)
+    adc_pipelined: tuple[bool, ...] = (HardwareConfig.adc_pipelined,)
     clock_mhz: float = HardwareConfig.clock_mhz
     adc_latency_cycles: int = HardwareConfig.adc_latency_cycles
 
     def __post_init__(self) -> None:
         for name in HW_SEARCHABLE:
+            kind = bool if name in _HW_BOOL else int
             object.__setattr__(
-                self, name, _choices(getattr(self, name), f"space.hardware.{name}", int)
+                self, name, _choices(getattr(self, name), f"space.hardware.{name}", kind)
             )
         for cols in self.tile_cols:
             for per in self.columns_per_adc:

@@ -1,8 +1,9 @@
 """The whole accelerator in Amaranth's simulator with behavioural analog parts.
 
 :func:`simulate_amaranth` plays every crossbar macro (:mod:`sim.models.crossbar`, programmed
-with :func:`hdl.rtl.accelerator.tile_cells`, converting its columns on its ADCs) and every MTJ
-dropout module (:mod:`sim.models.mtj`, seeded), streams the images in, runs ``samples``
+with :func:`hdl.rtl.accelerator.tile_cells`, converting its columns on its ADCs with the timing
+of its :class:`~hdl.rtl.plan.TilePort`: serial or pipelined ADCs) and every MTJ dropout module
+(:mod:`sim.models.mtj`, seeded), streams the images in, runs ``samples``
 Monte-Carlo samples per image and records the outputs, every layer's spikes per timestep, the
 busy cycles, the event counters and the masks the MTJ models drew. The cocotb testbench
 (:mod:`sim.tb_accelerator`) does the same on the Verilog; both are compared with
@@ -93,7 +94,10 @@ def simulate_amaranth(
         programmed = tile_cells(net, tile, hw) if cells is None else cells[tile.name]
         model = CrossbarTileModel(programmed, hw.adc_bits)
         port = getattr(acc, tile.name)
-        macros.append((tile, amaranth_macro(model, port, tile.conversion_cycles, adcs=tile.lanes)))
+        proc = amaranth_macro(
+            model, port, tile.first_cycles, adcs=tile.lanes, interval=tile.conversion_cycles
+        )
+        macros.append((tile, proc))
     mtjs = []
     for mod in acc.mtj_modules:
         model = MTJModuleModel(

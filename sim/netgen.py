@@ -58,7 +58,8 @@ def _neuron(rng: np.random.Generator, channels: int, scale: int) -> Neuron:
 
 
 def random_network(seed: int) -> tuple[Network, HardwareConfig]:
-    """A random valid network with weights and a matching small hardware configuration."""
+    """A random valid network with weights and a matching small hardware configuration (serial
+    or pipelined ADCs, ``adc_pipelined`` drawn with probability 1/2)."""
     rng = np.random.default_rng(seed)
     c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
     bits = int(rng.integers(1, 5))
@@ -163,6 +164,7 @@ def random_network(seed: int) -> tuple[Network, HardwareConfig]:
         columns_per_adc=int(rng.choice([1, 2, 4])),
         lif_units=int(rng.integers(1, 6)),
         adc_latency_cycles=int(rng.integers(0, 3)),
+        adc_pipelined=bool(rng.integers(0, 2)),  # drawn last: the earlier draws stay as they were
     )
     return net, hw
 

@@ -11,9 +11,10 @@ Run it through :func:`sim.cosim.run_cosim` (which calls :func:`sim.runner.run_co
 
 and does what :func:`sim.amaranth_accel.simulate_amaranth` does in Amaranth's simulator: a
 :class:`~sim.models.crossbar.CocotbCrossbarMacro` per tile (prefix ``<tile>__``, the tile's ADC
-lanes and cycles per conversion) and a :class:`~sim.models.mtj.CocotbMTJModule` per MTJ module
-(seed ``[mtj_seed, i]``), reset for two cycles, then per image: the pixels one per ``pixels``
-transfer in C order, ``start`` with ``samples``, ``counts.ready`` held high. Every signal is
+lanes, cycles to the first conversion and between conversions: serial or pipelined ADCs) and
+a :class:`~sim.models.mtj.CocotbMTJModule` per MTJ module (seed ``[mtj_seed, i]``), reset for
+two cycles, then per image: the pixels one per ``pixels`` transfer in C order, ``start`` with
+``samples``, ``counts.ready`` held high. Every signal is
 driven and sampled at falling edges (the design's registers change at rising edges). Per falling
 edge it records:
 
@@ -184,8 +185,9 @@ async def accelerator_run(dut: Any) -> None:
         macro = CocotbCrossbarMacro(
             dut,
             model,
-            int(tile["conversion_cycles"]),
+            int(tile["first_cycles"]),
             int(tile["lanes"]),
+            int(tile["conversion_cycles"]),
             prefix=f"{tile['name']}__",
             clock="clk",
         )

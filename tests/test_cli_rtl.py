@@ -496,6 +496,28 @@ def test_sim_finds_the_bundle_rtl_wrote_by_default(tmp_path, capsys):
     _one_line_error(capsys, "cannot stand in for it")
 
 
+def test_pipelined_adcs_from_the_command_line_through_the_bundle(net_dir, tmp_path, capsys):
+    """--hw adc_pipelined=true: the manifest records it, the design runs the shorter schedule
+    and passes the check on the bundle's own hardware; the serial option contradicts it."""
+    rtl = _bundle(net_dir, tmp_path / "rtl", "--hw", "adc_pipelined=true")
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    assert manifest["hardware"]["adc_pipelined"] is True
+    hw = HardwareConfig(**manifest["hardware"])
+    assert hw == HardwareConfig(**HW, adc_pipelined=True)
+    net = load_network(net_dir)
+    pipelined, serial = schedule(net, hw), schedule(net, HardwareConfig(**HW))
+    assert pipelined.cycles < serial.cycles
+    assert all(t["conversion_cycles"] == 1 for t in manifest["tiles"])
+    args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
+    assert main([*args, "--simulator", "amaranth", "--no-progress"]) == 0
+    report = json.loads((rtl / "sim" / "sim.json").read_text())
+    assert report["verdict"] == "PASS" and report["hardware"]["adc_pipelined"] is True
+    capsys.readouterr()
+    bad = [*args, "--hw", "adc_pipelined=false", "--simulator", "amaranth"]
+    assert main(bad) == 2
+    _one_line_error(capsys, "generated with adc_pipelined=True")
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

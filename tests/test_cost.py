@@ -389,6 +389,30 @@ def test_default_area_and_memory_by_hand() -> None:
     )
 
 
+def test_pipelined_adcs_are_priced_and_faster() -> None:
+    """adc_pipelined: each of the 48 ADCs gets an 8-bit code register (8 flip-flops priced as
+    adder bits, 137/32 um^2 and 0.1/32 pJ per conversion each); the latency is the schedule's,
+    which shortens every read step by latency * (mux_steps - 1) cycles."""
+    net, m = digits_mlp(), 2
+    serial = estimate(net, HardwareConfig(), samples=m)
+    hw = HardwareConfig(adc_pipelined=True)
+    report = estimate(net, hw, samples=m)
+    conversions = m * 4 * (4 * 256 + 20)
+    assert report.events == serial.events and report.events["adc_conversions"] == conversions
+    e_conv = 2.03084 * 2 ** (8 - 4) + 0.094245 + 8 * 0.1 / 32
+    assert report.energy_pj["adc"] == pytest.approx(conversions * e_conv)
+    adc = 693.633 * 2 ** (8 - 4) + 45.9 * 8 / 8 + 8 * 137 / 32
+    assert report.area_um2["adc"] == pytest.approx(48 * adc)
+    assert report.area_um2["adc"] - serial.area_um2["adc"] == pytest.approx(48 * 8 * 137 / 32)
+    assert report.cycles == schedule(net, hw, samples=m).cycles
+    # fc1: 4 planes of 8 conversions, out: one read of 2, ADC latency 1, T = 4
+    assert serial.cycles - report.cycles == m * 4 * (4 * (8 - 1) + (2 - 1))
+    lib = ComponentLibrary()
+    assert lib.adc.pipeline_area_um2(8) == pytest.approx(8 * lib.adc.pipeline_ff_area.value)
+    assert lib.adc.pipeline_energy_pj(6) == pytest.approx(6 * lib.adc.pipeline_ff_energy.value)
+    assert report.as_dict()["hardware"]["adc_pipelined"] is True
+
+
 @pytest.mark.parametrize(
     ("adc_bits", "fc1_bits", "out_bits", "output_bits"), [(8, 11, 9, 11), (4, 9, 5, 7)]
 )

@@ -17,6 +17,7 @@ from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuro
 from hdl.mapping import (
     MappingError,
     MTJDriver,
+    adc_bound,
     map_network,
     schedule,
 )
@@ -131,8 +132,9 @@ def _cycles_of(ns: float, mhz: float) -> int:
 
 def enumerate_schedule(
     net: Network, hw: HardwareConfig, samples: int, device: MTJDevice | None = None
-) -> tuple[list[tuple[str, int]], dict[str, int]]:
-    """Every step (kind, cycles) and the event counts, enumerated one by one."""
+) -> tuple[list[tuple[str, int]], dict[str, int], int]:
+    """Every step (kind, cycles), the event counts and the ADC bound (the conversions per ADC of
+    every read step, summed), enumerated one by one."""
     device = device or MTJDevice()
     pulse = 10.0
     shapes: dict[str, tuple[int, ...]] = {"input": net.input.shape}
@@ -155,9 +157,13 @@ def enumerate_schedule(
             adcs_per_tile = hw.tile_cols // hw.columns_per_adc
             widest = min(cols, hw.tile_cols)
             mux = math.ceil(widest / adcs_per_tile)
-            step = 1 + mux * (1 + hw.adc_latency_cycles) + 1
+            if hw.adc_pipelined:  # a new conversion every cycle, the last one latency late
+                convert = mux + hw.adc_latency_cycles
+            else:  # one conversion after another, 1 + latency cycles each
+                convert = mux * (1 + hw.adc_latency_cycles)
+            step = 1 + convert + 1
             direct = e.source == "input" and net.input.encoding == "direct"
-            edges.append((net.input.bits if direct else 1, step, rt, ct, cols))
+            edges.append((net.input.bits if direct else 1, step, rt, ct, cols, mux))
             if e.dropout is not None:
                 units = src[0] if e.dropout.granularity == "channel" else rows
                 if e.dropout.source == "mtj":
@@ -173,6 +179,7 @@ def enumerate_schedule(
         per_layer.append((layer, channels, positions, edges))
         shapes[layer.name] = shape
     steps: list[tuple[str, int]] = []
+    bound = 0
     events = dict.fromkeys(
         ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples"), 0
     )
@@ -189,13 +196,14 @@ def enumerate_schedule(
                     for b in range(planes):
                         active = [e for e in edges if e[0] > b]
                         steps.append(("read", max(e[1] for e in active)))
-                        for _, _, rt, ct, cols in active:
+                        bound += max(e[5] for e in active)
+                        for _, _, rt, ct, cols, _ in active:
                             events["crossbar_reads"] += rt * ct
                             events["adc_conversions"] += rt * cols
                     steps.append(("update", math.ceil(channels / hw.lif_units)))
                     if layer.neuron is not None:
                         events["lif_updates"] += channels
-    return steps, events
+    return steps, events, bound
 
 
 SMALL = {
@@ -212,6 +220,10 @@ HWS = {
     ),
     "slow-adc": HardwareConfig(
         tile_rows=64, tile_cols=64, adc_latency_cycles=3, clock_mhz=250.0, lif_units=1
+    ),
+    "pipelined-adc": HardwareConfig(adc_pipelined=True),
+    "pipelined-slow-adc": HardwareConfig(
+        tile_rows=64, tile_cols=64, adc_latency_cycles=3, lif_units=1, adc_pipelined=True
     ),
 }
 
@@ -295,9 +307,10 @@ def test_cycles_equal_the_sum_of_enumerated_steps(
 ) -> None:
     net, hw = SMALL[net_name](), HWS[hw_name]
     s = schedule(net, hw, samples=samples)
-    steps, events = enumerate_schedule(net, hw, samples)
+    steps, events, bound = enumerate_schedule(net, hw, samples)
     assert s.cycles == sum(c for _, c in steps)
     assert s.events == events
+    assert adc_bound(s.mapping, samples) == bound <= s.cycles
     # the module's own step list agrees step by step with the independent enumerator
     listed = s.steps()
     assert [(st.kind, st.cycles) for st in listed] == steps
@@ -315,6 +328,30 @@ def test_schedule_formula_for_the_digits_mlp() -> None:
     per_t = (4 * fc1_read + math.ceil(128 / 16)) + (out_read + math.ceil(10 / 16))
     assert s.cycles == 2 * (64 / 8 * 4 + 4 * per_t)
     assert s.fill_cycles == 2 * 32 and s.encode_cycles == 0
+
+
+def test_pipelined_adcs_shorten_the_read_steps_not_the_events() -> None:
+    """A pipelined ADC converts a column every cycle: a read step is 1 + mux_steps + latency + 1
+    cycles instead of 1 + mux_steps * (1 + latency) + 1, with the same conversions."""
+    net = digits_mlp()
+    serial = schedule(net, HardwareConfig(), samples=2)
+    for latency in (0, 1, 3):
+        hw = HardwareConfig(adc_latency_cycles=latency, adc_pipelined=True)
+        s = schedule(net, hw, samples=2)
+        fc1_read = 1 + 8 + latency + 1  # 64 rows x 128 columns: 8 conversions per ADC
+        out_read = 1 + 2 + latency + 1  # 20 columns on 16 ADCs: 2 conversions
+        per_t = (4 * fc1_read + 8) + (out_read + 1)
+        assert s.cycles == 2 * (32 + 4 * per_t)
+        assert s.events == serial.events
+        assert [e.mux_steps for e in s.mapping.edges] == [8, 2]
+    # without ADC latency both ADCs take one conversion per cycle
+    for pipelined in (False, True):
+        hw = HardwareConfig(adc_latency_cycles=0, adc_pipelined=pipelined)
+        assert schedule(net, hw).cycles == 32 + 4 * ((4 * 10 + 8) + (4 + 1))
+    # the ADC bound: 4 planes of 8 conversions and one read of 2, per timestep
+    assert adc_bound(serial.mapping, 2) == 2 * 4 * (4 * 8 + 2)
+    assert HardwareConfig(adc_pipelined=True).conversion_timing == (2, 1)
+    assert HardwareConfig(adc_latency_cycles=2).conversion_timing == (3, 3)
 
 
 def test_event_counts_by_formula() -> None:
@@ -407,6 +444,8 @@ def test_as_dict_is_json_ready() -> None:
         ({"lif_units": 0}, "lif_units"),
         ({"clock_mhz": -1.0}, "clock_mhz"),
         ({"adc_latency_cycles": 1.5}, "adc_latency_cycles"),
+        ({"adc_pipelined": 1}, "adc_pipelined"),
+        ({"adc_pipelined": "true"}, "adc_pipelined"),
     ],
 )
 def test_bad_hardware_raises_naming_the_field(kwargs: dict, field: str) -> None:
@@ -436,11 +475,21 @@ def test_bad_arguments() -> None:
 
 
 def test_time_multiplexing_rules_by_hand() -> None:
-    from hdl.geometry import ceil_div, conversions, lanes, mask_cycles, update_cycles
+    from hdl.geometry import (
+        ceil_div,
+        conversion_cycles,
+        conversions,
+        lanes,
+        mask_cycles,
+        update_cycles,
+    )
 
     assert [ceil_div(a, 4) for a in (0, 1, 4, 5, 8, 9)] == [0, 1, 1, 2, 2, 3]
     assert (conversions(10, 4), lanes(10, 4), conversions(3, 4), lanes(3, 4)) == (3, 4, 1, 3)
     assert mask_cycles(64, 5) == 13 and update_cycles(10, 16) == 1
+    # 4 conversions: serial ADCs of latency 2 (3 cycles each), pipelined ones (one per cycle)
+    assert conversion_cycles(4, 3, 3) == 12 and conversion_cycles(4, 3, 1) == 6
+    assert conversion_cycles(1, 3, 1) == 3
 
 
 def test_one_definition_of_each_rule() -> None:
@@ -458,7 +507,7 @@ def test_one_definition_of_each_rule() -> None:
     root = Path(__file__).resolve().parent.parent
     files = [*root.glob("hdl/*.py"), *root.glob("hdl/rtl/*.py"), *root.glob("sim/models/*.py")]
     allowed = {"geometry.py", "golden.py", "hwconfig.py"}  # the definitions, the cross-check
-    copies = re.compile(r"-\(-\w|_ceil_div\(|tile_cols\s*//")
+    copies = re.compile(r"-\(-\w|_ceil_div\(|tile_cols\s*//|1 \+ \w+\.adc_latency_cycles")
     found = [
         f"{path.relative_to(root)}:{n}"
         for path in files

@@ -178,3 +178,31 @@ def test_bad_hardware_space_names_the_key():
         HardwareSpace(tile_cols=(128,), columns_per_adc=(3,))
     with pytest.raises(NASError, match="adc_bits"):
         HardwareSpace(adc_bits=(8, 0))
+
+
+def test_pipelined_adcs_are_a_hardware_choice() -> None:
+    """adc_pipelined is searchable: [false, true] reaches both chips, each priced with its own
+    schedule (pipelined ADCs take fewer cycles); by default the chip keeps serial ADCs."""
+    from nas.config import search_config
+
+    space = SearchSpace(SpaceConfig(hardware=HardwareSpace(adc_pipelined=(False, True))))
+    assert space.distributions()["hw.adc_pipelined"] == (False, True)
+    rng = np.random.default_rng(5)
+    chips = {}
+    for _ in range(30):
+        cand = space.draw(rng)
+        chips.setdefault(cand.hardware().adc_pipelined, cand)
+    assert set(chips) == {False, True}
+    cand = chips[True]
+    net = cand.network((1, 8, 8), 10, 8)
+    serial = estimate(net, HardwareConfig())
+    assert estimate(net, cand.hardware()).cycles < serial.cycles
+    assert Candidate.from_dict(cand.to_dict()) == cand
+    assert "hw.adc_pipelined" not in SearchSpace().distributions()
+    assert SearchSpace().stream(3, 1).hardware().adc_pipelined is False  # the default: serial
+    cfg = search_config({}, ["search.space.hardware.adc_pipelined=[false, true]"])
+    assert cfg.space.hardware.adc_pipelined == (False, True)
+    with pytest.raises(NASError, match="adc_pipelined"):
+        HardwareSpace(adc_pipelined=(1,))  # type: ignore[arg-type]
+    with pytest.raises(NASError, match="adc_pipelined"):
+        search_config({}, ["search.space.hardware.adc_pipelined=1"])

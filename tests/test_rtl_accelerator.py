@@ -16,7 +16,7 @@ import pytest
 from hdl.golden import run
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
-from hdl.mapping import schedule
+from hdl.mapping import map_network, schedule
 from hdl.rtl import RTLError
 from hdl.rtl.accelerator import Accelerator, accelerator_verilog, tile_cells
 from hdl.rtl.accumulate import EdgeAccumulator
@@ -57,6 +57,39 @@ def test_example_network_matches_golden(name: str) -> None:
 def test_random_network_matches_golden(seed: int) -> None:
     net, hw = random_network(seed)
     check(net, hw, seed=seed)
+
+
+def _pipelining_saves(net: Network, hw: HardwareConfig, samples: int) -> int:
+    """Cycles a pipelined ADC saves, from docs/cost-model.md, for a network with one weighted
+    edge per layer: every read step of ``m`` conversions per ADC takes ``m · (1 + L)`` cycles
+    of conversions one after another, ``m + L`` pipelined, so it saves ``L · (m - 1)``."""
+    latency, total = hw.adc_latency_cycles, 0
+    for lm in map_network(net, hw).layers:
+        assert len(lm.edges) <= 1, "the formula assumes one weighted edge per layer"
+        for e in lm.edges:
+            total += lm.positions * e.planes * latency * (e.mux_steps - 1)
+    return samples * net.timesteps * total
+
+
+@pytest.mark.parametrize("name", ["cell", "conv"])
+def test_pipelined_adcs_take_the_predicted_fewer_cycles_and_stay_bit_exact(name: str) -> None:
+    """With hw.adc_pipelined the macros hand over a conversion every cycle: the busy cycles
+    equal the schedule's, which is the serial one minus what pipelining saves, and outputs,
+    spikes and events stay the golden model's (the macro models flag any read too early)."""
+    net, serial_hw = EXAMPLES[name]
+    hw = replace(serial_hw, adc_pipelined=True)
+    assert hw.adc_latency_cycles > 0
+    acc, observed, verdict = check(net, hw)
+    saved = _pipelining_saves(net, hw, 2)
+    assert saved > 0
+    want = schedule(net, serial_hw, 2).cycles - saved
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 3 == [want] * 3
+    assert observed.macro_reads == verdict.golden.events["crossbar_reads"]
+    assert observed.macro_conversions == verdict.golden.events["adc_conversions"]
+    assert observed.errors == []
+    for tile in acc.tiles:  # the macro timing the models played
+        assert (tile.first_cycles, tile.conversion_cycles) == (1 + hw.adc_latency_cycles, 1)
+        assert tile.latency == tile.conversions + hw.adc_latency_cycles
 
 
 def test_all_rows_dropped_and_saturated_columns() -> None:
@@ -210,7 +243,11 @@ def test_counts_stream_backpressure_stalls_but_keeps_results() -> None:
     for tile in acc.tiles:
         model = CrossbarTileModel(tile_cells(net, tile, hw), hw.adc_bits)
         port = getattr(acc, tile.name)
-        sim.add_process(amaranth_macro(model, port, tile.conversion_cycles, adcs=tile.lanes))
+        sim.add_process(
+            amaranth_macro(
+                model, port, tile.first_cycles, adcs=tile.lanes, interval=tile.conversion_cycles
+            )
+        )
     got: list[list[int]] = []
     busy_cycles = [0]
 

@@ -3,7 +3,8 @@
 The reference is written from the formula: column ``(o·2 + p)·slices + j`` adds
 ``(-1)**p · 2**(j·cell_bits) · 2**plane · code``, summed over row tiles. The bench plays the
 tiles' ADCs: ADC ``a`` of a tile converts its columns ``a, a + A, ...`` one conversion after
-another, all row tiles of a column tile together.
+another, all row tiles of a column tile together, with a cycle between conversions (serial ADCs
+with latency) or back to back, one conversion in every cycle (pipelined ADCs).
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def reference(tiles, codes, plane, slices, cell_bits, out_channels) -> np.ndarra
     return z
 
 
+@pytest.mark.parametrize("back_to_back", [False, True], ids=["gaps", "back-to-back"])
 @pytest.mark.parametrize("case", CASES)
-def test_sums_equal_the_formula(case) -> None:
+def test_sums_equal_the_formula(case, back_to_back: bool) -> None:
     out_channels, slices, cell_bits, adc_bits, width, row_tiles, planes, adcs = case
     tiles = col_tiles(out_channels, slices, width)
     bits = accumulator_bits(
@@ -117,8 +119,10 @@ def test_sums_equal_the_formula(case) -> None:
                     ctx.set(acc.codes, packed(codes, step, shown))
                     ctx.set(acc.valid, sum(1 << (r * n_ct + t) for r, t in shown))
                     await ctx.tick()
-                    ctx.set(acc.valid, 0)
-                    await ctx.tick()  # a gap between conversions (ADC latency)
+                    if not back_to_back:  # a gap between conversions (serial ADC latency)
+                        ctx.set(acc.valid, 0)
+                        await ctx.tick()
+                ctx.set(acc.valid, 0)
             raw = ctx.get(acc.z)
             got = []
             for o in range(out_channels):

@@ -7,6 +7,8 @@ position, plane) tuples.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from amaranth.sim import Simulator
 
@@ -16,6 +18,7 @@ from hdl.rtl.controller import ScheduleController
 from sim.netgen import example_networks, random_network
 
 CASES = {**example_networks(), **{f"random{s}": random_network(s) for s in (0, 3, 4, 9)}}
+CASES["cell-pipelined"] = (CASES["cell"][0], replace(CASES["cell"][1], adc_pipelined=True))
 
 
 def expected(mapping, samples: int) -> list[tuple]:

@@ -71,6 +71,39 @@ def test_multiplexed_adcs_hand_over_one_conversion_per_latency(cols, adcs, laten
     assert p.reads == [(wl, pack_codes(want, 4))] and p.errors == []
 
 
+@pytest.mark.parametrize(("cols", "adcs", "latency"), [(8, 2, 1), (7, 3, 2), (5, 8, 3), (9, 2, 4)])
+def test_pipelined_adcs_hand_over_one_conversion_per_cycle(cols, adcs, latency) -> None:
+    """interval = 1: conversion s is valid latency + s cycles after the read, every code the
+    same as the serial ADC's, and the next read may follow the last code at once."""
+    rng = np.random.default_rng(cols + adcs)
+    cells = rng.integers(0, 4, (5, cols))
+    model = CrossbarTileModel(cells, 4)
+    p = MacroProtocol(model, latency, adcs=adcs, interval=1)
+    lanes, steps = min(cols, adcs), -(-cols // adcs)
+    assert (p.adcs, p.steps, p.cycles) == (lanes, steps, latency + steps - 1)
+    for wl in (0b10111, 0b01101):
+        want = numpy_codes(cells, np.array([(wl >> r) & 1 for r in range(5)]), 4)
+        answers = [p.step(1, wl)] + [p.step(0, wl) for _ in range(latency + steps - 1)]
+        valid_cycles = [k + 1 for k, (v, _) in enumerate(answers) if v]
+        assert valid_cycles == [latency + s for s in range(steps)]
+        for s, cycle in enumerate(valid_cycles):
+            got = unpack_codes(answers[cycle - 1][1], lanes, 4)
+            expect = [want[a + s * adcs] if a + s * adcs < cols else 0 for a in range(lanes)]
+            assert got.tolist() == expect, f"conversion {s}"
+    assert [w for w, _ in p.reads] == [0b10111, 0b01101] and p.errors == []
+
+
+def test_pipelined_protocol_flags_a_read_before_the_last_code() -> None:
+    p = MacroProtocol(CrossbarTileModel(np.ones((2, 6), int), 4), latency=2, adcs=2, interval=1)
+    assert p.cycles == 4  # 3 conversions, the first 2 cycles after the read
+    p.step(1, 0b11)
+    p.step(0, 0b11)
+    p.step(1, 0b11)  # cycle 2 of 4: the conversions are still in flight
+    assert "read while a conversion is in flight" in p.errors[0]
+    with pytest.raises(CrossbarModelError, match="interval"):
+        MacroProtocol(CrossbarTileModel(np.ones((2, 6), int), 4), latency=2, interval=0)
+
+
 def test_protocol_flags_word_lines_changed_during_conversion() -> None:
     p = MacroProtocol(CrossbarTileModel(np.ones((3, 2), int), 4), latency=3)
     p.step(1, 0b011)

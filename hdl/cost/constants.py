@@ -89,6 +89,12 @@ class ADCTech:
     ``E_conv(b) = energy_ref * 2**(b - ref_bits)`` and ``A_adc(b) = area_ref * 2**(b - ref_bits)``
     (energy and area double per bit, the Walden figure-of-merit law); the mux in front of an ADC
     costs ``mux_energy`` per conversion and ``mux_area * inputs / mux_ref_inputs``.
+
+    A pipelined ADC (``HardwareConfig.adc_pipelined``: a new conversion every cycle) adds a
+    pipeline register of ``b`` flip-flops per ADC, holding one code while the next conversion
+    runs: ``A_pipe(b) = b * pipeline_ff_area`` and ``E_pipe(b) = b * pipeline_ff_energy`` per
+    conversion (every flip-flop clocked once). The input sample-and-hold of the pipeline is
+    taken to be part of the reference ADC's own figures (a SAR ADC samples its input anyway).
     """
 
     energy_ref: Constant = Constant(2.03084, "pJ/conversion", f"{SPIKESIM}: ADC")
@@ -104,6 +110,28 @@ class ADCTech:
     mux_energy: Constant = Constant(0.094245, "pJ/conversion", f"{SPIKESIM}: 8:1 column mux")
     mux_area: Constant = Constant(45.9, "um^2/mux", f"{SPIKESIM}: 8:1 column mux")
     mux_ref_inputs: Constant = Constant(8, "inputs", f"{SPIKESIM}: one ADC per 8 columns")
+    pipeline_ff_energy: Constant = Constant(
+        0.1 / 32,
+        "pJ/bit/conversion",
+        f"{ASSUMED}: one flip-flop of a pipelined ADC's code register clocked once per "
+        f"conversion, priced as one adder bit ({HOROWITZ}: 32-bit integer add 0.1 pJ, per bit)",
+    )
+    pipeline_ff_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one flip-flop of a pipelined ADC's code register, priced as one adder bit "
+        f"({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
+    )
+
+    def pipeline_energy_pj(self, bits: int) -> float:
+        """Energy of the pipeline register of a ``bits``-bit pipelined ADC per conversion [pJ]:
+        ``bits * pipeline_ff_energy``."""
+        return bits * self.pipeline_ff_energy.value
+
+    def pipeline_area_um2(self, bits: int) -> float:
+        """Area of the pipeline register of one ``bits``-bit pipelined ADC [um^2]:
+        ``bits * pipeline_ff_area``."""
+        return bits * self.pipeline_ff_area.value
 
     def conversion_energy_pj(self, bits: int) -> float:
         """Energy of one conversion of a ``bits``-bit ADC, mux included [pJ]."""

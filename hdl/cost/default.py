@@ -5,7 +5,8 @@ cycles). Energy [pJ] is the schedule's event counts times energies per event fro
 :class:`~hdl.cost.constants.ComponentLibrary`, plus the MTJ dropout cycles priced by
 :func:`hdl.mtj.dropout_cycle_energy`, plus static energy
 ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9``. Area [um^2] is the
-crossbar cells, ADCs with their muxes, shift-add adders, LIF units, SRAM and dropout modules.
+crossbar cells, ADCs with their muxes (and, for pipelined ADCs, their code registers), shift-add
+adders, LIF units, SRAM and dropout modules.
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ def price_default(
     xb, adc, dig = lib.crossbar, lib.adc, lib.digital
     e_cell = xb.cell_read_energy.value * xb.row_activity.value
     e_conv = adc.conversion_energy_pj(hw.adc_bits)
-    e_add, e_sram = dig.add_energy.value, dig.sram_energy.value
-    adcs_per_tile = hw.tile_cols // hw.columns_per_adc
     a_adc = adc.area_um2(hw.adc_bits, hw.columns_per_adc)
+    if hw.adc_pipelined:  # the code register of each pipelined ADC
+        e_conv += adc.pipeline_energy_pj(hw.adc_bits)
+        a_adc += adc.pipeline_area_um2(hw.adc_bits)
+    e_add, e_sram = dig.add_energy.value, dig.sram_energy.value
+    adcs_per_tile = hw.adcs_per_tile
     a_tile_cells = hw.tile_rows * hw.tile_cols * xb.cell_area.value
     widths = mem.current_bits
     runs = sched.samples * mapping.timesteps

@@ -44,11 +44,14 @@ tiles, LIF units and buffer depth, not with the number of weights.
 ``read`` in its first cycle with the word lines, which stay unchanged for the whole step; each
 of a tile's ``A = tile_cols / columns_per_adc`` ADCs converts its columns ``a, a + A, ...`` one
 after another, and the tile hands over conversion ``s`` (one code per ADC, with ``codes_valid``)
-exactly ``(s + 1) · (1 + adc_latency_cycles)`` cycles after ``read`` (:class:`TilePort`), the
-last one at most ``mux_steps · (1 + adc_latency_cycles)`` cycles after it; the step's last cycle
-is the accumulation. An update step is ``ceil(C / lif_units)`` cycles. The dropout sources of a
-fill start one cycle before the fill step (in the ``start`` cycle or the previous sample's last
-cycle), so the last mask bit lands at the fill's last clock edge.
+exactly ``(s + 1) · (1 + adc_latency_cycles)`` cycles after ``read`` with serial ADCs (the
+default), or ``s + 1 + adc_latency_cycles`` cycles after it with ``hw.adc_pipelined`` (a
+conversion in every cycle; :class:`TilePort`, :mod:`hdl.rtl.crossbar`), the last one at most
+``S - 2`` cycles after it; the step's last cycle is the accumulation. The edge accumulators
+take one conversion in every cycle, so the same logic serves both macros: only the step
+lengths of the controller differ. An update step is ``ceil(C / lif_units)`` cycles. The dropout
+sources of a fill start one cycle before the fill step (in the ``start`` cycle or the previous
+sample's last cycle), so the last mask bit lands at the fill's last clock edge.
 
 **Ports** (the macro and module ports are listed, with their geometry, in :attr:`tiles` and
 :attr:`mtj_modules`; :meth:`manifest` gives all of it as JSON-ready data):

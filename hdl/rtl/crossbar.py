@@ -20,17 +20,25 @@ port             direction (digital side)   meaning
 ``codes_valid``  ``In(1)``                  ``codes`` hold a conversion of the last read
 ================ ========================== ==============================================
 
-**Macro timing** (``c`` cycles per conversion, ``1 + adc_latency_cycles``, is a property of the
-macro): with ``read`` high in cycle ``k`` the macro samples ``wl_en`` at the end of cycle ``k``
+**Macro timing** is a property of the macro, set by the hardware's ADC option
+(:attr:`hdl.hwconfig.HardwareConfig.conversion_timing`): the first code comes ``f = 1 +
+adc_latency_cycles`` cycles after ``read``, the next ones every ``c`` cycles, ``c = f`` for
+serial ADCs (the default: a conversion starts when the previous one is done) and ``c = 1`` for
+pipelined ones (``adc_pipelined``: a new conversion every cycle, the latency hidden behind the
+next). With ``read`` high in cycle ``k`` the macro samples ``wl_en`` at the end of cycle ``k``
 and drives ``codes_valid = 1`` with conversion ``s`` (lane ``a`` = column ``a + s·A``) in cycle
-``k + (s + 1)·c``, for that one cycle each, ``s = 0 .. ceil(columns / A) - 1``. ``wl_en`` must
-stay unchanged until the last conversion; one read is in flight at a time. Outside the valid
-cycles ``codes`` carry no meaning. The behavioural models of ``sim.models.crossbar`` play this
-(:class:`~sim.models.crossbar.MacroProtocol` with ``adcs``).
+``k + f + s·c``, for that one cycle each, ``s = 0 .. ceil(columns / A) - 1``: ``k + (s + 1)·(1 +
+adc_latency_cycles)`` (serial) or ``k + s + 1 + adc_latency_cycles`` (pipelined, a conversion in
+every cycle). ``wl_en`` must stay unchanged until the last conversion; one read is in flight at
+a time. Outside the valid cycles ``codes`` carry no meaning. The behavioural models of
+``sim.models.crossbar`` play this (:class:`~sim.models.crossbar.MacroProtocol` with ``adcs``
+and ``interval``); the accelerator's :class:`~hdl.rtl.plan.TilePort` lists ``f``
+(``first_cycles``) and ``c`` (``conversion_cycles``) per tile.
 
 In the accelerator (:mod:`hdl.rtl.accelerator`) a read step raises ``read`` in its first cycle
-and keeps the word lines for the whole step (``mux_steps · c + 2`` cycles); the conversions go
-into the edge's :class:`~hdl.rtl.accumulate.EdgeAccumulator` as they arrive.
+and keeps the word lines for the whole step (``f + (mux_steps - 1)·c + 2`` cycles); the
+conversions go into the edge's :class:`~hdl.rtl.accumulate.EdgeAccumulator` as they arrive,
+which takes one conversion in every cycle.
 
 Example::
 
@@ -66,8 +74,10 @@ def crossbar_signature(rows: int, cols: int, adc_bits: int) -> wiring.Signature:
     """The analog macro's ports as the digital side sees them (module doc, "port list").
 
     ``wl_en: Out(rows)``, ``read: Out(1)``, ``codes: In(cols * adc_bits)`` (column ``c`` at
-    bits ``c * adc_bits ..``), ``codes_valid: In(1)``. The macro answers ``latency`` cycles
-    after ``read``; ``latency`` belongs to the macro (its models), not to this signature.
+    bits ``c * adc_bits ..``), ``codes_valid: In(1)``. When the macro answers after ``read``
+    (module doc, "Macro timing": serial or pipelined ADCs) belongs to the macro and its
+    models, not to this signature: the digital side takes a conversion whenever
+    ``codes_valid`` is high.
     """
     rows = _int_param(rows, "rows", *ROWS)
     cols = _int_param(cols, "cols", *COLS)

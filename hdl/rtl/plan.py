@@ -83,9 +83,14 @@ class TilePort:
         lanes: codes per conversion, ``min(columns, A)`` of the tile's ``A`` ADCs; lane ``a``
             of conversion ``s`` is the tile's column ``a + s·A``.
         conversions: conversions per read, ``ceil(columns / A)``.
-        conversion_cycles: cycles per conversion, ``1 + adc_latency_cycles``.
-        latency: cycles from ``read`` to the last conversion, ``conversions · conversion_cycles``
-            (at most the edge's ``mux_steps · (1 + adc_latency_cycles)``).
+        first_cycles: cycles from ``read`` to conversion 0, ``1 + adc_latency_cycles``.
+        conversion_cycles: cycles from one conversion to the next: ``1 + adc_latency_cycles``
+            (serial ADCs) or 1 (``hw.adc_pipelined``); conversion ``s`` is valid
+            ``first_cycles + s · conversion_cycles`` cycles after ``read``
+            (:attr:`~hdl.hwconfig.HardwareConfig.conversion_timing`).
+        latency: cycles from ``read`` to the last conversion, ``first_cycles + (conversions -
+            1) · conversion_cycles`` (:func:`hdl.geometry.conversion_cycles`; at most the
+            edge's step minus its read and accumulate cycles).
     """
 
     name: str
@@ -98,6 +103,7 @@ class TilePort:
     cols: tuple[int, int]
     lanes: int
     conversions: int
+    first_cycles: int
     conversion_cycles: int
     latency: int
 
@@ -366,13 +372,14 @@ def _plan_edge(
     ei = em.index
     key = f"{net.layers[li].name}.{ei}"
     adcs = hw.adcs_per_tile
-    cc = 1 + hw.adc_latency_cycles
+    first, interval = hw.conversion_timing
     tiles = []
     for rt in range(em.row_tiles):
         for ct in range(em.col_tiles):
             rows = (rt * hw.tile_rows, min(em.rows, (rt + 1) * hw.tile_rows))
             cols = (ct * hw.tile_cols, min(em.phys_cols, (ct + 1) * hw.tile_cols))
             n_cols = cols[1] - cols[0]
+            steps = geometry.conversions(n_cols, adcs)
             tiles.append(
                 TilePort(
                     name=f"xbar_l{li}_e{ei}_r{rt}_c{ct}",
@@ -384,9 +391,10 @@ def _plan_edge(
                     rows=rows,
                     cols=cols,
                     lanes=geometry.lanes(n_cols, adcs),
-                    conversions=geometry.conversions(n_cols, adcs),
-                    conversion_cycles=cc,
-                    latency=geometry.conversions(n_cols, adcs) * cc,
+                    conversions=steps,
+                    first_cycles=first,
+                    conversion_cycles=interval,
+                    latency=geometry.conversion_cycles(steps, first, interval),
                 )
             )
     bound = z_bound(em, hw)

@@ -11,7 +11,8 @@ views of the same macro:
 
 Both simulated macros follow the port list and timing of :mod:`hdl.rtl.crossbar`: a ``read`` in
 cycle ``k`` samples ``wl_en``, and ``codes_valid`` is high with the codes of one conversion of
-its ADCs every ``latency`` cycles after it (:class:`MacroProtocol`). They share
+its ADCs ``latency`` cycles after it and then every ``interval`` cycles (:class:`MacroProtocol`:
+``interval = latency`` for serial ADCs, 1 for pipelined ones). They share
 :class:`MacroProtocol`, which also records protocol violations of the digital side (a ``read``
 during a conversion, word lines changed before the answer) in ``errors``; outside the valid
 cycle the codes are the bitwise complement of the last answer, so a driver that captures them at
@@ -28,7 +29,7 @@ import numpy as np
 
 from hdl.checks import check_int
 from hdl.errors import NeurocimError
-from hdl.geometry import conversions
+from hdl.geometry import conversion_cycles, conversions
 
 __all__ = [
     "CocotbCrossbarMacro",
@@ -167,15 +168,26 @@ class MacroProtocol:
     With ``adcs = None`` the macro answers a ``read`` in cycle ``k`` with all its columns in
     cycle ``k + latency``. With ``adcs = A`` it has ``A`` ADCs, ADC ``a`` converting the columns
     ``a, a + A, a + 2A, ...`` one after another: conversion ``j`` (``0 .. ceil(cols / A) - 1``)
-    is valid in cycle ``k + (j + 1) · latency`` (``latency`` = cycles per conversion) with
-    column ``a + j·A`` on lane ``a`` of ``codes`` (0 past the last column).
+    is valid in cycle ``k + latency + j · interval`` with column ``a + j·A`` on lane ``a`` of
+    ``codes`` (0 past the last column). ``latency`` is the cycles from the read to the first
+    code (``1 + adc_latency_cycles``), ``interval`` those from one code to the next: by default
+    ``latency`` (serial ADCs, conversion ``j`` in cycle ``k + (j + 1) · latency``), 1 for
+    pipelined ADCs (a conversion in every cycle, conversion ``j`` in cycle ``k + latency + j``);
+    :attr:`hdl.rtl.plan.TilePort.first_cycles` and ``conversion_cycles`` give them per tile.
     """
 
-    def __init__(self, model: CrossbarTileModel, latency: int, adcs: int | None = None) -> None:
+    def __init__(
+        self,
+        model: CrossbarTileModel,
+        latency: int,
+        adcs: int | None = None,
+        interval: int | None = None,
+    ) -> None:
         if not isinstance(model, CrossbarTileModel):
             raise CrossbarModelError(f"model must be a CrossbarTileModel, not {model!r}")
         self.model = model
         self.latency = _int_param(latency, "latency", 1)
+        self.interval = self.latency if interval is None else _int_param(interval, "interval", 1)
         self.adcs = model.cols if adcs is None else min(_int_param(adcs, "adcs", 1), model.cols)
         self.steps = conversions(model.cols, self.adcs)
         self.errors: list[str] = []
@@ -187,8 +199,14 @@ class MacroProtocol:
 
     @property
     def cycles(self) -> int:
-        """Cycles from a read to its last codes: ``ceil(cols / adcs) · latency``."""
-        return self.steps * self.latency
+        """Cycles from a read to its last codes: ``latency + (ceil(cols / adcs) - 1) ·
+        interval`` (:func:`hdl.geometry.conversion_cycles`)."""
+        return conversion_cycles(self.steps, self.latency, self.interval)
+
+    def _conversion_at(self, since: int) -> int | None:
+        """The conversion valid ``since`` cycles after the read, or ``None``."""
+        j, off = divmod(since - self.latency, self.interval)
+        return j if since >= self.latency and off == 0 and j < self.steps else None
 
     def _lanes(self, codes: np.ndarray, step: int) -> int:
         cols = codes[step * self.adcs : (step + 1) * self.adcs]
@@ -213,14 +231,19 @@ class MacroProtocol:
                 self._conv = [0, wl_en, codes]
                 self.reads.append((wl_en, pack_codes(codes, self.model.adc_bits)))
         conv = self._conv
-        if conv is not None and (conv[0] + 1) % self.latency == 0:
-            self._last = self._lanes(conv[2], (conv[0] + 1) // self.latency - 1)
+        j = None if conv is None else self._conversion_at(conv[0] + 1)
+        if conv is not None and j is not None:
+            self._last = self._lanes(conv[2], j)
             return 1, self._last
         return 0, ~self._last & self._mask
 
 
 def amaranth_macro(
-    model: CrossbarTileModel, xbar: Any, latency: int, adcs: int | None = None
+    model: CrossbarTileModel,
+    xbar: Any,
+    latency: int,
+    adcs: int | None = None,
+    interval: int | None = None,
 ) -> Any:
     """An Amaranth simulator process playing the macro on the interface ``xbar``.
 
@@ -228,14 +251,15 @@ def amaranth_macro(
     port of :class:`hdl.rtl.accelerator.Accelerator`). Add the returned coroutine
     function with ``sim.add_process``; it samples ``read`` and ``wl_en`` at every rising edge and
     drives ``codes_valid`` and ``codes`` right after it, as a registered macro output. The
-    :class:`MacroProtocol` it runs is its attribute ``protocol``::
+    :class:`MacroProtocol` (``latency``, ``adcs``, ``interval``) it runs is its attribute
+    ``protocol``::
 
         proc = amaranth_macro(model, acc.xbar_l0_e0_r0_c0, latency=2)
         sim.add_process(proc)
         ...
         assert proc.protocol.errors == []
     """
-    protocol = MacroProtocol(model, latency, adcs)
+    protocol = MacroProtocol(model, latency, adcs, interval)
 
     async def process(ctx: Any) -> None:
         ctx.set(xbar.codes_valid, 0)
@@ -252,7 +276,8 @@ def amaranth_macro(
 class CocotbCrossbarMacro:
     """The macro as a cocotb coroutine on the Verilog ports of a crossbar tile.
 
-    ``dut`` is the top level; the packed ports are ``<prefix>wl_en``, ``<prefix>read``,
+    ``dut`` is the top level; ``latency``, ``adcs`` and ``interval`` are
+    :class:`MacroProtocol`'s; the packed ports are ``<prefix>wl_en``, ``<prefix>read``,
     ``<prefix>codes``, ``<prefix>codes_valid`` (``prefix = "xbar_l0_e0_r0_c0__"`` for a tile
     port of the accelerator's Verilog), clocked by ``dut.<clock>``. Start it with
     ``cocotb.start_soon(macro.run())``.
@@ -270,11 +295,12 @@ class CocotbCrossbarMacro:
         model: CrossbarTileModel,
         latency: int,
         adcs: int | None = None,
+        interval: int | None = None,
         *,
         prefix: str = "xbar__",
         clock: str = "clk",
     ) -> None:
-        self.protocol = MacroProtocol(model, latency, adcs)
+        self.protocol = MacroProtocol(model, latency, adcs, interval)
         self.clk = getattr(dut, clock)
         self.wl_en = getattr(dut, f"{prefix}wl_en")
         self.read = getattr(dut, f"{prefix}read")
