@@ -1,11 +1,14 @@
 """The whole generated accelerator: generation, lint, cells per component, cycles, simulation speed.
 
-Usage:  scripts/run python benchmarks/accelerator.py [--adc]
+Usage:  scripts/run python benchmarks/accelerator.py [--adc] [--masks]
 Writes docs/benchmarks-rtl.md (tables, definitions and the machine it ran on) and keeps every
 network's `neurocim rtl` directory in build/bench-rtl/<network>/. With ``--adc`` it measures
 only the section "Serial and pipelined ADCs" (cycles per inference with
 ``HardwareConfig.adc_pipelined`` off and on, simulated in Amaranth, against the ADC bound) and
-replaces that section of the existing document (about a minute).
+replaces that section of the existing document (about a minute). With ``--masks`` it measures
+only the section "Double-buffered dropout masks" (cycles per inference of 10 Monte-Carlo
+samples with ``HardwareConfig.mask_double_buffer`` off and on, simulated in Amaranth) and
+replaces that section (a few minutes); both flags together measure both sections.
 
 For three networks with random weights (a digits-size MLP 64-128-10, a small CNN on 8x8 inputs
 and the MNIST-size 784-256-10 binary MLP, all on the default 128 x 128 tiles) it runs the RTL
@@ -303,12 +306,88 @@ def adc_section(rows: list[dict], where: str) -> list[str]:
     return out
 
 
-def _replace_section(text: str, section: list[str]) -> str:
-    """``text`` with its :data:`ADC_HEADING` section (up to the next ``## `` heading or the end)
+MASK_SAMPLES = 10
+"""Monte-Carlo samples per inference of the double-buffered mask measurement."""
+
+MASK_HEADING = "## Double-buffered dropout masks"
+
+
+def mask_row(net: Network, hw: HardwareConfig, samples: int = MASK_SAMPLES) -> dict:
+    """Cycles of one inference (one image, ``samples`` Monte-Carlo samples) with one mask bank
+    and with double-buffered masks, each simulated in Amaranth and asserted equal to the
+    schedule (``S * (F + C)`` and ``F + (S - 1) * max(C, F) + C``) and bit-exact with the
+    golden model."""
+    x = np.random.default_rng(0).integers(0, 2**net.input.bits, (1, *net.input.shape))
+    mp = map_network(net, hw)
+    fill, compute = mp.fill_cycles, mp.compute_cycles
+    formula = {
+        False: samples * (fill + compute),
+        True: fill + (samples - 1) * max(compute, fill) + compute,
+    }
+    cycles = {}
+    for double in (False, True):
+        chip = replace(hw, mask_double_buffer=double)
+        want = schedule(net, chip, samples).cycles
+        assert want == formula[double], (want, formula[double])
+        start = time.perf_counter()
+        run = simulate_amaranth(Accelerator(net, chip), x, samples=samples)
+        verdict = compare_run(net, chip, x, samples, run)
+        assert verdict.ok, verdict.findings[:3]
+        assert run.cycles == [want], (run.cycles, want)  # measured == schedule
+        cycles[double] = want
+        print(
+            f"{net.name}: mask_double_buffer={double}: {want:,} cycles for {samples} samples "
+            f"(simulated in {time.perf_counter() - start:.1f} s)",
+            flush=True,
+        )
+    return {
+        "name": net.name,
+        "fill": fill,
+        "compute": compute,
+        "single": cycles[False],
+        "double": cycles[True],
+    }
+
+
+def mask_section(rows: list[dict], where: str) -> list[str]:
+    """The section of :data:`MASK_HEADING`: cycles with ``mask_double_buffer`` off and on."""
+    out = [
+        "",
+        MASK_HEADING,
+        "",
+        f"Measured with `scripts/run python benchmarks/accelerator.py --masks` on: {where}. "
+        f"Cycles per inference (one image, {MASK_SAMPLES} Monte-Carlo samples `S`) on the "
+        "default hardware with one mask bank (`mask_double_buffer = false`, the default: every "
+        "sample fills its masks first, `S · (F + C)` cycles) and with double-buffered masks "
+        "(`HardwareConfig(mask_double_buffer=True)`: the next sample's fill runs behind the "
+        "current sample's compute, `F + (S - 1) · max(C, F) + C`), `F` the mask fill and `C` "
+        "a sample's compute cycles; each count the `busy` cycles of a run in Amaranth's "
+        "simulator, asserted equal to the schedule's and bit-exact with the golden model. "
+        "The saving is `(S - 1) · min(F, C)`: all fills but the first where `F <= C`; where "
+        "`F > C` (the MNIST-size MLP, whose 784 mask rows on 16 modules take 49 MTJ dropout "
+        "cycles of 4 clocks) each sample after the first still waits `F - C` cycles for its "
+        "masks. The second bank costs `units` flip-flops per edge with dropout "
+        "(docs/cost-model.md).",
+        "",
+        "| network | fill F [cycles] | compute C [cycles] | one bank [cycles] | double-buffered "
+        "[cycles] | saved | speed-up |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['name']} | {r['fill']:,} | {r['compute']:,} | {r['single']:,} | "
+            f"{r['double']:,} | {r['single'] - r['double']:,} | "
+            f"{r['single'] / r['double']:.2f} |"
+        )
+    return out
+
+
+def _replace_section(text: str, section: list[str], heading: str = ADC_HEADING) -> str:
+    """``text`` with its ``heading`` section (up to the next ``## `` heading or the end)
     replaced by ``section``, or with ``section`` appended."""
     lines = text.rstrip("\n").split("\n")
-    if ADC_HEADING in lines:
-        start = lines.index(ADC_HEADING) - 1  # the blank line before it
+    if heading in lines:
+        start = lines.index(heading) - 1  # the blank line before it
         end = next(
             (k for k in range(start + 2, len(lines)) if lines[k].startswith("## ")), len(lines)
         )
@@ -326,7 +405,7 @@ def _cosim_cell(c: dict) -> str:
     return f"{c['rate']:,.0f} ({c['wall']:.1f} s)"
 
 
-def write_doc(rows: list[dict], total_s: float, adc_rows: list[dict]) -> str:
+def write_doc(rows: list[dict], total_s: float, adc_rows: list[dict], mask_rows: list[dict]) -> str:
     head = [
         "# Benchmarks: the generated accelerator",
         "",
@@ -431,7 +510,8 @@ def write_doc(rows: list[dict], total_s: float, adc_rows: list[dict]) -> str:
     ]
     tail = ["", "Not run:", "", *errors] if errors else []
     adc = adc_section(adc_rows, f"{machine()} (the same run)")
-    return "\n".join([*head, *comp, *cyc, *tail, *adc, ""])
+    masks = mask_section(mask_rows, f"{machine()} (the same run)")
+    return "\n".join([*head, *comp, *cyc, *tail, *adc, *masks, ""])
 
 
 def main() -> None:
@@ -439,13 +519,20 @@ def main() -> None:
     start = time.perf_counter()
     hw = HardwareConfig()
     nets = (digits_mlp(), small_cnn(), mnist_mlp())
-    if "--adc" in sys.argv[1:]:  # only the ADC section, into the existing document
-        adc_rows = [adc_row(net, hw) for net in nets]
-        text = _replace_section(DOC.read_text(), adc_section(adc_rows, machine()))
+    flags = set(sys.argv[1:])
+    if flags & {"--adc", "--masks"}:  # only those sections, into the existing document
+        text = DOC.read_text()
+        if "--adc" in flags:
+            adc_rows = [adc_row(net, hw) for net in nets]
+            text = _replace_section(text, adc_section(adc_rows, machine()))
+        if "--masks" in flags:
+            mask_rows = [mask_row(net, hw) for net in nets]
+            text = _replace_section(text, mask_section(mask_rows, machine()), MASK_HEADING)
     else:
         rows = [bench(net, hw) for net in nets]
         adc_rows = [adc_row(net, hw) for net in nets]
-        text = write_doc(rows, time.perf_counter() - start, adc_rows)
+        mask_rows = [mask_row(net, hw) for net in nets]
+        text = write_doc(rows, time.perf_counter() - start, adc_rows, mask_rows)
     atomic_write_text(DOC, text)
     print(text)
 

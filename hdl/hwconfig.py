@@ -38,6 +38,14 @@ class HardwareConfig:
             valid ``s + 1 + adc_latency_cycles`` cycles after the read. It changes the cycles of
             a read step (:attr:`conversion_timing`), not its events; the cost model prices the
             registers. The serial ADC stays the default until the issue's other options exist.
+        mask_double_buffer: ``False`` (the default): every Monte-Carlo sample begins with the
+            fill of its dropout masks (``F`` cycles), ``S * (F + C)`` cycles for ``S`` samples
+            of ``C`` compute cycles each. ``True``: two mask banks per dropout edge (the fill
+            shift register and a keep register loaded from it at each sample boundary); the
+            fill of sample ``m + 1`` runs while sample ``m`` computes, so only the first fill
+            is exposed and a sample waits for its fill when ``F > C``:
+            ``F + (S - 1) * max(C, F) + C`` cycles (:mod:`hdl.mapping`). The same dropout
+            samples are drawn in the same order; the cost model prices the second bank.
     """
 
     tile_rows: int = 128
@@ -49,6 +57,7 @@ class HardwareConfig:
     clock_mhz: float = 200.0
     adc_latency_cycles: int = 1
     adc_pipelined: bool = False
+    mask_double_buffer: bool = False
 
     def __post_init__(self) -> None:
         limits = {
@@ -73,6 +82,11 @@ class HardwareConfig:
         if not isinstance(self.adc_pipelined, bool):
             raise HardwareError(
                 f"hardware.adc_pipelined must be true or false, got {self.adc_pipelined!r}"
+            )
+        if not isinstance(self.mask_double_buffer, bool):
+            raise HardwareError(
+                "hardware.mask_double_buffer must be true or false, got "
+                f"{self.mask_double_buffer!r}"
             )
 
     @property

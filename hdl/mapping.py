@@ -33,6 +33,15 @@ per position (channels, or all neurons of a flat layer), ``U = hw.lif_units`` an
 timesteps. ``Schedule.cycles = samples * cycles_sample``. Nothing is enumerated per position:
 the cost is a handful of integer operations per edge, for digits and CIFAR networks alike.
 
+With double-buffered masks (``hw.mask_double_buffer``) the fill of sample ``m + 1`` runs while
+sample ``m`` computes (``C = cycles_sample - fill`` compute cycles), so only the first fill is
+exposed and a sample whose fill is not finished when the previous one ends waits for it::
+
+    Schedule.cycles = F + sum_{m < S - 1} max(C, F) + C
+                    = S * C + F + (S - 1) * max(0, F - C)        (F = fill, S = samples)
+
+the waits being ``fill`` steps of ``max(0, F - C)`` cycles before every sample but the first.
+
 The **ADC bound** (:func:`adc_bound`) is the cycle count if every ADC converted one column every
 cycle and nothing else cost a cycle: ``samples * T * sum_l P_l * sum_b max_e mux_steps_e``.
 """
@@ -325,10 +334,24 @@ class Mapping:
         return _prod(self.input_shape)
 
     @property
-    def cycles_per_sample(self) -> int:
-        """``fill + T * (encode + sum_l timestep_cycles_l)``."""
+    def compute_cycles(self) -> int:
+        """Cycles of one sample after its fill, ``C = T * (encode + sum_l timestep_cycles_l)``."""
         per_t = self.encode_cycles + sum(layer.timestep_cycles for layer in self.layers)
-        return self.fill_cycles + self.timesteps * per_t
+        return self.timesteps * per_t
+
+    @property
+    def cycles_per_sample(self) -> int:
+        """``fill + T * (encode + sum_l timestep_cycles_l)`` (one sample with its own fill)."""
+        return self.fill_cycles + self.compute_cycles
+
+    @property
+    def next_fill_cycles(self) -> int:
+        """Exposed fill cycles before every sample but the first of a ``start``: ``F`` (one
+        fill per sample), or ``max(0, F - C)`` with ``hw.mask_double_buffer`` (the wait for
+        the fill that ran while the previous sample computed)."""
+        if self.hw.mask_double_buffer:
+            return max(0, self.fill_cycles - self.compute_cycles)
+        return self.fill_cycles
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: totals and one entry per weighted edge."""
@@ -687,8 +710,10 @@ class Step:
     """One step of the explicit schedule (see :meth:`Schedule.steps`).
 
     Attributes:
-        kind: ``fill`` (dropout masks of a sample), ``encode`` (input spikes of a timestep,
-            rate coding), ``read`` (crossbar read, ADC conversions and accumulation of all
+        kind: ``fill`` (dropout masks of a sample; with ``hw.mask_double_buffer`` the first
+            sample's fill and, for the others, the wait for the fill running in the
+            background, see :attr:`Mapping.next_fill_cycles`), ``encode`` (input spikes of a
+            timestep, rate coding), ``read`` (crossbar read, ADC conversions and accumulation of all
             tiles of a layer for one output position and bit-plane) or ``update`` (LIF or
             output-accumulator updates of one output position).
         sample, timestep: indices (``timestep`` is -1 for ``fill``).
@@ -747,7 +772,10 @@ class Schedule:
         mapping: the mapping it schedules.
         samples: Monte-Carlo samples ``M``.
         layers: per-layer cycles and events.
-        fill_cycles: all mask fills: ``samples * mapping.fill_cycles``.
+        fill_cycles: the exposed mask-fill cycles: ``samples * F`` (``F =
+            mapping.fill_cycles``), or ``F + (samples - 1) * max(0, F - C)`` with
+            ``hw.mask_double_buffer`` (``C = mapping.compute_cycles``; the fills behind the
+            compute of the previous sample cost no cycle).
         encode_cycles: all input encodings: ``samples * T * mapping.encode_cycles``.
         cycles: the exact cycle count of the inference:
             ``fill_cycles + encode_cycles + sum(layer.cycles)``.
@@ -776,8 +804,9 @@ class Schedule:
         """Yield every step of the inference in execution order (lazy; any size)."""
         m = self.mapping
         for sample in range(self.samples):
-            if m.fill_cycles:
-                yield Step("fill", sample, -1, "", -1, -1, m.fill_cycles)
+            fill = m.next_fill_cycles if sample else m.fill_cycles
+            if fill:
+                yield Step("fill", sample, -1, "", -1, -1, fill)
             for t in range(m.timesteps):
                 if m.encode_cycles:
                     yield Step("encode", sample, t, "", -1, -1, m.encode_cycles)
@@ -792,7 +821,8 @@ class Schedule:
         m = self.mapping
         per_t = sum(layer.positions * (len(layer.plane_cycles) + 1) for layer in m.layers)
         per_t += 1 if m.encode_cycles else 0
-        return self.samples * ((1 if m.fill_cycles else 0) + m.timesteps * per_t)
+        fills = (1 if m.fill_cycles else 0) + (self.samples - 1) * (1 if m.next_fill_cycles else 0)
+        return fills + self.samples * m.timesteps * per_t
 
     def steps(self, limit: int = DEFAULT_STEP_LIMIT) -> list[Step]:
         """The explicit step list, for small networks (tests, RTL traces).
@@ -868,7 +898,7 @@ def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:
                 buffer_bits_read=runs * bits,
             )
         )
-    fill = samples * mapping.fill_cycles
+    fill = mapping.fill_cycles + (samples - 1) * mapping.next_fill_cycles
     encode = runs * mapping.encode_cycles
     return Schedule(
         mapping=mapping,

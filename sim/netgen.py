@@ -11,6 +11,8 @@ cells, narrow ADCs (so column sums saturate), multiplexed ADCs and a few LIF uni
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from hdl.hwconfig import HardwareConfig
@@ -59,7 +61,8 @@ def _neuron(rng: np.random.Generator, channels: int, scale: int) -> Neuron:
 
 def random_network(seed: int) -> tuple[Network, HardwareConfig]:
     """A random valid network with weights and a matching small hardware configuration (serial
-    or pipelined ADCs, ``adc_pipelined`` drawn with probability 1/2)."""
+    or pipelined ADCs, single or double-buffered masks: ``adc_pipelined`` and then
+    ``mask_double_buffer`` drawn with probability 1/2 each)."""
     rng = np.random.default_rng(seed)
     c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
     bits = int(rng.integers(1, 5))
@@ -164,7 +167,8 @@ def random_network(seed: int) -> tuple[Network, HardwareConfig]:
         columns_per_adc=int(rng.choice([1, 2, 4])),
         lif_units=int(rng.integers(1, 6)),
         adc_latency_cycles=int(rng.integers(0, 3)),
-        adc_pipelined=bool(rng.integers(0, 2)),  # drawn last: the earlier draws stay as they were
+        adc_pipelined=bool(rng.integers(0, 2)),
+        mask_double_buffer=bool(rng.integers(0, 2)),  # drawn last: earlier draws stay the same
     )
     return net, hw
 
@@ -320,4 +324,48 @@ def example_networks() -> dict[str, tuple[Network, HardwareConfig]]:
         "mlp": (mlp, HardwareConfig(lif_units=5, adc_bits=4, tile_rows=16, tile_cols=16)),
         "conv": (conv, CONV_HW),
         "cell": (cell, CELL_HW),
+    }
+
+
+def long_fill_examples() -> dict[str, tuple[Network, HardwareConfig]]:
+    """Two cases whose mask fill ``F`` is longer than a sample's compute ``C`` (double-buffered
+    masks wait for the fill between samples), with ``hw.mask_double_buffer`` on:
+
+    * ``mtj-long``: the ``mlp`` example with one MTJ module on ``fc1``'s 12 rows, ``T = 1``, at
+      1000 MHz (each dropout cycle 17 clocks): ``F = 204 > C = 104``;
+    * ``lfsr-long``: a direct-coded (1, 16, 16) input, one LFSR module dropping its 256 pixels
+      (``F = 256``), linear 4 neurons -> linear 2, ``T = 2`` (``C = 98``).
+    """
+    net, hw = example_networks()["mlp"]
+    fc1 = net.layers[1]
+    one = replace(fc1.edges[0], dropout=DropoutSpec(p=0.25, modules=1))
+    mtj = replace(
+        net, layers=(net.layers[0], replace(fc1, edges=(one,)), net.layers[2]), timesteps=1
+    ).validate()
+    rng = np.random.default_rng(2029)
+    wide = Network(
+        "wide",
+        InputSpec((1, 16, 16), bits=2),
+        (
+            Layer(
+                "fc0",
+                (
+                    Edge(
+                        "linear",
+                        "input",
+                        weight=_weights(rng, (4, 256), 1),
+                        dropout=DropoutSpec(p=0.3, source="lfsr", modules=1),
+                    ),
+                ),
+                (4,),
+                neuron=Neuron(threshold=rng.integers(2, 8, 4), membrane_bits=12),
+            ),
+            Layer("out", (Edge("linear", "fc0", weight=_weights(rng, (2, 4), 1)),), (2,)),
+        ),
+        timesteps=2,
+    ).validate()
+    wide_hw = HardwareConfig(lif_units=2, adc_bits=5, tile_rows=64, tile_cols=8)
+    return {
+        "mtj-long": (mtj, replace(hw, clock_mhz=1000.0, mask_double_buffer=True)),
+        "lfsr-long": (wide, replace(wide_hw, mask_double_buffer=True)),
     }

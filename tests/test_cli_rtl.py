@@ -14,7 +14,7 @@ import pytest
 
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron, load_network, save_network
-from hdl.mapping import schedule
+from hdl.mapping import map_network, schedule
 from hdl.rtl.accelerator import tile_cells
 from hdl.rtl.plan import plan_accelerator
 from hdl.rtl.report import accelerator_components, hierarchy_stats, module_groups
@@ -516,6 +516,32 @@ def test_pipelined_adcs_from_the_command_line_through_the_bundle(net_dir, tmp_pa
     bad = [*args, "--hw", "adc_pipelined=false", "--simulator", "amaranth"]
     assert main(bad) == 2
     _one_line_error(capsys, "generated with adc_pipelined=True")
+
+
+def test_double_buffered_masks_from_the_command_line_through_the_bundle(net_dir, tmp_path, capsys):
+    """--hw mask_double_buffer=true: the manifest records it; 3 samples of the bundle's design
+    take F + 2 * max(C, F) + C cycles (fewer than 3 * (F + C)) and pass the check on the
+    bundle's own hardware; the single-buffered option contradicts it."""
+    rtl = _bundle(net_dir, tmp_path / "rtl", "--hw", "mask_double_buffer=true")
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    assert manifest["hardware"]["mask_double_buffer"] is True
+    hw = HardwareConfig(**manifest["hardware"])
+    assert hw == HardwareConfig(**HW, mask_double_buffer=True)
+    net = load_network(net_dir)
+    mp = map_network(net, HardwareConfig(**HW))
+    fill, compute = mp.fill_cycles, mp.compute_cycles
+    assert fill > 0
+    double = schedule(net, hw, samples=3)
+    assert double.cycles == fill + 2 * max(compute, fill) + compute
+    assert double.cycles < schedule(net, HardwareConfig(**HW), samples=3).cycles
+    args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
+    assert main([*args, "--samples", "3", "--simulator", "amaranth", "--no-progress"]) == 0
+    report = json.loads((rtl / "sim" / "sim.json").read_text())
+    assert report["verdict"] == "PASS" and report["hardware"]["mask_double_buffer"] is True
+    capsys.readouterr()
+    bad = [*args, "--hw", "mask_double_buffer=false", "--simulator", "amaranth"]
+    assert main(bad) == 2
+    _one_line_error(capsys, "generated with mask_double_buffer=True")
 
 
 @pytest.mark.parametrize(

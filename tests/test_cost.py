@@ -413,6 +413,30 @@ def test_pipelined_adcs_are_priced_and_faster() -> None:
     assert report.as_dict()["hardware"]["adc_pipelined"] is True
 
 
+def test_double_buffered_masks_are_priced_and_faster() -> None:
+    """mask_double_buffer: fc1's 64 mask bits get a second bank of 64 flip-flops (137/32 um^2
+    each, 0.1/32 pJ per bit written, once per sample); the fill (8 MTJ rounds of 4 cycles =
+    32 cycles) is exposed once instead of once per sample, C = 348 >= F, so the latency is
+    F + (m - 1) * max(C, F) + C."""
+    net, m = digits_mlp(), 3
+    single = estimate(net, HardwareConfig(), samples=m)
+    hw = HardwareConfig(mask_double_buffer=True)
+    report = estimate(net, hw, samples=m)
+    fill, compute = 8 * 4, 348
+    assert single.cycles == m * (fill + compute)
+    assert report.cycles == fill + (m - 1) * max(compute, fill) + compute
+    assert report.cycles == schedule(net, hw, samples=m).cycles
+    assert report.events == single.events
+    assert report.area_um2["dropout"] - single.area_um2["dropout"] == pytest.approx(64 * 137 / 32)
+    assert report.energy_pj["dropout"] - single.energy_pj["dropout"] == pytest.approx(
+        m * 64 * 0.1 / 32
+    )
+    lib = ComponentLibrary()
+    assert lib.dropout.bank_area_um2(5) == pytest.approx(5 * lib.dropout.bank_ff_area.value)
+    assert lib.dropout.bank_energy_pj(5, 2) == pytest.approx(10 * lib.dropout.bank_ff_energy.value)
+    assert report.as_dict()["hardware"]["mask_double_buffer"] is True
+
+
 @pytest.mark.parametrize(
     ("adc_bits", "fc1_bits", "out_bits", "output_bits"), [(8, 11, 9, 11), (4, 9, 5, 7)]
 )

@@ -183,10 +183,20 @@ def enumerate_schedule(
     events = dict.fromkeys(
         ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples"), 0
     )
-    for _ in range(samples):
-        if fill:
+    # double-buffered masks: a timeline. The fill of sample m + 1 starts when sample m's
+    # compute starts and takes `fill` cycles; a compute starts when the previous one has ended
+    # and its own masks are done; the gap is a fill step (the wait).
+    clock, masks_ready = 0, fill
+    for sample in range(samples):
+        if fill and (sample == 0 or not hw.mask_double_buffer):
             steps.append(("fill", fill))
+            clock += fill
+        elif fill and masks_ready > clock:
+            steps.append(("fill", masks_ready - clock))
+            clock = masks_ready
+        masks_ready = clock + fill  # the next sample's fill runs behind this compute
         events["dropout_samples"] += mask_units
+        begin = len(steps)
         for _t in range(net.timesteps):
             if net.input.encoding == "rate":
                 steps.append(("encode", math.prod(net.input.shape)))
@@ -203,6 +213,8 @@ def enumerate_schedule(
                     steps.append(("update", math.ceil(channels / hw.lif_units)))
                     if layer.neuron is not None:
                         events["lif_updates"] += channels
+        clock += sum(c for _, c in steps[begin:])
+    assert clock == sum(c for _, c in steps)
     return steps, events, bound
 
 
@@ -211,6 +223,8 @@ SMALL = {
     "cnn-direct": small_cnn,
     "cnn-rate": lambda: small_cnn("rate"),
     "cell": cell_net,
+    # one MTJ module for 64 mask rows: at 1 GHz its fill outlasts a sample's compute
+    "mlp-one-module": lambda: digits_mlp(modules=1),
 }
 
 HWS = {
@@ -224,6 +238,11 @@ HWS = {
     "pipelined-adc": HardwareConfig(adc_pipelined=True),
     "pipelined-slow-adc": HardwareConfig(
         tile_rows=64, tile_cols=64, adc_latency_cycles=3, lif_units=1, adc_pipelined=True
+    ),
+    "double-buffer": HardwareConfig(mask_double_buffer=True),
+    # a 1 GHz clock: 17 cycles per MTJ dropout cycle; the fills of some nets outlast a sample
+    "double-buffer-fast-clock": HardwareConfig(
+        tile_rows=64, tile_cols=64, clock_mhz=1000.0, lif_units=8, mask_double_buffer=True
     ),
 }
 
@@ -354,6 +373,30 @@ def test_pipelined_adcs_shorten_the_read_steps_not_the_events() -> None:
     assert HardwareConfig(adc_latency_cycles=2).conversion_timing == (3, 3)
 
 
+@pytest.mark.parametrize("samples", [1, 2, 10])
+def test_double_buffered_masks_expose_one_fill(samples: int) -> None:
+    """mask_double_buffer: F + (S - 1) * max(C, F) + C cycles for S samples (F the fill, C a
+    sample's compute), the same events; here with the fill shorter and longer than C."""
+    compute = 4 * ((4 * (1 + 8 * 2 + 1) + 8) + ((1 + 2 * 2 + 1) + 1))  # digits MLP, T = 4
+    # 8 modules at 200 MHz: 8 rounds of 1 + 2 + 1 cycles; 1 module at 1 GHz: 64 of 5 + 10 + 2
+    for modules, mhz, fill in ((8, 200.0, 8 * 4), (1, 1000.0, 64 * 17)):
+        net = digits_mlp(modules=modules)
+        single = schedule(net, HardwareConfig(clock_mhz=mhz), samples=samples)
+        hw = HardwareConfig(clock_mhz=mhz, mask_double_buffer=True)
+        s = schedule(net, hw, samples=samples)
+        assert (s.mapping.fill_cycles, s.mapping.compute_cycles) == (fill, compute)
+        assert single.cycles == samples * (fill + compute)
+        assert s.cycles == fill + (samples - 1) * max(compute, fill) + compute
+        assert s.fill_cycles == fill + (samples - 1) * max(0, fill - compute)
+        assert s.events == single.events
+        fills = [st.cycles for st in s.iter_steps() if st.kind == "fill"]
+        assert fills == [fill] + [fill - compute] * (samples - 1 if fill > compute else 0)
+    # without dropout the option changes nothing
+    net = digits_mlp(samples_dropout=False)
+    on, off = HardwareConfig(mask_double_buffer=True), HardwareConfig()
+    assert schedule(net, on, samples).cycles == schedule(net, off, samples).cycles
+
+
 def test_event_counts_by_formula() -> None:
     hw = HardwareConfig(tile_rows=16, tile_cols=32, cell_bits=2, columns_per_adc=4)
     s = schedule(small_cnn(), hw, samples=5)
@@ -446,6 +489,7 @@ def test_as_dict_is_json_ready() -> None:
         ({"adc_latency_cycles": 1.5}, "adc_latency_cycles"),
         ({"adc_pipelined": 1}, "adc_pipelined"),
         ({"adc_pipelined": "true"}, "adc_pipelined"),
+        ({"mask_double_buffer": 1}, "mask_double_buffer"),
     ],
 )
 def test_bad_hardware_raises_naming_the_field(kwargs: dict, field: str) -> None:

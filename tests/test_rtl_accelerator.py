@@ -23,7 +23,7 @@ from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.synth import lint, synth_stats
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import compare_run
-from sim.netgen import example_networks, random_images, random_network
+from sim.netgen import example_networks, long_fill_examples, random_images, random_network
 
 EXAMPLES = example_networks()
 
@@ -90,6 +90,34 @@ def test_pipelined_adcs_take_the_predicted_fewer_cycles_and_stay_bit_exact(name:
     for tile in acc.tiles:  # the macro timing the models played
         assert (tile.first_cycles, tile.conversion_cycles) == (1 + hw.adc_latency_cycles, 1)
         assert tile.latency == tile.conversions + hw.adc_latency_cycles
+
+
+DOUBLE = {
+    **{k: (n, replace(h, mask_double_buffer=True)) for k, (n, h) in EXAMPLES.items()},
+    **long_fill_examples(),
+}
+
+
+@pytest.mark.parametrize("name", ["mlp", "cell", "mtj-long", "lfsr-long"])
+def test_double_buffered_masks_hide_the_fill_and_stay_bit_exact(name: str) -> None:
+    """With hw.mask_double_buffer the fill of sample m + 1 runs while sample m computes: the
+    busy cycles are F + (S - 1) * max(C, F) + C (fill F, compute C per sample; mlp and cell
+    have F < C, the long cases F > C, their samples waiting for the fill) and outputs, spikes,
+    events and the masks the MTJ models drew stay the golden model's."""
+    net, hw = DOUBLE[name]
+    single_hw = replace(hw, mask_double_buffer=False)
+    samples, images = 3, 2
+    mp = map_network(net, single_hw)
+    fill, compute = mp.fill_cycles, mp.compute_cycles
+    assert fill > 0 and (fill > compute) == name.endswith("-long")
+    acc, observed, verdict = check(net, hw, images=images, samples=samples)
+    want = fill + (samples - 1) * max(compute, fill) + compute
+    assert observed.cycles == [schedule(net, hw, samples).cycles] * images == [want] * images
+    assert want == schedule(net, single_hw, samples).cycles - (samples - 1) * min(fill, compute)
+    mtj_units = sum(m.units for m in acc.mtj_modules if m.module == 0)
+    assert observed.mtj_samples == mtj_units * images * samples
+    assert observed.macro_reads == verdict.golden.events["crossbar_reads"]
+    assert observed.errors == []
 
 
 def test_all_rows_dropped_and_saturated_columns() -> None:
@@ -228,14 +256,16 @@ def test_dropped_partial_sum_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     assert verdict.first.startswith("layer 'c2' differs first at image 0, sample 0, timestep 0")
 
 
-def test_counts_stream_backpressure_stalls_but_keeps_results() -> None:
-    """With counts.ready low the controller waits; results stay exact."""
+@pytest.mark.parametrize("name", ["conv", "lfsr-long"])
+def test_counts_stream_backpressure_stalls_but_keeps_results(name: str) -> None:
+    """With counts.ready low the controller waits; results stay exact (lfsr-long: with
+    double-buffered masks, whose background fill runs on during the stall)."""
     from amaranth.sim import Simulator
 
     from sim.amaranth_accel import unpack_outputs
     from sim.models.crossbar import CrossbarTileModel, amaranth_macro
 
-    net, hw = EXAMPLES["conv"]  # LFSR dropout only: no MTJ models needed
+    net, hw = (DOUBLE if name.endswith("-long") else EXAMPLES)[name]  # LFSR dropout only
     acc = Accelerator(net, hw)
     x = random_images(net, 1, 5)
     sim = Simulator(acc)

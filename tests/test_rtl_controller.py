@@ -15,10 +15,12 @@ from amaranth.sim import Simulator
 from hdl.mapping import map_network, schedule_mapping
 from hdl.rtl import RTLError
 from hdl.rtl.controller import ScheduleController
-from sim.netgen import example_networks, random_network
+from sim.netgen import example_networks, long_fill_examples, random_network
 
 CASES = {**example_networks(), **{f"random{s}": random_network(s) for s in (0, 3, 4, 9)}}
 CASES["cell-pipelined"] = (CASES["cell"][0], replace(CASES["cell"][1], adc_pipelined=True))
+CASES["cell-double"] = (CASES["cell"][0], replace(CASES["cell"][1], mask_double_buffer=True))
+CASES.update(long_fill_examples())  # double-buffered, fill longer than a sample's compute
 
 
 def expected(mapping, samples: int) -> list[tuple]:
@@ -45,10 +47,11 @@ def test_controller_follows_the_schedule(name: str) -> None:
     net, hw = CASES[name]
     mapping = map_network(net, hw)
     ctrl = ScheduleController(mapping)
-    samples = 2
+    samples = 3 if hw.mask_double_buffer else 2
     names = [layer.name for layer in mapping.layers]
     got: list[tuple] = []
     prefetch_cycles: list[int] = []
+    swap_cycles: list[int] = []
     emits: list[int] = []
 
     async def bench(ctx) -> None:
@@ -65,6 +68,8 @@ def test_controller_follows_the_schedule(name: str) -> None:
                 emits.append(cycle)
             if ctx.get(ctrl.prefetch):
                 prefetch_cycles.append(cycle)
+            if ctx.get(ctrl.swap):
+                swap_cycles.append(cycle)
             t = ctx.get(ctrl.t)
             kinds = []
             if ctx.get(ctrl.fill):
@@ -103,13 +108,29 @@ def test_controller_follows_the_schedule(name: str) -> None:
     assert len(got) == len(want) == schedule_mapping(mapping, samples).cycles
     first_diff = next((k for k, (a, b) in enumerate(zip(got, want, strict=True)) if a != b), None)
     assert first_diff is None, f"cycle {first_diff}: {got[first_diff]} != {want[first_diff]}"
-    # the dropout sources start in the cycle before each fill step, and only then
     fills = [
         k
         for k, step in enumerate(want)
         if step[0] == "fill" and (k == 0 or want[k - 1][0] != "fill")
     ]
-    assert prefetch_cycles == [k - 1 for k in fills]
+    if not (hw.mask_double_buffer and mapping.fill_cycles):
+        # the dropout sources start in the cycle before each fill step, and only then
+        assert prefetch_cycles == [k - 1 for k in fills]
+        assert swap_cycles == []
+    else:
+        # the masks swap in the cycle before each sample's compute; the sources start in the
+        # start cycle and with each swap but the last (sample m + 1 fills while m computes)
+        computes = [
+            k
+            for k, step in enumerate(want)
+            if step[0] != "fill"
+            and (k == 0 or want[k - 1][0] == "fill" or want[k - 1][1] != step[1])
+        ]
+        assert len(computes) == samples
+        assert swap_cycles == [k - 1 for k in computes]
+        assert prefetch_cycles == [-1] + [k - 1 for k in computes[:-1]]
+        waits = [k for k in fills if want[k][1] > 0]  # the waits for a background fill
+        assert len(waits) == (samples - 1 if mapping.fill_cycles > mapping.compute_cycles else 0)
     assert len(emits) == samples - 1  # the last emit is after busy
 
 

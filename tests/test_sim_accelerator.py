@@ -27,6 +27,7 @@ from sim.netgen import (
     CONV_HW,
     cell_example,
     conv_example,
+    long_fill_examples,
     random_images,
     random_network,
 )
@@ -174,8 +175,9 @@ def test_conv_dropout(dropout: DropoutSpec, tmp_path: Path) -> None:
 #: Seeds of sim.netgen.random_network picked for coverage: 11 conv (kernel 2, stride 2, padding
 #: 1) with MTJ row dropout and count output; 19 three convolutions, LFSR channel dropout, a skip
 #: edge on rate input; 29 convolutions with MTJ channel and row dropout, pipelined ADCs of
-#: latency 2; 30 rate input with LFSR and MTJ row dropout; 37 conv, MTJ channel dropout, rate
-#: input, a skip edge, count output (pipelined ADCs of latency 0).
+#: latency 2, double-buffered masks; 30 rate input with LFSR and MTJ row dropout, double-buffered
+#: masks; 37 conv, MTJ channel dropout, rate input, a skip edge, count output (pipelined ADCs of
+#: latency 0).
 RANDOM_SEEDS = [11, 19, 29, 30, 37]
 
 
@@ -197,6 +199,31 @@ def test_pipelined_adcs_on_the_verilog(tmp_path: Path) -> None:
     assert run.cycles == [want, want] and want < schedule(net, serial_hw, 2).cycles
     assert run.errors == []
     assert verdict.checked["outputs"] > 0
+
+
+@pytest.mark.parametrize("name", ["cell", "mtj-long", "lfsr-long"])
+def test_double_buffered_masks_on_the_verilog(name: str, tmp_path: Path) -> None:
+    """Double-buffered masks, 3 samples: the cell (MTJ and LFSR dropout, fill F = 28 shorter
+    than a sample's compute C = 174) and the two long-fill cases (F > C: every sample but the
+    first waits F - C cycles for its masks). The Verilog takes F + (S - 1) * max(C, F) + C
+    cycles, bit-exact with the golden model (masks the MTJ models drew included) and with
+    Amaranth's simulator."""
+    if name == "cell":
+        net, single_hw = skip_rate_count()
+        hw = replace(single_hw, mask_double_buffer=True)
+    else:
+        net, hw = long_fill_examples()[name]
+        single_hw = replace(hw, mask_double_buffer=False)
+    mp = Accelerator(net, single_hw).mapping
+    fill, compute, samples = mp.fill_cycles, mp.compute_cycles, 3
+    assert (fill > compute) == (name != "cell")
+    x = images(np.random.default_rng(9), net, 2)
+    run, verdict = check(net, hw, x, samples, tmp_path, mtj_seed=4)
+    assert verdict.checked["outputs"] > 0
+    want = fill + (samples - 1) * max(compute, fill) + compute
+    assert run.cycles == [want, want] == [schedule(net, hw, samples).cycles] * 2
+    assert want < schedule(net, single_hw, samples).cycles
+    assert run.errors == []
 
 
 # --- Verilator ---------------------------------------------------------------------------------

@@ -226,7 +226,14 @@ class DigitalTech:
 
 @dataclass(frozen=True)
 class DropoutTech:
-    """MTJ dropout modules (the energy of a dropout cycle comes from :mod:`hdl.mtj`)."""
+    """MTJ dropout modules (the energy of a dropout cycle comes from :mod:`hdl.mtj`), and the
+    second mask bank of double-buffered masks (``HardwareConfig.mask_double_buffer``).
+
+    The second bank is a keep register of ``units`` flip-flops per edge with dropout, loaded
+    from the fill register once per sample: ``A_bank = units * bank_ff_area`` [um^2] and
+    ``E_bank = samples * units * bank_ff_energy`` [pJ] per inference (every flip-flop written
+    once per sample).
+    """
 
     module_area: Constant = Constant(
         25.0,
@@ -234,6 +241,28 @@ class DropoutTech:
         f"{ASSUMED}: MTJ + write driver + sense amplifier + latch (order of magnitude; "
         "replace with the module's layout)",
     )
+    bank_ff_energy: Constant = Constant(
+        0.1 / 32,
+        "pJ/bit",
+        f"{ASSUMED}: one flip-flop of the second mask bank written once per sample, priced as "
+        f"one adder bit ({HOROWITZ}: 32-bit integer add 0.1 pJ, per bit)",
+    )
+    bank_ff_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one flip-flop of the second mask bank, priced as one adder bit "
+        f"({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
+    )
+
+    def bank_energy_pj(self, units: int, samples: int) -> float:
+        """Energy of the second mask bank of an edge with ``units`` mask bits over ``samples``
+        samples [pJ]: ``samples * units * bank_ff_energy``."""
+        return samples * units * self.bank_ff_energy.value
+
+    def bank_area_um2(self, units: int) -> float:
+        """Area of the second mask bank of an edge with ``units`` mask bits [um^2]:
+        ``units * bank_ff_area``."""
+        return units * self.bank_ff_area.value
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ cycles). Energy [pJ] is the schedule's event counts times energies per event fro
 :func:`hdl.mtj.dropout_cycle_energy`, plus static energy
 ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9``. Area [um^2] is the
 crossbar cells, ADCs with their muxes (and, for pipelined ADCs, their code registers), shift-add
-adders, LIF units, SRAM and dropout modules.
+adders, LIF units, SRAM and dropout modules (and, for double-buffered masks, the second mask
+bank's flip-flops).
 """
 
 from __future__ import annotations
@@ -98,6 +99,9 @@ def price_default(
                     a["dropout"] += d.modules * dig.lfsr_area_um2(d.lfsr_width)
                     lfsrs += d.modules
                     layer_draws += draws
+                if hw.mask_double_buffer:  # the second bank: a keep register per edge
+                    e["dropout"] += lib.dropout.bank_energy_pj(d.units, sched.samples)
+                    a["dropout"] += lib.dropout.bank_area_um2(d.units)
         e["buffers"] += ls.buffer_bits_read * e_sram
         if layer.has_neurons:
             mb = layer.membrane_bits

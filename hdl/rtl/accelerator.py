@@ -51,7 +51,11 @@ conversion in every cycle; :class:`TilePort`, :mod:`hdl.rtl.crossbar`), the last
 take one conversion in every cycle, so the same logic serves both macros: only the step
 lengths of the controller differ. An update step is ``ceil(C / lif_units)`` cycles. The dropout
 sources of a fill start one cycle before the fill step (in the ``start`` cycle or the previous
-sample's last cycle), so the last mask bit lands at the fill's last clock edge.
+sample's last cycle), so the last mask bit lands at the fill's last clock edge. With
+``hw.mask_double_buffer`` each mask has a second bank: the fill of sample ``m + 1`` starts with
+sample ``m``'s compute and its masks are loaded into the keep registers (``swap``) in the last
+cycle before sample ``m + 1`` computes, which waits for them if the fill is longer than a
+sample (``F + (S - 1) · max(C, F) + C`` busy cycles; :mod:`hdl.rtl.controller`).
 
 **Ports** (the macro and module ports are listed, with their geometry, in :attr:`tiles` and
 :attr:`mtj_modules`; :meth:`manifest` gives all of it as JSON-ready data):
@@ -299,9 +303,12 @@ class Accelerator(CheckedComponent):
                 driver=self.driver,
                 clock_mhz=self.hw.clock_mhz,
                 code_bits=DAC_BITS,
+                double_buffer=self.hw.mask_double_buffer,
             )
             m.submodules[f"mask_l{li}_e{ei}"] = fill
             m.d.comb += [fill.prefetch.eq(ctrl.prefetch), fill.fill.eq(ctrl.fill)]
+            if fill.double_buffer:
+                m.d.comb += fill.swap.eq(ctrl.swap)
             keeps[(li, ei)] = fill.keep
             made.append(fill.drops)
             for k in range(fill.modules if fill.setting is not None else 0):

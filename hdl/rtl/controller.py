@@ -16,12 +16,23 @@ word); ``first = (t == 0)``. ``prefetch`` is high in the cycle before each fill 
 ``start`` cycle, or the last cycle of the previous sample), so dropout sources with a start
 latency of one cycle finish within the fill step.
 
+**Double-buffered masks** (``hw.mask_double_buffer``): only the first sample has a ``FILL``
+step. ``swap`` is high in the last cycle before each sample's compute (the last fill or wait
+cycle, or the previous sample's last cycle): the masks just filled become the keep masks at its
+edge. ``prefetch`` comes with ``swap`` while a later sample still needs masks, so the fill of
+sample ``m + 1`` runs while sample ``m`` computes. A counter ``pending`` (loaded with
+``F = fill_cycles`` at ``prefetch``, counting down) says when that fill is done: the last bit
+enters at the edge of the cycle with ``pending == 1``. A sample that ends earlier waits in
+``WAIT`` (``fill`` high) for ``F - C`` cycles (``C = compute_cycles``; fewer, or none, after a
+stall of ``hold``, the fill running on): ``F + (S - 1) · max(C, F) + C`` busy cycles for ``S``
+samples.
+
 **Handshake.** ``start`` is taken while ``busy`` is low (``taken`` says so in that cycle);
-``busy`` is high from the next cycle for exactly ``samples · cycles_per_sample`` cycles when
-``hold`` stays low. ``emit`` is a one-cycle registered pulse in the cycle after each sample's
-last cycle (the outputs are final then), ``emit_last`` with it after the last sample. While
-``hold`` is high at the end of a sample (the previous sample's result not yet taken), the
-controller waits in a stall state before emitting.
+``busy`` is high from the next cycle for exactly ``Schedule.cycles`` cycles when ``hold`` stays
+low (``samples · cycles_per_sample`` with one mask bank). ``emit`` is a one-cycle registered
+pulse in the cycle after each sample's last cycle (the outputs are final then), ``emit_last``
+with it after the last sample. While ``hold`` is high at the end of a sample (the previous
+sample's result not yet taken), the controller waits in a stall state before emitting.
 """
 
 from __future__ import annotations
@@ -79,6 +90,7 @@ class ScheduleController(CheckedComponent):
                 "emit": Out(1),
                 "emit_last": Out(1),
                 "prefetch": Out(1),
+                "swap": Out(1),
                 "fill": Out(1),
                 "encode": Out(1),
                 "read": Out(n),
@@ -105,7 +117,12 @@ class ScheduleController(CheckedComponent):
         cyc = Signal(range(self.max_step + 1))
         samples_left = Signal(SAMPLES_BITS)
         has_fill = mp.fill_cycles > 0
+        double = has_fill and mp.hw.mask_double_buffer
         has_encode = mp.encode_cycles > 0
+        pending = Signal(range(mp.fill_cycles + 1))  # background fill cycles left (double)
+        if double:
+            with m.If(pending != 0):
+                m.d.sync += pending.eq(pending - 1)
         m.d.comb += self.first.eq(t == 0)
         m.d.sync += [self.emit.eq(0), self.emit_last.eq(0)]
 
@@ -118,15 +135,30 @@ class ScheduleController(CheckedComponent):
         def sample_entry() -> str:
             return "FILL" if has_fill else timestep_entry()
 
+        def begin_compute(more: Any) -> None:
+            """Double buffer: the filled masks become the keep masks at this cycle's edge, and
+            the next sample's fill starts now if ``more`` (a later sample needs masks)."""
+            m.d.comb += self.swap.eq(1)
+            with m.If(more):
+                m.d.comb += self.prefetch.eq(1)
+                m.d.sync += pending.eq(mp.fill_cycles)
+            m.next = timestep_entry()
+
         def finish_sample() -> None:
             m.d.sync += [self.emit.eq(1), samples_left.eq(samples_left - 1)]
             with m.If(samples_left == 1):
                 m.d.sync += [self.busy.eq(0), self.emit_last.eq(1)]
                 m.next = "IDLE"
             with m.Else():
-                if has_fill:  # this cycle is the next fill's prefetch cycle
-                    m.d.comb += self.prefetch.eq(1)
-                m.next = sample_entry()
+                if double:  # the next sample's masks are done at this edge, or it waits
+                    with m.If(pending <= 1):
+                        begin_compute(samples_left >= 3)
+                    with m.Else():
+                        m.next = "WAIT"
+                else:
+                    if has_fill:  # this cycle is the next fill's prefetch cycle
+                        m.d.comb += self.prefetch.eq(1)
+                    m.next = sample_entry()
 
         def count(limit: int, then: str) -> None:
             with m.If(cyc == limit - 1):
@@ -157,7 +189,19 @@ class ScheduleController(CheckedComponent):
             if has_fill:
                 with m.State("FILL"):
                     m.d.comb += self.fill.eq(1)
-                    count(mp.fill_cycles, timestep_entry())
+                    if double:  # the first sample's fill; the others run in the background
+                        with m.If(cyc == mp.fill_cycles - 1):
+                            m.d.sync += cyc.eq(0)
+                            begin_compute(samples_left >= 2)
+                        with m.Else():
+                            m.d.sync += cyc.eq(cyc + 1)
+                    else:
+                        count(mp.fill_cycles, timestep_entry())
+            if double:
+                with m.State("WAIT"):  # the fill of this sample is not done yet
+                    m.d.comb += self.fill.eq(1)
+                    with m.If(pending <= 1):
+                        begin_compute(samples_left >= 2)
             if has_encode:
                 with m.State("ENCODE"):
                     m.d.comb += self.encode.eq(1)

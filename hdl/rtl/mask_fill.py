@@ -24,6 +24,16 @@ Sources:
 ``fill_cycles - 1`` of the step, ``fill_cycles = rounds · cycles_per_dropout`` (exactly
 ``DropoutMap.fill_cycles`` of :mod:`hdl.mapping`): MTJ ``R + W + S`` cycles per dropout cycle,
 LFSR one. ``drops`` counts the mask bits that entered in a cycle (for the event counter).
+
+**Double buffer** (``double_buffer=True``, ``hw.mask_double_buffer``): two banks, the shift
+register being filled and a ``units``-bit keep register (``keep``) that the crossbar rows read.
+A fill runs on its own from ``prefetch`` for ``rounds`` dropout cycles (``fill`` is not used),
+exactly as above, so it may overlap the compute of the previous sample; ``swap`` loads the keep
+register at the cycle's edge with the shift register as it is after that edge (the last bits
+of a fill ending in the same cycle included). A ``prefetch`` in the cycle of a fill's last bit
+starts the next fill (the MTJ controllers restart in their last sense cycle, the LFSRs draw
+every cycle), so fills may run back to back. The bits drawn and their order are the same as
+without the double buffer.
 """
 
 from __future__ import annotations
@@ -75,9 +85,12 @@ class MaskFill(CheckedComponent):
         driver: the MTJ drive sequence (``mtj`` source).
         clock_mhz: the clock [MHz] (``mtj`` phase lengths).
         code_bits: the write driver's DAC resolution (``mtj``).
+        double_buffer: a second bank (the keep register) loaded by ``swap``; fills run on
+            their own from ``prefetch`` (see the module doc).
 
     Ports:
-        prefetch: In(1); fill: In(1); keep: Out(units); drops: Out(range(modules + 1));
+        prefetch: In(1); fill: In(1); swap: In(1) (``double_buffer`` only); keep: Out(units);
+        drops: Out(range(modules + 1));
         ``mtj``: an array of ``modules`` module ports (``mtj`` source only).
     """
 
@@ -92,7 +105,10 @@ class MaskFill(CheckedComponent):
         driver: MTJDriver | None = None,
         clock_mhz: float = 200.0,
         code_bits: int = 8,
+        double_buffer: bool = False,
     ) -> dict[str, Any]:
+        if not isinstance(double_buffer, bool):
+            raise RTLError(f"double_buffer must be True or False, got {double_buffer!r}")
         if not isinstance(spec, DropoutSpec):
             raise RTLError(f"spec must be an hdl.ir.DropoutSpec, not {type(spec).__name__}")
         units = check_int(units, "units", 1, error=RTLError)
@@ -107,6 +123,7 @@ class MaskFill(CheckedComponent):
             "driver": driver,
             "clock_mhz": float(clock_mhz),
             "code_bits": code_bits,
+            "double_buffer": double_buffer,
             "setting": None,
             "cycles_per_dropout": LFSR_STEP_CYCLES,
         }
@@ -126,6 +143,8 @@ class MaskFill(CheckedComponent):
             "keep": Out(self.units),
             "drops": Out(range(self.modules + 1)),
         }
+        if self.double_buffer:
+            ports["swap"] = In(1)
         if self.spec.source == "mtj":
             ports["mtj"] = Out(mtj_signature(self.code_bits)).array(self.modules)
         super().__init__(ports)
@@ -144,10 +163,15 @@ class MaskFill(CheckedComponent):
         M, rounds = self.modules, self.rounds
         width = rounds * M
         shift = Signal(width, init=(1 << width) - 1)
-        m.d.comb += self.keep.eq(shift[: self.units])
-        done = Signal(range(rounds + 1))  # dropout cycles finished in this fill
-        with m.If(self.prefetch):
-            m.d.sync += done.eq(0)
+        double = self.double_buffer
+        # dropout cycles finished in this fill (double buffer: ``rounds`` = no fill running)
+        done = Signal(range(rounds + 1), init=rounds if double else 0)
+        if not double:
+            m.d.comb += self.keep.eq(shift[: self.units])
+            with m.If(self.prefetch):
+                m.d.sync += done.eq(0)
+        running = Signal()  # a fill is under way in this cycle
+        m.d.comb += running.eq(done < rounds if double else self.fill)
         last_round = Signal()
         m.d.comb += last_round.eq(done == rounds - 1)
         take = Signal()  # M new bits enter the mask at this cycle's edge
@@ -155,8 +179,8 @@ class MaskFill(CheckedComponent):
             src = LFSRDropoutSource(self.spec, self.edge, self.edges)
             m.submodules.lfsr = src
             m.d.comb += [
-                take.eq(self.fill & (done < rounds)),
-                src.draw.eq(self.prefetch | (self.fill & (done < rounds - 1))),
+                take.eq(running & (done < rounds)),
+                src.draw.eq(self.prefetch | (running & (done < rounds - 1))),
             ]
             new = ~src.bits
         else:
@@ -182,12 +206,20 @@ class MaskFill(CheckedComponent):
                 ]
                 owned = self.module_units(k)
                 if owned:  # restart in the latch cycle while the module owns more units
-                    again = self.fill & ctrl.latch & (done + 1 < owned)
+                    again = running & ctrl.latch & (done + 1 < owned)
                     m.d.comb += ctrl.start.eq(self.prefetch | again)
             # module 0 owns a unit in every round; the others run in lockstep with it
-            m.d.comb += take.eq(self.fill & ctrls[0].latch)
+            m.d.comb += take.eq(running & ctrls[0].latch)
             new = ~Cat(*(c.mtj_state for c in ctrls))
         with m.If(take):
             m.d.sync += [shift.eq(Cat(shift[M:], new)), done.eq(done + 1)]
+        if double:
+            with m.If(self.prefetch):  # after take: a fill starting at the last bit's edge
+                m.d.sync += done.eq(0)
+            keep = Signal(self.units, init=(1 << self.units) - 1)  # the second bank
+            after = Signal(width)  # the shift register after this cycle's edge
+            m.d.comb += [after.eq(Mux(take, Cat(shift[M:], new), shift)), self.keep.eq(keep)]
+            with m.If(self.swap):
+                m.d.sync += keep.eq(after[: self.units])
         m.d.comb += self.drops.eq(Mux(take, Mux(last_round, self.units - (rounds - 1) * M, M), 0))
         return m
