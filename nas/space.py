@@ -61,10 +61,11 @@ HW_SEARCHABLE = (
     "columns_per_adc",
     "lif_units",
     "adc_pipelined",
+    "mask_double_buffer",
 )
 """The hardware fields a search may choose (co-search); the others stay fixed."""
 
-_HW_BOOL = frozenset({"adc_pipelined"})
+_HW_BOOL = frozenset({"adc_pipelined", "mask_double_buffer"})
 """The searchable hardware fields whose choices are booleans (the others are integers)."""
 
 _EDGE_NAMES = tuple(f"e{s}{t}" for s, t in EDGES)
@@ -96,8 +97,9 @@ def _positive(values: tuple, where: str, lo: int = 1, hi: int | None = None) -> 
 @dataclass(frozen=True)
 class HardwareSpace:
     """The chip: each searchable field a tuple of choices (one choice = fixed, the default
-    :class:`~hdl.hwconfig.HardwareConfig` values); ``adc_pipelined`` lists booleans (``(False,
-    True)`` searches serial and pipelined ADCs), the other searchable fields integers;
+    :class:`~hdl.hwconfig.HardwareConfig` values); ``adc_pipelined`` and
+    ``mask_double_buffer`` list booleans (``(False, True)`` searches serial and pipelined ADCs,
+    or one and two mask banks), the other searchable fields integers;
     ``clock_mhz`` [MHz] and ``adc_latency_cycles`` [cycles] are fixed. Every combination must
     be a valid chip (``columns_per_adc`` divides ``tile_cols``)."""
 
@@ -108,6 +110,7 @@ class HardwareSpace:
     columns_per_adc: tuple[int, ...] = (HardwareConfig.columns_per_adc,)
     lif_units: tuple[int, ...] = (HardwareConfig.lif_units,)
     adc_pipelined: tuple[bool, ...] = (HardwareConfig.adc_pipelined,)
+    mask_double_buffer: tuple[bool, ...] = (HardwareConfig.mask_double_buffer,)
     clock_mhz: float = HardwareConfig.clock_mhz
     adc_latency_cycles: int = HardwareConfig.adc_latency_cycles
 

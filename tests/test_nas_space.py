@@ -180,6 +180,34 @@ def test_bad_hardware_space_names_the_key():
         HardwareSpace(adc_bits=(8, 0))
 
 
+def test_double_buffered_masks_are_a_hardware_choice() -> None:
+    """mask_double_buffer is searchable: [false, true] reaches both chips, each priced with its
+    own schedule (with dropout and several samples the double buffer takes fewer cycles); by
+    default the chip keeps one mask bank."""
+    from nas.config import search_config
+
+    space = SearchSpace(SpaceConfig(hardware=HardwareSpace(mask_double_buffer=(False, True))))
+    assert space.distributions()["hw.mask_double_buffer"] == (False, True)
+    rng = np.random.default_rng(6)
+    chips = {}
+    for _ in range(40):
+        cand = space.draw(rng)
+        if cand.dropout_p > 0:
+            chips.setdefault(cand.hardware().mask_double_buffer, cand)
+    assert set(chips) == {False, True}
+    cand = chips[True]
+    net = cand.network((1, 8, 8), 10, 8)
+    single = estimate(net, HardwareConfig(), samples=4)
+    assert estimate(net, cand.hardware(), samples=4).cycles < single.cycles
+    assert Candidate.from_dict(cand.to_dict()) == cand
+    assert "hw.mask_double_buffer" not in SearchSpace().distributions()
+    assert SearchSpace().stream(3, 1).hardware().mask_double_buffer is False
+    cfg = search_config({}, ["search.space.hardware.mask_double_buffer=[false, true]"])
+    assert cfg.space.hardware.mask_double_buffer == (False, True)
+    with pytest.raises(NASError, match="mask_double_buffer"):
+        HardwareSpace(mask_double_buffer=(1,))  # type: ignore[arg-type]
+
+
 def test_pipelined_adcs_are_a_hardware_choice() -> None:
     """adc_pipelined is searchable: [false, true] reaches both chips, each priced with its own
     schedule (pipelined ADCs take fewer cycles); by default the chip keeps serial ADCs."""
