@@ -182,8 +182,9 @@ def test_mnist_size_mlp_generates_and_matches() -> None:
     assert observed.cycles == [schedule(net, hw, 2).cycles] * 2
 
 
-def test_verilog_is_byte_identical_lints_clean_and_has_no_latch() -> None:
-    net, hw = EXAMPLES["cell"]
+@pytest.mark.parametrize("double", [False, True])
+def test_verilog_is_byte_identical_lints_clean_and_has_no_latch(double: bool) -> None:
+    net, hw = (DOUBLE if double else EXAMPLES)["cell"]
     text = accelerator_verilog(net, hw)
     assert text == accelerator_verilog(net, hw)
     assert "module accelerator" in text
@@ -191,6 +192,10 @@ def test_verilog_is_byte_identical_lints_clean_and_has_no_latch() -> None:
     assert result.clean, "\n".join(map(str, result.warnings))
     stats = synth_stats(text, "accelerator")
     assert stats.latches == 0 and stats.flip_flops > 0
+    if double:  # the second banks (12 + 12 mask bits) and the controller's fill counter
+        single = synth_stats(accelerator_verilog(*EXAMPLES["cell"]), "accelerator")
+        fill = map_network(net, hw).fill_cycles  # 28: pending counts 0 .. 28, 5 bits
+        assert stats.flip_flops == single.flip_flops + 12 + 12 + fill.bit_length()
 
 
 def test_logic_does_not_grow_with_weights() -> None:
