@@ -17,7 +17,7 @@ import sim.runner
 from hdl.golden import run as golden_run
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
-from hdl.mapping import schedule
+from hdl.mapping import map_network, schedule
 from hdl.rtl.accelerator import Accelerator
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import Verdict, compare_run
@@ -214,7 +214,7 @@ def test_double_buffered_masks_on_the_verilog(name: str, tmp_path: Path) -> None
     else:
         net, hw = long_fill_examples()[name]
         single_hw = replace(hw, mask_double_buffer=False)
-    mp = Accelerator(net, single_hw).mapping
+    mp = map_network(net, single_hw)
     fill, compute, samples = mp.fill_cycles, mp.compute_cycles, 3
     assert (fill > compute) == (name != "cell")
     x = images(np.random.default_rng(9), net, 2)
