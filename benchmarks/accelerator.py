@@ -245,6 +245,25 @@ def bench(net: Network, hw: HardwareConfig) -> dict:
     return row
 
 
+def _checked_cycles(
+    net: Network, chip: HardwareConfig, x: np.ndarray, samples: int, label: str
+) -> int:
+    """Busy cycles of ``x`` on ``chip`` in Amaranth's simulator, asserted equal to the
+    schedule's and bit-exact with the golden model."""
+    want = schedule(net, chip, samples).cycles
+    start = time.perf_counter()
+    run = simulate_amaranth(Accelerator(net, chip), x, samples=samples)
+    verdict = compare_run(net, chip, x, samples, run)
+    assert verdict.ok, verdict.findings[:3]
+    assert run.cycles == [want], (run.cycles, want)  # measured == schedule
+    print(
+        f"{net.name}: {label}: {want:,} cycles for {samples} sample(s) "
+        f"(simulated in {time.perf_counter() - start:.1f} s)",
+        flush=True,
+    )
+    return want
+
+
 def adc_row(net: Network, hw: HardwareConfig) -> dict:
     """Cycles of one inference (one image, one sample) with serial and with pipelined ADCs,
     each simulated in Amaranth and asserted equal to the schedule and bit-exact with the golden
@@ -253,18 +272,7 @@ def adc_row(net: Network, hw: HardwareConfig) -> dict:
     cycles = {}
     for pipelined in (False, True):
         chip = replace(hw, adc_pipelined=pipelined)
-        want = schedule(net, chip).cycles
-        start = time.perf_counter()
-        run = simulate_amaranth(Accelerator(net, chip), x)
-        verdict = compare_run(net, chip, x, 1, run)
-        assert verdict.ok, verdict.findings[:3]
-        assert run.cycles == [want], (run.cycles, want)  # measured == schedule
-        cycles[pipelined] = want
-        print(
-            f"{net.name}: adc_pipelined={pipelined}: {want:,} cycles "
-            f"(simulated in {time.perf_counter() - start:.1f} s)",
-            flush=True,
-        )
+        cycles[pipelined] = _checked_cycles(net, chip, x, 1, f"adc_pipelined={pipelined}")
     bound = adc_bound(map_network(net, hw))
     return {"name": net.name, "serial": cycles[False], "pipelined": cycles[True], "bound": bound}
 
@@ -327,19 +335,8 @@ def mask_row(net: Network, hw: HardwareConfig, samples: int = MASK_SAMPLES) -> d
     cycles = {}
     for double in (False, True):
         chip = replace(hw, mask_double_buffer=double)
-        want = schedule(net, chip, samples).cycles
-        assert want == formula[double], (want, formula[double])
-        start = time.perf_counter()
-        run = simulate_amaranth(Accelerator(net, chip), x, samples=samples)
-        verdict = compare_run(net, chip, x, samples, run)
-        assert verdict.ok, verdict.findings[:3]
-        assert run.cycles == [want], (run.cycles, want)  # measured == schedule
-        cycles[double] = want
-        print(
-            f"{net.name}: mask_double_buffer={double}: {want:,} cycles for {samples} samples "
-            f"(simulated in {time.perf_counter() - start:.1f} s)",
-            flush=True,
-        )
+        cycles[double] = _checked_cycles(net, chip, x, samples, f"mask_double_buffer={double}")
+        assert cycles[double] == formula[double], (cycles[double], formula[double])
     return {
         "name": net.name,
         "fill": fill,
