@@ -166,5 +166,5 @@ def infeasible_error(
         f"binding constraint is {binding} <= {_num(limits[binding])} {UNITS[binding]} ({why}; "
         f"the smallest {binding} seen is {_num(best)} {UNITS[binding]}); closest: "
         + "; ".join(lines)
-        + f"; raise budget.{binding} or widen the space (smaller choices)"
+        + f"; raise search.budget.{binding} or widen the space (smaller choices)"
     )

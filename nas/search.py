@@ -492,11 +492,11 @@ def check_budget(config: SearchConfig) -> None:
         if key in limits and floor[key][0] > limits[key]:
             c = floor[key][1]
             raise NASError(
-                f"budget.{key} = {limits[key]:.6g} {UNITS[key]} is below the smallest candidate "
-                f"of the space, {floor[key][0]} {UNITS[key]} (C {c.channels}, C_down "
+                f"search.budget.{key} = {limits[key]:.6g} {UNITS[key]} is below the smallest "
+                f"candidate of the space, {floor[key][0]} {UNITS[key]} (C {c.channels}, C_down "
                 f"{c.down_channels}, H {c.hidden}, {c.weight_bits}-bit weights, cells of one "
-                f"edge): raise budget.{key} to at least {floor[key][0]} or add smaller choices "
-                "to the space"
+                f"edge): raise search.budget.{key} to at least {floor[key][0]} or add smaller "
+                "choices to the space"
             )
 
 
