@@ -279,28 +279,17 @@ def sampler_study(score: Any, s: Settings) -> dict[str, Any]:
 
 def train_accuracy(candidate: dict[str, Any], s: Settings) -> dict[str, Any]:
     """Test accuracy on digits of the candidate's GraphNet (no dropout) after ``s.epochs``
-    epochs, mean over ``s.train_seeds`` (each seed: initialisation and shuffling)."""
+    epochs, mean over ``s.train_seeds`` (:func:`nas.accuracy.trained_accuracy`)."""
     import torch
 
-    from nas.score import graph_model
+    from nas.accuracy import ShortTraining, trained_accuracy
     from nas.space import Candidate
-    from spindrop.data import load_digits
-    from spindrop.training import TrainConfig, train
 
     torch.set_num_threads(1)
-    tr, te = load_digits("train"), load_digits("test")
     network = Candidate.from_dict(candidate).network((1, 8, 8), 10)
-    accs = []
+    budget = ShortTraining(epochs=s.epochs, seeds=tuple(s.train_seeds), device="cpu")
     start = time.perf_counter()
-    for seed in s.train_seeds:
-        net = graph_model(network, seed)
-        train(
-            net, tr, TrainConfig(epochs=s.epochs, batch_size=64, lr=5e-3, seed=seed), progress=False
-        )
-        net.eval()
-        with torch.no_grad():
-            pred = net(torch.from_numpy(te.x)).argmax(1).numpy()
-        accs.append(float((pred == te.y).mean()))
+    accs = trained_accuracy(network, budget)
     return {
         "accuracies": accs,
         "accuracy": float(np.mean(accs)),

@@ -11,6 +11,7 @@ report what each one reaches when trained to convergence.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -86,7 +87,10 @@ def trained_accuracy(network: Network, budget: ShortTraining) -> list[float]:
 
 
 def train_candidates(
-    jobs: dict[str, Network], budget: ShortTraining, workers: int = 1, on_done: Any = None
+    jobs: dict[str, Network],
+    budget: ShortTraining,
+    workers: int = 1,
+    on_done: Callable[[str, list[float]], None] | None = None,
 ) -> dict[str, list[float]]:
     """:func:`trained_accuracy` of every network of ``jobs`` (by key), on ``workers``
     processes (one torch thread each); ``on_done(key, accuracies)`` after each one, in the

@@ -32,7 +32,7 @@ from hdl.cost import CostReport
 from hdl.ir import Network
 from nas.errors import InfeasibleError, NASError
 
-__all__ = ["METRICS", "UNITS", "Budget", "cost_metrics", "infeasible_error"]
+__all__ = ["METRICS", "UNITS", "Budget", "cost_metrics", "infeasible_error", "stored_weights"]
 
 UNITS: dict[str, str] = {
     "memory_bits": "bit",
@@ -102,15 +102,20 @@ def _num(value: float) -> str:
     return f"{value:.4g}"
 
 
+def stored_weights(network: Network) -> int:
+    """The ``params`` metric: weight values the crossbars store, over every weighted edge
+    (fixed pool weights included: they occupy cells)."""
+    return sum(
+        int(np.prod(e.weight_shape)) for layer in network.layers for e in layer.edges if e.weighted
+    )
+
+
 def cost_metrics(report: CostReport, network: Network) -> dict[str, Any]:
     """The budget metrics of a priced network and the breakdown kept with each candidate:
     cycles, energy [pJ] and area [um^2] by component, memory [bit] by kind."""
-    params = sum(
-        int(np.prod(e.weight_shape)) for layer in network.layers for e in layer.edges if e.weighted
-    )
     return {
         "memory_bits": int(report.memory_bits["weights"]),
-        "params": params,
+        "params": stored_weights(network),
         "area_mm2": float(report.area_mm2),
         "latency_ms": float(report.seconds) * 1e3,
         "energy_uj": float(report.energy_uj),

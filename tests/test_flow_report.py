@@ -36,26 +36,21 @@ FIXTURE_SECONDS: dict[str, float] = {}
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A complete tiny run: ``<tmp>/run/{search,train,evaluate,network,estimate,rtl,sim}``.
-
-    ``neurocim train`` refuses a non-empty directory that holds no run, so the search runs in
-    a side directory and is copied into the run afterwards (``config.json`` keeps naming the
-    side directory's winner, which export reads)."""
+    """A complete tiny run in the flow's layout: ``<tmp>/run/{search, model/{train, evaluate,
+    network}, estimate, rtl, sim}``, made by the standalone commands."""
     start = time.perf_counter()
     tmp = tmp_path_factory.mktemp("flow-report")
-    side = tmp / "side"
-    assert main(["search", "--build-dir", str(side), "--set", "name=run", *SEARCH]) == 0
-    assert main(["train", "--build-dir", str(tmp), "--arch", str(side / "run" / "search"),
-                 "--set", "name=run", "--set", "train.epochs=2", "--evaluate", "--no-sweep",
-                 "--no-corruptions", "--no-progress"]) == 0  # fmt: skip
     run = tmp / "run"
-    shutil.copytree(side / "run" / "search", run / "search")
-    assert main(["export", "--run-dir", str(run), "--no-progress"]) == 0
-    net = str(run / "network")
+    assert main(["search", "--build-dir", str(tmp), "--set", "name=run", *SEARCH]) == 0
+    assert main(["train", "--build-dir", str(run), "--arch", str(run / "search"),
+                 "--set", "name=model", "--set", "train.epochs=2", "--evaluate", "--no-sweep",
+                 "--no-corruptions", "--no-progress"]) == 0  # fmt: skip
+    assert main(["export", "--run-dir", str(run / "model"), "--no-progress"]) == 0
+    net = str(run / "model" / "network")
     assert main(["estimate", net, "--out", str(run / "estimate" / "cost.json")]) == 0
-    assert main(["rtl", net, "--no-synth", "--no-progress"]) == 0
-    assert main(["sim", net, "--images", "2", "--samples", "2", "--out", str(run / "sim"),
-                 "--no-progress"]) == 0  # fmt: skip
+    assert main(["rtl", net, "--out", str(run / "rtl"), "--no-synth", "--no-progress"]) == 0
+    assert main(["sim", net, "--rtl", str(run / "rtl"), "--images", "2", "--samples", "2",
+                 "--out", str(run / "sim"), "--no-progress"]) == 0  # fmt: skip
     FIXTURE_SECONDS["run"] = time.perf_counter() - start
     print(f"tiny run built in {FIXTURE_SECONDS['run']:.1f} s")
     return run
@@ -99,7 +94,7 @@ def test_budget_margin_from_the_json_files(run_dir: Path) -> None:
     assert f"{cost['area']['mm2']:.4g}" in text
     assert "no limit" in text  # area and latency have none here
     assert "PASS" in text
-    accuracy = _json(run_dir / "evaluate" / "report.json")["accuracy"]
+    accuracy = _json(run_dir / "model" / "evaluate" / "report.json")["accuracy"]
     assert f"{100 * accuracy:.1f} %" in text
 
 
@@ -124,12 +119,12 @@ def test_search_training_dropout_rtl_proof_numbers(run_dir: Path) -> None:
     winner = next(c for c in search["candidates"] if c["number"] == search["winner"])
     assert winner["key"] in text and winner["candidate"]["cells"][0] in text
 
-    ev = _json(run_dir / "evaluate" / "report.json")
+    ev = _json(run_dir / "model" / "evaluate" / "report.json")
     text = _text(_section(report, "Training"))
     assert f"| ECE (expected calibration error) | {ev['ece']:.4g} |" in text
     auroc = ev["ood"]["entropy"]["uniform-noise"]["auroc"]
     assert f"| `entropy` | uniform-noise | 360 | {auroc:.4g} |" in text
-    epochs = len(_json(run_dir / "train" / "metrics.json")["history"])
+    epochs = len(_json(run_dir / "model" / "train" / "metrics.json")["history"])
     assert f"| epochs | {epochs} |" in text
 
     manifest = _json(run_dir / "rtl" / "manifest.json")
@@ -137,7 +132,7 @@ def test_search_training_dropout_rtl_proof_numbers(run_dir: Path) -> None:
     for module in manifest["mtj_modules"]:
         assert f"`{module['name']}`" in text
         assert f"{module['realised_current_ua']:.4g}" in text
-    pulse = _json(run_dir / "network" / "network.json")["mtj_driver"]["pulse_ns"]
+    pulse = _json(run_dir / "model" / "network" / "network.json")["mtj_driver"]["pulse_ns"]
     assert f"| write pulse \\[ns\\] | {pulse:.4g} |" in text
 
     rtl = _json(run_dir / "rtl" / "report.json")
@@ -186,7 +181,7 @@ def test_missing_steps_say_not_run(run_dir: Path, tmp_path: Path) -> None:
     report = build_report(copy)
     assert "Not run" in _text(_section(report, "Proof"))
     assert "Proof not run" in _text(_section(report, "Summary"))
-    for step in ("estimate", "rtl", "network", "evaluate", "train"):
+    for step in ("estimate", "rtl", "model"):
         shutil.rmtree(copy / step)
     (copy / "search" / "winner" / "cell.png").unlink()
     (copy / "search" / "candidates.json").write_text("{not json", encoding="utf-8")

@@ -273,37 +273,19 @@ def test_same_seed_same_training_as_bayesian_binary_net(digits):
     assert torch.equal(bbn.blocks[0].layer.weight, graph.layers[0].edges[0].op.weight)
 
 
-class _Crash(Exception):
-    pass
-
-
 def test_a_crashed_cell_training_resumes_to_the_same_weights(digits, tmp_path, monkeypatch):
     """Checkpoints hold every edge's weights, the pooling buffers and batch-norms; the
     dropout edges' bit streams are re-seeded per epoch, so a resumed run equals a straight one."""
-    import spindrop.training as training
+    from resume_check import straight_and_resumed
 
     data = digits[0].subset(np.arange(300))
-    config = TrainConfig(epochs=3)
 
     def model() -> GraphNet:
         return GraphNet(cell_arch(), ModelConfig(), seed=2)
 
-    straight = model()
-    train(straight, data, config, progress=False)
-    save = training._save_checkpoint
-
-    def crash_after_epoch_2(path, state):
-        save(path, state)
-        if state["epoch"] == 2:
-            raise _Crash
-
-    ckpt = tmp_path / "checkpoint.pt"
-    monkeypatch.setattr(training, "_save_checkpoint", crash_after_epoch_2)
-    with pytest.raises(_Crash):
-        train(model(), data, config, checkpoint=ckpt, progress=False)
-    monkeypatch.setattr(training, "_save_checkpoint", save)
-    resumed = model()
-    result = train(resumed, data, config, checkpoint=ckpt, progress=False)
+    straight, resumed, result = straight_and_resumed(
+        model, data, TrainConfig(epochs=3), tmp_path / "checkpoint.pt", monkeypatch
+    )
     assert result.resumed_from_epoch == 2
     for (key, a), b in zip(
         straight.state_dict().items(), resumed.state_dict().values(), strict=True

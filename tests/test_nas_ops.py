@@ -83,8 +83,6 @@ def test_study_trains_each_architecture_once_and_agrees_with_direct_training(tmp
     space = SearchSpace(TINY)
     drawn = [space.stream(config.seed, i).canonical() for i in range(3)]
     nets = [c.network(config.input_shape, config.classes) for c in drawn]
-    energies = [r["median"]["energy_uj"] for r in rows[:1]]
-    assert energies[0] > 0
     from hdl.cost import estimate
 
     feasible = [
@@ -94,11 +92,11 @@ def test_study_trains_each_architecture_once_and_agrees_with_direct_training(tmp
     assert rows[0]["feasible_fraction"] == sum(feasible) / 3
     scores = [params_score(c, n) for c, n in zip(drawn, nets, strict=True)]
     ok = [i for i in range(3) if feasible[i]]
-    if ok:
-        win = max(ok, key=lambda i: (scores[i], -i))
-        direct = trained_accuracy(nets[win], ONE_EPOCH)
-        assert rows[0]["winner_accuracy"] == pytest.approx(direct[0], abs=1e-12)
-        assert cache["accuracy"][training_key(drawn[win])] == pytest.approx(direct, abs=1e-12)
+    assert ok, "the budget must leave a feasible candidate for this test to check the winner"
+    win = max(ok, key=lambda i: (scores[i], -i))
+    direct = trained_accuracy(nets[win], ONE_EPOCH)
+    assert rows[0]["winner_accuracy"] == pytest.approx(direct[0], abs=1e-12)
+    assert cache["accuracy"][training_key(drawn[win])] == pytest.approx(direct, abs=1e-12)
     # candidates differing only in dropout train alike: one entry per architecture
     keys = {training_key(space.stream(config.seed, i)) for i in range(3)}
     assert keys <= set(cache["accuracy"])

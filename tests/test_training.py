@@ -42,32 +42,12 @@ def test_same_seed_same_weights_bit_for_bit(digits):
         assert torch.equal(value, _weights(b)[key]), key
 
 
-class _Crash(Exception):
-    pass
-
-
 def test_resume_after_a_crash_continues_exactly(digits, tmp_path, monkeypatch):
-    config = TrainConfig(epochs=4)
-    straight = _model()
-    train(straight, digits, config, progress=False)
+    from resume_check import straight_and_resumed
 
-    import spindrop.training as training
-
-    save = training._save_checkpoint
-
-    def crash_after_epoch_2(path, state):
-        save(path, state)
-        if state["epoch"] == 2:
-            raise _Crash
-
-    ckpt = tmp_path / "checkpoint.pt"
-    monkeypatch.setattr(training, "_save_checkpoint", crash_after_epoch_2)
-    with pytest.raises(_Crash):
-        train(_model(), digits, config, checkpoint=ckpt, progress=False)
-    monkeypatch.setattr(training, "_save_checkpoint", save)
-
-    resumed = _model()
-    result = train(resumed, digits, config, checkpoint=ckpt, progress=False)
+    straight, resumed, result = straight_and_resumed(
+        _model, digits, TrainConfig(epochs=4), tmp_path / "checkpoint.pt", monkeypatch
+    )
     assert result.resumed_from_epoch == 2
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4]
     for key, value in _weights(straight).items():

@@ -95,18 +95,19 @@ class SimSettings:
     max_accuracy_loss: float = 0.02
 
     def __post_init__(self) -> None:
+        from neurocim.flow.sim import check_sim_args
+        from sim.simulators import SIMULATORS
+
         if self.images < 1:
             raise FlowError(f"sim.images must be an integer >= 1, got {self.images}")
-        if self.samples < 1:
-            raise FlowError(f"sim.samples must be an integer >= 1, got {self.samples}")
-        if self.simulator not in ("icarus", "verilator", "amaranth"):
+        if self.simulator not in SIMULATORS:
             raise FlowError(
-                f"sim.simulator must be 'icarus', 'verilator' or 'amaranth', got {self.simulator!r}"
+                f"sim.simulator must be one of {list(SIMULATORS)}, got {self.simulator!r}"
             )
-        if not 0.0 <= self.max_accuracy_loss <= 1.0:
-            raise FlowError(
-                f"sim.max_accuracy_loss must be a fraction in [0, 1], got {self.max_accuracy_loss}"
-            )
+        keys = ("samples", "mtj_seed", "max_accuracy_loss")
+        check_sim_args(
+            self.samples, self.mtj_seed, self.max_accuracy_loss, {k: f"sim.{k}" for k in keys}
+        )
 
 
 @dataclass(frozen=True)

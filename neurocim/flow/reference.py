@@ -29,8 +29,9 @@ __all__ = ["float_model_check"]
 def _replayed_probabilities(
     model: Any, x: np.ndarray, masks: dict[str, np.ndarray], samples: int
 ) -> np.ndarray:
-    """Softmax ``(samples, images, classes)`` of ``model`` with the keep ``masks`` replayed."""
-    import torch
+    """Softmax ``(samples, images, classes)`` of ``model`` with the keep ``masks`` replayed
+    (:func:`spindrop.inference.mc_probabilities` in one batch: one replayed mask per pass)."""
+    from spindrop.inference import mc_probabilities
 
     keys = getattr(model, "dropout_keys", None)
     layers = list(model.dropout_layers())
@@ -39,16 +40,9 @@ def _replayed_probabilities(
     missing = [k for k in keys if k not in masks]
     if layers and (missing or len(keys) != len(layers)):
         raise ValueError(f"the RTL drew no masks for the model's dropout layers {missing}")
-    records = [[~masks[k][m] for m in range(samples)] for k in keys] if layers else []
-    model.eval().set_mc(bool(layers))
     if layers:
-        model.replay_masks(records)
-    out = []
-    with torch.no_grad():
-        for _ in range(samples if layers else 1):
-            out.append(torch.softmax(model(torch.from_numpy(x)), 1).double().numpy())
-    model.set_mc(False)
-    return np.stack(out)
+        model.replay_masks([[~masks[k][m] for m in range(samples)] for k in keys])
+    return mc_probabilities(model, x, samples, batch_size=max(len(x), 1))
 
 
 def float_model_check(
@@ -57,18 +51,18 @@ def float_model_check(
     sim_report: dict[str, Any],
     samples: int,
     tolerance: float,
+    input_bits: int,
     masks: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Compare the RTL's predictions in ``sim_report`` with the float model of ``model_dir``
-    on ``images`` and the RTL's keep ``masks``; the result is also written to
-    ``<model_dir>/../sim/float_check.json``."""
+    on ``images`` (pixels of ``input_bits`` bits) and the RTL's keep ``masks``; the result
+    is also written to ``<model_dir>/../sim/float_check.json``."""
     from neurocim.config import build_config
     from spindrop.experiment import load_trained
 
     config = build_config(json.loads((model_dir / "config.json").read_text()))
     model, _data = load_trained(config, model_dir)
-    bits = int(json.loads((model_dir / "network" / "network.json").read_text())["input"]["bits"])
-    x = (images.x / (2**bits - 1)).astype(np.float32)
+    x = (images.x / (2**input_bits - 1)).astype(np.float32)
     float_pred = _replayed_probabilities(model, x, masks or {}, samples).mean(0).argmax(1)
     rtl_pred = np.asarray(sim_report["predictions"]["rtl"]) if "predictions" in sim_report else None
     labelled = images.labels >= 0

@@ -1,13 +1,13 @@
 """The report step of ``neurocim flow``: one page about a whole run directory.
 
-:func:`build_report` reads whatever artifacts ``build/<run>/`` holds (``search/``,
-``config.json``, ``train/``, ``evaluate/``, ``network/``, ``estimate/``, ``rtl/``, ``sim/``,
-``flow/<step>.json``) and returns a :class:`~neurocim.flow.html.Report` with seven sections:
-summary (verdict, network, budget against the trained network's price, accuracy), search,
-training, MTJ dropout, RTL, proof and steps. A step whose artifacts are missing gives a section
-that says "not run"; nothing here raises for a missing or unreadable file.
-:func:`write_run_report` writes ``report.html`` (self-contained) and ``report.md`` into the run
-directory.
+:func:`build_report` reads whatever artifacts ``build/<run>/`` holds in the flow's layout
+(:mod:`neurocim.flow.runner`: ``search/``, ``model/{train,evaluate,network}/``,
+``estimate/``, ``rtl/``, ``sim/``, ``flow/<step>.json``) and returns a
+:class:`~neurocim.flow.html.Report` with seven sections: summary (verdict, network, budget
+against the trained network's price, accuracy), search, training, MTJ dropout, RTL, proof and
+steps. A step whose artifacts are missing gives a section that says "not run"; nothing here
+raises for a missing or unreadable file. :func:`write_run_report` writes ``report.html``
+(self-contained) and ``report.md`` into the run directory.
 """
 
 from __future__ import annotations
@@ -92,27 +92,24 @@ def _budget_rows(run: RunFiles) -> tuple[list[list[object]], list[str]]:
 
 
 def _stored_weights(run: RunFiles) -> int | None:
-    """Weights the exported network stores (every weighted edge, fixed pool weights too)."""
-    import numpy as np
-
+    """Weights the exported network stores (:func:`nas.budget.stored_weights`)."""
     from hdl.errors import NeurocimError
     from hdl.ir import load_network
+    from nas.budget import stored_weights
 
-    path = run.path("network/network.json")
+    path = run.path("model/network/network.json")
     if not path.is_file():
         return None
     try:
         net = load_network(path.parent)
     except NeurocimError as exc:
-        run.problems.append(f"`network/network.json` cannot be read ({exc})")
+        run.problems.append(f"`model/network/network.json` cannot be read ({exc})")
         return None
-    return sum(
-        int(np.prod(e.weight_shape)) for layer in net.layers for e in layer.edges if e.weighted
-    )
+    return stored_weights(net)
 
 
 def _summary(run: RunFiles) -> Section:
-    sim, net = run.json("sim/sim.json"), run.json("network/network.json")
+    sim, net = run.json("sim/sim.json"), run.json("model/network/network.json")
     blocks: list[Block] = []
     if sim is None:
         blocks.append(Paragraph("**Proof not run**: no `sim/sim.json`."))
@@ -127,7 +124,7 @@ def _summary(run: RunFiles) -> Section:
             )
         )
     if net is None:
-        blocks.append(Paragraph("Network: not run (no `network/network.json`)."))
+        blocks.append(Paragraph("Network: not run (no `model/network/network.json`)."))
     else:
         meta = net.get("metadata", {})
         blocks.append(
@@ -163,7 +160,8 @@ def _summary(run: RunFiles) -> Section:
         )
     )
     blocks += [Paragraph("Note: " + n) for n in notes]
-    export, ev = run.json("network/export_report.json"), run.json("evaluate/report.json")
+    export = run.json("model/network/export_report.json")
+    ev = run.json("model/evaluate/report.json")
     blocks.append(
         KeyValues(
             [

@@ -75,10 +75,7 @@ class RunFiles:
         self._cache: dict[str, Any] = {}
 
     def path(self, rel: str) -> Path:
-        """Where ``rel`` lies: the trained model's files (``train/``, ``evaluate/``,
-        ``network/``) under ``model/`` in a flow run, at the top of a plain training run."""
-        if rel.startswith(("train/", "evaluate/", "network/")) and (self.root / "model").is_dir():
-            return self.root / "model" / rel
+        """``rel`` under the run directory."""
         return self.root / rel
 
     def json(self, rel: str) -> dict[str, Any] | None:
@@ -202,9 +199,9 @@ def search_section(run: RunFiles) -> Section:
 
 
 def training_section(run: RunFiles) -> Section:
-    metrics, ev = run.json("train/metrics.json"), run.json("evaluate/report.json")
+    metrics, ev = run.json("model/train/metrics.json"), run.json("model/evaluate/report.json")
     if metrics is None and ev is None:
-        return Section("Training", [not_run("train", "train/metrics.json")])
+        return Section("Training", [not_run("train", "model/train/metrics.json")])
     blocks: list[Block] = []
     hist = get(metrics, "history") or []
     if hist:
@@ -223,7 +220,7 @@ def training_section(run: RunFiles) -> Section:
             )
         )
     if ev is None:
-        blocks.append(not_run("evaluate", "evaluate/report.json"))
+        blocks.append(not_run("evaluate", "model/evaluate/report.json"))
         return Section("Training", blocks)
     blocks.append(
         KeyValues(
@@ -234,7 +231,7 @@ def training_section(run: RunFiles) -> Section:
             ]
         )
     )
-    blocks.append(run.figure("evaluate/reliability.png", "Reliability diagram (calibration)"))
+    blocks.append(run.figure("model/evaluate/reliability.png", "Reliability diagram (calibration)"))
     rows = [
         [
             f"`{m}`",
@@ -250,12 +247,12 @@ def training_section(run: RunFiles) -> Section:
     for measure in ev.get("ood") or {}:
         blocks.append(
             run.figure(
-                f"evaluate/uncertainty_{measure}.png",
+                f"model/evaluate/uncertainty_{measure}.png",
                 f"Uncertainty ({measure}) of in- and out-of-distribution inputs",
             )
         )
         blocks.append(
-            run.figure(f"evaluate/roc_{measure}.png", f"ROC of OOD detection ({measure})")
+            run.figure(f"model/evaluate/roc_{measure}.png", f"ROC of OOD detection ({measure})")
         )
     blocks.append(
         Table(
@@ -269,9 +266,9 @@ def training_section(run: RunFiles) -> Section:
 
 
 def dropout_section(run: RunFiles) -> Section:
-    net, man = run.json("network/network.json"), run.json("rtl/manifest.json")
+    net, man = run.json("model/network/network.json"), run.json("rtl/manifest.json")
     if net is None:
-        return Section("MTJ dropout", [not_run("export", "network/network.json")])
+        return Section("MTJ dropout", [not_run("export", "model/network/network.json")])
     drv = net.get("mtj_driver") or {}
     dev = drv.get("device") or {}
     blocks: list[Block] = [
@@ -306,7 +303,7 @@ def dropout_section(run: RunFiles) -> Section:
         Table(
             ["layer", "edge", "p", "granularity", "modules", "source"],
             specs,
-            caption="Dropout per edge (`network/network.json`)",
+            caption="Dropout per edge (`model/network/network.json`)",
         )
         if specs
         else Paragraph("No edge has dropout.")
@@ -497,13 +494,13 @@ def proof_section(run: RunFiles) -> Section:
                     "integer model",
                     fmt(exp.get("images")),
                     pct(exp.get("integer_accuracy")),
-                    "`network/export_report.json`",
+                    "`model/network/export_report.json`",
                 ],
                 [
                     "float model",
                     fmt(exp.get("images")),
                     pct(exp.get("float_accuracy")),
-                    "`network/export_report.json`",
+                    "`model/network/export_report.json`",
                 ],
             ],
             caption="Accuracy",

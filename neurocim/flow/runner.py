@@ -140,9 +140,7 @@ def _train_config(flow: FlowConfig, run_dir: Path) -> Any:
     values = read_toml(winner / "train.toml", ConfigError)
     _deep_merge(values, flow.train_values())
     values["name"], values["seed"] = flow.name, flow.seed
-    values.setdefault("arch", {})["file"] = str((winner / "network.json").resolve())
-    values["arch"].pop("digest", None)
-    return build_config(values)
+    return build_config(values, arch=winner / "network.json")  # resolved, with its digest
 
 
 def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> None:
@@ -234,8 +232,7 @@ def _step_sim(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> dict
     net, path = _network(run_dir)
     s = flow.sim
     hw, driver, bundle = sim_step.sim_design(net, run_dir / "rtl", required=True)
-    images = load_images(net, s.images, network_path=path, seed=flow.seed)
-    sim_step.check_sim_args(s.samples, s.mtj_seed, s.max_accuracy_loss)
+    images = load_images(net, s.images, network_path=path, seed=flow.seed)  # settings checked
     result, report = sim_step.run_sim(
         net,
         hw,
@@ -252,7 +249,7 @@ def _step_sim(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> dict
     )
     masks = result.observed.masks if result.observed is not None else {}
     check = float_model_check(
-        run_dir / "model", images, report, s.samples, s.max_accuracy_loss, masks
+        run_dir / "model", images, report, s.samples, s.max_accuracy_loss, net.input.bits, masks
     )
     return {"verdict": report["verdict"], "float_check": check}
 

@@ -424,18 +424,32 @@ def _accuracy(
     }
 
 
-def check_sim_args(samples: Any, mtj_seed: Any, max_accuracy_loss: Any) -> None:
+CLI_FLAGS = {
+    "samples": "--samples",
+    "mtj_seed": "--mtj-seed",
+    "max_accuracy_loss": "--max-accuracy-loss",
+}
+"""How :func:`check_sim_args` names the settings by default: ``neurocim sim``'s flags."""
+
+
+def check_sim_args(
+    samples: Any,
+    mtj_seed: Any,
+    max_accuracy_loss: Any,
+    names: Mapping[str, str] = CLI_FLAGS,
+) -> None:
     """Raise :class:`FlowError` naming the first of :func:`run_sim`'s settings that is out of
-    range (``samples`` 1..65535, ``mtj_seed`` >= 0, ``max_accuracy_loss`` 0..1)."""
+    range (``samples`` 1..65535, ``mtj_seed`` >= 0, ``max_accuracy_loss`` 0..1); ``names``
+    says what to call each setting (the CLI's flags, or a flow file's ``sim.*`` keys)."""
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= 65535:
-        raise FlowError(f"--samples must be an integer in 1..65535, got {samples!r}")
+        raise FlowError(f"{names['samples']} must be an integer in 1..65535, got {samples!r}")
     if isinstance(mtj_seed, bool) or not isinstance(mtj_seed, int) or mtj_seed < 0:
-        raise FlowError(f"--mtj-seed must be an integer >= 0, got {mtj_seed!r}")
+        raise FlowError(f"{names['mtj_seed']} must be an integer >= 0, got {mtj_seed!r}")
     if isinstance(max_accuracy_loss, bool) or not (
         isinstance(max_accuracy_loss, (int, float)) and 0 <= max_accuracy_loss <= 1
     ):
         raise FlowError(
-            f"--max-accuracy-loss must be a fraction in 0..1 (0.02: two points), got "
+            f"{names['max_accuracy_loss']} must be a fraction in 0..1 (0.02: two points), got "
             f"{max_accuracy_loss!r}"
         )
 
