@@ -174,3 +174,34 @@ def test_model_matches_numpy_on_random_tiles() -> None:
         packed = int(sum(int(b) << r for r, b in enumerate(wl)))
         assert model.codes(packed).tolist() == want.tolist()
         assert unpack_codes(model.packed_codes(wl), cols, adc_bits).tolist() == want.tolist()
+
+
+@pytest.mark.parametrize(("cols", "adcs", "latency", "interval"), [(8, 2, 3, 1), (6, 2, 2, 2)])
+def test_next_read_may_follow_the_sampling_window(cols, adcs, latency, interval) -> None:
+    """Reads back to back, every ``steps · interval`` cycles: the ADCs convert without a gap
+    (a code in every cycle for pipelined ADCs), each read's codes are its own, the word lines
+    may change as soon as the last column is sampled, and no violation is recorded."""
+    rng = np.random.default_rng(cols + latency)
+    cells = rng.integers(0, 4, (5, cols))
+    p = MacroProtocol(CrossbarTileModel(cells, 4), latency, adcs=adcs, interval=interval)
+    steps = -(-cols // adcs)
+    assert p.sampling_cycles == steps * interval
+    words = [0b10111, 0b01101, 0b11111, 0b00001]
+    answers = []
+    for wl in words:
+        answers.append(p.step(1, wl))
+        answers += [p.step(0, wl) for _ in range(p.sampling_cycles - 1)]
+    answers += [p.step(0, 0) for _ in range(latency)]
+    valid = [k + 1 for k, (v, _) in enumerate(answers) if v]
+    span = steps * interval
+    expect_cycles = [r * span + latency + s * interval for r in range(4) for s in range(steps)]
+    assert valid == expect_cycles
+    for r, wl in enumerate(words):
+        want = numpy_codes(cells, np.array([(wl >> i) & 1 for i in range(5)]), 4)
+        for s in range(steps):
+            got = unpack_codes(answers[valid[r * steps + s] - 1][1], adcs, 4)
+            assert got.tolist() == [want[a + s * adcs] for a in range(adcs)]
+    assert p.errors == []
+    p.step(1, 1)
+    p.step(0, 3)  # changed while sampling
+    assert "wl_en changed" in p.errors[0]

@@ -14,7 +14,8 @@ cycle ``k`` samples ``wl_en``, and ``codes_valid`` is high with the codes of one
 its ADCs ``latency`` cycles after it and then every ``interval`` cycles (:class:`MacroProtocol`:
 ``interval = latency`` for serial ADCs, 1 for pipelined ones). They share
 :class:`MacroProtocol`, which also records protocol violations of the digital side (a ``read``
-during a conversion, word lines changed before the answer) in ``errors``; outside the valid
+or changed word lines while the ADCs still sample the bit lines of the previous read, the first
+``ceil(cols / adcs) · interval`` cycles after it) in ``errors``; outside the valid
 cycle the codes are the bitwise complement of the last answer, so a driver that captures them at
 the wrong time sees wrong values.
 """
@@ -174,6 +175,13 @@ class MacroProtocol:
     ``latency`` (serial ADCs, conversion ``j`` in cycle ``k + (j + 1) · latency``), 1 for
     pipelined ADCs (a conversion in every cycle, conversion ``j`` in cycle ``k + latency + j``);
     :attr:`hdl.rtl.plan.TilePort.first_cycles` and ``conversion_cycles`` give them per tile.
+
+    Conversion ``j`` samples its columns ``j · interval`` cycles after the read, so ``wl_en``
+    must hold, and no new read may come, for :attr:`sampling_cycles` ``= steps · interval``
+    cycles; a new read may come right after, while the last codes of the previous one are still
+    on their way (a pipelined ADC then converts in every cycle, read after read). The codes of
+    two reads never share a cycle: the first code of the next read comes ``latency`` cycles
+    after it, after the previous read's last code.
     """
 
     def __init__(
@@ -193,7 +201,7 @@ class MacroProtocol:
         self.errors: list[str] = []
         self.reads: list[tuple[int, int]] = []
         self._cycle = 0
-        self._conv: list[Any] | None = None  # [cycles since the read, wl_en, codes]
+        self._flight: list[list[Any]] = []  # [cycles since the read, wl_en, codes], oldest first
         self._last = 0
         self._mask = 2 ** (self.adcs * model.adc_bits) - 1
 
@@ -202,6 +210,14 @@ class MacroProtocol:
         """Cycles from a read to its last codes: ``latency + (ceil(cols / adcs) - 1) ·
         interval`` (:func:`hdl.geometry.conversion_cycles`)."""
         return conversion_cycles(self.steps, self.latency, self.interval)
+
+    @property
+    def sampling_cycles(self) -> int:
+        """Cycles the ADCs sample the bit lines of one read: ``ceil(cols / adcs) · interval``
+        (conversion ``s`` starts ``s · interval`` cycles after the read). ``wl_en`` must hold
+        and no new read may come during them; the next read may come right after, while the
+        last codes are still in the ADC pipeline."""
+        return self.steps * self.interval
 
     def _conversion_at(self, since: int) -> int | None:
         """The conversion valid ``since`` cycles after the read, or ``None``."""
@@ -214,27 +230,28 @@ class MacroProtocol:
 
     def step(self, read: int, wl_en: int) -> tuple[int, int]:
         n, self._cycle = self._cycle, self._cycle + 1
-        conv = self._conv
-        if conv is not None:
+        for conv in self._flight:
+            conv[0] += 1
+        sampling = [c for c in self._flight if c[0] < self.sampling_cycles]
+        for conv in sampling:
             if wl_en != conv[1]:
                 self.errors.append(
-                    f"cycle {n}: wl_en changed from {conv[1]:#x} to {wl_en:#x} during a conversion"
+                    f"cycle {n}: wl_en changed from {conv[1]:#x} to {wl_en:#x} while the ADCs "
+                    "sample the bit lines"
                 )
-            conv[0] += 1
-            if conv[0] >= self.cycles:  # the last valid cycle has just ended
-                self._conv = None
+        self._flight = [c for c in self._flight if c[0] < self.cycles]
         if read:
-            if self._conv is not None:
+            if sampling:
                 self.errors.append(f"cycle {n}: read while a conversion is in flight (ignored)")
             else:
                 codes = self.model.codes(wl_en)
-                self._conv = [0, wl_en, codes]
+                self._flight.append([0, wl_en, codes])
                 self.reads.append((wl_en, pack_codes(codes, self.model.adc_bits)))
-        conv = self._conv
-        j = None if conv is None else self._conversion_at(conv[0] + 1)
-        if conv is not None and j is not None:
-            self._last = self._lanes(conv[2], j)
-            return 1, self._last
+        for conv in self._flight:
+            j = self._conversion_at(conv[0] + 1)
+            if j is not None:
+                self._last = self._lanes(conv[2], j)
+                return 1, self._last
         return 0, ~self._last & self._mask
 
 
