@@ -31,7 +31,8 @@ and drives ``codes_valid = 1`` with conversion ``s`` (lane ``a`` = column ``a + 
 adc_latency_cycles)`` (serial) or ``k + s + 1 + adc_latency_cycles`` (pipelined, a conversion in
 every cycle). ``wl_en`` must stay unchanged, and no new read come, while the ADCs sample the bit
 lines: the ``ceil(columns / A)·c`` cycles from ``read`` (conversion ``s`` samples in cycle ``k +
-s·c``); the next read may follow at once, its codes coming after the last of this one. Outside the valid cycles ``codes`` carry no meaning. The behavioural models of
+s·c``); the next read may follow at once, its codes coming after the last of this one.
+Outside the valid cycles ``codes`` carry no meaning. The behavioural models of
 ``sim.models.crossbar`` play this (:class:`~sim.models.crossbar.MacroProtocol` with ``adcs``
 and ``interval``); the accelerator's :class:`~hdl.rtl.plan.TilePort` lists ``f``
 (``first_cycles``) and ``c`` (``conversion_cycles``) per tile.
