@@ -30,22 +30,26 @@ class HardwareConfig:
         lif_units: parallel LIF update units, time-multiplexed over the neurons.
         clock_mhz: clock frequency of the digital logic [MHz].
         adc_latency_cycles: cycles from the read strobe to a valid ADC code.
-        adc_pipelined: ``False`` (the default): an ADC converts its columns one after another,
+        adc_pipelined: ``False``: an ADC converts its columns one after another,
             each conversion taking ``1 + adc_latency_cycles`` cycles, so conversion ``s`` of a
             read is valid ``(s + 1) * (1 + adc_latency_cycles)`` cycles after it. ``True``: a
             pipelined ADC (a sample-and-hold and a pipeline register per ADC) starts a new
             conversion every cycle, its latency hidden behind the next, so conversion ``s`` is
-            valid ``s + 1 + adc_latency_cycles`` cycles after the read. It changes the cycles of
-            a read step (:attr:`conversion_timing`), not its events; the cost model prices the
-            registers. The serial ADC stays the default until the issue's other options exist.
-        mask_double_buffer: ``False`` (the default): every Monte-Carlo sample begins with the
+            valid ``s + 1 + adc_latency_cycles`` cycles after the read (the default). It changes
+            the cycles of a read step (:attr:`conversion_timing`), not its events; the cost
+            model prices the registers.
+        mask_double_buffer: ``False``: every Monte-Carlo sample begins with the
             fill of its dropout masks (``F`` cycles), ``S * (F + C)`` cycles for ``S`` samples
             of ``C`` compute cycles each. ``True``: two mask banks per dropout edge (the fill
             shift register and a keep register loaded from it at each sample boundary); the
             fill of sample ``m + 1`` runs while sample ``m`` computes, so only the first fill
             is exposed and a sample waits for its fill when ``F > C``:
             ``F + (S - 1) * max(C, F) + C`` cycles (:mod:`hdl.mapping`). The same dropout
-            samples are drawn in the same order; the cost model prices the second bank.
+            samples are drawn in the same order; the cost model prices the second bank. On by
+            default.
+
+    The defaults are the fast schedule; ``HardwareConfig(adc_pipelined=False,
+    mask_double_buffer=False)`` is the serial one of the first generator.
     """
 
     tile_rows: int = 128
@@ -56,8 +60,8 @@ class HardwareConfig:
     lif_units: int = 16
     clock_mhz: float = 200.0
     adc_latency_cycles: int = 1
-    adc_pipelined: bool = False
-    mask_double_buffer: bool = False
+    adc_pipelined: bool = True
+    mask_double_buffer: bool = True
 
     def __post_init__(self) -> None:
         limits = {

@@ -505,7 +505,8 @@ def test_pipelined_adcs_from_the_command_line_through_the_bundle(net_dir, tmp_pa
     hw = HardwareConfig(**manifest["hardware"])
     assert hw == HardwareConfig(**HW, adc_pipelined=True)
     net = load_network(net_dir)
-    pipelined, serial = schedule(net, hw), schedule(net, HardwareConfig(**HW))
+    serial = schedule(net, HardwareConfig(**HW, adc_pipelined=False))
+    pipelined = schedule(net, hw)
     assert pipelined.cycles < serial.cycles
     assert all(t["conversion_cycles"] == 1 for t in manifest["tiles"])
     args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
@@ -528,12 +529,13 @@ def test_double_buffered_masks_from_the_command_line_through_the_bundle(net_dir,
     hw = HardwareConfig(**manifest["hardware"])
     assert hw == HardwareConfig(**HW, mask_double_buffer=True)
     net = load_network(net_dir)
-    mp = map_network(net, HardwareConfig(**HW))
+    single_hw = HardwareConfig(**HW, mask_double_buffer=False)
+    mp = map_network(net, single_hw)
     fill, compute = mp.fill_cycles, mp.compute_cycles
     assert fill > 0
     double = schedule(net, hw, samples=3)
     assert double.cycles == fill + 2 * max(compute, fill) + compute
-    assert double.cycles < schedule(net, HardwareConfig(**HW), samples=3).cycles
+    assert double.cycles < schedule(net, single_hw, samples=3).cycles
     args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
     assert main([*args, "--samples", "3", "--simulator", "amaranth", "--no-progress"]) == 0
     report = json.loads((rtl / "sim" / "sim.json").read_text())

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from serial_hw import serial_hw
 
 import hdl.lfsr
 from hdl.cost import (
@@ -345,7 +346,7 @@ def test_default_latency_is_the_schedule(make, samples: int) -> None:
 
 
 def test_default_energy_is_events_times_energies() -> None:
-    net, hw, m = digits_mlp(), HardwareConfig(), 3
+    net, hw, m = digits_mlp(), serial_hw(), 3
     lib = ComponentLibrary()
     report = estimate(net, hw, samples=m)
     e = report.energy_pj
@@ -371,7 +372,7 @@ def test_default_energy_is_events_times_energies() -> None:
 
 
 def test_default_area_and_memory_by_hand() -> None:
-    net, hw = digits_mlp(), HardwareConfig()
+    net, hw = digits_mlp(), serial_hw()
     report = estimate(net, hw)
     a = report.area_um2
     assert a["crossbar"] == pytest.approx(3 * 128 * 128 * 26.2144 / 4096)
@@ -394,8 +395,8 @@ def test_pipelined_adcs_are_priced_and_faster() -> None:
     adder bits, 137/32 um^2 and 0.1/32 pJ per conversion each); the latency is the schedule's,
     which shortens every read step by latency * (mux_steps - 1) cycles."""
     net, m = digits_mlp(), 2
-    serial = estimate(net, HardwareConfig(), samples=m)
-    hw = HardwareConfig(adc_pipelined=True)
+    serial = estimate(net, serial_hw(), samples=m)
+    hw = serial_hw(adc_pipelined=True)
     report = estimate(net, hw, samples=m)
     conversions = m * 4 * (4 * 256 + 20)
     assert report.events == serial.events and report.events["adc_conversions"] == conversions
@@ -419,8 +420,8 @@ def test_double_buffered_masks_are_priced_and_faster() -> None:
     32 cycles) is exposed once instead of once per sample, C = 348 >= F, so the latency is
     F + (m - 1) * max(C, F) + C."""
     net, m = digits_mlp(), 3
-    single = estimate(net, HardwareConfig(), samples=m)
-    hw = HardwareConfig(mask_double_buffer=True)
+    single = estimate(net, serial_hw(), samples=m)
+    hw = serial_hw(mask_double_buffer=True)
     report = estimate(net, hw, samples=m)
     fill, compute = 8 * 4, 348
     assert single.cycles == m * (fill + compute)
@@ -534,7 +535,7 @@ def test_lfsr_draw_energy_and_area_from_the_constants() -> None:
 @pytest.mark.parametrize("samples", [1, 3])
 def test_lfsr_energy_is_draws_times_draw_energy(samples: int) -> None:
     net, dig = rate_cnn(), DigitalTech()
-    report = estimate(net, samples=samples)
+    report = estimate(net, serial_hw(), samples=samples)  # one mask bank: no bank energy
     # input LFSR (w = 8): one draw per sample, timestep and input
     inputs = samples * 3 * 64
     # dropout: 9 rows on 4 modules take ceil(9 / 4) = 3 cycles, all 4 modules draw in each

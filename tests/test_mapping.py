@@ -11,6 +11,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 import pytest
+from serial_hw import serial_hw
 
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
@@ -251,7 +252,7 @@ HWS = {
 
 
 def test_linear_tiles_by_hand() -> None:
-    m = map_network(digits_mlp(), HardwareConfig())
+    m = map_network(digits_mlp(), serial_hw())
     fc1, out = m.layers[0].edges[0], m.layers[1].edges[0]
     # fc1: 64 rows, binary -> 1 slice, 2 * 1 * 128 = 256 columns on 128 x 128 tiles
     assert (fc1.rows, fc1.slices, fc1.phys_cols) == (64, 1, 256)
@@ -300,7 +301,7 @@ def test_mtj_dropout_cycle_from_pulse_and_clock() -> None:
 
 def test_vgg9_maps_in_closed_form() -> None:
     net = vgg9()
-    hw = HardwareConfig()
+    hw = serial_hw()
     m = map_network(net, hw)
     conv1, conv7, fc1 = m.layers[0].edges[0], m.layers[6].edges[0], m.layers[7].edges[0]
     # 8-bit weights: 7 magnitude bits, 7 slices, 14 physical columns per output
@@ -340,7 +341,7 @@ def test_cycles_equal_the_sum_of_enumerated_steps(
 
 
 def test_schedule_formula_for_the_digits_mlp() -> None:
-    hw = HardwareConfig()  # 128 x 128, 8 columns per ADC, ADC latency 1, 16 LIF units
+    hw = serial_hw()  # 128 x 128, 8 columns per ADC, ADC latency 1, 16 LIF units
     s = schedule(digits_mlp(), hw, samples=2)
     fc1_read = 1 + 8 * 2 + 1  # 4 bit-planes of the direct input
     out_read = 1 + 2 * 2 + 1
@@ -353,9 +354,9 @@ def test_pipelined_adcs_shorten_the_read_steps_not_the_events() -> None:
     """A pipelined ADC converts a column every cycle: a read step is 1 + mux_steps + latency + 1
     cycles instead of 1 + mux_steps * (1 + latency) + 1, with the same conversions."""
     net = digits_mlp()
-    serial = schedule(net, HardwareConfig(), samples=2)
+    serial = schedule(net, serial_hw(), samples=2)
     for latency in (0, 1, 3):
-        hw = HardwareConfig(adc_latency_cycles=latency, adc_pipelined=True)
+        hw = serial_hw(adc_latency_cycles=latency, adc_pipelined=True)
         s = schedule(net, hw, samples=2)
         fc1_read = 1 + 8 + latency + 1  # 64 rows x 128 columns: 8 conversions per ADC
         out_read = 1 + 2 + latency + 1  # 20 columns on 16 ADCs: 2 conversions
@@ -365,12 +366,12 @@ def test_pipelined_adcs_shorten_the_read_steps_not_the_events() -> None:
         assert [e.mux_steps for e in s.mapping.edges] == [8, 2]
     # without ADC latency both ADCs take one conversion per cycle
     for pipelined in (False, True):
-        hw = HardwareConfig(adc_latency_cycles=0, adc_pipelined=pipelined)
+        hw = serial_hw(adc_latency_cycles=0, adc_pipelined=pipelined)
         assert schedule(net, hw).cycles == 32 + 4 * ((4 * 10 + 8) + (4 + 1))
     # the ADC bound: 4 planes of 8 conversions and one read of 2, per timestep
     assert adc_bound(serial.mapping, 2) == 2 * 4 * (4 * 8 + 2)
-    assert HardwareConfig(adc_pipelined=True).conversion_timing == (2, 1)
-    assert HardwareConfig(adc_latency_cycles=2).conversion_timing == (3, 3)
+    assert serial_hw(adc_pipelined=True).conversion_timing == (2, 1)
+    assert serial_hw(adc_latency_cycles=2).conversion_timing == (3, 3)
 
 
 @pytest.mark.parametrize("samples", [1, 2, 10])
@@ -381,8 +382,8 @@ def test_double_buffered_masks_expose_one_fill(samples: int) -> None:
     # 8 modules at 200 MHz: 8 rounds of 1 + 2 + 1 cycles; 1 module at 1 GHz: 64 of 5 + 10 + 2
     for modules, mhz, fill in ((8, 200.0, 8 * 4), (1, 1000.0, 64 * 17)):
         net = digits_mlp(modules=modules)
-        single = schedule(net, HardwareConfig(clock_mhz=mhz), samples=samples)
-        hw = HardwareConfig(clock_mhz=mhz, mask_double_buffer=True)
+        single = schedule(net, serial_hw(clock_mhz=mhz), samples=samples)
+        hw = serial_hw(clock_mhz=mhz, mask_double_buffer=True)
         s = schedule(net, hw, samples=samples)
         assert (s.mapping.fill_cycles, s.mapping.compute_cycles) == (fill, compute)
         assert single.cycles == samples * (fill + compute)
@@ -393,7 +394,7 @@ def test_double_buffered_masks_expose_one_fill(samples: int) -> None:
         assert fills == [fill] + [fill - compute] * (samples - 1 if fill > compute else 0)
     # without dropout the option changes nothing
     net = digits_mlp(samples_dropout=False)
-    on, off = HardwareConfig(mask_double_buffer=True), HardwareConfig()
+    on, off = serial_hw(mask_double_buffer=True), serial_hw()
     assert schedule(net, on, samples).cycles == schedule(net, off, samples).cycles
 
 

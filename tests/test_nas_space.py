@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 
 import numpy as np
 import optuna
@@ -183,7 +184,7 @@ def test_bad_hardware_space_names_the_key():
 def test_double_buffered_masks_are_a_hardware_choice() -> None:
     """mask_double_buffer is searchable: [false, true] reaches both chips, each priced with its
     own schedule (with dropout and several samples the double buffer takes fewer cycles); by
-    default the chip keeps one mask bank."""
+    default the chip has two mask banks."""
     from nas.config import search_config
 
     space = SearchSpace(SpaceConfig(hardware=HardwareSpace(mask_double_buffer=(False, True))))
@@ -197,11 +198,11 @@ def test_double_buffered_masks_are_a_hardware_choice() -> None:
     assert set(chips) == {False, True}
     cand = chips[True]
     net = cand.network((1, 8, 8), 10, 8)
-    single = estimate(net, HardwareConfig(), samples=4)
+    single = estimate(net, replace(cand.hardware(), mask_double_buffer=False), samples=4)
     assert estimate(net, cand.hardware(), samples=4).cycles < single.cycles
     assert Candidate.from_dict(cand.to_dict()) == cand
     assert "hw.mask_double_buffer" not in SearchSpace().distributions()
-    assert SearchSpace().stream(3, 1).hardware().mask_double_buffer is False
+    assert SearchSpace().stream(3, 1).hardware().mask_double_buffer is True  # the default
     cfg = search_config({}, ["search.space.hardware.mask_double_buffer=[false, true]"])
     assert cfg.space.hardware.mask_double_buffer == (False, True)
     with pytest.raises(NASError, match="mask_double_buffer"):
@@ -210,7 +211,7 @@ def test_double_buffered_masks_are_a_hardware_choice() -> None:
 
 def test_pipelined_adcs_are_a_hardware_choice() -> None:
     """adc_pipelined is searchable: [false, true] reaches both chips, each priced with its own
-    schedule (pipelined ADCs take fewer cycles); by default the chip keeps serial ADCs."""
+    schedule (pipelined ADCs take fewer cycles); by default the chip has pipelined ADCs."""
     from nas.config import search_config
 
     space = SearchSpace(SpaceConfig(hardware=HardwareSpace(adc_pipelined=(False, True))))
@@ -223,11 +224,11 @@ def test_pipelined_adcs_are_a_hardware_choice() -> None:
     assert set(chips) == {False, True}
     cand = chips[True]
     net = cand.network((1, 8, 8), 10, 8)
-    serial = estimate(net, HardwareConfig())
+    serial = estimate(net, replace(cand.hardware(), adc_pipelined=False))
     assert estimate(net, cand.hardware()).cycles < serial.cycles
     assert Candidate.from_dict(cand.to_dict()) == cand
     assert "hw.adc_pipelined" not in SearchSpace().distributions()
-    assert SearchSpace().stream(3, 1).hardware().adc_pipelined is False  # the default: serial
+    assert SearchSpace().stream(3, 1).hardware().adc_pipelined is True  # the default
     cfg = search_config({}, ["search.space.hardware.adc_pipelined=[false, true]"])
     assert cfg.space.hardware.adc_pipelined == (False, True)
     with pytest.raises(NASError, match="adc_pipelined"):

@@ -76,7 +76,8 @@ def test_pipelined_adcs_take_the_predicted_fewer_cycles_and_stay_bit_exact(name:
     """With hw.adc_pipelined the macros hand over a conversion every cycle: the busy cycles
     equal the schedule's, which is the serial one minus what pipelining saves, and outputs,
     spikes and events stay the golden model's (the macro models flag any read too early)."""
-    net, serial_hw = EXAMPLES[name]
+    net, example_hw = EXAMPLES[name]
+    serial_hw = replace(example_hw, adc_pipelined=False)
     hw = replace(serial_hw, adc_pipelined=True)
     assert hw.adc_latency_cycles > 0
     acc, observed, verdict = check(net, hw)
@@ -184,7 +185,8 @@ def test_mnist_size_mlp_generates_and_matches() -> None:
 
 @pytest.mark.parametrize("double", [False, True])
 def test_verilog_is_byte_identical_lints_clean_and_has_no_latch(double: bool) -> None:
-    net, hw = (DOUBLE if double else EXAMPLES)["cell"]
+    net, example_hw = EXAMPLES["cell"]
+    hw = replace(example_hw, mask_double_buffer=double)
     text = accelerator_verilog(net, hw)
     assert text == accelerator_verilog(net, hw)
     assert "module accelerator" in text
@@ -193,7 +195,8 @@ def test_verilog_is_byte_identical_lints_clean_and_has_no_latch(double: bool) ->
     stats = synth_stats(text, "accelerator")
     assert stats.latches == 0 and stats.flip_flops > 0
     if double:  # the second banks (12 + 12 mask bits) and the controller's fill counter
-        single = synth_stats(accelerator_verilog(*EXAMPLES["cell"]), "accelerator")
+        single_hw = replace(hw, mask_double_buffer=False)
+        single = synth_stats(accelerator_verilog(net, single_hw), "accelerator")
         fill = map_network(net, hw).fill_cycles  # 28: pending counts 0 .. 28, 5 bits
         assert stats.flip_flops == single.flip_flops + 12 + 12 + fill.bit_length()
 

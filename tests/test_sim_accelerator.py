@@ -191,7 +191,8 @@ def test_pipelined_adcs_on_the_verilog(tmp_path: Path) -> None:
     """The cell (ADC latency 2, 4 conversions per ADC and read) with pipelined ADCs: the Verilog
     takes the schedule's cycles, fewer than with serial ADCs, bit-exact with the golden model
     and with Amaranth's simulator; the cocotb macros saw no protocol violation."""
-    net, serial_hw = skip_rate_count()
+    net, example_hw = skip_rate_count()
+    serial_hw = replace(example_hw, adc_pipelined=False)
     hw = replace(serial_hw, adc_pipelined=True)
     x = images(np.random.default_rng(8), net, 2)
     run, verdict = check(net, hw, x, 2, tmp_path, mtj_seed=3)
@@ -209,7 +210,8 @@ def test_double_buffered_masks_on_the_verilog(name: str, tmp_path: Path) -> None
     cycles, bit-exact with the golden model (masks the MTJ models drew included) and with
     Amaranth's simulator."""
     if name == "cell":
-        net, single_hw = skip_rate_count()
+        net, example_hw = skip_rate_count()
+        single_hw = replace(example_hw, mask_double_buffer=False)
         hw = replace(single_hw, mask_double_buffer=True)
     else:
         net, hw = long_fill_examples()[name]
