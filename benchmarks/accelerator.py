@@ -1,6 +1,6 @@
 """The whole generated accelerator: generation, lint, cells per component, cycles, simulation speed.
 
-Usage:  scripts/run python benchmarks/accelerator.py [--adc] [--masks]
+Usage:  scripts/run python benchmarks/accelerator.py [--adc] [--masks] [--overlap]
 Writes docs/benchmarks-rtl.md (tables, definitions and the machine it ran on) and keeps every
 network's `neurocim rtl` directory in build/bench-rtl/<network>/. With ``--adc`` it measures
 only the section "Serial and pipelined ADCs" (cycles per inference with
@@ -8,7 +8,11 @@ only the section "Serial and pipelined ADCs" (cycles per inference with
 replaces that section of the existing document (about a minute). With ``--masks`` it measures
 only the section "Double-buffered dropout masks" (cycles per inference of 10 Monte-Carlo
 samples with ``HardwareConfig.mask_double_buffer`` off and on, simulated in Amaranth) and
-replaces that section (a few minutes); both flags together measure both sections.
+replaces that section (a few minutes). With ``--overlap`` it measures only the section
+"Overlapped reads" (cycles per inference of 1 and 10 Monte-Carlo samples with
+``HardwareConfig.overlap_reads`` off and on, on pipelined ADCs and double-buffered masks,
+simulated in Amaranth, against the ADC bound) and replaces that section (a few minutes). The
+flags combine: each measures its own section.
 
 For three networks with random weights (a digits-size MLP 64-128-10, a small CNN on 8x8 inputs
 and the MNIST-size 784-256-10 binary MLP, all on the default 128 x 128 tiles) it runs the RTL
@@ -39,7 +43,7 @@ from _machine import machine
 from hdl._io import atomic_write_text
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
-from hdl.mapping import Mapping, adc_bound, map_network, schedule
+from hdl.mapping import Mapping, adc_bound, current_bits, map_network, schedule
 from hdl.rtl.accelerator import Accelerator
 from neurocim.flow.rtl import write_rtl
 from sim.amaranth_accel import simulate_amaranth
@@ -162,7 +166,7 @@ def cycle_split(mapping: Mapping) -> dict[str, int]:
     return {
         "fill": mapping.fill_cycles,
         "encode": T * mapping.encode_cycles,
-        "read": T * sum(lm.positions * sum(lm.plane_cycles) for lm in mapping.layers),
+        "read": T * sum(lm.positions * lm.sum_cycles for lm in mapping.layers),
         "update": T * sum(lm.positions * lm.update_cycles for lm in mapping.layers),
     }
 
@@ -379,6 +383,90 @@ def mask_section(rows: list[dict], where: str) -> list[str]:
     return out
 
 
+OVERLAP_SAMPLES = (1, 10)
+"""Monte-Carlo samples per inference of the overlapped-read measurement."""
+
+OVERLAP_HEADING = "## Overlapped reads"
+
+
+def overlap_hardware(hw: HardwareConfig) -> HardwareConfig:
+    """The chip the overlapped reads are measured on: ``hw`` with pipelined ADCs and
+    double-buffered masks (the two earlier options on)."""
+    return replace(hw, adc_pipelined=True, mask_double_buffer=True)
+
+
+def overlap_row(net: Network, hw: HardwareConfig, samples: int) -> dict:
+    """Cycles of one inference (one image, ``samples`` Monte-Carlo samples) on
+    :func:`overlap_hardware` with ``overlap_reads`` off and on, each simulated in Amaranth and
+    asserted equal to the schedule and bit-exact with the golden model, the ADC bound, and the
+    plane-counter flip-flops the option adds."""
+    x = np.random.default_rng(0).integers(0, 2**net.input.bits, (1, *net.input.shape))
+    base = overlap_hardware(hw)
+    cycles = {}
+    for overlap in (False, True):
+        chip = replace(base, overlap_reads=overlap)
+        cycles[overlap] = _checked_cycles(net, chip, x, samples, f"overlap_reads={overlap}")
+    mapping = map_network(net, replace(base, overlap_reads=True))
+    flip_flops = sum((e.planes - 1).bit_length() for e in mapping.edges)  # plane counters
+    flip_flops += sum(  # the latched currents of the layers of several positions
+        lm.channels * current_bits(lm, mapping)
+        for lm in mapping.layers
+        if lm.positions > 1 and lm.edges
+    )
+    return {
+        "name": net.name,
+        "samples": samples,
+        "off": cycles[False],
+        "on": cycles[True],
+        "bound": adc_bound(mapping, samples),
+        "planes": max(len(lm.plane_cycles) for lm in mapping.layers),
+        "flip_flops": flip_flops,
+    }
+
+
+def overlap_section(rows: list[dict], where: str) -> list[str]:
+    """The section of :data:`OVERLAP_HEADING`: cycles with ``overlap_reads`` off and on."""
+    out = [
+        "",
+        OVERLAP_HEADING,
+        "",
+        f"Measured with `scripts/run python benchmarks/accelerator.py --overlap` on: {where}. "
+        "Cycles per inference (one image, `S` Monte-Carlo samples) on the default hardware with "
+        "pipelined ADCs and double-buffered masks (`HardwareConfig(adc_pipelined=True, "
+        "mask_double_buffer=True)`, ADC latency 1 cycle) with the steps of a layer one after "
+        "another (`overlap_reads = false`, the default: per output position a read step of "
+        "`2 + mux_steps + adc_latency_cycles` cycles per bit-plane, then the `ceil(C / 16)` "
+        "update cycles) and overlapped (`overlap_reads = true`: the next read, of the next "
+        "plane or output position, is issued once the ADCs have sampled the previous one, "
+        "`mux_steps` cycles after it, and each position is updated from its latched currents "
+        "while the next ones are read: `(P - 1) · max(S, G) + R + G` cycles per layer; "
+        "docs/cost-model.md), each the `busy` cycles of a run in Amaranth's simulator, "
+        "asserted equal to the schedule's and bit-exact with the golden model. ADC bound: "
+        "`hdl.mapping.adc_bound`. The layers reading the multi-bit direct input have several "
+        "planes (`fc1` of the MLPs, 4 and 8 planes of 8 conversions per ADC; the CNN's `c1`, "
+        "4 planes of 2 conversions at each of its 64 positions); the CNN's convolutions gain "
+        "most, their positions streaming (`c1` 8 cycles per position instead of 4 · 5 + 1, "
+        "`c2` 4 instead of 7 + 2). The MLPs' layers have one position each: they gain the "
+        "planes' overlap only (3 cycles per plane but the last). With 10 samples the "
+        "MNIST-size MLP gains almost nothing: its mask fill (196 cycles) is longer than a "
+        "sample's compute, so with double-buffered masks every sample after the first waits "
+        "for its fill whatever the compute takes. Column FF: the flip-flops the option adds, "
+        "a plane counter of `bit_length(planes - 1)` per multi-plane edge and a current "
+        "register of `C · current_bits` per layer of several positions (docs/cost-model.md).",
+        "",
+        "| network | S | planes | reads in turn [cycles] | overlapped [cycles] | speed-up "
+        "| ADC bound [cycles] | in turn / bound | overlapped / bound | FF |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['name']} | {r['samples']} | {r['planes']} | {r['off']:,} | {r['on']:,} | "
+            f"{r['off'] / r['on']:.2f} | {r['bound']:,} | {r['off'] / r['bound']:.2f} | "
+            f"{r['on'] / r['bound']:.2f} | {r['flip_flops']} |"
+        )
+    return out
+
+
 def _replace_section(text: str, section: list[str], heading: str = ADC_HEADING) -> str:
     """``text`` with its ``heading`` section (up to the next ``## `` heading or the end)
     replaced by ``section``, or with ``section`` appended."""
@@ -402,7 +490,13 @@ def _cosim_cell(c: dict) -> str:
     return f"{c['rate']:,.0f} ({c['wall']:.1f} s)"
 
 
-def write_doc(rows: list[dict], total_s: float, adc_rows: list[dict], mask_rows: list[dict]) -> str:
+def write_doc(
+    rows: list[dict],
+    total_s: float,
+    adc_rows: list[dict],
+    mask_rows: list[dict],
+    overlap_rows: list[dict],
+) -> str:
     head = [
         "# Benchmarks: the generated accelerator",
         "",
@@ -508,7 +602,8 @@ def write_doc(rows: list[dict], total_s: float, adc_rows: list[dict], mask_rows:
     tail = ["", "Not run:", "", *errors] if errors else []
     adc = adc_section(adc_rows, f"{machine()} (the same run)")
     masks = mask_section(mask_rows, f"{machine()} (the same run)")
-    return "\n".join([*head, *comp, *cyc, *tail, *adc, *masks, ""])
+    overlap = overlap_section(overlap_rows, f"{machine()} (the same run)")
+    return "\n".join([*head, *comp, *cyc, *tail, *adc, *masks, *overlap, ""])
 
 
 def main() -> None:
@@ -517,7 +612,7 @@ def main() -> None:
     hw = HardwareConfig()
     nets = (digits_mlp(), small_cnn(), mnist_mlp())
     flags = set(sys.argv[1:])
-    if flags & {"--adc", "--masks"}:  # only those sections, into the existing document
+    if flags & {"--adc", "--masks", "--overlap"}:  # only those sections, into the document
         text = DOC.read_text()
         if "--adc" in flags:
             adc_rows = [adc_row(net, hw) for net in nets]
@@ -525,11 +620,16 @@ def main() -> None:
         if "--masks" in flags:
             mask_rows = [mask_row(net, hw) for net in nets]
             text = _replace_section(text, mask_section(mask_rows, machine()), MASK_HEADING)
+        if "--overlap" in flags:
+            overlap_rows = [overlap_row(n, hw, s) for n in nets for s in OVERLAP_SAMPLES]
+            section = overlap_section(overlap_rows, machine())
+            text = _replace_section(text, section, OVERLAP_HEADING)
     else:
         rows = [bench(net, hw) for net in nets]
         adc_rows = [adc_row(net, hw) for net in nets]
         mask_rows = [mask_row(net, hw) for net in nets]
-        text = write_doc(rows, time.perf_counter() - start, adc_rows, mask_rows)
+        overlap_rows = [overlap_row(n, hw, s) for n in nets for s in OVERLAP_SAMPLES]
+        text = write_doc(rows, time.perf_counter() - start, adc_rows, mask_rows, overlap_rows)
     atomic_write_text(DOC, text)
     print(text)
 

@@ -45,11 +45,27 @@ class HardwareConfig:
             fill of sample ``m + 1`` runs while sample ``m`` computes, so only the first fill
             is exposed and a sample waits for its fill when ``F > C``:
             ``F + (S - 1) * max(C, F) + C`` cycles (:mod:`hdl.mapping`). The same dropout
-            samples are drawn in the same order; the cost model prices the second bank. On by
-            default.
+            samples are drawn in the same order; the cost model prices the second bank.
+        overlap_reads: ``False``: the steps of a layer run one after another:
+            per output position a read step per bit-plane, each ``READ_CYCLES + conv +
+            ACCUMULATE_CYCLES`` cycles (read, all codes, accumulate), then the update step.
+            ``True`` (the default): a new read is issued as soon as the ADCs have sampled the
+            bit lines of the previous one (``mux_steps * interval`` cycles, the largest over
+            the layer's edges reading that plane; :attr:`conversion_timing`): the bit-planes of
+            a position and the output positions of a layer back to back, their codes streaming
+            into the accumulators, which take each code's plane and sum from their own
+            counters. A position's sums are final ``R`` cycles after its first read; they are
+            latched into the layer's current register and the position's update runs from that
+            copy while the next positions are read, the read stream waiting only when an update
+            is longer than a position's reads: ``(P - 1) * max(S, G) + R + G`` cycles per layer
+            and timestep (``S`` a position's read cycles, ``G = ceil(C / lif_units)``;
+            :mod:`hdl.mapping`). Events are unchanged; the cost model prices the plane counters
+            and the current registers (``C * current_bits`` flip-flops per layer of several
+            positions).
 
-    The defaults are the fast schedule; ``HardwareConfig(adc_pipelined=False,
-    mask_double_buffer=False)`` is the serial one of the first generator.
+    The defaults are the fast schedule (all three options on); ``HardwareConfig(
+    adc_pipelined=False, mask_double_buffer=False, overlap_reads=False)`` is the serial one of
+    the first generator.
     """
 
     tile_rows: int = 128
@@ -62,6 +78,7 @@ class HardwareConfig:
     adc_latency_cycles: int = 1
     adc_pipelined: bool = True
     mask_double_buffer: bool = True
+    overlap_reads: bool = True
 
     def __post_init__(self) -> None:
         limits = {
@@ -91,6 +108,10 @@ class HardwareConfig:
             raise HardwareError(
                 "hardware.mask_double_buffer must be true or false, got "
                 f"{self.mask_double_buffer!r}"
+            )
+        if not isinstance(self.overlap_reads, bool):
+            raise HardwareError(
+                f"hardware.overlap_reads must be true or false, got {self.overlap_reads!r}"
             )
 
     @property

@@ -42,12 +42,36 @@ exposed and a sample whose fill is not finished when the previous one ends waits
 
 the waits being ``fill`` steps of ``max(0, F - C)`` cycles before every sample but the first.
 
+With overlapped reads (``hw.overlap_reads``) a new read is issued as soon as the ADCs have
+sampled the bit lines of the previous one, the codes of all reads streaming into the
+accumulators back to back: the planes of a position one after another, and the positions of a
+layer one after another, while the previous position's update runs from a latched copy of its
+currents. Per layer ``l``::
+
+    s_l[b] = max over the weighted edges e of layer l with planes_e > b of mux_steps_e * interval
+    o_l[b] = sum_{b' < b} s_l[b']                         (read strobe of plane b in a position)
+    S_l    = sum_b s_l[b]                                 (a position's read stream)
+    R_l    = max_b (o_l[b] + read_l[b])                   (its sum final, after its first read)
+           = sum_{b < B_l - 1} s_l[b] + read_l[B_l - 1]   (the last plane ends last)
+    q_l    = max(S_l, G_l)                                (position period, G_l = ceil(C_l / U))
+    layer timestep cycles = (P_l - 1) * q_l + R_l + G_l
+
+with ``interval = 1`` (pipelined ADCs) or ``1 + adc_latency_cycles`` (serial): position ``p``'s
+plane ``b`` is read at ``p * q_l + o_l[b]``, its update runs from ``p * q_l + R_l`` for
+``G_l`` cycles (the read stream waits when an update is longer than a position's reads). Without
+the option ``q_l = R_l + G_l`` with ``R_l = sum_b read_l[b]``, the formula above. Events are
+unchanged; so is the ADC bound. The steps then overlap: :attr:`Step.start` says when each
+begins, and a read step lasts its ADC sampling window ``s_l[b]``
+(:attr:`LayerMap.read_step_cycles`). A layer without weighted edges has ``R_l = 0`` and
+``q_l = G_l``: its updates, back to back, as without the option.
+
 The **ADC bound** (:func:`adc_bound`) is the cycle count if every ADC converted one column every
 cycle and nothing else cost a cycle: ``samples * T * sum_l P_l * sum_b max_e mux_steps_e``.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -233,7 +257,18 @@ class LayerMap:
             biases (an architecture saved without them is mapped as if its biases were 0).
         edges: the weighted edges, in file order.
         skip_sources: sources of ``skip`` edges (added by the LIF unit, no crossbar).
-        plane_cycles: cycles of the read step of bit-plane ``b`` (one output position).
+        plane_cycles: cycles of the read of bit-plane ``b`` alone (one output position):
+            from its read strobe to its sum, ``max_e step_cycles`` over the edges reading it.
+        read_step_cycles: cycles of the read step of plane ``b`` in the schedule (word lines
+            held): ``plane_cycles`` without ``hw.overlap_reads``; with it the ADC sampling
+            window ``s_b = max_e mux_steps_e * interval`` (module doc), the next read
+            following at once.
+        sum_cycles: cycles from an output position's first read until its sum is final, ``R``:
+            ``sum(plane_cycles)``, or with ``hw.overlap_reads`` ``max_b (o_b +
+            plane_cycles[b])``; its update starts then. 0 without weighted edges.
+        position_period: cycles from one output position's first read to the next one's,
+            ``q``: ``sum_cycles + update_cycles`` (positions in turn), or with
+            ``hw.overlap_reads`` ``max(sum(read_step_cycles), update_cycles)``.
         update_cycles: cycles of the LIF (or accumulator) updates of one output position,
             ``ceil(channels / lif_units)``.
     """
@@ -250,17 +285,28 @@ class LayerMap:
     edges: tuple[EdgeMap, ...]
     skip_sources: tuple[str, ...]
     plane_cycles: tuple[int, ...]
+    read_step_cycles: tuple[int, ...]
+    sum_cycles: int
+    position_period: int
     update_cycles: int
 
     @property
+    def read_offsets(self) -> tuple[int, ...]:
+        """Cycle of plane ``b``'s read after the position's first: ``o_b = sum_{b' < b}
+        read_step_cycles[b']``."""
+        return tuple(sum(self.read_step_cycles[:b]) for b in range(len(self.read_step_cycles)))
+
+    @property
     def position_cycles(self) -> int:
-        """Cycles of one output position: ``sum(plane_cycles) + update_cycles``."""
-        return sum(self.plane_cycles) + self.update_cycles
+        """Cycles of one output position, from its first read to its last update:
+        ``sum_cycles + update_cycles``."""
+        return self.sum_cycles + self.update_cycles
 
     @property
     def timestep_cycles(self) -> int:
-        """Cycles of the layer in one timestep: ``positions * position_cycles``."""
-        return self.positions * self.position_cycles
+        """Cycles of the layer in one timestep: ``(positions - 1) * position_period +
+        position_cycles`` (``positions * position_cycles`` without overlapped reads)."""
+        return (self.positions - 1) * self.position_period + self.position_cycles
 
     @property
     def tiles(self) -> int:
@@ -370,6 +416,9 @@ class Mapping:
                     "positions": layer.positions,
                     "channels": layer.channels,
                     "plane_cycles": list(layer.plane_cycles),
+                    "read_step_cycles": list(layer.read_step_cycles),
+                    "sum_cycles": layer.sum_cycles,
+                    "position_period": layer.position_period,
                     "update_cycles": layer.update_cycles,
                     "timestep_cycles": layer.timestep_cycles,
                     "edges": [
@@ -569,6 +618,17 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
         plane_cycles = tuple(
             max(e.step_cycles for e in edges if e.planes > b) for b in range(n_planes)
         )
+        n_updates = update_cycles(channels, hw.lif_units)
+        read_steps = plane_cycles
+        sum_cycles = sum(plane_cycles)
+        period = sum_cycles + n_updates
+        if hw.overlap_reads:
+            read_steps = tuple(
+                max(e.mux_steps for e in edges if e.planes > b) * interval for b in range(n_planes)
+            )
+            offsets = [sum(read_steps[:b]) for b in range(n_planes)]
+            sum_cycles = max((o + c for o, c in zip(offsets, plane_cycles, strict=True)), default=0)
+            period = max(sum(read_steps), n_updates)
         neuron = layer.neuron
         layers.append(
             LayerMap(
@@ -584,7 +644,10 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                 edges=tuple(edges),
                 skip_sources=tuple(skips),
                 plane_cycles=plane_cycles,
-                update_cycles=update_cycles(channels, hw.lif_units),
+                read_step_cycles=read_steps,
+                sum_cycles=sum_cycles,
+                position_period=period,
+                update_cycles=n_updates,
             )
         )
         shapes[layer.name] = out_shape
@@ -720,7 +783,13 @@ class Step:
         layer: the layer's name (empty for ``fill`` and ``encode``).
         position: output position ``y * W + x`` (0 for flat layers; -1 if not applicable).
         plane: input bit-plane of a ``read`` step (-1 otherwise).
-        cycles: clock cycles of the step.
+        cycles: clock cycles of the step. With ``hw.overlap_reads`` a read step lasts its
+            ADC sampling window (:attr:`LayerMap.read_step_cycles`; its codes arrive during
+            the following cycles) and steps overlap: an update runs while the next positions
+            are read, and a layer's cycles may hold no step (waiting for a sum).
+        start: the cycle the step begins, counted from the first ``busy`` cycle of the
+            inference: the steps are listed by ``start``; without ``hw.overlap_reads`` each
+            begins where the previous one ends.
     """
 
     kind: str
@@ -730,6 +799,7 @@ class Step:
     position: int
     plane: int
     cycles: int
+    start: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -738,8 +808,8 @@ class LayerSchedule:
 
     Attributes:
         name: the layer.
-        cycles: ``samples * T * positions * position_cycles`` (the layer's read and update
-            steps; the dropout fill is counted once per sample in :attr:`Schedule.fill_cycles`).
+        cycles: ``samples * T * timestep_cycles`` (the layer's read and update steps; the
+            dropout fill is counted once per sample in :attr:`Schedule.fill_cycles`).
         fill_cycles: this layer's own mask-fill time per sample (its banks run in parallel
             with those of other layers).
         crossbar_reads, adc_conversions, lif_updates, dropout_samples: docs section 5.
@@ -801,20 +871,26 @@ class Schedule:
         return {name: sum(getattr(row, name) for row in self.layers) for name in EVENTS}
 
     def iter_steps(self) -> Iterator[Step]:
-        """Yield every step of the inference in execution order (lazy; any size)."""
+        """Yield every step of the inference by its start cycle (lazy; any size; the steps of
+        one layer and timestep are merged from its reads and its updates)."""
         m = self.mapping
+        clock = 0
         for sample in range(self.samples):
             fill = m.next_fill_cycles if sample else m.fill_cycles
             if fill:
-                yield Step("fill", sample, -1, "", -1, -1, fill)
+                yield Step("fill", sample, -1, "", -1, -1, fill, clock)
+                clock += fill
             for t in range(m.timesteps):
                 if m.encode_cycles:
-                    yield Step("encode", sample, t, "", -1, -1, m.encode_cycles)
+                    yield Step("encode", sample, t, "", -1, -1, m.encode_cycles, clock)
+                    clock += m.encode_cycles
                 for layer in m.layers:
-                    for pos in range(layer.positions):
-                        for b, c in enumerate(layer.plane_cycles):
-                            yield Step("read", sample, t, layer.name, pos, b, c)
-                        yield Step("update", sample, t, layer.name, pos, -1, layer.update_cycles)
+                    yield from heapq.merge(
+                        _reads(layer, sample, t, clock),
+                        _updates(layer, sample, t, clock),
+                        key=lambda step: step.start,
+                    )
+                    clock += layer.timestep_cycles
 
     def step_count(self) -> int:
         """Number of steps :meth:`iter_steps` yields (closed form)."""
@@ -864,6 +940,24 @@ class Schedule:
                 for r in self.layers
             ],
         }
+
+
+def _reads(layer: LayerMap, sample: int, t: int, begin: int) -> Iterator[Step]:
+    """The read steps of ``layer`` in timestep ``t`` from cycle ``begin``: plane ``b`` of
+    position ``p`` at ``p * position_period + read_offsets[b]``."""
+    offsets = layer.read_offsets
+    for pos in range(layer.positions):
+        at = begin + pos * layer.position_period
+        for b, c in enumerate(layer.read_step_cycles):
+            yield Step("read", sample, t, layer.name, pos, b, c, at + offsets[b])
+
+
+def _updates(layer: LayerMap, sample: int, t: int, begin: int) -> Iterator[Step]:
+    """The update steps of ``layer``: position ``p``'s at ``p * position_period +
+    sum_cycles``."""
+    for pos in range(layer.positions):
+        at = begin + pos * layer.position_period + layer.sum_cycles
+        yield Step("update", sample, t, layer.name, pos, -1, layer.update_cycles, at)
 
 
 def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:

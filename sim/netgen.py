@@ -61,8 +61,9 @@ def _neuron(rng: np.random.Generator, channels: int, scale: int) -> Neuron:
 
 def random_network(seed: int) -> tuple[Network, HardwareConfig]:
     """A random valid network with weights and a matching small hardware configuration (serial
-    or pipelined ADCs, single or double-buffered masks: ``adc_pipelined`` and then
-    ``mask_double_buffer`` drawn with probability 1/2 each)."""
+    or pipelined ADCs, single or double-buffered masks, reads in turn or overlapped:
+    ``adc_pipelined``, ``mask_double_buffer`` and then ``overlap_reads`` drawn with probability
+    1/2 each)."""
     rng = np.random.default_rng(seed)
     c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
     bits = int(rng.integers(1, 5))
@@ -168,7 +169,8 @@ def random_network(seed: int) -> tuple[Network, HardwareConfig]:
         lif_units=int(rng.integers(1, 6)),
         adc_latency_cycles=int(rng.integers(0, 3)),
         adc_pipelined=bool(rng.integers(0, 2)),
-        mask_double_buffer=bool(rng.integers(0, 2)),  # drawn last: earlier draws stay the same
+        mask_double_buffer=bool(rng.integers(0, 2)),
+        overlap_reads=bool(rng.integers(0, 2)),  # drawn last: earlier draws stay the same
     )
     return net, hw
 

@@ -1,6 +1,7 @@
 """The serial schedule of the first generator, for tests that compute cycles by hand.
 
-``HardwareConfig()`` is the fast schedule (pipelined ADCs, double-buffered masks); the tests
+``HardwareConfig()`` is the fast schedule (pipelined ADCs, double-buffered masks, overlapped
+reads); the tests
 that check a formula written for the serial schedule, or an option against it, start here.
 """
 
@@ -13,4 +14,5 @@ from hdl.hwconfig import HardwareConfig
 
 def serial_hw(**fields: Any) -> HardwareConfig:
     """``HardwareConfig(**fields)`` with every schedule option off unless ``fields`` sets it."""
-    return HardwareConfig(**{"adc_pipelined": False, "mask_double_buffer": False, **fields})
+    serial = {"adc_pipelined": False, "mask_double_buffer": False, "overlap_reads": False}
+    return HardwareConfig(**{**serial, **fields})

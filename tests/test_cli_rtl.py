@@ -546,6 +546,27 @@ def test_double_buffered_masks_from_the_command_line_through_the_bundle(net_dir,
     _one_line_error(capsys, "generated with mask_double_buffer=True")
 
 
+def test_overlapped_reads_from_the_command_line_through_the_bundle(net_dir, tmp_path, capsys):
+    """--hw overlap_reads=true: the manifest records it, the design runs the shorter schedule
+    and passes the check on the bundle's own hardware; reads in turn contradict it."""
+    rtl = _bundle(net_dir, tmp_path / "rtl", "--hw", "overlap_reads=true")
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    assert manifest["hardware"]["overlap_reads"] is True
+    hw = HardwareConfig(**manifest["hardware"])
+    assert hw == HardwareConfig(**HW, overlap_reads=True)
+    net = load_network(net_dir)
+    plain = HardwareConfig(**HW, overlap_reads=False)
+    assert schedule(net, hw).cycles < schedule(net, plain).cycles
+    args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
+    assert main([*args, "--simulator", "amaranth", "--no-progress"]) == 0
+    report = json.loads((rtl / "sim" / "sim.json").read_text())
+    assert report["verdict"] == "PASS" and report["hardware"]["overlap_reads"] is True
+    capsys.readouterr()
+    bad = [*args, "--hw", "overlap_reads=false", "--simulator", "amaranth"]
+    assert main(bad) == 2
+    _one_line_error(capsys, "generated with overlap_reads=True")
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

@@ -30,7 +30,7 @@ from hdl.cost import (
 from hdl.golden import run
 from hdl.hwconfig import HardwareConfig, HardwareError
 from hdl.ir import LFSR_TAPS, DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
-from hdl.mapping import MTJDriver, map_network, schedule
+from hdl.mapping import MTJDriver, current_bits, map_network, schedule
 from hdl.mtj import MTJDevice, dropout_cycle_energy
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cost-model.md"
@@ -436,6 +436,68 @@ def test_double_buffered_masks_are_priced_and_faster() -> None:
     assert lib.dropout.bank_area_um2(5) == pytest.approx(5 * lib.dropout.bank_ff_area.value)
     assert lib.dropout.bank_energy_pj(5, 2) == pytest.approx(10 * lib.dropout.bank_ff_energy.value)
     assert report.as_dict()["hardware"]["mask_double_buffer"] is True
+
+
+def test_overlapped_reads_are_priced_and_faster() -> None:
+    """overlap_reads: fc1 reads the 4-bit direct input in 4 planes, so its accumulator gets a
+    plane counter of bit_length(3) = 2 flip-flops (137/32 um^2 each, 0.1/32 pJ per read step);
+    out reads one plane and gets none. The latency is the schedule's: fc1's first 3 planes are
+    read every 8 * 2 cycles instead of 18, 2 cycles saved each, per timestep."""
+    net, m = digits_mlp(), 2
+    off = estimate(net, serial_hw(), samples=m)
+    hw = serial_hw(overlap_reads=True)
+    report = estimate(net, hw, samples=m)
+    assert report.cycles == schedule(net, hw, samples=m).cycles
+    assert off.cycles - report.cycles == m * 4 * 3 * 2
+    assert report.events == off.events
+    assert report.area_um2["shift_add"] - off.area_um2["shift_add"] == pytest.approx(2 * 137 / 32)
+    steps = m * 4 * 4  # samples x timesteps x planes, one position
+    extra = report.energy_pj["shift_add"] - off.energy_pj["shift_add"]
+    assert extra == pytest.approx(steps * 2 * 0.1 / 32)
+    lib = ComponentLibrary()
+    assert [lib.digital.plane_counter_bits(b) for b in (1, 2, 3, 4, 5, 8, 9)] == [
+        0,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
+    assert lib.digital.plane_counter_area_um2(8) == pytest.approx(3 * 137 / 32)
+    assert lib.digital.plane_counter_energy_pj(4, 10) == pytest.approx(20 * 0.1 / 32)
+    assert report.as_dict()["hardware"]["overlap_reads"] is True
+
+
+def test_overlapped_positions_price_the_latched_currents() -> None:
+    """overlap_reads on a CNN (rate input, one plane per layer: no plane counters): every layer
+    of several output positions gets a current register of C * current_bits flip-flops
+    (137/32 um^2 each, 0.1/32 pJ per bit and position); the flat output layer none. The
+    latency is the schedule's, which streams the positions."""
+    net, m = rate_cnn(), 2
+    off = estimate(net, serial_hw(), samples=m)
+    hw = serial_hw(overlap_reads=True)
+    report = estimate(net, hw, samples=m)
+    sched = schedule(net, hw, samples=m)
+    assert report.cycles == sched.cycles < off.cycles
+    assert report.events == off.events
+    mapping = sched.mapping
+    bits = {
+        lm.name: lm.channels * current_bits(lm, mapping)
+        for lm in mapping.layers
+        if lm.positions > 1 and lm.edges
+    }
+    assert bits and len(bits) < len(mapping.layers)
+    area = sum(bits.values()) * 137 / 32
+    assert report.area_um2["shift_add"] - off.area_um2["shift_add"] == pytest.approx(area)
+    runs = m * net.timesteps
+    energy = sum(
+        runs * mapping.layers[i].positions * bits[lm.name] * 0.1 / 32
+        for i, lm in enumerate(mapping.layers)
+        if lm.name in bits
+    )
+    extra = report.energy_pj["shift_add"] - off.energy_pj["shift_add"]
+    assert extra == pytest.approx(energy)
 
 
 @pytest.mark.parametrize(

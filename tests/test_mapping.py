@@ -164,7 +164,9 @@ def enumerate_schedule(
                 convert = mux * (1 + hw.adc_latency_cycles)
             step = 1 + convert + 1
             direct = e.source == "input" and net.input.encoding == "direct"
-            edges.append((net.input.bits if direct else 1, step, rt, ct, cols, mux))
+            # the ADCs sample the bit lines of a read for mux conversions of `interval` cycles
+            interval = 1 if hw.adc_pipelined else 1 + hw.adc_latency_cycles
+            edges.append((net.input.bits if direct else 1, step, rt, ct, cols, mux, mux * interval))
             if e.dropout is not None:
                 units = src[0] if e.dropout.granularity == "channel" else rows
                 if e.dropout.source == "mtj":
@@ -179,7 +181,7 @@ def enumerate_schedule(
                 mask_units += units
         per_layer.append((layer, channels, positions, edges))
         shapes[layer.name] = shape
-    steps: list[tuple[str, int]] = []
+    steps: list[tuple[str, int, int]] = []  # (kind, start cycle, cycles)
     bound = 0
     events = dict.fromkeys(
         ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples"), 0
@@ -190,32 +192,59 @@ def enumerate_schedule(
     clock, masks_ready = 0, fill
     for sample in range(samples):
         if fill and (sample == 0 or not hw.mask_double_buffer):
-            steps.append(("fill", fill))
+            steps.append(("fill", clock, fill))
             clock += fill
         elif fill and masks_ready > clock:
-            steps.append(("fill", masks_ready - clock))
+            steps.append(("fill", clock, masks_ready - clock))
             clock = masks_ready
         masks_ready = clock + fill  # the next sample's fill runs behind this compute
         events["dropout_samples"] += mask_units
-        begin = len(steps)
         for _t in range(net.timesteps):
             if net.input.encoding == "rate":
-                steps.append(("encode", math.prod(net.input.shape)))
+                steps.append(("encode", clock, math.prod(net.input.shape)))
+                clock += math.prod(net.input.shape)
             for layer, channels, positions, edges in per_layer:
                 planes = max((p for p, *_ in edges), default=0)
+                updates = math.ceil(channels / hw.lif_units)
+                layer_steps = []
+                # a timeline of the layer. In turn (the default) every read waits for the
+                # previous step to end. Overlapped: a read may be issued once the ADCs have
+                # sampled the previous read (its sampling window), and a position's sums, final
+                # when the last of its edges' read steps (read, codes, accumulate) ends, go to
+                # the one current register, so they must not be final before the previous
+                # position's update has ended (the first read of a position waits for that).
+                free = clock  # the next read may be issued from here
+                update_end = clock
                 for _pos in range(positions):
+                    reads, done, issue = [], free, free
                     for b in range(planes):
                         active = [e for e in edges if e[0] > b]
-                        steps.append(("read", max(e[1] for e in active)))
+                        sampled = issue + max(e[6] for e in active)
+                        finished = max(issue + e[1] for e in active)
+                        done = max(done, finished)
+                        length = sampled - issue if hw.overlap_reads else finished - issue
+                        reads.append(("read", issue, length))
+                        issue = sampled if hw.overlap_reads else finished
                         bound += max(e[5] for e in active)
-                        for _, _, rt, ct, cols, _ in active:
+                        for _, _, rt, ct, cols, *_ in active:
                             events["crossbar_reads"] += rt * ct
                             events["adc_conversions"] += rt * cols
-                    steps.append(("update", math.ceil(channels / hw.lif_units)))
+                    # overlapped: the whole position later if its sums would be final before
+                    # the previous update has ended (they cannot wait in the accumulators)
+                    delay = max(0, update_end - done) if hw.overlap_reads else 0
+                    layer_steps += [(k, st + delay, c) for k, st, c in reads]
+                    free = issue + delay
+                    start = done + delay
+                    layer_steps.append(("update", start, updates))
+                    update_end = start + updates
+                    if not hw.overlap_reads:
+                        free = update_end
                     if layer.neuron is not None:
                         events["lif_updates"] += channels
-        clock += sum(c for _, c in steps[begin:])
-    assert clock == sum(c for _, c in steps)
+                kinds = {"read": 0, "update": 1}
+                steps.extend(sorted(layer_steps, key=lambda st: (st[1], kinds[st[0]])))
+                clock = update_end
+    assert clock == max(st + c for _, st, c in steps)
     return steps, events, bound
 
 
@@ -241,6 +270,15 @@ HWS = {
         tile_rows=64, tile_cols=64, adc_latency_cycles=3, lif_units=1, adc_pipelined=True
     ),
     "double-buffer": HardwareConfig(mask_double_buffer=True),
+    "overlap": HardwareConfig(overlap_reads=True),
+    "overlap-pipelined-slow-adc": HardwareConfig(
+        tile_rows=64,
+        tile_cols=64,
+        adc_latency_cycles=3,
+        lif_units=1,
+        adc_pipelined=True,
+        overlap_reads=True,
+    ),
     # a 1 GHz clock: 17 cycles per MTJ dropout cycle; the fills of some nets outlast a sample
     "double-buffer-fast-clock": HardwareConfig(
         tile_rows=64, tile_cols=64, clock_mhz=1000.0, lif_units=8, mask_double_buffer=True
@@ -328,12 +366,14 @@ def test_cycles_equal_the_sum_of_enumerated_steps(
     net, hw = SMALL[net_name](), HWS[hw_name]
     s = schedule(net, hw, samples=samples)
     steps, events, bound = enumerate_schedule(net, hw, samples)
-    assert s.cycles == sum(c for _, c in steps)
+    assert s.cycles == max(st + c for _, st, c in steps)
+    if not hw.overlap_reads:  # the steps one after another
+        assert s.cycles == sum(c for _, _, c in steps)
     assert s.events == events
     assert adc_bound(s.mapping, samples) == bound <= s.cycles
     # the module's own step list agrees step by step with the independent enumerator
     listed = s.steps()
-    assert [(st.kind, st.cycles) for st in listed] == steps
+    assert [(st.kind, st.start, st.cycles) for st in listed] == steps
     assert len(listed) == s.step_count()
     # per-layer cycles and the phases add up to the total
     assert s.cycles == s.fill_cycles + s.encode_cycles + sum(r.cycles for r in s.layers)
@@ -396,6 +436,80 @@ def test_double_buffered_masks_expose_one_fill(samples: int) -> None:
     net = digits_mlp(samples_dropout=False)
     on, off = serial_hw(mask_double_buffer=True), serial_hw()
     assert schedule(net, on, samples).cycles == schedule(net, off, samples).cycles
+
+
+def test_overlapped_reads_issue_each_read_once_the_adcs_have_sampled_the_last() -> None:
+    """overlap_reads, digits MLP (one position per layer): fc1's 4 planes of 8 conversions per
+    ADC are read every 8 * interval cycles, the position's sum final one read step (2 + conv)
+    after the last read; the update follows. The events and the ADC bound are unchanged."""
+    net = digits_mlp()
+    for pipelined, latency in ((False, 1), (False, 0), (True, 1), (True, 3)):
+        off = serial_hw(adc_pipelined=pipelined, adc_latency_cycles=latency)
+        on = replace(off, overlap_reads=True)
+        interval = 1 if pipelined else 1 + latency
+        conv = 8 + latency if pipelined else 8 * (1 + latency)
+        out_conv = 2 + latency if pipelined else 2 * (1 + latency)
+        s_off, s_on = schedule(net, off, samples=2), schedule(net, on, samples=2)
+        fc1, on_fc1 = s_off.mapping.layers[0], s_on.mapping.layers[0]
+        assert fc1.read_step_cycles == fc1.plane_cycles == (2 + conv,) * 4
+        assert fc1.sum_cycles == 4 * (2 + conv) and fc1.position_period == fc1.position_cycles
+        assert on_fc1.plane_cycles == (2 + conv,) * 4
+        assert on_fc1.read_step_cycles == (8 * interval,) * 4  # the ADC sampling windows
+        assert on_fc1.read_offsets == (0, 8 * interval, 16 * interval, 24 * interval)
+        assert on_fc1.sum_cycles == 3 * 8 * interval + 2 + conv
+        assert on_fc1.position_cycles == on_fc1.sum_cycles + 8 == on_fc1.timestep_cycles
+        out = s_on.mapping.layers[1]
+        assert (out.read_step_cycles, out.sum_cycles) == ((2 * interval,), 2 + out_conv)
+        per_t = (3 * 8 * interval + 2 + conv + 8) + (2 + out_conv + 1)
+        assert s_on.cycles == 2 * (32 + 4 * per_t)
+        # each of the first 3 planes saves read - s = 2 + first - interval cycles
+        first = 1 + latency
+        assert s_off.cycles - s_on.cycles == 2 * 4 * 3 * (2 + first - interval)
+        assert s_on.events == s_off.events
+        assert adc_bound(s_on.mapping, 2) == adc_bound(s_off.mapping, 2)
+        steps = [(st.kind, st.start, st.cycles) for st in s_on.iter_steps()][:7]
+        r, f = 8 * interval, 32  # the mask fill first
+        assert steps == [("fill", 0, 32)] + [("read", f + b * r, r) for b in range(4)] + [
+            ("update", f + on_fc1.sum_cycles, 8),
+            ("read", f + on_fc1.position_cycles, 2 * interval),
+        ]
+
+
+def test_overlapped_reads_stream_the_positions_of_a_convolution() -> None:
+    """overlap_reads, small CNN (rate input, one plane): the positions of a layer are read every
+    q = max(mux_steps * interval, ceil(C / U)) cycles, each position updated from its latched
+    currents while the next ones are read: (P - 1) * q + R + G cycles per layer and timestep
+    instead of P * (R + G); on a single LIF unit the updates set the pace."""
+    net = small_cnn("rate")
+    for lif_units, latency, pipelined in ((16, 1, False), (16, 1, True), (1, 1, True)):
+        off = serial_hw(lif_units=lif_units, adc_latency_cycles=latency, adc_pipelined=pipelined)
+        on = replace(off, overlap_reads=True)
+        first, interval = on.conversion_timing
+        s_off, s_on = schedule(net, off, samples=1), schedule(net, on, samples=1)
+        total_off = total_on = 0
+        for lm in s_on.mapping.layers:
+            (e,) = lm.edges
+            n, P, G = e.mux_steps, lm.positions, math.ceil(lm.channels / lif_units)
+            read = 2 + first + (n - 1) * interval
+            q = max(n * interval, G)
+            assert (lm.read_step_cycles, lm.sum_cycles) == ((n * interval,), read)
+            assert (lm.position_period, lm.update_cycles) == (q, G)
+            assert lm.timestep_cycles == (P - 1) * q + read + G
+            total_on += lm.timestep_cycles
+            total_off += P * (read + G)
+        encode, fill = 64, s_on.mapping.fill_cycles  # rate coding; c2's LFSR masks
+        assert s_on.cycles == fill + 3 * (encode + total_on)
+        assert s_off.cycles == fill + 3 * (encode + total_off) > s_on.cycles
+        assert s_on.events == s_off.events
+        # the updates of c1 (8 channels on 1 unit: G = 8 > 3 conversions) set its pace
+        c1 = s_on.mapping.layers[0]
+        assert c1.position_period == (8 if lif_units == 1 else 3 * interval)
+        steps = [st for st in s_on.iter_steps() if st.layer == "c1" and st.timestep == 0]
+        reads = [st.start for st in steps if st.kind == "read"]
+        updates = [st.start for st in steps if st.kind == "update"]
+        assert reads == [fill + encode + p * c1.position_period for p in range(64)]
+        assert updates == [r + c1.sum_cycles for r in reads]
+        assert [st.start for st in steps] == sorted(st.start for st in steps)
 
 
 def test_event_counts_by_formula() -> None:
@@ -491,6 +605,7 @@ def test_as_dict_is_json_ready() -> None:
         ({"adc_pipelined": 1}, "adc_pipelined"),
         ({"adc_pipelined": "true"}, "adc_pipelined"),
         ({"mask_double_buffer": 1}, "mask_double_buffer"),
+        ({"overlap_reads": "yes"}, "overlap_reads"),
     ],
 )
 def test_bad_hardware_raises_naming_the_field(kwargs: dict, field: str) -> None:

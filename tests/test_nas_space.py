@@ -209,6 +209,33 @@ def test_double_buffered_masks_are_a_hardware_choice() -> None:
         HardwareSpace(mask_double_buffer=(1,))  # type: ignore[arg-type]
 
 
+def test_overlapped_reads_are_a_hardware_choice() -> None:
+    """overlap_reads is searchable: [false, true] reaches both chips, each priced with its own
+    schedule (the candidate networks read the 8-bit direct input in 8 bit-planes, so the
+    overlapped chip takes fewer cycles); by default the reads are overlapped."""
+    from nas.config import search_config
+
+    space = SearchSpace(SpaceConfig(hardware=HardwareSpace(overlap_reads=(False, True))))
+    assert space.distributions()["hw.overlap_reads"] == (False, True)
+    rng = np.random.default_rng(6)
+    chips = {}
+    for _ in range(40):
+        cand = space.draw(rng)
+        chips.setdefault(cand.hardware().overlap_reads, cand)
+    assert set(chips) == {False, True}
+    cand = chips[True]
+    net = cand.network((1, 8, 8), 10, 8)
+    plain = estimate(net, replace(cand.hardware(), overlap_reads=False))
+    assert estimate(net, cand.hardware()).cycles < plain.cycles
+    assert Candidate.from_dict(cand.to_dict()) == cand
+    assert "hw.overlap_reads" not in SearchSpace().distributions()
+    assert SearchSpace().stream(3, 1).hardware().overlap_reads is True  # the default
+    cfg = search_config({}, ["search.space.hardware.overlap_reads=[false, true]"])
+    assert cfg.space.hardware.overlap_reads == (False, True)
+    with pytest.raises(NASError, match="overlap_reads"):
+        HardwareSpace(overlap_reads=("yes",))  # type: ignore[arg-type]
+
+
 def test_pipelined_adcs_are_a_hardware_choice() -> None:
     """adc_pipelined is searchable: [false, true] reaches both chips, each priced with its own
     schedule (pipelined ADCs take fewer cycles); by default the chip has pipelined ADCs."""

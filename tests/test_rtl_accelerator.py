@@ -16,7 +16,7 @@ import pytest
 from hdl.golden import run
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
-from hdl.mapping import map_network, schedule
+from hdl.mapping import current_bits, map_network, schedule
 from hdl.rtl import RTLError
 from hdl.rtl.accelerator import Accelerator, accelerator_verilog, tile_cells
 from hdl.rtl.accumulate import EdgeAccumulator
@@ -77,7 +77,7 @@ def test_pipelined_adcs_take_the_predicted_fewer_cycles_and_stay_bit_exact(name:
     equal the schedule's, which is the serial one minus what pipelining saves, and outputs,
     spikes and events stay the golden model's (the macro models flag any read too early)."""
     net, example_hw = EXAMPLES[name]
-    serial_hw = replace(example_hw, adc_pipelined=False)
+    serial_hw = replace(example_hw, adc_pipelined=False, overlap_reads=False)
     hw = replace(serial_hw, adc_pipelined=True)
     assert hw.adc_latency_cycles > 0
     acc, observed, verdict = check(net, hw)
@@ -119,6 +119,100 @@ def test_double_buffered_masks_hide_the_fill_and_stay_bit_exact(name: str) -> No
     assert observed.mtj_samples == mtj_units * images * samples
     assert observed.macro_reads == verdict.golden.events["crossbar_reads"]
     assert observed.errors == []
+
+
+OVERLAP = {
+    "mlp": (EXAMPLES["mlp"][0], replace(EXAMPLES["mlp"][1], overlap_reads=True)),
+    "mlp-pipelined": (
+        EXAMPLES["mlp"][0],
+        replace(EXAMPLES["mlp"][1], overlap_reads=True, adc_pipelined=True),
+    ),
+    "conv-pipelined-double": (
+        EXAMPLES["conv"][0],
+        replace(
+            EXAMPLES["conv"][1], overlap_reads=True, adc_pipelined=True, mask_double_buffer=True
+        ),
+    ),
+    "cell": (EXAMPLES["cell"][0], replace(EXAMPLES["cell"][1], overlap_reads=True)),
+}
+
+
+def _overlap_saves(net: Network, hw: HardwareConfig, samples: int) -> int:
+    """Cycles overlapped reads save, from docs/cost-model.md, for a network with one weighted
+    edge per layer: a read step is ``read = 2 + first + (n - 1) * interval`` cycles (``n =
+    mux_steps``), its sampling window ``s = n * interval``. In turn a layer of ``P`` positions
+    and ``B`` planes takes ``P * (B * read + G)``; overlapped, the planes of a position are
+    issued every ``s`` cycles (the sum final ``R = (B - 1) * s + read`` after the first) and the
+    positions every ``q = max(B * s, G)`` cycles: ``(P - 1) * q + R + G``."""
+    first, interval = hw.conversion_timing
+    total = 0
+    for lm in map_network(net, hw).layers:
+        assert len(lm.edges) <= 1, "the formula assumes one weighted edge per layer"
+        if not lm.edges:
+            continue
+        (e,) = lm.edges
+        B, P, G, n = e.planes, lm.positions, lm.update_cycles, e.mux_steps
+        read, s = 2 + first + (n - 1) * interval, n * interval
+        R, q = (B - 1) * s + read, max(B * s, G)
+        total += P * (B * read + G) - ((P - 1) * q + R + G)
+    return samples * net.timesteps * total
+
+
+@pytest.mark.parametrize("name", sorted(OVERLAP))
+def test_overlapped_reads_take_the_predicted_fewer_cycles_and_stay_bit_exact(name: str) -> None:
+    """With hw.overlap_reads the next read (bit-plane or output position) comes as soon as the
+    ADCs have sampled the previous one (the macro models flag a read or word-line change too
+    early), each position updated from its latched currents while the next ones are read: the
+    busy cycles equal the schedule's, the plain one minus what the overlap saves, and outputs,
+    spikes and events stay the golden model's (cell: one position and plane per layer, nothing
+    changes)."""
+    net, hw = OVERLAP[name]
+    plain = replace(hw, overlap_reads=False)
+    _, observed, verdict = check(net, hw, images=2)
+    saved = _overlap_saves(net, hw, 2)
+    assert (saved > 0) == (name != "cell")
+    want = schedule(net, plain, 2).cycles - saved
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 2 == [want] * 2
+    assert observed.macro_reads == verdict.golden.events["crossbar_reads"]
+    assert observed.macro_conversions == verdict.golden.events["adc_conversions"]
+    assert observed.errors == []
+
+
+def test_overlapped_reads_with_the_reads_plane_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A generator that overlaps the reads but times the accumulators by the controller (each
+    code shifted by the plane of the read issued last, each sum cleared by its first read)
+    instead of by their codes: the first layer's sums are wrong."""
+    net, hw = OVERLAP["mlp-pipelined"]
+    check_original = EdgeAccumulator._check  # bound to the class
+
+    def check_reads_plane(cls, **params):  # the accelerator then wires clear and plane
+        return check_original(**{**params, "streamed": False})
+
+    monkeypatch.setattr(EdgeAccumulator, "_check", classmethod(check_reads_plane))
+    acc = Accelerator(net, hw)
+    x = random_images(net, 2, 3)
+    observed = simulate_amaranth(acc, x, samples=1)
+    assert observed.errors == []  # the reads themselves are on time
+    verdict = compare_run(net, hw, x, 1, observed)
+    assert not verdict.ok
+    assert verdict.first.startswith("layer 'fc0' differs first")
+
+
+def test_overlapped_positions_updated_from_the_live_sums_are_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A generator that overlaps the positions of a convolution but updates a position from the
+    accumulators' live sums instead of its latched currents (by then the next position's codes
+    are arriving): the convolution's spikes are wrong."""
+    net, hw = OVERLAP["conv-pipelined-double"]
+    monkeypatch.setattr(Accelerator, "_latched", lambda self, m, ctrl, lp, o, value: value)
+    acc = Accelerator(net, hw)
+    x = random_images(net, 2, 3)
+    observed = simulate_amaranth(acc, x, samples=1)
+    assert observed.errors == []  # the reads are on time
+    verdict = compare_run(net, hw, x, 1, observed)
+    assert not verdict.ok
+    assert verdict.first.startswith("layer 'c1' differs first")
 
 
 def test_all_rows_dropped_and_saturated_columns() -> None:
@@ -199,6 +293,25 @@ def test_verilog_is_byte_identical_lints_clean_and_has_no_latch(double: bool) ->
         single = synth_stats(accelerator_verilog(net, single_hw), "accelerator")
         fill = map_network(net, hw).fill_cycles  # 28: pending counts 0 .. 28, 5 bits
         assert stats.flip_flops == single.flip_flops + 12 + 12 + fill.bit_length()
+
+
+def test_overlapped_verilog_lints_clean_and_holds_the_latched_currents() -> None:
+    """The conv example with overlapped reads: lint-clean, latch-free Verilog holding at least
+    the current registers of its two convolutions (C * current_bits flip-flops each) and the
+    plane counter of c1 (3 planes: 2 bits) more than without the option."""
+    net, hw = OVERLAP["conv-pipelined-double"]
+    text = accelerator_verilog(net, hw)
+    result = lint(text, "accelerator")
+    assert result.clean, "\n".join(map(str, result.warnings))
+    stats = synth_stats(text, "accelerator")
+    plain = synth_stats(accelerator_verilog(net, replace(hw, overlap_reads=False)), "accelerator")
+    assert stats.latches == 0
+    mapping = map_network(net, hw)
+    latched = sum(
+        lm.channels * current_bits(lm, mapping) for lm in mapping.layers if lm.positions > 1
+    )
+    assert latched > 0 and mapping.layers[0].edges[0].planes == 3
+    assert stats.flip_flops >= plain.flip_flops + latched + 2
 
 
 def test_logic_does_not_grow_with_weights() -> None:

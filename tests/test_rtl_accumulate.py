@@ -138,6 +138,117 @@ def test_sums_equal_the_formula(case, back_to_back: bool) -> None:
     assert not failures, failures[:3]
 
 
+def _streamed_sums(case, streamed: bool, lead: int, trials: int = 12) -> tuple[list, list]:
+    """Overlapped reads: the conversions of all planes of a sum arrive back to back (plane
+    ``b``'s conversion ``s`` in cycle ``b·n + s``, ``n`` the most conversions of a column tile),
+    the read of plane ``b + 1`` coming ``lead`` cycles before its first code, i.e. while plane
+    ``b``'s last codes still arrive. ``streamed``: the accumulator counts the planes of the
+    codes itself and starts each sum with its first codes, the sums back to back (the next
+    output position's first codes in the cycle after the last of this one). Without, ``clear``
+    comes in a cycle of its own and the ``plane`` port follows the reads (a wrong plane for the
+    last ``lead`` codes of every plane but the last). Returns the sums got and wanted."""
+    out_channels, slices, cell_bits, adc_bits, width, row_tiles, planes, adcs = case
+    tiles = col_tiles(out_channels, slices, width)
+    bits = accumulator_bits(
+        slices=slices,
+        cell_bits=cell_bits,
+        adc_bits=adc_bits,
+        row_tiles=row_tiles,
+        bit_planes=planes,
+    )
+    acc = EdgeAccumulator(
+        out_channels=out_channels,
+        slices=slices,
+        cell_bits=cell_bits,
+        adc_bits=adc_bits,
+        col_tiles=tiles,
+        row_tiles=row_tiles,
+        adcs=adcs,
+        z_bits=bits,
+        planes=planes,
+        streamed=streamed,
+    )
+    assert hasattr(acc, "plane") == hasattr(acc, "clear") != streamed
+    rng = np.random.default_rng(sum(case) + lead)
+    top, n_ct, n = 2**adc_bits - 1, len(tiles), max(acc.conversions)
+    got, want = [], []
+
+    def packed(codes, step: int) -> tuple[int, int]:
+        value, shift, valid = 0, 0, 0
+        for r in range(row_tiles):
+            for t, lanes in enumerate(acc.lanes):
+                if step < acc.conversions[t]:
+                    valid |= 1 << (r * n_ct + t)
+                for a in range(lanes):
+                    col, n_cols = a + step * adcs, tiles[t][1] - tiles[t][0]
+                    code = codes[r][t][col] if step < acc.conversions[t] and col < n_cols else top
+                    value |= int(code) << shift
+                    shift += adc_bits
+        return value, valid
+
+    async def bench(ctx) -> None:
+        for _trial in range(trials):
+            per_plane = [
+                [[rng.integers(0, top + 1, c1 - c0) for c0, c1 in tiles] for _ in range(row_tiles)]
+                for _ in range(planes)
+            ]
+            want.append(
+                sum(
+                    reference(tiles, codes, b, slices, cell_bits, out_channels)
+                    for b, codes in enumerate(per_plane)
+                ).tolist()
+            )
+            if not streamed:
+                ctx.set(acc.clear, 1)  # the first read of the sum
+                ctx.set(acc.valid, 0)
+                await ctx.tick()
+                ctx.set(acc.clear, 0)
+            for x in range(planes * n):
+                b, step = divmod(x, n)
+                if not streamed:  # the plane of the read issued last
+                    ctx.set(acc.plane, min(planes - 1, (x + lead) // n))
+                value, valid = packed(per_plane[b], step)
+                ctx.set(acc.codes, value)
+                ctx.set(acc.valid, valid)
+                await ctx.tick()
+            ctx.set(acc.valid, 0)
+            raw = ctx.get(acc.z)  # the sum, before the next one's first codes
+            sums = []
+            for o in range(out_channels):
+                f = (raw >> (o * bits)) & ((1 << bits) - 1)
+                sums.append(f - (1 << bits) if f >> (bits - 1) else f)
+            got.append(sums)
+
+    sim = Simulator(acc)
+    sim.add_clock(1e-6)
+    sim.add_testbench(bench)
+    sim.run()
+    return got, want
+
+
+MULTI_PLANE = [case for case in CASES if case[6] > 1]
+
+
+@pytest.mark.parametrize("lead", [1, 2])
+@pytest.mark.parametrize("case", CASES)
+def test_streamed_sums_take_each_codes_own_shift_and_sum(case, lead: int) -> None:
+    """streamed (hw.overlap_reads): the planes of one sum and the sums of consecutive output
+    positions stream in back to back, the next read issued before the last codes of the
+    previous arrive; every code is shifted by its own plane and added to its own sum (the
+    plane counter wraps to 0, the first codes of plane 0 start the next sum)."""
+    got, want = _streamed_sums(case, streamed=True, lead=lead)
+    assert got == want
+
+
+@pytest.mark.parametrize("case", MULTI_PLANE)
+def test_the_reads_plane_is_the_wrong_shift_when_reads_overlap(case) -> None:
+    """The deliberately broken variant: the accumulator shifts by the plane of the read issued
+    last (the controller's plane, as without overlapped reads); the last codes of every plane
+    but the last then take the next plane's shift, and the sums are wrong."""
+    got, want = _streamed_sums(case, streamed=False, lead=1)
+    assert got != want
+
+
 def test_width_bound_is_reached_by_full_scale_codes() -> None:
     """The width holds the largest |z| (every + column at full scale on every row tile and
     plane, from the formula of the module doc) and no bit less would."""
@@ -179,3 +290,5 @@ def test_bad_parameters_are_refused() -> None:
         EdgeAccumulator(col_tiles=[], z_bits=8, **common)
     with pytest.raises(RTLError, match="z_bits"):
         EdgeAccumulator(col_tiles=[(0, 4)], z_bits=1, **common)
+    with pytest.raises(RTLError, match="streamed"):
+        EdgeAccumulator(col_tiles=[(0, 4)], z_bits=8, planes=2, streamed=1, **common)

@@ -1,8 +1,9 @@
 """ScheduleController (hdl.rtl.controller) replays hdl.mapping's schedule cycle for cycle.
 
-The expected trace is Schedule.iter_steps() with each step repeated for its cycles; the
-controller's outputs are classified per cycle into the same (kind, sample, timestep, layer,
-position, plane) tuples.
+The expected trace is Schedule.iter_steps(): every step is active from its start for its
+cycles (with overlapped reads a layer's update runs while its next positions are read, and a
+cycle may hold no step, waiting for a sum); the controller's outputs are classified per cycle
+into the same set of (kind, sample, timestep, layer, position, plane, group) tuples.
 """
 
 from __future__ import annotations
@@ -20,26 +21,35 @@ from sim.netgen import example_networks, long_fill_examples, random_network
 CASES = {**example_networks(), **{f"random{s}": random_network(s) for s in (0, 3, 4, 9)}}
 CASES["cell-pipelined"] = (CASES["cell"][0], replace(CASES["cell"][1], adc_pipelined=True))
 CASES["cell-double"] = (CASES["cell"][0], replace(CASES["cell"][1], mask_double_buffer=True))
+# overlapped reads: the direct multi-bit inputs of mlp and conv, serial and pipelined ADCs
+CASES["mlp-overlap"] = (CASES["mlp"][0], replace(CASES["mlp"][1], overlap_reads=True))
+CASES["conv-overlap-pipelined"] = (
+    CASES["conv"][0],
+    replace(CASES["conv"][1], overlap_reads=True, adc_pipelined=True, mask_double_buffer=True),
+)
 CASES.update(long_fill_examples())  # double-buffered, fill longer than a sample's compute
 
 
-def expected(mapping, samples: int) -> list[tuple]:
-    trace = []
-    for step in schedule_mapping(mapping, samples).iter_steps():
+def expected(mapping, samples: int) -> tuple[list[set], list[int], set, set]:
+    """Per cycle the set of active steps, the sample it belongs to, and the cycles where a
+    read step starts and where an update step starts, as (layer, cycle)."""
+    steps = list(schedule_mapping(mapping, samples).iter_steps())
+    cycles = schedule_mapping(mapping, samples).cycles
+    trace: list[set] = [set() for _ in range(cycles)]
+    sample_of = [0] * cycles
+    reads, updates = set(), set()
+    for step in steps:
+        for k in range(step.start, cycles):
+            sample_of[k] = step.sample
+        if step.kind == "read":
+            reads.add((step.layer, step.start))
+        if step.kind == "update":
+            updates.add((step.layer, step.start))
         for k in range(step.cycles):
             group = k if step.kind == "update" else -1
-            trace.append(
-                (
-                    step.kind,
-                    step.sample,
-                    step.timestep,
-                    step.layer,
-                    step.position,
-                    step.plane,
-                    group,
-                )
-            )
-    return trace
+            where = (step.layer, step.position, step.plane, group)
+            trace[step.start + k].add((step.kind, step.sample, step.timestep, *where))
+    return trace, sample_of, reads, updates
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -49,7 +59,8 @@ def test_controller_follows_the_schedule(name: str) -> None:
     ctrl = ScheduleController(mapping)
     samples = 3 if hw.mask_double_buffer else 2
     names = [layer.name for layer in mapping.layers]
-    got: list[tuple] = []
+    got: list[set] = []
+    read_starts, latches = set(), set()
     prefetch_cycles: list[int] = []
     swap_cycles: list[int] = []
     emits: list[int] = []
@@ -71,31 +82,30 @@ def test_controller_follows_the_schedule(name: str) -> None:
             if ctx.get(ctrl.swap):
                 swap_cycles.append(cycle)
             t = ctx.get(ctrl.t)
-            kinds = []
+            kinds = set()
             if ctx.get(ctrl.fill):
-                kinds.append(("fill", sample, -1, "", -1, -1, -1))
+                kinds.add(("fill", sample, -1, "", -1, -1, -1))
             if ctx.get(ctrl.encode):
-                kinds.append(("encode", sample, t, "", -1, -1, -1))
+                kinds.add(("encode", sample, t, "", -1, -1, -1))
             for i, layer in enumerate(names):
+                lm = mapping.layers[i]
+                w = lm.out_shape[2] if len(lm.out_shape) == 3 else 1
                 pos = ctx.get(ctrl.pos)
-                if (ctx.get(ctrl.reading) >> i) & 1:
-                    kinds.append(("read", sample, t, layer, pos, ctx.get(ctrl.plane), -1))
-                    assert bool((ctx.get(ctrl.read) >> i) & 1) == (
-                        not got or got[-1][:6] != kinds[-1][:6]
-                    )
-                if (ctx.get(ctrl.update) >> i) & 1:
+                if (ctx.get(ctrl.read) >> i) & 1:
+                    read_starts.add((layer, cycle))
+                    assert (ctx.get(ctrl.reading) >> i) & 1
+                if (ctx.get(ctrl.latch) >> i) & 1:
+                    latches.add((layer, cycle))
+                if (ctx.get(ctrl.reading) >> i) & 1:  # the position read: (oy, ox)
+                    read_pos = ctx.get(ctrl.oy) * w + ctx.get(ctrl.ox)
+                    kinds.add(("read", sample, t, layer, read_pos, ctx.get(ctrl.plane), -1))
+                if (ctx.get(ctrl.update) >> i) & 1:  # the position updated: pos
                     group = ctx.get(ctrl.group)
-                    kinds.append(("update", sample, t, layer, pos, -1, group))
-                    g = mapping.layers[i].update_cycles
-                    assert ctx.get(ctrl.lif_group) == pos * g + group
-                    w = (
-                        mapping.layers[i].out_shape[2]
-                        if len(mapping.layers[i].out_shape) == 3
-                        else 1
-                    )
-                    assert (ctx.get(ctrl.oy), ctx.get(ctrl.ox)) == divmod(pos, w)
-            assert len(kinds) == 1, kinds
-            got.append(kinds[0])
+                    kinds.add(("update", sample, t, layer, pos, -1, group))
+                    assert ctx.get(ctrl.lif_group) == pos * lm.update_cycles + group
+                    if not hw.overlap_reads:  # one position at a time
+                        assert (ctx.get(ctrl.oy), ctx.get(ctrl.ox)) == divmod(pos, w)
+            got.append(kinds)
             await ctx.tick()
             cycle += 1
         assert ctx.get(ctrl.emit) and ctx.get(ctrl.emit_last)
@@ -104,14 +114,25 @@ def test_controller_follows_the_schedule(name: str) -> None:
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    want = expected(mapping, samples)
+    want, sample_of, reads, updates = expected(mapping, samples)
     assert len(got) == len(want) == schedule_mapping(mapping, samples).cycles
+    if not hw.overlap_reads:  # one step at a time, every cycle
+        assert all(len(k) == 1 for k in want)
+    elif name == "conv-overlap-pipelined":  # updates while the next positions are read
+        assert any(len(k) > 1 for k in want)
+    elif name == "mlp-overlap":  # one position per layer: waits for its sums between steps
+        assert any(len(k) == 0 for k in want) and all(len(k) <= 1 for k in want)
     first_diff = next((k for k, (a, b) in enumerate(zip(got, want, strict=True)) if a != b), None)
     assert first_diff is None, f"cycle {first_diff}: {got[first_diff]} != {want[first_diff]}"
+    assert read_starts == reads  # read strobes exactly at the read steps' starts
+    if hw.overlap_reads:  # the currents are latched in the cycle before each update
+        runs = {lm.name for lm in mapping.layers if lm.read_step_cycles}
+        assert latches == {(layer, k - 1) for layer, k in updates if layer in runs}
+    else:
+        assert latches == set()
+    kinds = [{step[0] for step in k} for k in want]
     fills = [
-        k
-        for k, step in enumerate(want)
-        if step[0] == "fill" and (k == 0 or want[k - 1][0] != "fill")
+        k for k in range(len(want)) if "fill" in kinds[k] and (k == 0 or "fill" not in kinds[k - 1])
     ]
     if not (hw.mask_double_buffer and mapping.fill_cycles):
         # the dropout sources start in the cycle before each fill step, and only then
@@ -122,14 +143,14 @@ def test_controller_follows_the_schedule(name: str) -> None:
         # start cycle and with each swap but the last (sample m + 1 fills while m computes)
         computes = [
             k
-            for k, step in enumerate(want)
-            if step[0] != "fill"
-            and (k == 0 or want[k - 1][0] == "fill" or want[k - 1][1] != step[1])
+            for k in range(len(want))
+            if "fill" not in kinds[k]
+            and (k == 0 or "fill" in kinds[k - 1] or sample_of[k - 1] != sample_of[k])
         ]
         assert len(computes) == samples
         assert swap_cycles == [k - 1 for k in computes]
         assert prefetch_cycles == [-1] + [k - 1 for k in computes[:-1]]
-        waits = [k for k in fills if want[k][1] > 0]  # the waits for a background fill
+        waits = [k for k in fills if sample_of[k] > 0]  # the waits for a background fill
         assert len(waits) == (samples - 1 if mapping.fill_cycles > mapping.compute_cycles else 0)
     assert len(emits) == samples - 1  # the last emit is after busy
 

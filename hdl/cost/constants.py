@@ -165,6 +165,16 @@ class DigitalTech:
 
     An LFSR of ``w`` bits is ``w`` flip-flops and the XOR network of its leap-forward draw
     (:func:`lfsr_xor_gates`); a draw clocks every flip-flop once and evaluates every gate once.
+
+    With overlapped reads (``HardwareConfig.overlap_reads``) the accumulator of an edge read in
+    ``B > 1`` bit-planes counts the planes of its codes itself (the next plane's read is issued
+    while this one's codes arrive): ``n = bit_length(B - 1)`` flip-flops per such edge,
+    ``A_plane = n * plane_ff_area`` [um^2] and ``E_plane = n * plane_ff_energy`` per read step
+    of the edge (the counter steps once per plane, every flip-flop clocked once). A layer of
+    ``P > 1`` output positions also gets a current register, ``C`` words of ``w`` bits
+    (``w = hdl.mapping.current_bits``) holding the latched currents of the position being
+    updated while the next ones are read: ``A_latch = C * w * latch_ff_area`` and
+    ``E_latch = C * w * latch_ff_energy`` per position (written once each).
     """
 
     add_energy: Constant = Constant(
@@ -211,6 +221,49 @@ class DigitalTech:
         f"{ASSUMED}: one 2-input XOR gate, priced as half an adder bit (a full-adder bit is two "
         f"XOR2 gates plus carry logic; {HOROWITZ}: 32-bit adder 137 um^2)",
     )
+
+    plane_ff_energy: Constant = Constant(
+        0.1 / 32,
+        "pJ/bit/step",
+        f"{ASSUMED}: one flip-flop of an accumulator's plane counter (overlapped reads) "
+        f"clocked once per read step, priced as one adder bit ({HOROWITZ}: 32-bit integer add "
+        "0.1 pJ, per bit)",
+    )
+    plane_ff_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one flip-flop of an accumulator's plane counter (overlapped reads), priced "
+        f"as one adder bit ({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
+    )
+
+    latch_ff_energy: Constant = Constant(
+        0.1 / 32,
+        "pJ/bit/position",
+        f"{ASSUMED}: one flip-flop of a layer's latched current register (overlapped reads) "
+        f"written once per output position, priced as one adder bit ({HOROWITZ}: 32-bit "
+        "integer add 0.1 pJ, per bit)",
+    )
+    latch_ff_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one flip-flop of a layer's latched current register (overlapped reads), "
+        f"priced as one adder bit ({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
+    )
+
+    def plane_counter_bits(self, planes: int) -> int:
+        """Flip-flops of the plane counter of an edge read in ``planes`` bit-planes:
+        ``bit_length(planes - 1)`` (0 for one plane)."""
+        return (planes - 1).bit_length()
+
+    def plane_counter_energy_pj(self, planes: int, steps: int) -> float:
+        """Energy of an edge's plane counter over ``steps`` read steps [pJ]:
+        ``steps * plane_counter_bits(planes) * plane_ff_energy``."""
+        return steps * self.plane_counter_bits(planes) * self.plane_ff_energy.value
+
+    def plane_counter_area_um2(self, planes: int) -> float:
+        """Area of an edge's plane counter [um^2]: ``plane_counter_bits(planes) *
+        plane_ff_area``."""
+        return self.plane_counter_bits(planes) * self.plane_ff_area.value
 
     def lfsr_draw_energy_pj(self, width: int) -> float:
         """Energy of one leap-forward draw of a ``width``-bit LFSR [pJ]:

@@ -7,7 +7,8 @@ cycles). Energy [pJ] is the schedule's event counts times energies per event fro
 ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9``. Area [um^2] is the
 crossbar cells, ADCs with their muxes (and, for pipelined ADCs, their code registers), shift-add
 adders, LIF units, SRAM and dropout modules (and, for double-buffered masks, the second mask
-bank's flip-flops).
+bank's flip-flops; for overlapped reads, the plane counters of the multi-plane accumulators and
+the latched current registers of the layers of several output positions).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def price_default(
             a["crossbar"] += em.tiles * a_tile_cells
             a["adc"] += em.tiles * adcs_per_tile * a_adc
             a["shift_add"] += em.tiles * adcs_per_tile * acc * dig.add_area.value
+            if hw.overlap_reads and em.planes > 1:  # the accumulator's plane counter
+                e["shift_add"] += dig.plane_counter_energy_pj(em.planes, steps)
+                a["shift_add"] += dig.plane_counter_area_um2(em.planes)
             d = em.dropout
             if d is not None:
                 if d.source == "mtj":
@@ -102,6 +106,10 @@ def price_default(
                 if hw.mask_double_buffer:  # the second bank: a keep register per edge
                     e["dropout"] += lib.dropout.bank_energy_pj(d.units, sched.samples)
                     a["dropout"] += lib.dropout.bank_area_um2(d.units)
+        if hw.overlap_reads and layer.positions > 1 and layer.edges:  # latched currents
+            bits = layer.channels * acc
+            e["shift_add"] += runs * layer.positions * bits * dig.latch_ff_energy.value
+            a["shift_add"] += bits * dig.latch_ff_area.value
         e["buffers"] += ls.buffer_bits_read * e_sram
         if layer.has_neurons:
             mb = layer.membrane_bits

@@ -55,7 +55,15 @@ sample's last cycle), so the last mask bit lands at the fill's last clock edge. 
 ``hw.mask_double_buffer`` each mask has a second bank: the fill of sample ``m + 1`` starts with
 sample ``m``'s compute and its masks are loaded into the keep registers (``swap``) in the last
 cycle before sample ``m + 1`` computes, which waits for them if the fill is longer than a
-sample (``F + (S - 1) · max(C, F) + C`` busy cycles; :mod:`hdl.rtl.controller`).
+sample (``F + (S - 1) · max(C, F) + C`` busy cycles; :mod:`hdl.rtl.controller`). With
+``hw.overlap_reads`` a read step lasts only the ADCs' sampling window (``mux_steps · interval``
+cycles: the word lines hold that long) and the next read, of the next plane or the next output
+position, follows at once while this one's codes still arrive; the accumulators are
+``streamed`` (each code shifted by its own plane counter, a new sum started by the first codes
+of plane 0), a layer of several positions copies its sums and biases into its current register
+in the controller's ``latch`` cycle, and the position's update runs from that copy (with the
+skip terms, LIF word and spike buffer bit of the position updated, ``pos``) while the next
+positions are read (``(P - 1) · q + R + G`` cycles per layer, :mod:`hdl.rtl.controller`).
 
 **Ports** (the macro and module ports are listed, with their geometry, in :attr:`tiles` and
 :attr:`mtj_modules`; :meth:`manifest` gives all of it as JSON-ready data):
@@ -352,6 +360,7 @@ class Accelerator(CheckedComponent):
             adcs=hw.adcs_per_tile,
             z_bits=ep.z_bits,
             planes=em.planes,
+            streamed=hw.overlap_reads,
         )
         m.submodules[f"acc_l{lp.index}_e{ep.index}"] = acc
         codes, valids = [], []
@@ -361,13 +370,11 @@ class Accelerator(CheckedComponent):
             m.d.comb += [port.wl_en.eq(rows[r0:r1]), port.read.eq(active)]
             codes.append(port.codes)
             valids.append(port.codes_valid)
-        m.d.comb += [
-            acc.codes.eq(Cat(*codes)),
-            acc.valid.eq(Cat(*valids)),
-            acc.clear.eq(read & (ctrl.plane == 0)),
-        ]
-        if em.planes > 1:
-            m.d.comb += acc.plane.eq(ctrl.plane)
+        m.d.comb += [acc.codes.eq(Cat(*codes)), acc.valid.eq(Cat(*valids))]
+        if not acc.streamed:  # a sum starts with the read of plane 0, shifted by the read's plane
+            m.d.comb += acc.clear.eq(read & (ctrl.plane == 0))
+            if em.planes > 1:
+                m.d.comb += acc.plane.eq(ctrl.plane)
         zb = ep.z_bits
         zs = [acc.z[o * zb : (o + 1) * zb].as_signed() for o in range(em.out_channels)]
         conversions = sum(t.cols[1] - t.cols[0] for t in ep.tiles)
@@ -385,12 +392,23 @@ class Accelerator(CheckedComponent):
         """The ``U`` currents of update cycle ``group``: ``I[o] = Σ_edges z[o] + bias[o] +
         skip[o]`` for channels ``o = group · U + lane`` of the current position (0 past ``C``);
         a skip edge adds the source's spike (or, from the direct input, the pixel value) at the
-        same flat index ``o · P + pos``."""
+        same flat index ``o · P + pos``. With overlapped reads a layer of several positions
+        updates position ``pos`` while the next ones are read: ``Σ_edges z[o] + bias[o]`` is
+        copied into its current register (``C`` words of ``current_bits``) in the ``latch``
+        cycle, when the position's sums are final, and the update adds the skip terms of
+        ``pos`` to that copy."""
         lm, U, bits = lp.lmap, self.hw.lif_units, self.in_bits
         C, P, G, cb = lm.channels, lm.positions, lm.update_cycles, lp.current_bits
+        latched = ctrl.runs[lp.index] and P > 1
         currents = []
         for o in range(C):
             terms: list[Any] = [z_regs[(lp.index, ep.index)][o] for ep in lp.edges]
+            bias = Const(lp.bias[o], signed(cb))
+            if latched:  # the sums and the bias, copied when final
+                terms, bias = (
+                    [self._latched(m, ctrl, lp, o, sum(terms, bias))],
+                    Const(0, signed(cb)),
+                )
             for s in lp.skips:
                 if s == "input" and not self.rate:
                     chan = pix[o * P * bits : (o + 1) * P * bits]
@@ -399,7 +417,7 @@ class Accelerator(CheckedComponent):
                     chan = sources[s][o * P : (o + 1) * P]
                     terms.append(chan.bit_select(ctrl.pos, 1) if P > 1 else chan)
             current = Signal(signed(cb), name=f"current_l{lp.index}_{o}")
-            m.d.comb += current.eq(sum(terms, Const(lp.bias[o], signed(cb))))
+            m.d.comb += current.eq(sum(terms, bias))
             currents.append(current)
         lanes = [Signal(signed(cb), name=f"lane_l{lp.index}_{i}") for i in range(U)]
         with m.Switch(ctrl.group):
@@ -409,6 +427,16 @@ class Accelerator(CheckedComponent):
                         o = g * U + i
                         m.d.comb += lanes[i].eq(currents[o] if o < C else 0)
         return lanes
+
+    def _latched(
+        self, m: Module, ctrl: ScheduleController, lp: LayerPlan, o: int, value: Any
+    ) -> Any:
+        """Channel ``o``'s current register of an overlapped layer: ``value`` (its sums and
+        bias) copied in the layer's ``latch`` cycle."""
+        reg = Signal(signed(lp.current_bits), name=f"latched_l{lp.index}_{o}")
+        with m.If(ctrl.latch[lp.index]):
+            m.d.sync += reg.eq(value)
+        return reg
 
     def _update(
         self,

@@ -32,7 +32,19 @@ At each rising edge::
     z[o] <- (0 if clear else z[o]) + 2**plane · Σ_{columns of o converted now}
                                      ±2**(j·cell_bits) · Σ_{row tiles r, valid} code[r]
 
-and ``clear`` (high in the cycle of a read, before any answer) starts a new sum. ``z`` packs
+and ``clear`` (high in the cycle of a read, before any answer) starts a new sum, ``plane``
+being the ``plane`` port (the read's plane, held while its codes arrive).
+
+**Streamed** (``streamed=True``, overlapped reads ``hw.overlap_reads``: the next read is issued
+while this one's codes still arrive, the next plane's or the next output position's) the
+accumulator times itself from its codes: ``plane`` is its own plane counter, the plane of the
+codes now arriving, advanced after the last conversion of column tile 0 (the widest, so the
+last code of a read) and wrapping after plane ``planes - 1``; and the first conversion of plane
+0 (conversion counter 0 of column tile 0, plane 0) starts the new sum in place of ``clear``
+(``z[o] <- 2**0 · Σ ...``), so the previous sum stays in ``z`` until the next one's first
+codes arrive. The codes of one read never share a cycle with the next read's
+(:class:`sim.models.crossbar.MacroProtocol`), so every code takes its own plane's shift and
+sum. ``z`` packs
 the outputs as signed ``z_bits`` fields, ``z[o]`` at bits ``o · z_bits``; it wraps modulo
 ``2**z_bits`` and is never clamped: :func:`accumulator_bits` gives a width that cannot
 overflow.
@@ -104,11 +116,15 @@ class EdgeAccumulator(CheckedComponent):
         row_tiles: row tiles per column tile.
         adcs: ADCs per tile ``A`` (``tile_cols / columns_per_adc``).
         z_bits: width of each signed ``z[o]``, 2..64.
-        planes: input bit-planes (``plane`` port when > 1).
+        planes: input bit-planes (``plane`` port when > 1, unless ``streamed``).
+        streamed: time the sums from the codes (module doc): the plane of each code from an
+            own counter (``bit_length(planes - 1)`` flip-flops), a new sum with the first
+            code of plane 0; no ``clear`` and ``plane`` ports.
 
     Ports:
         codes: In(row_tiles · Σ_t lanes_t · adc_bits); valid: In(row_tiles · len(col_tiles));
-        clear: In(1); plane: In(range(planes)); z: Out(out_channels · z_bits).
+        clear: In(1) and plane: In(range(planes)) (``planes > 1``), unless ``streamed``;
+        z: Out(out_channels · z_bits).
 
     Attributes:
         lanes, conversions: per column tile, codes per conversion and conversions per read.
@@ -127,6 +143,7 @@ class EdgeAccumulator(CheckedComponent):
         adcs: int,
         z_bits: int,
         planes: int = 1,
+        streamed: bool = False,
     ) -> dict[str, Any]:
         p: dict[str, Any] = {
             "out_channels": _int_param(out_channels, "out_channels", 1, 1 << 16),
@@ -138,6 +155,9 @@ class EdgeAccumulator(CheckedComponent):
             "z_bits": _int_param(z_bits, "z_bits", *Z_BITS),
             "planes": _int_param(planes, "planes", 1, 16),
         }
+        if not isinstance(streamed, bool):
+            raise RTLError(f"streamed must be True or False, not {streamed!r}")
+        p["streamed"] = streamed
         cols = 2 * p["slices"] * p["out_channels"]
         tiles = []
         for t, pair in enumerate(col_tiles):
@@ -160,11 +180,12 @@ class EdgeAccumulator(CheckedComponent):
         ports: dict[str, Any] = {
             "codes": In(self.row_tiles * sum(self.lanes) * self.adc_bits),
             "valid": In(self.row_tiles * len(tiles)),
-            "clear": In(1),
             "z": Out(self.out_channels * self.z_bits),
         }
-        if self.planes > 1:
-            ports["plane"] = In(range(self.planes))
+        if not self.streamed:
+            ports["clear"] = In(1)
+            if self.planes > 1:
+                ports["plane"] = In(range(self.planes))
         super().__init__(ports)
 
     def _lane_sum(self, col_tile: int, lane: int, codes: list[tuple[Any, Any]]) -> Any:
@@ -195,6 +216,19 @@ class EdgeAccumulator(CheckedComponent):
                 last = step == self.conversions[t] - 1
                 m.d.sync += step.eq(Mux(last, 0, step + 1))
             steps.append(step)
+        plane: Any = None
+        if self.planes > 1 and not self.streamed:
+            plane = self.plane
+        elif self.planes > 1:  # the plane of the codes now arriving (module doc)
+            plane = Signal(range(self.planes), name="code_plane")
+            with m.If(self.valid[0] & (steps[0] == self.conversions[0] - 1)):
+                m.d.sync += plane.eq(Mux(plane == self.planes - 1, 0, plane + 1))
+        if self.streamed:  # the first codes of a sum: conversion 0 of plane 0
+            clear: Any = Signal(name="first_codes")
+            first = self.valid[0] & (steps[0] == 0)
+            m.d.comb += clear.eq(first & (plane == 0) if plane is not None else first)
+        else:
+            clear = self.clear
         per_output: list[list[Any]] = [[] for _ in range(self.out_channels)]
         for t, (c0, c1) in enumerate(self.col_tiles):
             for col in range(c0, c1):
@@ -213,8 +247,8 @@ class EdgeAccumulator(CheckedComponent):
                 total = total - term if pol else total + term
             step = Signal(signed(zb), name=f"step{o}")
             m.d.comb += step.eq(total)
-            shifted = step << self.plane if self.planes > 1 else step
-            m.d.sync += self.z[o * zb : (o + 1) * zb].eq(Mux(self.clear, 0, z) + shifted)
+            shifted = step << plane if plane is not None else step
+            m.d.sync += self.z[o * zb : (o + 1) * zb].eq(Mux(clear, 0, z) + shifted)
         return m
 
 

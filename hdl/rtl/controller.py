@@ -4,13 +4,26 @@ For each Monte-Carlo sample of a ``start``: the dropout-mask fill (``fill_cycles
 timestep the input encoding (``encode_cycles``, rate coding) and per layer, per output position,
 one read step per bit-plane (``plane_cycles[b]`` cycles) and the update step
 (``update_cycles``) -- exactly the steps of :meth:`hdl.mapping.Schedule.iter_steps` with their
-cycle counts (a test replays that list against the controller's outputs). Nothing is
-data-dependent: the FSM counts cycles.
+start cycles and lengths (a test replays that list against the controller's outputs). Nothing
+is data-dependent: the FSM counts cycles.
+
+**Overlapped reads** (``hw.overlap_reads``): a layer with weighted edges runs in one state
+``L<i>_RUN`` with two sequencers. The read side issues plane ``b`` of position ``p`` at cycle
+``p · q + o_b`` of the layer (``q = position_period``, ``o_b = read_offsets[b]``), each read
+step ``read_step_cycles[b]`` cycles (the ADC sampling window) with ``reading`` high, and is idle
+for the rest of a period; it advances ``oy``, ``ox`` and ``plane``. The update side waits
+``sum_cycles`` cycles from the layer's start, updates position 0 (``update_cycles`` cycles),
+then every ``q`` cycles the next position; it advances ``pos``, ``group`` and ``lif_group``, so
+``pos`` is the position being updated and ``oy · W + ox`` the one being read. ``latch[i]`` is
+high in the cycle before each update (the position's sum is final in it): the accelerator
+copies the position's currents then. The layer ends with its last update:
+``(P - 1) · q + sum_cycles + update_cycles`` cycles.
 
 **Outputs** (combinational unless said): ``fill`` / ``encode`` during those steps; ``read[i]``
 in the first cycle of a read step of layer ``i`` and ``reading[i]`` in all its cycles;
-``update[i]`` in its update cycles; the registers ``t`` (timestep), ``pos`` (output position
-``oy · W + ox``), ``oy``, ``ox``, ``plane``, ``group`` (update cycle within the position,
+``update[i]`` in its update cycles; ``latch[i]`` (overlapped reads, above); the registers ``t``
+(timestep), ``pos`` (output position ``oy · W + ox``; with overlapped reads the updated one),
+``oy``, ``ox``, ``plane``, ``group`` (update cycle within the position,
 ``0 .. update_cycles - 1``) and ``lif_group = pos · update_cycles + group`` (the LIF array's
 word); ``first = (t == 0)``. ``prefetch`` is high in the cycle before each fill step (the
 ``start`` cycle, or the last cycle of the previous sample), so dropout sources with a start
@@ -37,9 +50,11 @@ sample's result not yet taken), the controller waits in a stall state before emi
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
 from typing import Any
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib.wiring import In, Out
 
 from hdl.mapping import LayerMap, Mapping
@@ -77,9 +92,11 @@ class ScheduleController(CheckedComponent):
         layers = mapping.layers
         n = len(layers)
         self.max_step = max(
-            [max(lm.plane_cycles, default=1) for lm in layers]
+            [max(lm.read_step_cycles, default=1) for lm in layers]
             + [mapping.fill_cycles, mapping.encode_cycles, 1]
         )
+        #: overlapped reads: the layers run by the read and update sequencers (L<i>_RUN)
+        self.runs = tuple(mapping.hw.overlap_reads and bool(lm.read_step_cycles) for lm in layers)
         super().__init__(
             {
                 "start": In(1),
@@ -96,6 +113,7 @@ class ScheduleController(CheckedComponent):
                 "read": Out(n),
                 "reading": Out(n),
                 "update": Out(n),
+                "latch": Out(n),
                 "t": Out(_size(mapping.timesteps)),
                 "first": Out(1),
                 "pos": Out(_size(max(lm.positions for lm in layers))),
@@ -120,6 +138,13 @@ class ScheduleController(CheckedComponent):
         double = has_fill and mp.hw.mask_double_buffer
         has_encode = mp.encode_cycles > 0
         pending = Signal(range(mp.fill_cycles + 1))  # background fill cycles left (double)
+        # overlapped reads: cycle within the read period, reads done, update side's wait
+        runs = [lm for lm, run in zip(layers, self.runs, strict=True) if run]
+        rc = Signal(range(max([lm.position_period for lm in runs], default=1) + 1))
+        rdone = Signal()
+        waits = [max(lm.sum_cycles, lm.position_period - lm.update_cycles) for lm in runs]
+        uwait = Signal(range(max(waits, default=1) + 1))
+        updating, ustarted = Signal(), Signal()
         if double:
             with m.If(pending != 0):
                 m.d.sync += pending.eq(pending - 1)
@@ -127,6 +152,8 @@ class ScheduleController(CheckedComponent):
         m.d.sync += [self.emit.eq(0), self.emit_last.eq(0)]
 
         def layer_entry(i: int) -> str:
+            if self.runs[i]:
+                return f"L{i}_RUN"
             return f"L{i}_READ" if layers[i].plane_cycles else f"L{i}_UPDATE"
 
         def timestep_entry() -> str:
@@ -159,6 +186,80 @@ class ScheduleController(CheckedComponent):
                     if has_fill:  # this cycle is the next fill's prefetch cycle
                         m.d.comb += self.prefetch.eq(1)
                     m.next = sample_entry()
+
+        def layer_done(i: int) -> None:
+            """The last update cycle of layer ``i`` in this timestep: counters back to 0, on to
+            the next layer, timestep or sample."""
+            m.d.sync += [group.eq(0), pos.eq(0), oy.eq(0), ox.eq(0), lif_group.eq(0)]
+            if i + 1 < len(layers):
+                m.next = layer_entry(i + 1)
+            else:
+                with m.If(t != T - 1):
+                    m.d.sync += t.eq(t + 1)
+                    m.next = timestep_entry()
+                with m.Else():  # the sample is done
+                    m.d.sync += t.eq(0)
+                    with m.If(self.hold):
+                        m.next = "STALL"
+                    with m.Else():
+                        finish_sample()
+
+        def run_layer(i: int, lm: LayerMap) -> None:
+            """``L<i>_RUN``: the read and update sequencers of an overlapped layer (module
+            doc); every register they use is 0 when the state is entered."""
+            height, width = _hw_of(lm)
+            q, G, P = lm.position_period, lm.update_cycles, lm.positions
+            offsets, span = lm.read_offsets, sum(lm.read_step_cycles)
+            with m.State(f"L{i}_RUN"):
+                # read side: period counter rc, plane b's read at rc == o_b
+                strobe = reduce(operator.or_, (rc == o for o in offsets))
+                m.d.comb += [
+                    self.reading[i].eq(~rdone & (rc < span)),
+                    self.read[i].eq(~rdone & strobe),
+                ]
+                with m.If(~rdone):
+                    with m.If(rc == q - 1):
+                        m.d.sync += [rc.eq(0), plane.eq(0)]
+                        last = (oy == height - 1) & (ox == width - 1)
+                        with m.If(last):
+                            m.d.sync += [rdone.eq(1), oy.eq(0), ox.eq(0)]
+                        with m.Elif(ox == width - 1):
+                            m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
+                        with m.Else():
+                            m.d.sync += ox.eq(ox + 1)
+                    with m.Else():
+                        m.d.sync += rc.eq(rc + 1)
+                        for b in range(1, len(offsets)):
+                            with m.If(rc == offsets[b] - 1):
+                                m.d.sync += plane.eq(b)
+                # update side: wait sum_cycles, then an update every q cycles
+                with m.If(~updating):
+                    target = Mux(ustarted, q - G, lm.sum_cycles) if q > G else lm.sum_cycles
+                    with m.If(uwait == target - 1):
+                        m.d.comb += self.latch[i].eq(1)
+                        m.d.sync += [updating.eq(1), uwait.eq(0)]
+                    with m.Else():
+                        m.d.sync += uwait.eq(uwait + 1)
+                with m.Else():
+                    m.d.comb += self.update[i].eq(1)
+                    m.d.sync += lif_group.eq(lif_group + 1)
+                    with m.If(group != G - 1):
+                        m.d.sync += group.eq(group + 1)
+                    with m.Elif(pos != P - 1):  # the next position's update
+                        m.d.sync += [group.eq(0), pos.eq(pos + 1), ustarted.eq(1)]
+                        if q == G:  # it starts at once: its sum is final now
+                            m.d.comb += self.latch[i].eq(1)
+                        else:
+                            m.d.sync += updating.eq(0)
+                    with m.Else():  # the layer is done: both sides back to 0
+                        m.d.sync += [
+                            rc.eq(0),
+                            rdone.eq(0),
+                            plane.eq(0),
+                            updating.eq(0),
+                            ustarted.eq(0),
+                        ]
+                        layer_done(i)
 
         def count(limit: int, then: str) -> None:
             with m.If(cyc == limit - 1):
@@ -207,6 +308,9 @@ class ScheduleController(CheckedComponent):
                     m.d.comb += self.encode.eq(1)
                     count(mp.encode_cycles, layer_entry(0))
             for i, lm in enumerate(layers):
+                if self.runs[i]:
+                    run_layer(i, lm)
+                    continue
                 _, width = _hw_of(lm)
                 planes = len(lm.plane_cycles)
                 if planes:
@@ -214,7 +318,7 @@ class ScheduleController(CheckedComponent):
                         m.d.comb += [self.reading[i].eq(1), self.read[i].eq(cyc == 0)]
                         last_cycle = Signal(name=f"read_last_l{i}")
                         with m.Switch(plane):
-                            for b, cycles in enumerate(lm.plane_cycles):
+                            for b, cycles in enumerate(lm.read_step_cycles):
                                 with m.Case(b):
                                     m.d.comb += last_cycle.eq(cyc == cycles - 1)
                         with m.If(last_cycle):
@@ -239,19 +343,7 @@ class ScheduleController(CheckedComponent):
                             m.d.sync += ox.eq(ox + 1)
                         m.next = layer_entry(i)
                     with m.Else():  # the layer is done for this timestep
-                        m.d.sync += [group.eq(0), pos.eq(0), oy.eq(0), ox.eq(0), lif_group.eq(0)]
-                        if i + 1 < len(layers):
-                            m.next = layer_entry(i + 1)
-                        else:
-                            with m.If(t != T - 1):
-                                m.d.sync += t.eq(t + 1)
-                                m.next = timestep_entry()
-                            with m.Else():  # the sample is done
-                                m.d.sync += t.eq(0)
-                                with m.If(self.hold):
-                                    m.next = "STALL"
-                                with m.Else():
-                                    finish_sample()
+                        layer_done(i)
             with m.State("STALL"):  # the previous sample's result has not been taken yet
                 with m.If(~self.hold):
                     finish_sample()

@@ -38,9 +38,11 @@ and ``interval``); the accelerator's :class:`~hdl.rtl.plan.TilePort` lists ``f``
 (``first_cycles``) and ``c`` (``conversion_cycles``) per tile.
 
 In the accelerator (:mod:`hdl.rtl.accelerator`) a read step raises ``read`` in its first cycle
-and keeps the word lines for the whole step (``f + (mux_steps - 1)·c + 2`` cycles); the
-conversions go into the edge's :class:`~hdl.rtl.accumulate.EdgeAccumulator` as they arrive,
-which takes one conversion in every cycle.
+and keeps the word lines for the whole step (``f + (mux_steps - 1)·c + 2`` cycles; with
+``hw.overlap_reads`` only the ``mux_steps·c`` sampling cycles, the next read, of the next
+plane or output position, following at once); the conversions go into the edge's
+:class:`~hdl.rtl.accumulate.EdgeAccumulator` as they arrive, which takes one conversion in
+every cycle.
 
 Example::
 
