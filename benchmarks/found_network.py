@@ -63,7 +63,7 @@ def commands(build: Path, quick: bool) -> list[tuple[str, list[str]]]:
         train.append("--no-corruptions")
     net = str(build / RUN / "network")
     rtl = ["rtl", net, "--no-progress"] + (["--no-synth"] if quick else [])
-    sim = ["sim", net, "--no-progress", "--images", "3" if quick else "50"]
+    sim = ["sim", net, "--simulator", "icarus", "--no-progress", "--images", "3" if quick else "50"]
     sim += ["--samples", "2" if quick else "3"]
     return [
         ("search", search),

@@ -5,7 +5,8 @@
     neurocim study    [--out build/study] [--quick]   (--quick: build/study-quick)
     neurocim rtl      NETWORK [--hw KEY=VALUE ...] [--out DIR] [--name accelerator] [--no-synth]
     neurocim sim      NETWORK [--rtl DIR] [--images N] [--samples M] [--max-accuracy-loss F]
-                      [--simulator icarus|verilator|amaranth]   (exit 1: RTL != golden, 3: loss)
+                      [--simulator auto|icarus|verilator|amaranth] [--jobs N]
+                      (exit 1: RTL != golden, 3: loss)
     neurocim search   --config x.toml [--set search.key=value ...] [--storage URL] [--study NAME]
                       [--trials N] [--sampler random|tpe|nsga2] [--baseline]
     neurocim flow     [--config flow.toml] [--set section.key=value ...] [--from STEP] [--to STEP]
@@ -25,7 +26,7 @@ import os
 import sys
 from pathlib import Path
 
-from sim.simulators import SIMULATORS
+from sim.simulators import SIMULATOR_CHOICES
 
 __all__ = ["main"]
 
@@ -320,8 +321,9 @@ def _cmd_sim(args) -> int:
     )
     if bundle is None:
         check_design(net, hw, driver)
-    if args.simulator not in SIMULATORS:  # pragma: no cover - argparse checks
+    if args.simulator not in SIMULATOR_CHOICES:  # pragma: no cover - argparse checks
         raise FlowError(f"unknown simulator {args.simulator!r}")
+    sim_step.check_jobs(args.jobs)
     if args.waves and args.simulator == "amaranth":
         raise FlowError("--waves needs a Verilog simulator: use --simulator icarus or verilator")
     images = load_images(
@@ -350,6 +352,7 @@ def _cmd_sim(args) -> int:
         driver=driver,
         simulator=args.simulator,
         waves=args.waves,
+        jobs=args.jobs,
         bundle=bundle,
         network_path=args.network,
         max_accuracy_loss=args.max_accuracy_loss,
@@ -367,13 +370,13 @@ def _cmd_sim(args) -> int:
             else f"{result.cycles_per_second:,.0f} busy cycles/s"
         )
         print(
-            f"sim {net.name} ({design}) on {args.simulator}: {verdict}, {what}; busy cycles "
+            f"sim {net.name} ({design}) on {result.simulator}: {verdict}, {what}; busy cycles "
             f"per image {sorted(set(c['per_image']))} (schedule {c['schedule']:,}); "
             f"{result.seconds:.1f} s, {speed}"
         )
         print(f"  {sim_step.accuracy_line(report['accuracy'])}")
     else:
-        print(f"sim {net.name} ({design}) on {args.simulator}: {verdict}, {what}")
+        print(f"sim {net.name} ({design}) on {result.simulator}: {verdict}, {what}")
     for finding in result.findings[:5]:
         print(f"  {finding}")
     if len(result.findings) > 5:
@@ -687,9 +690,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mtj-seed", type=int, default=0, help="seed of the MTJ device models")
     p.add_argument(
         "--simulator",
-        choices=SIMULATORS,
-        default=SIMULATORS[0],
-        help="Verilog on Icarus or Verilator (cocotb), or Amaranth's simulator (default icarus)",
+        choices=SIMULATOR_CHOICES,
+        default=SIMULATOR_CHOICES[0],
+        help="Verilog on Icarus or Verilator (cocotb), or Amaranth's simulator; auto (the "
+        "default): Verilator where it is installed, else Icarus",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="simulator processes, one contiguous shard of the images each (Verilog "
+        "simulators; default: the CPUs, at most one per image)",
     )
     p.add_argument("--waves", action="store_true", help="dump waves (Verilog simulators)")
     p.add_argument(

@@ -3,7 +3,8 @@
 :func:`simulate_amaranth` plays every crossbar macro (:mod:`sim.models.crossbar`, programmed
 with :func:`hdl.rtl.accelerator.tile_cells`, converting its columns on its ADCs with the timing
 of its :class:`~hdl.rtl.plan.TilePort`: serial or pipelined ADCs) and every MTJ dropout module
-(:mod:`sim.models.mtj`, seeded), streams the images in, runs ``samples``
+(:mod:`sim.models.mtj`, seeded per image: module ``i`` draws image ``n`` from
+:func:`~sim.models.mtj.module_key` ``(mtj_seed, n, i)``), streams the images in, runs ``samples``
 Monte-Carlo samples per image and records the outputs, every layer's spikes per timestep, the
 busy cycles, the event counters and the masks the MTJ models drew. The cocotb testbench
 (:mod:`sim.tb_accelerator`) does the same on the Verilog; both are compared with
@@ -101,7 +102,7 @@ def simulate_amaranth(
     mtjs = []
     for mod in acc.mtj_modules:
         model = MTJModuleModel(
-            acc.driver.device, hw.clock_mhz, mod.setting.code_bits, [mtj_seed, len(mtjs)]
+            acc.driver.device, hw.clock_mhz, mod.setting.code_bits, mtj_seed, len(mtjs)
         )
         mtjs.append((mod, amaranth_mtj(model, getattr(acc, mod.name))))
     with _long_integers():
@@ -153,6 +154,8 @@ def simulate_amaranth(
         ctx.set(acc.counts.ready, 1)
         for n in range(n_img):
             state["image"], state["sample"] = n, 0
+            for _, proc in mtjs:
+                proc.model.begin_image(n)  # the draws of image n depend on n only
             for v in x[n].reshape(-1):
                 ctx.set(acc.pixels.payload, int(v))
                 ctx.set(acc.pixels.valid, 1)

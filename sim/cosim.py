@@ -1,11 +1,15 @@
 """The whole accelerator's Verilog in a Verilog simulator, next to its behavioural analog parts.
 
 :func:`run_cosim` is the Verilog counterpart of :func:`sim.amaranth_accel.simulate_amaranth`:
-it generates the :class:`~hdl.rtl.accelerator.Accelerator`'s Verilog, writes what the cocotb
-testbench :mod:`sim.tb_accelerator` needs into the configuration's build directory, runs the
-bench on Icarus Verilog (or Verilator) through :func:`sim.runner.run_cocotb` and reads the
-bench's result file back into an :class:`~sim.amaranth_accel.AcceleratorRun`, which
-:func:`sim.compare.compare_run` checks against the golden model::
+it generates the :class:`~hdl.rtl.accelerator.Accelerator`'s Verilog and the simulation top
+around it (:mod:`sim.sim_top`: one behavioural Verilog macro per crossbar tile, one MTJ module
+per MTJ port, a trace writer), writes what the cocotb testbench :mod:`sim.tb_accelerator`
+needs into the configuration's build directory, builds it once on Verilator or Icarus
+(:func:`sim.runner.build_cocotb`; Verilator by default where it is installed), runs the bench
+on ``jobs`` contiguous shards of the images in parallel (:func:`sim.runner.run_built`), merges
+the shards' results in image order (:func:`merge_shards`) and reads them back into an
+:class:`~sim.amaranth_accel.AcceleratorRun`, which :func:`sim.compare.compare_run` checks
+against the golden model::
 
     >>> run = run_cosim(net, hw, x, samples=2, mtj_seed=3)            # doctest: +SKIP
     >>> verdict = compare_run(net, hw, x, 2, run)                      # doctest: +SKIP
@@ -15,25 +19,29 @@ bench's result file back into an :class:`~sim.amaranth_accel.AcceleratorRun`, wh
 Files of a run, in ``<build_root>/accelerator-<digest>/`` (``digest``: the first 12 hex digits
 of the SHA-256 of the Verilog and every input, so distinct runs never share a directory):
 
-==================== =========================================================================
-``accelerator.v``    the generated Verilog (top module ``accelerator``)
-``cosim.json``       the bench's configuration: manifest (:meth:`Accelerator.manifest`), the
-                     layers with neurons, samples, MTJ seed and device, ADC bits, clock,
-                     cycle limits
-``cells/<tile>.npy`` int64 ``(rows, cols)`` cells of each crossbar macro
-                     (:func:`~hdl.rtl.accelerator.tile_cells`)
-``images.npy``       int64 ``(N, C, H, W)`` images
-``result.json``      what the bench observed (:data:`RESULT_FORMAT`; sorted keys, no times:
-                     byte for byte the same for the same inputs)
-``perf.json``        simulated cycles and wall-clock seconds of the bench (not reproducible)
-``build.log``,       the simulator's build and run logs, cocotb's verdict
-``sim.log``,
-``results.xml``
-==================== =========================================================================
+========================== ===================================================================
+``accelerator.v``          the generated Verilog (top module ``accelerator``)
+``accelerator_sim_top.v``  the simulation top with the macros and MTJ modules
+                           (:func:`sim.sim_top.sim_top_verilog`)
+``cosim.json``             the bench's configuration: manifest
+                           (:meth:`Accelerator.manifest`), the layers with neurons, samples,
+                           MTJ seed and device, ADC bits, clock, cycle limits
+``cells/<tile>.npy``       int64 ``(rows, cols)`` cells of each crossbar macro
+                           (:func:`~hdl.rtl.accelerator.tile_cells`, baked into its module)
+``images.npy``             int64 ``(N, C, H, W)`` images
+``shard-<k>/``             shard ``k``: its ``cosim.json`` (``images``, ``first_image``),
+                           ``images.npy``, the trace, ``shard.json``, ``perf.json``, ``sim.log``
+``result.json``            the merged observations (:data:`RESULT_FORMAT`; sorted keys, no
+                           times: byte for byte the same for the same inputs, any ``jobs``)
+``perf.json``              simulated cycles and wall-clock seconds of the shards, summed (not
+                           reproducible)
+``build.log``              the simulator's build log
+========================== ===================================================================
 
 The same network, hardware, images, samples and seed give the same outputs, spikes, cycles,
-events and MTJ masks as :func:`~sim.amaranth_accel.simulate_amaranth` (the MTJ module models
-are seeded ``[mtj_seed, module index]`` in :attr:`Accelerator.mtj_modules` order in both).
+events and MTJ masks as :func:`~sim.amaranth_accel.simulate_amaranth`: module ``i`` (in
+:attr:`Accelerator.mtj_modules` order) draws image ``n`` from
+:func:`sim.models.mtj.module_key` ``(mtj_seed, n, i)`` in both.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -58,15 +67,35 @@ from hdl.rtl.lif import emit_verilog
 from hdl.rtl.plan import AcceleratorPlan, plan_accelerator
 from sim.amaranth_accel import AcceleratorRun
 from sim.models.mtj import masks_from_bits
-from sim.runner import SimulationError, config_build_dir, run_cocotb
+from sim.runner import (
+    SimulationError,
+    build_cocotb,
+    config_build_dir,
+    resolve_simulator,
+)
+from sim.shards import (
+    PROGRESS_FILE,
+    RESULT_FORMAT,
+    SHARD_FORMAT,
+    check_jobs,
+    lfsr_across_images,
+    merge_shards,
+    progress_ticker,
+    run_shards,
+    shard_ranges,
+)
+from sim.sim_top import SIM_TOP, sim_top_verilog
 
 __all__ = [
     "PROGRESS_FILE",
     "RESULT_FORMAT",
+    "SHARD_FORMAT",
     "TOPLEVEL",
     "CosimError",
     "CosimRun",
     "diff_runs",
+    "lfsr_across_images",
+    "merge_shards",
     "read_result",
     "run_cosim",
     "traced_layers",
@@ -74,10 +103,6 @@ __all__ = [
 
 #: Name of the Verilog top module (and of the build directory's prefix) unless told otherwise.
 TOPLEVEL = "accelerator"
-#: File of the build directory where the bench counts the images it has finished.
-PROGRESS_FILE = "progress.txt"
-#: ``format`` field of ``result.json``; the reader refuses any other.
-RESULT_FORMAT = "neurocim-cosim-result-1"
 #: The bench fails when a ``start`` keeps ``busy`` high this many times the schedule's cycles.
 TIMEOUT_FACTOR = 4
 
@@ -93,8 +118,10 @@ class CosimRun(AcceleratorRun):
     Attributes (besides the inherited ones):
         simulator: ``"icarus"`` or ``"verilator"``.
         build_dir: the run's directory (Verilog, inputs, logs, ``result.json``, waves).
-        sim_cycles: clock cycles simulated (reset, pixel streaming and every ``start``).
-        sim_seconds: wall-clock seconds of the bench's clocked part (not reproducible).
+        sim_cycles: clock cycles simulated (reset, pixel streaming and every ``start``), summed
+            over the shards.
+        sim_seconds: wall-clock seconds of the benches' clocked parts, summed over the shards
+            (not reproducible).
         waves: the wave file when ``waves`` was asked for.
     """
 
@@ -106,7 +133,7 @@ class CosimRun(AcceleratorRun):
 
     @property
     def cycles_per_second(self) -> float:
-        """Simulated clock cycles per wall-clock second of the bench."""
+        """Simulated clock cycles per wall-clock second of one bench process."""
         return self.sim_cycles / self.sim_seconds if self.sim_seconds > 0 else 0.0
 
 
@@ -131,8 +158,12 @@ def _check_inputs(net: Network, x: Any, samples: Any, mtj_seed: Any) -> np.ndarr
         raise CosimError(f"samples must be an integer in 1..{limit}, got {samples!r}")
     if not 1 <= int(samples) <= limit:
         raise CosimError(f"samples must be in 1..{limit} (the samples port), got {samples}")
-    if isinstance(mtj_seed, bool) or not isinstance(mtj_seed, (int, np.integer)) or mtj_seed < 0:
-        raise CosimError(f"mtj_seed must be an integer >= 0, got {mtj_seed!r}")
+    if (
+        isinstance(mtj_seed, bool)
+        or not isinstance(mtj_seed, (int, np.integer))
+        or not 0 <= mtj_seed < 2**64
+    ):
+        raise CosimError(f"mtj_seed must be an integer in 0..2^64-1, got {mtj_seed!r}")
     return arr.astype(np.int64)
 
 
@@ -188,7 +219,7 @@ def run_cosim(
     x: np.ndarray,
     samples: int = 1,
     mtj_seed: int = 0,
-    simulator: str = "icarus",
+    simulator: str | None = None,
     waves: bool = False,
     build_root: str | os.PathLike[str] | None = None,
     driver: MTJDriver | None = None,
@@ -197,6 +228,7 @@ def run_cosim(
     top: str = TOPLEVEL,
     cells: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    jobs: int | None = None,
 ) -> CosimRun:
     """Run the images ``x`` through the accelerator's Verilog, ``samples`` samples each.
 
@@ -205,9 +237,11 @@ def run_cosim(
         hw: the hardware configuration (default :class:`HardwareConfig` ``()``).
         x: int ``(N, C, H, W)`` images, pixels in ``0 .. 2^input.bits - 1``, run back to back.
         samples: Monte-Carlo samples per image (``1 .. 65535``).
-        mtj_seed: seed of the MTJ module models (module ``i`` gets ``[mtj_seed, i]``).
-        simulator: ``"icarus"`` or ``"verilator"`` (see :mod:`sim.runner`).
-        waves: also dump the waves (``<top>.fst`` / ``dump.vcd`` in the build directory).
+        mtj_seed: seed of the MTJ modules, ``0 .. 2^64 - 1`` (module ``i`` draws image ``n``
+            from :func:`sim.models.mtj.module_key` ``(mtj_seed, n, i)``).
+        simulator: ``"icarus"``, ``"verilator"``, or ``None`` / ``"auto"``: Verilator where it
+            is installed, else Icarus (:func:`sim.runner.default_simulator`).
+        waves: also dump the waves (``<top>.fst`` / ``dump.vcd``; one shard).
         build_root: directory of the per-configuration build directories (default
             ``<repository>/build/sim``).
         driver: the MTJ drive sequence (default: the network's, else
@@ -215,16 +249,20 @@ def run_cosim(
         verilog_files: simulate these Verilog files as they are (e.g. those of a ``neurocim
             rtl`` bundle, generated for ``net``, ``hw`` and ``driver``) instead of generating
             the Verilog; ``top`` is their top module.
-        top: the top module's name.
+        top: the accelerator's top module's name.
         cells: tile name -> the cells its macro is programmed with (default
             :func:`~hdl.rtl.accelerator.tile_cells` of the network).
         progress: called with one line per stage and, while the bench runs, the images done.
+        jobs: simulator processes (default: the CPUs, at most one per image): the images are
+            split into ``jobs`` contiguous shards run in parallel on one build, and the shards'
+            results merged in image order, equal to a run in one process. One shard when the
+            network's LFSRs run across images (:func:`lfsr_across_images`) or with ``waves``.
 
     Returns:
         A :class:`CosimRun` (an :class:`~sim.amaranth_accel.AcceleratorRun`).
 
     Raises:
-        CosimError: unusable images, samples, seed or cells.
+        CosimError: unusable images, samples, seed, cells, simulator name or jobs.
         hdl.rtl.lif.RTLError: the network cannot be generated.
         sim.runner.SimulatorNotFound: the simulator is missing (the message says how to
             install it).
@@ -236,31 +274,56 @@ def run_cosim(
         raise CosimError(f"net must be an hdl.ir.Network, not {type(net).__name__}")
     images = _check_inputs(net, x, samples, mtj_seed)
     samples, mtj_seed = int(samples), int(mtj_seed)
+    n_images = int(images.shape[0])
+    jobs = check_jobs(jobs, n_images)
+    try:
+        simulator = resolve_simulator(simulator)
+    except ValueError as err:
+        raise CosimError(str(err)) from None
     say = progress or (lambda line: None)
+    if jobs > 1 and (waves or lfsr_across_images(net)):
+        why = "waves" if waves else "the network's LFSRs run across images"
+        say(f"one shard instead of {jobs}: {why}")
+        jobs = 1
     acc: Accelerator | AcceleratorPlan
     if verilog_files is None:
         acc = Accelerator(net, hw, driver)
         say("generating the Verilog")
         verilog = emit_verilog(acc, name=top)
-        sources: str | list[Path] = verilog
     else:
         acc = plan_accelerator(net, hw, driver)  # the geometry only: the Verilog is given
-        sources = [Path(f).resolve() for f in verilog_files]
         try:
-            verilog = "".join(f.read_text() for f in sources)
+            verilog = "".join(Path(f).read_text() for f in verilog_files)
         except OSError as err:
             raise CosimError(f"cannot read the Verilog to simulate: {err}") from err
     layers = traced_layers(acc)
     if cells is None:
         cells = {t.name: tile_cells(acc.net, t, hw) for t in acc.tiles}
     cells = _check_cells(acc, cells)
+    manifest = acc.manifest()
+    try:
+        top_text = sim_top_verilog(
+            verilog,
+            top,
+            manifest,
+            layers,
+            cells,
+            int(hw.adc_bits),
+            acc.driver.device,
+            float(hw.clock_mhz),
+            mtj_seed,
+            EVENTS,
+        )
+    except ValueError as err:
+        raise CosimError(f"cannot wrap the Verilog in the simulation top: {err}") from err
     period_ps = max(2, 2 * round(5e5 / float(hw.clock_mhz)))
     schedule_cycles = acc.cycles(samples)
     config = {
-        "manifest": acc.manifest(),
+        "manifest": manifest,
         "layers": layers,
         "samples": samples,
-        "images": int(images.shape[0]),
+        "images": n_images,
+        "first_image": 0,
         "mtj_seed": mtj_seed,
         "mtj_device": asdict(acc.driver.device),
         "adc_bits": int(hw.adc_bits),
@@ -270,11 +333,11 @@ def run_cosim(
         "timeout_cycles": int(TIMEOUT_FACTOR * schedule_cycles),
         "pixel_timeout_cycles": 64,
     }
-    config_text = json.dumps(config, sort_keys=True, indent=1) + "\n"
+    config_text = _json_text(config)
     blobs = {f"cells/{name}.npy": _npy_bytes(c) for name, c in cells.items()}
     blobs["images.npy"] = _npy_bytes(images)
     digest = hashlib.sha256()
-    for part in (simulator, str(waves), top, verilog, config_text):
+    for part in (simulator, str(waves), top, verilog, top_text, config_text):
         digest.update(part.encode() + b"\0")
     for name in sorted(blobs):
         digest.update(name.encode() + b"\0" + blobs[name])
@@ -287,54 +350,63 @@ def run_cosim(
     for name, data in blobs.items():
         _write_if_changed(out / name, data)
     _write_if_changed(out / "cosim.json", config_text.encode())
+    if verilog_files is None:
+        _write_if_changed(out / f"{top}.v", verilog.encode())
+    _write_if_changed(out / f"{SIM_TOP}.v", top_text.encode())
     result_path, perf_path = out / "result.json", out / "perf.json"
-    progress_path = out / PROGRESS_FILE
-    for stale in (result_path, perf_path, progress_path):
+    for stale in (result_path, perf_path):
         stale.unlink(missing_ok=True)
+    for old in sorted(out.glob("shard-*")):
+        shutil.rmtree(old)
 
-    n_images = int(images.shape[0])
-    state = {"phase": "", "done": 0, "said": 0.0}
-
-    def on_tick(phase: str, seconds: float) -> None:
-        if phase != state["phase"]:
-            state.update(phase=phase, said=seconds)
-        if phase == "test":
-            try:
-                done = int(progress_path.read_text().strip() or 0)
-            except (OSError, ValueError):
-                done = 0
-            if done != state["done"]:
-                state.update(done=done, said=seconds)
-                say(f"{simulator}: image {done} of {n_images} done ({seconds:.0f} s)")
-                return
-        if seconds - state["said"] >= 15:
-            state["said"] = seconds
-            what = "building" if phase == "build" else "simulating"
-            say(f"{simulator}: still {what} ({seconds:.0f} s)")
-
-    say(f"building the Verilog with {simulator}, then {n_images} image(s) x {samples} sample(s)")
-    sim = run_cocotb(
+    sources = [Path(f).resolve() for f in verilog_files] if verilog_files else [out / f"{top}.v"]
+    sources.append(out / f"{SIM_TOP}.v")
+    ranges = shard_ranges(n_images, jobs)
+    say(
+        f"building the Verilog with {simulator}, then {n_images} image(s) x {samples} "
+        f"sample(s) in {jobs} process(es)"
+    )
+    build = build_cocotb(
         sources,
-        toplevel=top,
-        test_module="sim.tb_accelerator",
-        params={"dir": str(out), **key},
+        toplevel=SIM_TOP,
         build_dir=out,
         simulator=simulator,
         waves=waves,
-        on_tick=on_tick if progress is not None else None,
+        on_tick=progress_ticker(say, simulator, [], n_images) if progress is not None else None,
+        top_only=True,  # the bench drives and reads the simulation top's ports only
     )
-    if not result_path.is_file():
-        raise SimulationError(
-            f"the bench sim.tb_accelerator passed but wrote no {result_path}; log {sim.log}"
+    dirs = []
+    for k, (first, stop) in enumerate(ranges):
+        d = out / f"shard-{k}"
+        d.mkdir()
+        (d / "images.npy").write_bytes(_npy_bytes(images[first:stop]))
+        (d / "cosim.json").write_text(
+            _json_text({**config, "images": stop - first, "first_image": first})
         )
+        dirs.append(d)
+    run_shards(build, dirs, key, say if progress is not None else None, simulator, n_images)
+    docs = [json.loads((d / "shard.json").read_text()) for d in dirs]
+    result = merge_shards(docs, manifest)
+    result_path.write_text(json.dumps(result, sort_keys=True, separators=(",", ":")) + "\n")
+    perfs = [json.loads((d / "perf.json").read_text()) for d in dirs]
+    perf = {
+        "cycles": sum(int(p["cycles"]) for p in perfs),
+        "seconds": sum(float(p["seconds"]) for p in perfs),
+        "shards": len(dirs),
+    }
+    perf_path.write_text(json.dumps(perf, sort_keys=True) + "\n")
     run = read_result(result_path, acc)
-    perf = json.loads(perf_path.read_text()) if perf_path.is_file() else {}
     run.simulator = simulator
     run.build_dir = out
-    run.sim_cycles = int(perf.get("cycles", 0))
-    run.sim_seconds = float(perf.get("seconds", 0.0))
-    run.waves = sim.waves
+    run.sim_cycles = perf["cycles"]
+    run.sim_seconds = perf["seconds"]
+    if waves:  # one shard; Verilator writes into its working directory
+        run.waves = dirs[0] / "dump.vcd" if simulator == "verilator" else out / f"{SIM_TOP}.fst"
     return run
+
+
+def _json_text(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, sort_keys=True, indent=1) + "\n"
 
 
 def read_result(path: str | os.PathLike[str], acc: Accelerator | AcceleratorPlan) -> CosimRun:

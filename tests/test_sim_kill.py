@@ -146,7 +146,7 @@ def test_killed_sim_leaves_no_vvp_and_no_old_pass(tmp_path):
     save_network(tiny_network(metadata={"dataset": "digits"}), net)
     rtl = tmp_path / "rtl"
     assert main(["rtl", str(net), *HW_ARGS, "--out", str(rtl), "--no-synth", "--no-progress"]) == 0
-    args = ["sim", str(net), "--rtl", str(rtl), "--no-progress"]
+    args = ["sim", str(net), "--rtl", str(rtl), "--simulator", "icarus", "--no-progress"]
     assert main([*args, "--images", "1"]) == 0
     sim = rtl / "sim"
     assert json.loads((sim / "sim.json").read_text())["verdict"] == "PASS"

@@ -34,7 +34,8 @@ lines: the ``ceil(columns / A)·c`` cycles from ``read`` (conversion ``s`` sampl
 s·c``); the next read may follow at once, its codes coming after the last of this one.
 Outside the valid cycles ``codes`` carry no meaning. The behavioural models of
 ``sim.models.crossbar`` play this (:class:`~sim.models.crossbar.MacroProtocol` with ``adcs``
-and ``interval``); the accelerator's :class:`~hdl.rtl.plan.TilePort` lists ``f``
+and ``interval``), and so does its Verilog twin, ``sim.models.crossbar_verilog``, in the
+simulation top of ``sim.sim_top``; the accelerator's :class:`~hdl.rtl.plan.TilePort` lists ``f``
 (``first_cycles``) and ``c`` (``conversion_cycles``) per tile.
 
 In the accelerator (:mod:`hdl.rtl.accelerator`) a read step raises ``read`` in its first cycle

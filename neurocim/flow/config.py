@@ -12,7 +12,7 @@
     [export]                     # input_bits, samples (the export check's MC samples)
     [estimate]                   # preset, samples (MC samples per priced inference)
     [rtl]                        # synth (bool), name (top module)
-    [sim]                        # images, samples, simulator, mtj_seed, max_accuracy_loss
+    [sim]                        # images, samples, simulator, mtj_seed, max_accuracy_loss, jobs
 
 The chip is chosen once, by the search (the winner's ``[search.space.hardware]`` values):
 estimate, rtl and sim read it from the search's winner and the RTL bundle, never from a flag.
@@ -82,28 +82,33 @@ class SimSettings:
     Attributes:
         images: test images simulated (the first of the test split).
         samples: Monte-Carlo samples per image (MTJ dropout masks).
-        simulator: ``icarus``, ``verilator`` or ``amaranth``.
+        simulator: ``auto`` (Verilator where it is installed, else Icarus), ``icarus``,
+            ``verilator`` or ``amaranth``.
         mtj_seed: seed of the behavioural MTJ's draws.
+        jobs: simulator processes of a Verilog simulator, one contiguous shard of the images
+            each (default: the CPUs, at most one per image).
         max_accuracy_loss: the RTL's accuracy may fall at most this far (a fraction) below the
             float torch model's on the same images.
     """
 
     images: int = 50
     samples: int = 3
-    simulator: str = "icarus"
+    simulator: str = "auto"
     mtj_seed: int = 0
     max_accuracy_loss: float = 0.02
+    jobs: int | None = None
 
     def __post_init__(self) -> None:
-        from neurocim.flow.sim import check_sim_args
-        from sim.simulators import SIMULATORS
+        from neurocim.flow.sim import check_jobs, check_sim_args
+        from sim.simulators import SIMULATOR_CHOICES
 
         if self.images < 1:
             raise FlowError(f"sim.images must be an integer >= 1, got {self.images}")
-        if self.simulator not in SIMULATORS:
+        if self.simulator not in SIMULATOR_CHOICES:
             raise FlowError(
-                f"sim.simulator must be one of {list(SIMULATORS)}, got {self.simulator!r}"
+                f"sim.simulator must be one of {list(SIMULATOR_CHOICES)}, got {self.simulator!r}"
             )
+        check_jobs(self.jobs, "sim.jobs")
         keys = ("samples", "mtj_seed", "max_accuracy_loss")
         check_sim_args(
             self.samples, self.mtj_seed, self.max_accuracy_loss, {k: f"sim.{k}" for k in keys}

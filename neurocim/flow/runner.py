@@ -242,6 +242,7 @@ def _step_sim(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> dict
         mtj_seed=s.mtj_seed,
         driver=driver,
         simulator=s.simulator,
+        jobs=s.jobs,
         bundle=bundle,
         network_path=path,
         max_accuracy_loss=s.max_accuracy_loss,

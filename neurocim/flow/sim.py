@@ -50,7 +50,7 @@ from neurocim.flow.rtl import (
     plan_manifest,
     read_bundle,
 )
-from sim.simulators import SIMULATORS, VERILOG_SIMULATORS
+from sim.simulators import AUTO, SIMULATOR_CHOICES, SIMULATORS, VERILOG_SIMULATORS
 
 __all__ = [
     "DEFAULT_MAX_ACCURACY_LOSS",
@@ -58,6 +58,7 @@ __all__ = [
     "SIMULATORS",
     "SimResult",
     "accuracy_line",
+    "check_jobs",
     "check_sim_args",
     "run_sim",
     "sim_design",
@@ -206,13 +207,14 @@ def simulate(
     *,
     samples: int = 1,
     mtj_seed: int = 0,
-    simulator: str = "icarus",
+    simulator: str = AUTO,
     waves: bool = False,
     build_root: str | Path | None = None,
     driver: MTJDriver | None = None,
     rtl_net: Network | None = None,
     bundle: Bundle | None = None,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> SimResult:
     """Run the images ``x`` through the RTL of ``net`` and compare with :func:`hdl.golden.run`.
 
@@ -227,9 +229,10 @@ def simulate(
         x: int ``(N, C, H, W)`` quantized images.
         samples: Monte-Carlo samples per image.
         mtj_seed: seed of the MTJ module models (their bits become the golden model's masks).
-        simulator: one of :data:`SIMULATORS`; ``icarus`` and ``verilator`` run the Verilog
-            under cocotb (:func:`sim.cosim.run_cosim`), ``amaranth`` the design in Amaranth's
-            simulator (:func:`sim.amaranth_accel.simulate_amaranth`).
+        simulator: one of :data:`SIMULATOR_CHOICES`; ``icarus`` and ``verilator`` run the
+            Verilog under cocotb (:func:`sim.cosim.run_cosim`), ``amaranth`` the design in
+            Amaranth's simulator (:func:`sim.amaranth_accel.simulate_amaranth`), ``auto``
+            Verilator where it is installed, else Icarus (the result names the one used).
         waves: dump waves (Verilog simulators only), into the run's build directory.
         build_root: where the Verilog simulators build (default ``build/sim``).
         rtl_net: the network the RTL is generated from (default ``net``): a deliberately
@@ -237,13 +240,20 @@ def simulate(
         bundle: simulate this ``rtl`` bundle (generated for ``net``, ``hw`` and ``driver``).
         progress: called with one line per stage (and the images done, on the Verilog
             simulators).
+        jobs: simulator processes of a Verilog simulator, each a contiguous shard of the
+            images (default: the CPUs, at most one per image; :func:`sim.cosim.run_cosim`).
 
     Raises:
         FlowError: unknown simulator, waves on Amaranth, missing simulator, a bundle whose
             Verilog Amaranth cannot stand in for.
     """
-    if simulator not in SIMULATORS:
-        raise FlowError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
+    if simulator not in SIMULATOR_CHOICES:
+        raise FlowError(
+            f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATOR_CHOICES)}"
+        )
+    check_jobs(jobs)
+    if simulator == AUTO:
+        simulator = _default_simulator()
     if waves and simulator not in VERILOG_SIMULATORS:
         raise FlowError(
             f"--waves needs a Verilog simulator: use --simulator {' or '.join(VERILOG_SIMULATORS)}"
@@ -287,6 +297,7 @@ def simulate(
                 top="accelerator" if bundle is None else bundle.top,
                 cells=cells,
                 progress=progress,
+                jobs=jobs,
             )
         except SimulatorNotFound as err:
             raise FlowError(f"{err} (or use --simulator amaranth)") from err
@@ -432,6 +443,27 @@ CLI_FLAGS = {
 """How :func:`check_sim_args` names the settings by default: ``neurocim sim``'s flags."""
 
 
+def _default_simulator() -> str:
+    """What ``auto`` means here: :func:`sim.runner.default_simulator`, or ``icarus`` when the
+    cocotb runner cannot be imported (simulating then fails with the reason)."""
+    try:
+        from sim.runner import default_simulator
+    except ImportError:
+        return "icarus"
+    return default_simulator()
+
+
+def check_jobs(jobs: Any, name: str = "--jobs") -> None:
+    """Raise :class:`FlowError` unless ``jobs`` is ``None`` (the CPUs) or an integer >= 1."""
+    if jobs is None:
+        return
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise FlowError(
+            f"{name} must be an integer >= 1 (simulator processes, one shard of the images "
+            f"each), got {jobs!r}: use 1 to run every image in one process"
+        )
+
+
 def check_sim_args(
     samples: Any,
     mtj_seed: Any,
@@ -462,7 +494,7 @@ def run_sim(
     *,
     samples: int = 1,
     mtj_seed: int = 0,
-    simulator: str = "icarus",
+    simulator: str = AUTO,
     waves: bool = False,
     driver: MTJDriver | None = None,
     rtl_net: Network | None = None,
@@ -471,6 +503,7 @@ def run_sim(
     max_accuracy_loss: float = DEFAULT_MAX_ACCURACY_LOSS,
     allow_accuracy_loss: bool = False,
     progress: Progress | None = None,
+    jobs: int | None = None,
 ) -> tuple[SimResult, dict[str, Any]]:
     """:func:`simulate` the images and write ``sim.json`` and ``sim.md`` into ``out_dir``
     (the Verilog simulators build in ``out_dir/build``); returns the result and the report.
@@ -505,6 +538,7 @@ def run_sim(
         rtl_net=rtl_net,
         bundle=bundle,
         progress=progress,
+        jobs=jobs,
     )
     mapping = _mapping(net, hw, driver)
     one = schedule_mapping(mapping, samples)
@@ -519,7 +553,7 @@ def run_sim(
         else {"source": "generated by neurocim sim from the network and its flags (no rtl bundle)"},
         "hardware": asdict(hw),
         "mtj_driver": {"pulse_ns": used.pulse_ns, "device": asdict(used.device)},
-        "simulator": simulator,
+        "simulator": result.simulator,
         "data": {
             "dataset": images.dataset,
             "source": images.source,

@@ -9,6 +9,10 @@ views of the same macro:
 * :func:`amaranth_macro`: an Amaranth simulator process that plays the macro next to the RTL;
 * :class:`CocotbCrossbarMacro`: a cocotb coroutine that plays it against Verilog signals.
 
+Its Verilog twin, :func:`sim.models.crossbar_verilog.crossbar_macro_verilog`, plays
+:class:`MacroProtocol` in the Verilog simulators' simulation top (:mod:`sim.sim_top`); the
+tests compare the two cycle by cycle.
+
 Both simulated macros follow the port list and timing of :mod:`hdl.rtl.crossbar`: a ``read`` in
 cycle ``k`` samples ``wl_en``, and ``codes_valid`` is high with the codes of one conversion of
 its ADCs ``latency`` cycles after it and then every ``interval`` cycles (:class:`MacroProtocol`:

@@ -8,24 +8,88 @@ back into physics with the device model (:class:`hdl.mtj.MTJDevice`):
 * a ``write`` pulse of ``W`` cycles at code ``k`` applies ``I = k · Ic0 / (2^b - 1)`` for
   ``t_w = W · 1000 / f`` ns; by its end the junction has switched to AP (state 1) with
   probability ``P_sw(I, t_w) = 1 - exp(-(t_w / tau0) · exp(-Delta (1 - I / Ic0)))``
-  (:meth:`hdl.mtj.MTJDevice.switching_probability`), drawn cycle by cycle from the model's own
-  seeded generator (see :meth:`MTJModuleModel.step`);
+  (:meth:`hdl.mtj.MTJDevice.switching_probability`), drawn cycle by cycle: a junction in P
+  switches in a write cycle when ``u < threshold[k]``, ``threshold[k] = floor(P_sw(I_k, 1
+  cycle) · 2^32)`` (:func:`threshold_table`) and ``u`` the cycle's 32-bit draw;
+* the draws are counter based (:func:`draw_u32`): draw ``j`` of image ``n`` of module ``m``
+  is the top half of SplitMix64's output ``mix64(key + (j + 1) · γ)`` with ``key =``
+  :func:`module_key` ``(seed, n, m)``, ``j`` counting the write cycles of the image. The draws
+  of an image depend on nothing before it, so images can be simulated in any order or in
+  parallel, and the Verilog module (:mod:`sim.models.mtj_verilog`) computes the same bits;
 * ``state`` always shows the junction's state (the RTL samples it at the end of ``sense``).
 
 Every drawn bit is recorded in ``bits`` (1 = AP = drop), so the golden model can replay the
 masks the RTL received (:func:`masks_from_bits`). :meth:`MTJModuleModel.step` is one clock cycle
-and is shared by the Amaranth-simulator process and the cocotb coroutine.
+and is shared by the Amaranth-simulator process and the cocotb coroutine; tell the model the
+image with :meth:`MTJModuleModel.begin_image` before the image's first cycle.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from hdl.mtj import MTJDevice
 
-__all__ = ["CocotbMTJModule", "MTJModuleModel", "amaranth_mtj", "masks_from_bits"]
+__all__ = [
+    "GAMMA",
+    "CocotbMTJModule",
+    "MTJModuleModel",
+    "amaranth_mtj",
+    "draw_u32",
+    "masks_from_bits",
+    "mix64",
+    "module_key",
+    "threshold_table",
+]
+
+MASK64 = 2**64 - 1
+#: SplitMix64's increment, ``floor(2^64 / golden ratio)`` (odd).
+GAMMA = 0x9E3779B97F4A7C15
+#: Largest seed, image index and module index (64, 32 and 32 bits).
+SEED_LIMIT, IMAGE_LIMIT, MODULE_LIMIT = 2**64, 2**32, 2**32
+
+
+def mix64(z: int) -> int:
+    """SplitMix64's finaliser: ``z ^= z >> 30; z *= 0xBF58476D1CE4E5B9; z ^= z >> 27;
+    z *= 0x94D049BB133111EB; z ^= z >> 31``, all modulo ``2^64``."""
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def seed_key(seed: int) -> int:
+    """``mix64(seed + γ)``: the first step of :func:`module_key`, the same for every image."""
+    return mix64(int(seed) + GAMMA)
+
+
+def module_key(seed: int, image: int, module: int) -> int:
+    """Key of the draws of ``module`` on ``image``: ``mix64(mix64(mix64(seed + γ) + image + γ)
+    + module + γ)`` (modulo ``2^64``; seed < 2^64, image and module < 2^32)."""
+    return mix64(mix64(seed_key(seed) + int(image) + GAMMA) + int(module) + GAMMA)
+
+
+def draw_u32(key: int, j: int) -> int:
+    """Draw ``j`` (0, 1, ...) of a key: ``mix64(key + (j + 1) · γ) >> 32`` (SplitMix64 started at
+    state ``key``, its ``j + 1``-th output, top 32 bits), uniform on ``0 .. 2^32 - 1``."""
+    return mix64(int(key) + (int(j) + 1) * GAMMA) >> 32
+
+
+def threshold_table(
+    device: MTJDevice, clock_mhz: float, code_bits: int, write_cycles: int = 1
+) -> list[int]:
+    """``threshold[k] = floor(P_sw(I_k, t) · 2^32)`` for every DAC code ``k = 0 .. 2^b - 1``,
+    ``I_k = k · Ic0 / (2^b - 1)``, ``t = write_cycles · 1000 / clock_mhz`` ns: a draw ``u`` (32
+    bits) switches the junction when ``u < threshold[k]`` (probability ``threshold[k] / 2^32``,
+    within ``2^-32`` of ``P_sw``; ``2^32`` when ``P_sw = 1``)."""
+    top = 2**code_bits - 1
+    currents = np.arange(top + 1, dtype=np.float64) * device.ic0_ua / top
+    pulse_ns = write_cycles * 1000.0 / float(clock_mhz)
+    p = np.asarray(device.switching_probability(currents, pulse_ns), dtype=np.float64)
+    return [min(2**32, math.floor(float(v) * 2**32)) for v in p.reshape(-1)]
 
 
 class MTJModuleModel:
@@ -35,17 +99,28 @@ class MTJModuleModel:
         device: the junction (nominal device of the design).
         clock_mhz: clock of the digital side [MHz] (converts pulse cycles to ns).
         code_bits: resolution ``b`` of the write driver's DAC (full scale = ``Ic0``).
-        seed: seed of the module's generator (give each module its own).
+        seed: the run's MTJ seed, ``0 .. 2^64 - 1`` (shared by every module).
+        module: the module's index, ``0 .. 2^32 - 1`` (give each module its own).
     """
 
-    def __init__(self, device: MTJDevice, clock_mhz: float, code_bits: int, seed: Any) -> None:
+    def __init__(
+        self, device: MTJDevice, clock_mhz: float, code_bits: int, seed: int, module: int = 0
+    ) -> None:
+        if not 0 <= int(seed) < SEED_LIMIT or not 0 <= int(module) < MODULE_LIMIT:
+            raise ValueError(
+                f"seed must be in 0..2^64-1 and module in 0..2^32-1, got {seed} and {module}"
+            )
         self.device = device
         self.clock_mhz = float(clock_mhz)
         self.code_bits = int(code_bits)
-        self.rng = np.random.default_rng(seed)
+        self.seed, self.module = int(seed), int(module)
+        self.thresholds = threshold_table(device, self.clock_mhz, self.code_bits)
         self.state = 0
         self.bits: list[int] = []
         self.errors: list[str] = []
+        self.image = 0
+        self.draws = 0
+        self._key = module_key(self.seed, 0, self.module)
         self._code: int | None = None
         self._cycle = 0
 
@@ -53,6 +128,13 @@ class MTJModuleModel:
     def idle(self) -> bool:
         """No write pulse is in progress (an all-zero drive then changes nothing)."""
         return self._code is None
+
+    def begin_image(self, image: int) -> None:
+        """Draw the next write cycles from image ``image``'s key, from its draw 0."""
+        if not 0 <= int(image) < IMAGE_LIMIT:
+            raise ValueError(f"image must be in 0..2^32-1, got {image}")
+        self.image, self.draws = int(image), 0
+        self._key = module_key(self.seed, self.image, self.module)
 
     def probability(self, code: int, write_cycles: int) -> float:
         """``P_sw`` of a write pulse of ``write_cycles`` cycles at DAC code ``code``."""
@@ -66,7 +148,9 @@ class MTJModuleModel:
         Thermal switching is memoryless (a Poisson process of rate ``1 / tau``), so a junction
         still in P switches in each write cycle with ``P_sw(I, 1 cycle)``; over a pulse of ``W``
         cycles that is exactly ``1 - exp(-W t_clk / tau) = P_sw(I, W t_clk)``, and the state is
-        settled in the cycle after the pulse, where the RTL starts sensing.
+        settled in the cycle after the pulse, where the RTL starts sensing. Every write cycle
+        takes one draw ``u`` (:func:`draw_u32`), whatever the state; the junction switches when
+        it is in P and ``u < threshold[current]``.
         """
         n, self._cycle = self._cycle, self._cycle + 1
         if reset + write + sense > 1:
@@ -78,7 +162,9 @@ class MTJModuleModel:
                 self._code = current
             elif current != self._code:
                 self.errors.append(f"cycle {n}: write current changed during the pulse")
-            if self.state == 0 and self.rng.random() < self.probability(current, 1):
+            u = draw_u32(self._key, self.draws)
+            self.draws += 1
+            if self.state == 0 and u < self.thresholds[int(current)]:
                 self.state = 1
         elif self._code is not None:  # the first cycle after the pulse: the drawn bit
             self.bits.append(self.state)
