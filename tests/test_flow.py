@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -67,6 +68,24 @@ def test_rerun_skips_everything_and_a_changed_setting_reruns_only_what_follows(q
     assert main([*args, "--set", "sim.samples=1", "--from", "rtl", "--to", "rtl"]) == 0
     out = capsys.readouterr().out
     assert "ran rtl" in out and "sim" not in out.split("ran rtl")[1].split("skipped")[0]
+
+
+def test_other_code_reruns_the_steps(quick_run, tmp_path, monkeypatch, capsys):
+    """A run made by other code (an upgrade, a changed default) is not up to date: the code
+    digest is part of every step's inputs."""
+    import neurocim.flow.runner as runner
+
+    build, run = quick_run
+    copy = tmp_path / "build"
+    shutil.copytree(build, copy)
+    args = ["flow", "--quick", "--build-dir", str(copy), "--no-progress", "--to", "search"]
+    assert main(args) == 0
+    assert "ran nothing" in capsys.readouterr().out
+    monkeypatch.setattr(runner, "code_digest", lambda: "other code")
+    assert main(args) == 0
+    assert "ran search" in capsys.readouterr().out
+    record = json.loads((copy / run.name / "flow" / "search.json").read_text())
+    assert record["inputs_digest"] != _records(run)["search"]["inputs_digest"]
 
 
 @pytest.mark.parametrize(

@@ -5,11 +5,14 @@
     {"step", "status": "done", "inputs_digest", "outputs_digest", "settings", "started",
      "seconds", "versions", "summary"}
 
-``inputs_digest`` is the SHA-256 of the step's settings and of the ``outputs_digest`` of every
-step before it, so a step whose inputs did not change is skipped, and a changed step makes
-every later one run again. ``<run>/flow/<step>.started.json`` is written when a step begins:
-a step killed midway that is started again with the same inputs resumes its own state (the
-search's storage, the training checkpoint) instead of starting from nothing.
+``inputs_digest`` is the SHA-256 of the step's settings, of the ``outputs_digest`` of every
+step before it and of the code (:func:`code_digest`: neurocim's own sources and the versions
+of the packages it runs on), so a step whose inputs did not change is skipped, a changed step
+makes every later one run again, and a run made by other code (an upgrade, a changed default)
+runs again instead of mixing the artifacts of two versions.
+``<run>/flow/<step>.started.json`` is written when a step begins: a step killed midway that
+is started again with the same inputs resumes its own state (the search's storage, the
+training checkpoint) instead of starting from nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import hashlib
 import json
 import platform
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,7 @@ from hdl._io import atomic_write_json
 from neurocim.flow.common import package_version
 
 __all__ = [
+    "code_digest",
     "digest_files",
     "digest_settings",
     "read_record",
@@ -41,6 +46,20 @@ def digest_settings(*parts: Any) -> str:
     """SHA-256 of the JSON text (sorted keys) of ``parts``."""
     text = json.dumps(parts, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+#: The project's own packages, whose sources decide what every step computes.
+SOURCE_PACKAGES = ("hdl", "nas", "neurocim", "sim", "spindrop")
+
+
+@lru_cache(maxsize=1)
+def code_digest() -> str:
+    """SHA-256 of neurocim's own sources (every ``.py`` file of :data:`SOURCE_PACKAGES`, by
+    its path under the repository) and of :func:`versions`: what a step computes besides its
+    settings and inputs. Computed once per process."""
+    root = Path(__file__).resolve().parents[2]
+    files = [f for pkg in SOURCE_PACKAGES for f in (root / pkg).rglob("*.py")]
+    return digest_settings(digest_files(files, root), versions())
 
 
 def digest_files(paths: list[Path], root: Path) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 from neurocim.flow.common import FlowError
 from neurocim.flow.config import FlowConfig
 from neurocim.flow.record import (
+    code_digest,
     digest_files,
     digest_settings,
     read_record,
@@ -327,7 +328,7 @@ def run_flow(
     with locked_dir(run_dir, "flow run directory"):
         upstream: list[str] = []
         for i, step in enumerate(STEPS[: last + 1]):
-            inputs = digest_settings(step, flow.settings(step), upstream)
+            inputs = digest_settings(step, flow.settings(step), upstream, code_digest())
             if step == "report":  # its step table shows when and how long each step ran
                 inputs = digest_settings(inputs, [r["started"] for r in result.records.values()])
             record = read_record(run_dir, step)
