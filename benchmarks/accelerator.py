@@ -1,6 +1,7 @@
 """The whole generated accelerator: generation, lint, cells per component, cycles, simulation speed.
 
-Usage:  scripts/run python benchmarks/accelerator.py [--adc] [--masks] [--overlap]
+Usage:  scripts/run python benchmarks/accelerator.py [--adc] [--masks] [--overlap] [--pipeline]
+        [--options]
 Writes docs/benchmarks-rtl.md (tables, definitions and the machine it ran on) and keeps every
 network's `neurocim rtl` directory in build/bench-rtl/<network>/. With ``--adc`` it measures
 only the section "Serial and pipelined ADCs" (cycles per inference with
@@ -11,8 +12,13 @@ samples with ``HardwareConfig.mask_double_buffer`` off and on, simulated in Amar
 replaces that section (a few minutes). With ``--overlap`` it measures only the section
 "Overlapped reads" (cycles per inference of 1 and 10 Monte-Carlo samples with
 ``HardwareConfig.overlap_reads`` off and on, on pipelined ADCs and double-buffered masks,
-simulated in Amaranth, against the ADC bound) and replaces that section (a few minutes). The
-flags combine: each measures its own section.
+simulated in Amaranth, against the ADC bound) and replaces that section (a few minutes). With
+``--pipeline`` it measures only the section "Pipelined layers" (cycles per inference of 1 and
+10 Monte-Carlo samples with ``HardwareConfig.pipeline_layers`` off and on, on top of the other
+three options, simulated in Amaranth, against the ADC bound) and replaces that section (a few
+minutes). With ``--options`` it computes only the closed-form section "Schedule options: cycles,
+area and energy" (``benchmarks/schedule_options.py``: every option alone and all together, on
+the three networks and VGG-9; seconds). The flags combine: each measures its own section.
 
 For three networks with random weights (a digits-size MLP 64-128-10, a small CNN on 8x8 inputs
 and the MNIST-size 784-256-10 binary MLP, all on the default 128 x 128 tiles) it runs the RTL
@@ -39,8 +45,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine
+from schedule_options import OPTIONS_HEADING, option_rows, options_section, vgg9
 
 from hdl._io import atomic_write_text
+from hdl.cost.default import sequencer_bits
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
 from hdl.mapping import Mapping, adc_bound, current_bits, map_network, schedule
@@ -53,6 +61,11 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks-rtl.md"
 BUILD = ROOT / "build" / "bench-rtl"
 AMARANTH_IMAGES = 3  # images of the second Amaranth run (the steady-state rate)
+SERIAL = HardwareConfig(
+    adc_pipelined=False, mask_double_buffer=False, overlap_reads=False, pipeline_layers=False
+)
+"""The serial schedule of the first generator: the base of the ``--adc`` and ``--masks``
+sections."""
 
 
 def _pm1(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -291,10 +304,11 @@ def adc_section(rows: list[dict], where: str) -> list[str]:
         ADC_HEADING,
         "",
         f"Measured with `scripts/run python benchmarks/accelerator.py --adc` on: {where}. "
-        "Cycles per inference (one image, one Monte-Carlo sample) on the default hardware "
-        "(ADC latency 1 cycle) with serial ADCs (`adc_pipelined = false`, the default: a "
+        "Cycles per inference (one image, one Monte-Carlo sample) on the serial schedule "
+        "(`SERIAL`: every schedule option off, ADC latency 1 cycle) with serial ADCs "
+        "(`adc_pipelined = false`: a "
         "read step of `2 + mux_steps · (1 + adc_latency_cycles)` cycles) and with pipelined "
-        "ADCs (`HardwareConfig(adc_pipelined=True)`: `2 + mux_steps + adc_latency_cycles`), "
+        "ADCs (`adc_pipelined = true`: `2 + mux_steps + adc_latency_cycles`), "
         "each the `busy` cycles of a run in Amaranth's simulator, asserted equal to the "
         "schedule's and bit-exact with the golden model. ADC bound: `hdl.mapping.adc_bound`, "
         "the cycles if every ADC converted one column every cycle and nothing else cost a "
@@ -358,9 +372,9 @@ def mask_section(rows: list[dict], where: str) -> list[str]:
         "",
         f"Measured with `scripts/run python benchmarks/accelerator.py --masks` on: {where}. "
         f"Cycles per inference (one image, {MASK_SAMPLES} Monte-Carlo samples `S`) on the "
-        "default hardware with one mask bank (`mask_double_buffer = false`, the default: every "
+        "serial schedule (`SERIAL`) with one mask bank (`mask_double_buffer = false`: every "
         "sample fills its masks first, `S · (F + C)` cycles) and with double-buffered masks "
-        "(`HardwareConfig(mask_double_buffer=True)`: the next sample's fill runs behind the "
+        "(`mask_double_buffer = true`: the next sample's fill runs behind the "
         "current sample's compute, `F + (S - 1) · max(C, F) + C`), `F` the mask fill and `C` "
         "a sample's compute cycles; each count the `busy` cycles of a run in Amaranth's "
         "simulator, asserted equal to the schedule's and bit-exact with the golden model. "
@@ -391,8 +405,8 @@ OVERLAP_HEADING = "## Overlapped reads"
 
 def overlap_hardware(hw: HardwareConfig) -> HardwareConfig:
     """The chip the overlapped reads are measured on: ``hw`` with pipelined ADCs and
-    double-buffered masks (the two earlier options on)."""
-    return replace(hw, adc_pipelined=True, mask_double_buffer=True)
+    double-buffered masks (the two earlier options on), the layers not pipelined."""
+    return replace(hw, adc_pipelined=True, mask_double_buffer=True, pipeline_layers=False)
 
 
 def overlap_row(net: Network, hw: HardwareConfig, samples: int) -> dict:
@@ -431,10 +445,11 @@ def overlap_section(rows: list[dict], where: str) -> list[str]:
         OVERLAP_HEADING,
         "",
         f"Measured with `scripts/run python benchmarks/accelerator.py --overlap` on: {where}. "
-        "Cycles per inference (one image, `S` Monte-Carlo samples) on the default hardware with "
-        "pipelined ADCs and double-buffered masks (`HardwareConfig(adc_pipelined=True, "
-        "mask_double_buffer=True)`, ADC latency 1 cycle) with the steps of a layer one after "
-        "another (`overlap_reads = false`, the default: per output position a read step of "
+        "Cycles per inference (one image, `S` Monte-Carlo samples) with pipelined ADCs and "
+        "double-buffered masks, layers not pipelined (`adc_pipelined = true`, "
+        "`mask_double_buffer = true`, `pipeline_layers = false`, ADC latency 1 cycle) with the "
+        "steps of a layer one after another (`overlap_reads = false`: per output position a "
+        "read step of "
         "`2 + mux_steps + adc_latency_cycles` cycles per bit-plane, then the `ceil(C / 16)` "
         "update cycles) and overlapped (`overlap_reads = true`: the next read, of the next "
         "plane or output position, is issued once the ADCs have sampled the previous one, "
@@ -463,6 +478,89 @@ def overlap_section(rows: list[dict], where: str) -> list[str]:
             f"| {r['name']} | {r['samples']} | {r['planes']} | {r['off']:,} | {r['on']:,} | "
             f"{r['off'] / r['on']:.2f} | {r['bound']:,} | {r['off'] / r['bound']:.2f} | "
             f"{r['on'] / r['bound']:.2f} | {r['flip_flops']} |"
+        )
+    return out
+
+
+PIPELINE_SAMPLES = (1, 10)
+"""Monte-Carlo samples per inference of the pipelined-layer measurement."""
+
+PIPELINE_HEADING = "## Pipelined layers"
+
+
+def pipeline_row(net: Network, hw: HardwareConfig, samples: int) -> dict:
+    """Cycles of one inference (one image, ``samples`` Monte-Carlo samples) on ``hw`` with the
+    other three options on and ``pipeline_layers`` off and on, each simulated in Amaranth and
+    asserted equal to the schedule and bit-exact with the golden model, the ADC bound, and the
+    flip-flops the cost model prices for the option (second spike banks, sequencers)."""
+    x = np.random.default_rng(0).integers(0, 2**net.input.bits, (1, *net.input.shape))
+    base = replace(hw, adc_pipelined=True, mask_double_buffer=True, overlap_reads=True)
+    cycles = {}
+    for pipelined in (False, True):
+        chip = replace(base, pipeline_layers=pipelined)
+        cycles[pipelined] = _checked_cycles(net, chip, x, samples, f"pipeline_layers={pipelined}")
+    mapping = map_network(net, replace(base, pipeline_layers=True))
+    rate = mapping.encoding == "rate"
+    banks = sum(lm.neurons for lm in mapping.layers if lm.has_neurons)
+    banks += mapping.input_neurons if rate else 0
+    stages = len(mapping.layers) + int(rate)
+    return {
+        "name": net.name,
+        "samples": samples,
+        "off": cycles[False],
+        "on": cycles[True],
+        "bound": adc_bound(mapping, samples),
+        "layer_cycles": [lm.timestep_cycles for lm in mapping.layers],
+        "fill": mapping.fill_cycles,
+        "compute": mapping.compute_cycles,
+        "banks": banks,
+        "sequencers": sum(sequencer_bits(mapping, k) for k in range(stages)),
+    }
+
+
+def pipeline_section(rows: list[dict], where: str) -> list[str]:
+    """The section of :data:`PIPELINE_HEADING`: cycles with ``pipeline_layers`` off and on."""
+    per_layer = "; ".join(
+        f"{r['name']} "
+        + " + ".join(str(c) for c in r["layer_cycles"])
+        + f" (fill {r['fill']}, pipelined compute {r['compute']})"
+        for r in rows
+        if r["samples"] == rows[0]["samples"]
+    )
+    out = [
+        "",
+        PIPELINE_HEADING,
+        "",
+        f"Measured with `scripts/run python benchmarks/accelerator.py --pipeline` on: {where}. "
+        "Cycles per inference (one image, `S` Monte-Carlo samples) on the default hardware with "
+        "the other three options on (`adc_pipelined`, `mask_double_buffer`, `overlap_reads`) "
+        "with the layers of a timestep one after another (`pipeline_layers = false`) and "
+        "pipelined across timesteps (`pipeline_layers = true`: every layer its own "
+        "sequencer, its spikes double-buffered, item `(l, t)` started when `l` has finished "
+        "`t - 1`, its sources `t` and its consumers `t - 2`; docs/cost-model.md), each the "
+        "`busy` cycles of a run in Amaranth's simulator, asserted equal to the schedule's and "
+        "bit-exact with the golden model. ADC bound: `hdl.mapping.adc_bound` (the conversions "
+        "of all layers one after another; with pipelined layers the ADCs of different layers "
+        "convert at once, so it is no lower bound). Cycles per layer and timestep: "
+        f"{per_layer}. The first layer is the slowest in all three, so a sample's compute "
+        "falls from `T · Σ_l c_l` to `T · c_1 + Σ_{l > 1} c_l`: the later layers hide behind "
+        "it. What stays above the ADC bound is the first layer's own time: the digits MLP's "
+        "`fc1` takes 43 cycles per timestep for its 4 · 8 conversions per ADC (the last "
+        "plane's read latency and the 8 update cycles of its 128 neurons on 16 units are not "
+        "overlapped with its next timestep, whose reads wait for the membranes). The "
+        "MNIST-size MLP has one timestep: nothing to pipeline. FF: "
+        "the flip-flops the cost model prices for the option (second spike banks + the "
+        "stages' sequencers, an upper estimate; docs/cost-model.md).",
+        "",
+        "| network | S | layers in turn [cycles] | pipelined [cycles] | speed-up "
+        "| ADC bound [cycles] | in turn / bound | pipelined / bound | FF (banks + sequencers) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r['name']} | {r['samples']} | {r['off']:,} | {r['on']:,} | "
+            f"{r['off'] / r['on']:.2f} | {r['bound']:,} | {r['off'] / r['bound']:.2f} | "
+            f"{r['on'] / r['bound']:.2f} | {r['banks']} + {r['sequencers']} |"
         )
     return out
 
@@ -496,6 +594,7 @@ def write_doc(
     adc_rows: list[dict],
     mask_rows: list[dict],
     overlap_rows: list[dict],
+    pipeline_rows: list[dict],
 ) -> str:
     head = [
         "# Benchmarks: the generated accelerator",
@@ -603,7 +702,15 @@ def write_doc(
     adc = adc_section(adc_rows, f"{machine()} (the same run)")
     masks = mask_section(mask_rows, f"{machine()} (the same run)")
     overlap = overlap_section(overlap_rows, f"{machine()} (the same run)")
-    return "\n".join([*head, *comp, *cyc, *tail, *adc, *masks, *overlap, ""])
+    pipeline = pipeline_section(pipeline_rows, f"{machine()} (the same run)")
+    return "\n".join([*head, *comp, *cyc, *tail, *adc, *masks, *overlap, *pipeline, ""])
+
+
+def _options(nets: tuple[Network, ...]) -> list[str]:
+    """The closed-form section of :data:`OPTIONS_HEADING`: every option's cycles, area and
+    energy on the benchmark networks and VGG-9 (``benchmarks/schedule_options.py``)."""
+    rows = [r for net in (*nets, vgg9()) for r in option_rows(net)]
+    return options_section(rows, machine())
 
 
 def main() -> None:
@@ -612,24 +719,39 @@ def main() -> None:
     hw = HardwareConfig()
     nets = (digits_mlp(), small_cnn(), mnist_mlp())
     flags = set(sys.argv[1:])
-    if flags & {"--adc", "--masks", "--overlap"}:  # only those sections, into the document
+    if flags & {"--adc", "--masks", "--overlap", "--pipeline", "--options"}:  # those only
         text = DOC.read_text()
         if "--adc" in flags:
-            adc_rows = [adc_row(net, hw) for net in nets]
+            adc_rows = [adc_row(net, SERIAL) for net in nets]
             text = _replace_section(text, adc_section(adc_rows, machine()))
         if "--masks" in flags:
-            mask_rows = [mask_row(net, hw) for net in nets]
+            mask_rows = [mask_row(net, SERIAL) for net in nets]
             text = _replace_section(text, mask_section(mask_rows, machine()), MASK_HEADING)
         if "--overlap" in flags:
             overlap_rows = [overlap_row(n, hw, s) for n in nets for s in OVERLAP_SAMPLES]
             section = overlap_section(overlap_rows, machine())
             text = _replace_section(text, section, OVERLAP_HEADING)
+        if "--pipeline" in flags:
+            pipeline_rows = [pipeline_row(n, hw, s) for n in nets for s in PIPELINE_SAMPLES]
+            section = pipeline_section(pipeline_rows, machine())
+            text = _replace_section(text, section, PIPELINE_HEADING)
+        if "--options" in flags:
+            text = _replace_section(text, _options(nets), OPTIONS_HEADING)
     else:
         rows = [bench(net, hw) for net in nets]
-        adc_rows = [adc_row(net, hw) for net in nets]
-        mask_rows = [mask_row(net, hw) for net in nets]
+        adc_rows = [adc_row(net, SERIAL) for net in nets]
+        mask_rows = [mask_row(net, SERIAL) for net in nets]
         overlap_rows = [overlap_row(n, hw, s) for n in nets for s in OVERLAP_SAMPLES]
-        text = write_doc(rows, time.perf_counter() - start, adc_rows, mask_rows, overlap_rows)
+        pipeline_rows = [pipeline_row(n, hw, s) for n in nets for s in PIPELINE_SAMPLES]
+        text = write_doc(
+            rows,
+            time.perf_counter() - start,
+            adc_rows,
+            mask_rows,
+            overlap_rows,
+            pipeline_rows,
+        )
+        text = _replace_section(text, _options(nets), OPTIONS_HEADING)
     atomic_write_text(DOC, text)
     print(text)
 

@@ -62,10 +62,23 @@ class HardwareConfig:
             :mod:`hdl.mapping`). Events are unchanged; the cost model prices the plane counters
             and the current registers (``C * current_bits`` flip-flops per layer of several
             positions).
+        pipeline_layers: ``False``: the layers of a timestep run one after another,
+            timestep ``t + 1`` after the last layer of ``t``. ``True`` (the default): the
+            layers are pipelined across timesteps, each with its own sequencer over its
+            timesteps (its reads and updates as without the option, overlapped or not per
+            ``overlap_reads``), the spike map of every layer with neurons (and, for rate
+            coding, the input spikes, the encoder a stage of its own before the layers)
+            double-buffered: timestep ``t`` is written into bank ``t mod 2`` while the
+            consumers read bank ``(t - 1) mod 2``. Item ``(l, t)`` starts when layer ``l`` has
+            finished ``t - 1``, every layer whose spikes it reads has finished ``t`` and every
+            consumer of its spikes has finished ``t - 2`` (:mod:`hdl.mapping`, a recurrence
+            over the items). Samples are not pipelined: a sample starts when every layer has
+            finished the previous one. Events are unchanged; the cost model prices the second
+            spike banks and the sequencers' registers.
 
-    The defaults are the fast schedule (all three options on); ``HardwareConfig(
-    adc_pipelined=False, mask_double_buffer=False, overlap_reads=False)`` is the serial one of
-    the first generator.
+    The defaults are the fast schedule (all four options on); ``HardwareConfig(
+    adc_pipelined=False, mask_double_buffer=False, overlap_reads=False,
+    pipeline_layers=False)`` is the serial one of the first generator.
     """
 
     tile_rows: int = 128
@@ -79,6 +92,7 @@ class HardwareConfig:
     adc_pipelined: bool = True
     mask_double_buffer: bool = True
     overlap_reads: bool = True
+    pipeline_layers: bool = True
 
     def __post_init__(self) -> None:
         limits = {
@@ -112,6 +126,10 @@ class HardwareConfig:
         if not isinstance(self.overlap_reads, bool):
             raise HardwareError(
                 f"hardware.overlap_reads must be true or false, got {self.overlap_reads!r}"
+            )
+        if not isinstance(self.pipeline_layers, bool):
+            raise HardwareError(
+                f"hardware.pipeline_layers must be true or false, got {self.pipeline_layers!r}"
             )
 
     @property

@@ -65,6 +65,26 @@ begins, and a read step lasts its ADC sampling window ``s_l[b]``
 (:attr:`LayerMap.read_step_cycles`). A layer without weighted edges has ``R_l = 0`` and
 ``q_l = G_l``: its updates, back to back, as without the option.
 
+With pipelined layers (``hw.pipeline_layers``) every layer runs its own timesteps and the spike
+maps are double-buffered (timestep ``t`` in bank ``t mod 2``); for rate coding the encoder is a
+stage of its own before the layers, its spikes double-buffered too. The stages ``k`` (the
+encoder, then the layers in file order) take ``c_k`` cycles per item (``encode_cycles``, or the
+layer's ``timestep_cycles`` above, overlapped reads or not), and item ``(k, t)`` starts, counted
+from the sample's first compute cycle, when (a) stage ``k`` has finished item ``t - 1`` (its
+membranes are sequential), (b) every stage whose spikes it reads (the sources of its weighted
+and skip edges) has finished item ``t``, and (c) every stage reading its spikes has finished item
+``t - 2`` (so bank ``t mod 2`` is free)::
+
+    start(k, t) = max(f(k, t - 1), max_{p in src(k)} f(p, t), max_{j in dst(k)} f(j, t - 2))
+    f(k, t)     = start(k, t) + c_k                  (f = 0 for t < 0)
+    C           = max_k f(k, T - 1)                  (a sample's compute, Mapping.compute_cycles)
+
+computed once per mapping in ``T * stages`` integer steps (:attr:`Mapping.item_starts`), the
+same for every sample: samples are not pipelined (a sample starts when every stage has finished
+the previous one), so ``Schedule.cycles = samples * (fill + C)``, or with double-buffered masks
+the formula above with this ``C``. Events are unchanged; so is :func:`adc_bound`, which is then
+no lower bound (the ADCs of different layers convert at the same time).
+
 The **ADC bound** (:func:`adc_bound`) is the cycle count if every ADC converted one column every
 cycle and nothing else cost a cycle: ``samples * T * sum_l P_l * sum_b max_e mux_steps_e``.
 """
@@ -113,6 +133,7 @@ __all__ = [
     "output_bits",
     "schedule",
     "signed_bits",
+    "stage_links",
     "z_bound",
 ]
 
@@ -342,6 +363,10 @@ class Mapping:
             the maximum over edges of their fill cycles), 0 without dropout.
         layers: the layers in file order.
         notes: warnings worth reading (possible ADC saturation, unusual inputs).
+        item_starts: with ``hw.pipeline_layers``, per timestep ``t`` the start cycle of every
+            stage's item ``t`` (the encoder first for rate coding, then the layers in file
+            order), counted from the sample's first compute cycle (the recurrence of the
+            module doc); empty without the option.
     """
 
     network: str
@@ -356,6 +381,7 @@ class Mapping:
     fill_cycles: int
     layers: tuple[LayerMap, ...]
     notes: tuple[str, ...]
+    item_starts: tuple[tuple[int, ...], ...] = ()
 
     @property
     def edges(self) -> tuple[EdgeMap, ...]:
@@ -380,8 +406,20 @@ class Mapping:
         return _prod(self.input_shape)
 
     @property
+    def stage_cycles(self) -> tuple[int, ...]:
+        """Cycles of one item of every stage: the encoder's ``encode_cycles`` (rate coding),
+        then each layer's ``timestep_cycles``."""
+        enc = (self.encode_cycles,) if self.encode_cycles else ()
+        return enc + tuple(layer.timestep_cycles for layer in self.layers)
+
+    @property
     def compute_cycles(self) -> int:
-        """Cycles of one sample after its fill, ``C = T * (encode + sum_l timestep_cycles_l)``."""
+        """Cycles of one sample after its fill, ``C = T * (encode + sum_l timestep_cycles_l)``;
+        with ``hw.pipeline_layers`` the last finish of the recurrence's items,
+        ``max_k (item_starts[T - 1][k] + stage_cycles[k])``."""
+        if self.item_starts:
+            last = self.item_starts[-1]
+            return max(s + c for s, c in zip(last, self.stage_cycles, strict=True))
         per_t = self.encode_cycles + sum(layer.timestep_cycles for layer in self.layers)
         return self.timesteps * per_t
 
@@ -653,6 +691,8 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
         shapes[layer.name] = out_shape
     notes.extend(_dead_ends(net, layers))
     rate = inp.encoding == "rate"
+    encode = _prod(tuple(inp.shape)) * LFSR_STEP_CYCLES if rate else 0
+    starts = _pipeline_starts(layers, net.timesteps, encode) if hw.pipeline_layers else ()
     return Mapping(
         network=net.name,
         hw=hw,
@@ -662,11 +702,58 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
         input_bits=inp.bits,
         encoding=inp.encoding,
         input_lfsr_width=inp.lfsr.width if rate else 0,
-        encode_cycles=_prod(tuple(inp.shape)) * LFSR_STEP_CYCLES if rate else 0,
+        encode_cycles=encode,
         fill_cycles=fill,
         layers=tuple(layers),
         notes=tuple(notes),
+        item_starts=starts,
     )
+
+
+def stage_links(
+    layers: tuple[LayerMap, ...] | list[LayerMap], rate: bool
+) -> tuple[tuple[tuple[int, ...], ...], tuple[tuple[int, ...], ...]]:
+    """The pipeline's stages (the encoder first for ``rate`` coding, then the layers) and per
+    stage the stages whose spikes it reads (``producers``: its weighted and skip edges'
+    sources; the direct input is no stage) and those that read its spikes (``consumers``).
+    Returns ``(producers, consumers)`` indexed by stage."""
+    base = 1 if rate else 0
+    index = {"input": 0} if rate else {}
+    index.update({lm.name: base + k for k, lm in enumerate(layers)})
+    producers: list[tuple[int, ...]] = [()] * base
+    for lm in layers:
+        names = {e.source for e in lm.edges} | set(lm.skip_sources)
+        producers.append(tuple(sorted(index[n] for n in names if n in index)))
+    consumers = tuple(
+        tuple(k for k, ps in enumerate(producers) if j in ps) for j in range(len(producers))
+    )
+    return tuple(producers), consumers
+
+
+def _pipeline_starts(
+    layers: list[LayerMap], timesteps: int, encode: int
+) -> tuple[tuple[int, ...], ...]:
+    """The start cycles of the pipelined items (module doc): ``T * stages`` integer steps."""
+    producers, consumers = stage_links(layers, encode > 0)
+    cycles = ((encode,) if encode else ()) + tuple(lm.timestep_cycles for lm in layers)
+    n = len(cycles)
+    finish: list[list[int]] = []  # finish[t][k]
+    starts: list[tuple[int, ...]] = []
+    for t in range(timesteps):
+        row = [0] * n
+        begin = [0] * n
+        for k in range(n):
+            at = finish[t - 1][k] if t else 0
+            for p in producers[k]:
+                at = max(at, row[p])
+            if t >= 2:
+                for c in consumers[k]:
+                    at = max(at, finish[t - 2][c])
+            begin[k] = at
+            row[k] = at + cycles[k]
+        finish.append(row)
+        starts.append(tuple(begin))
+    return tuple(starts)
 
 
 def _check_lfsr_modules(where: str, spec: DropoutSpec, edge: int, edges: int) -> None:
@@ -788,8 +875,10 @@ class Step:
             the following cycles) and steps overlap: an update runs while the next positions
             are read, and a layer's cycles may hold no step (waiting for a sum).
         start: the cycle the step begins, counted from the first ``busy`` cycle of the
-            inference: the steps are listed by ``start``; without ``hw.overlap_reads`` each
-            begins where the previous one ends.
+            inference: the steps are listed by ``start``; without ``hw.overlap_reads`` and
+            ``hw.pipeline_layers`` each begins where the previous one ends (with pipelined
+            layers the steps of different layers and timesteps overlap, each item's from its
+            start in :attr:`Mapping.item_starts`).
     """
 
     kind: str
@@ -847,8 +936,10 @@ class Schedule:
             ``hw.mask_double_buffer`` (``C = mapping.compute_cycles``; the fills behind the
             compute of the previous sample cost no cycle).
         encode_cycles: all input encodings: ``samples * T * mapping.encode_cycles``.
-        cycles: the exact cycle count of the inference:
-            ``fill_cycles + encode_cycles + sum(layer.cycles)``.
+        cycles: the exact cycle count of the inference: ``fill_cycles + samples *
+            mapping.compute_cycles``, which is ``fill_cycles + encode_cycles +
+            sum(layer.cycles)`` unless the layers are pipelined (``hw.pipeline_layers``: they
+            overlap).
         lfsr_steps: LFSR draws of input rate coding (``samples * T * C * H * W``), else 0.
     """
 
@@ -872,7 +963,8 @@ class Schedule:
 
     def iter_steps(self) -> Iterator[Step]:
         """Yield every step of the inference by its start cycle (lazy; any size; the steps of
-        one layer and timestep are merged from its reads and its updates)."""
+        one layer and timestep are merged from its reads and its updates, and with pipelined
+        layers those of all items of a sample, ties in timestep, stage and step order)."""
         m = self.mapping
         clock = 0
         for sample in range(self.samples):
@@ -880,6 +972,10 @@ class Schedule:
             if fill:
                 yield Step("fill", sample, -1, "", -1, -1, fill, clock)
                 clock += fill
+            if m.item_starts:  # pipelined layers: every item from its start in the recurrence
+                yield from _pipelined_steps(m, sample, clock)
+                clock += m.compute_cycles
+                continue
             for t in range(m.timesteps):
                 if m.encode_cycles:
                     yield Step("encode", sample, t, "", -1, -1, m.encode_cycles, clock)
@@ -942,6 +1038,23 @@ class Schedule:
         }
 
 
+def _pipelined_steps(m: Mapping, sample: int, clock: int) -> Iterator[Step]:
+    """The steps of one sample with pipelined layers, its compute starting at ``clock``: each
+    item's steps from ``clock + item_starts[t][k]``, merged by start."""
+    base = 1 if m.encode_cycles else 0
+    streams: list[Iterator[Step]] = []
+    for t, row in enumerate(m.item_starts):
+        if base:
+            streams.append(
+                iter([Step("encode", sample, t, "", -1, -1, m.encode_cycles, clock + row[0])])
+            )
+        for k, layer in enumerate(m.layers):
+            at = clock + row[base + k]
+            streams.append(_reads(layer, sample, t, at))
+            streams.append(_updates(layer, sample, t, at))
+    return heapq.merge(*streams, key=lambda step: step.start)
+
+
 def _reads(layer: LayerMap, sample: int, t: int, begin: int) -> Iterator[Step]:
     """The read steps of ``layer`` in timestep ``t`` from cycle ``begin``: plane ``b`` of
     position ``p`` at ``p * position_period + read_offsets[b]``."""
@@ -965,10 +1078,8 @@ def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:
     samples = _check_samples(samples)
     runs = samples * mapping.timesteps
     rows: list[LayerSchedule] = []
-    total = 0
     for layer in mapping.layers:
         cycles = runs * layer.timestep_cycles
-        total += cycles
         reads = adc = bits = units = 0
         lfill = 0
         for e in layer.edges:
@@ -1000,7 +1111,7 @@ def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:
         layers=tuple(rows),
         fill_cycles=fill,
         encode_cycles=encode,
-        cycles=fill + encode + total,
+        cycles=fill + samples * mapping.compute_cycles,
         lfsr_steps=runs * mapping.input_neurons if mapping.encoding == "rate" else 0,
     )
 
@@ -1026,8 +1137,10 @@ def adc_bound(mapping: Mapping, samples: int = 1) -> int:
         adc_bound = samples * T * sum_l P_l * sum_{b < B_l} max_{e in l, planes_e > b} mux_steps_e
 
     the conversions per ADC of every read step, the edges of a layer converting in parallel. A
-    schedule never takes fewer cycles (each read step lasts at least ``mux_steps`` cycles);
-    ``Schedule.cycles / adc_bound`` says how far the chip is from converting every cycle.
+    schedule with the layers in turn never takes fewer cycles (each read step lasts at least
+    ``mux_steps`` cycles); ``Schedule.cycles / adc_bound`` says how far the chip is from
+    converting every cycle. With ``hw.pipeline_layers`` the ADCs of different layers convert at
+    the same time and the ratio may be below 1.
     """
     samples = _check_samples(samples)
     per_t = sum(

@@ -63,10 +63,11 @@ HW_SEARCHABLE = (
     "adc_pipelined",
     "mask_double_buffer",
     "overlap_reads",
+    "pipeline_layers",
 )
 """The hardware fields a search may choose (co-search); the others stay fixed."""
 
-_HW_BOOL = frozenset({"adc_pipelined", "mask_double_buffer", "overlap_reads"})
+_HW_BOOL = frozenset({"adc_pipelined", "mask_double_buffer", "overlap_reads", "pipeline_layers"})
 """The searchable hardware fields whose choices are booleans (the others are integers)."""
 
 _EDGE_NAMES = tuple(f"e{s}{t}" for s, t in EDGES)
@@ -98,10 +99,10 @@ def _positive(values: tuple, where: str, lo: int = 1, hi: int | None = None) -> 
 @dataclass(frozen=True)
 class HardwareSpace:
     """The chip: each searchable field a tuple of choices (one choice = fixed, the default
-    :class:`~hdl.hwconfig.HardwareConfig` values); ``adc_pipelined``, ``mask_double_buffer``
-    and ``overlap_reads`` list booleans (``(False, True)`` searches serial and pipelined ADCs,
-    one and two mask banks, or bit-plane reads in turn and overlapped), the other searchable
-    fields integers;
+    :class:`~hdl.hwconfig.HardwareConfig` values); ``adc_pipelined``, ``mask_double_buffer``,
+    ``overlap_reads`` and ``pipeline_layers`` list booleans (``(False, True)`` searches serial
+    and pipelined ADCs, one and two mask banks, bit-plane reads in turn and overlapped, or
+    layers in turn and pipelined across timesteps), the other searchable fields integers;
     ``clock_mhz`` [MHz] and ``adc_latency_cycles`` [cycles] are fixed. Every combination must
     be a valid chip (``columns_per_adc`` divides ``tile_cols``)."""
 
@@ -114,6 +115,7 @@ class HardwareSpace:
     adc_pipelined: tuple[bool, ...] = (HardwareConfig.adc_pipelined,)
     mask_double_buffer: tuple[bool, ...] = (HardwareConfig.mask_double_buffer,)
     overlap_reads: tuple[bool, ...] = (HardwareConfig.overlap_reads,)
+    pipeline_layers: tuple[bool, ...] = (HardwareConfig.pipeline_layers,)
     clock_mhz: float = HardwareConfig.clock_mhz
     adc_latency_cycles: int = HardwareConfig.adc_latency_cycles
 

@@ -115,7 +115,7 @@ def simulate_amaranth(
     layers = acc.debug["layers"]
     spikes = {
         net.layers[i].name: np.zeros((samples, n_img, T, *shapes[net.layers[i].name]), np.uint8)
-        for i, _, _ in layers
+        for i, _, _, _ in layers
     }
     outputs = np.zeros((samples, n_img, acc.out_neurons), dtype=np.int64)
     cycles: list[int] = []
@@ -123,20 +123,23 @@ def simulate_amaranth(
     state = {"image": 0, "sample": 0, "busy": 0, "t_seen": {}}
 
     async def monitor(ctx) -> None:
-        strobes = [s for _, s, _ in layers]
+        strobes = [s for _, s, _, _ in layers]
+        steps = [t for _, _, _, t in layers]
+        n_layers = len(layers)
         async for sampled in ctx.tick().sample(
             acc.busy,
             acc.counts.valid,
             acc.counts.ready,
             acc.counts.payload,
-            acc.debug["t"],
             *strobes,
+            *steps,
         ):
-            _clk, _rst, busy, valid, ready, payload, t, *fired = sampled
+            _clk, _rst, busy, valid, ready, payload, *rest = sampled
+            fired, ts = rest[:n_layers], rest[n_layers:]
             if busy:
                 state["busy"] += 1
             n, s = state["image"], state["sample"]
-            for (li, _, buf), hit in zip(layers, fired, strict=True):
+            for (li, _, buf, _), hit, t in zip(layers, fired, ts, strict=True):
                 if hit:
                     name = net.layers[li].name
                     value = ctx.get(buf)

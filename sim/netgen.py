@@ -6,7 +6,9 @@ rate input coding, MTJ or LFSR dropout of row or channel granularity, ``membrane
 ``count`` output decoding, LIF neurons with either reset and an optional leak; and a hardware
 configuration with small tiles (so edges span several row and column tiles), 1- or 2-bit
 cells, narrow ADCs (so column sums saturate), multiplexed ADCs and a few LIF units.
-:func:`example_networks` are the hand-made cases every testbench runs.
+:func:`example_networks` are the hand-made cases every testbench runs;
+:func:`long_fill_examples` and :func:`pipeline_examples` those of double-buffered masks whose
+fill outlasts a sample and of pipelined layers whose producers wait for slower consumers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ __all__ = [
     "cell_example",
     "conv_example",
     "example_networks",
+    "long_fill_examples",
+    "pipeline_examples",
     "random_images",
     "random_network",
 ]
@@ -61,9 +65,9 @@ def _neuron(rng: np.random.Generator, channels: int, scale: int) -> Neuron:
 
 def random_network(seed: int) -> tuple[Network, HardwareConfig]:
     """A random valid network with weights and a matching small hardware configuration (serial
-    or pipelined ADCs, single or double-buffered masks, reads in turn or overlapped:
-    ``adc_pipelined``, ``mask_double_buffer`` and then ``overlap_reads`` drawn with probability
-    1/2 each)."""
+    or pipelined ADCs, single or double-buffered masks, reads in turn or overlapped, layers in
+    turn or pipelined: ``adc_pipelined``, ``mask_double_buffer``, ``overlap_reads`` and then
+    ``pipeline_layers`` drawn with probability 1/2 each)."""
     rng = np.random.default_rng(seed)
     c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
     bits = int(rng.integers(1, 5))
@@ -170,7 +174,8 @@ def random_network(seed: int) -> tuple[Network, HardwareConfig]:
         adc_latency_cycles=int(rng.integers(0, 3)),
         adc_pipelined=bool(rng.integers(0, 2)),
         mask_double_buffer=bool(rng.integers(0, 2)),
-        overlap_reads=bool(rng.integers(0, 2)),  # drawn last: earlier draws stay the same
+        overlap_reads=bool(rng.integers(0, 2)),
+        pipeline_layers=bool(rng.integers(0, 2)),  # drawn last: earlier draws stay the same
     )
     return net, hw
 
@@ -371,3 +376,52 @@ def long_fill_examples() -> dict[str, tuple[Network, HardwareConfig]]:
         "mtj-long": (mtj, replace(hw, clock_mhz=1000.0, mask_double_buffer=True)),
         "lfsr-long": (wide, replace(wide_hw, mask_double_buffer=True)),
     }
+
+
+def pipeline_examples() -> dict[str, tuple[Network, HardwareConfig]]:
+    """Two cases for ``hw.pipeline_layers`` (on) whose consumers are slower than their
+    producers, so a producer must wait for its consumers to free a spike bank (condition (c)
+    of :mod:`hdl.mapping`), over ``T = 6`` timesteps: a direct 2-bit (1, 4, 4) input, linear
+    4 neurons -> linear 16 -> a cell of 16 (linear and skip edge from the 16) -> linear 3
+    (``slow-direct``, one LIF unit: the layers of 16 take 16 update cycles per timestep, the
+    first 4; the cell reads ``h1``'s bank in its update cycles too, through the skip edge);
+    and the same on rate-coded input (``slow-rate``, the encoder taking 16 cycles)."""
+    rng = np.random.default_rng(2030)
+
+    def net(name: str, inp: InputSpec) -> Network:
+        return Network(
+            name,
+            inp,
+            (
+                Layer(
+                    "h0",
+                    (Edge("linear", "input", weight=_weights(rng, (4, 16), 1)),),
+                    (4,),
+                    neuron=Neuron(threshold=rng.integers(1, 4, 4), membrane_bits=8),
+                ),
+                Layer(
+                    "h1",
+                    (Edge("linear", "h0", weight=_weights(rng, (16, 4), 1)),),
+                    (16,),
+                    neuron=Neuron(threshold=rng.integers(1, 3, 16), membrane_bits=8),
+                ),
+                Layer(
+                    "cell",
+                    (
+                        Edge("linear", "h1", weight=_weights(rng, (16, 16), 2), weight_bits=2),
+                        Edge("skip", "h1"),
+                    ),
+                    (16,),
+                    neuron=Neuron(threshold=rng.integers(1, 4, 16), membrane_bits=8),
+                ),
+                Layer("out", (Edge("linear", "cell", weight=_weights(rng, (3, 16), 1)),), (3,)),
+            ),
+            timesteps=6,
+        ).validate()
+
+    direct = net("slow_direct", InputSpec((1, 4, 4), bits=2))
+    rate = net(
+        "slow_rate", InputSpec((1, 4, 4), bits=2, encoding="rate", lfsr=LFSRSpec(16, seed=9))
+    )
+    hw = HardwareConfig(lif_units=1, adc_bits=4, tile_rows=16, tile_cols=16, pipeline_layers=True)
+    return {"slow-direct": (direct, hw), "slow-rate": (rate, hw)}

@@ -570,6 +570,28 @@ def test_overlapped_reads_from_the_command_line_through_the_bundle(net_dir, tmp_
     _one_line_error(capsys, "generated with overlap_reads=True")
 
 
+def test_pipelined_layers_from_the_command_line_through_the_bundle(net_dir, tmp_path, capsys):
+    """--hw pipeline_layers=true: the manifest records it, the design runs the shorter schedule
+    and passes the check on the bundle's own hardware; layers in turn contradict it."""
+    rtl = _bundle(net_dir, tmp_path / "rtl", "--hw", "pipeline_layers=true")
+    manifest = json.loads((rtl / "manifest.json").read_text())
+    assert manifest["hardware"]["pipeline_layers"] is True
+    hw = HardwareConfig(**manifest["hardware"])
+    assert hw == HardwareConfig(**HW, pipeline_layers=True)
+    net = load_network(net_dir)
+    plain = HardwareConfig(**HW, pipeline_layers=False)
+    assert schedule(net, hw).cycles < schedule(net, plain).cycles
+    assert manifest["schedule"]["cycles_per_sample"] == map_network(net, hw).cycles_per_sample
+    args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
+    assert main([*args, "--simulator", "amaranth", "--no-progress"]) == 0
+    report = json.loads((rtl / "sim" / "sim.json").read_text())
+    assert report["verdict"] == "PASS" and report["hardware"]["pipeline_layers"] is True
+    capsys.readouterr()
+    bad = [*args, "--hw", "pipeline_layers=false", "--simulator", "amaranth"]
+    assert main(bad) == 2
+    _one_line_error(capsys, "generated with pipeline_layers=True")
+
+
 @pytest.mark.parametrize(
     ("flags", "message"),
     [

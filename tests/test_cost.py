@@ -340,8 +340,13 @@ def test_default_latency_is_the_schedule(make, samples: int) -> None:
     assert report.seconds == pytest.approx(sched.cycles / 100e6)
     for name, count in sched.events.items():
         assert report.events[name] == count
-    assert sum(r.cycles for r in report.layers) + sched.fill_cycles + sched.encode_cycles == (
-        report.cycles
+    parts = sum(r.cycles for r in report.layers) + sched.fill_cycles + sched.encode_cycles
+    assert report.cycles <= parts  # the layers pipelined across timesteps overlap
+    chained = replace(hw, pipeline_layers=False)
+    chain = estimate(net, chained, samples=samples)
+    assert chain.cycles == schedule(net, chained, samples=samples).cycles
+    assert sum(r.cycles for r in chain.layers) + sched.fill_cycles + sched.encode_cycles == (
+        chain.cycles
     )
 
 
@@ -498,6 +503,39 @@ def test_overlapped_positions_price_the_latched_currents() -> None:
     )
     extra = report.energy_pj["shift_add"] - off.energy_pj["shift_add"]
     assert extra == pytest.approx(energy)
+
+
+@pytest.mark.parametrize("net_name", ["digits", "rate-cnn"])
+def test_pipelined_layers_are_priced_and_faster(net_name: str) -> None:
+    """pipeline_layers: the latency is the pipelined schedule's (fewer cycles), the events stay;
+    every layer with neurons gets a second spike bank of its neurons (and, rate-coded, the
+    input its own: 137/32 um^2 per flip-flop, in ``sram``), every stage its own sequencer of
+    sequencer_bits flip-flops (137/32 um^2 each in ``lif``, 0.1/32 pJ per bit and item)."""
+    from hdl.cost.default import sequencer_bits
+
+    net, m = (digits_mlp(), 2) if net_name == "digits" else (rate_cnn(), 3)
+    off_hw = HardwareConfig(pipeline_layers=False)
+    on_hw = replace(off_hw, pipeline_layers=True)
+    off, report = estimate(net, off_hw, samples=m), estimate(net, on_hw, samples=m)
+    sched = schedule(net, on_hw, samples=m)
+    assert report.cycles == sched.cycles < off.cycles
+    assert report.events == off.events
+    mapping = sched.mapping
+    rate = mapping.encoding == "rate"
+    banks = sum(lm.neurons for lm in mapping.layers if lm.has_neurons)
+    banks += mapping.input_neurons if rate else 0
+    assert report.area_um2["sram"] - off.area_um2["sram"] == pytest.approx(banks * 137 / 32)
+    stages = len(mapping.layers) + int(rate)
+    seq = sum(sequencer_bits(mapping, k) for k in range(stages))
+    assert report.area_um2["lif"] - off.area_um2["lif"] == pytest.approx(seq * 137 / 32)
+    runs = m * net.timesteps
+    assert report.energy_pj["lif"] - off.energy_pj["lif"] == pytest.approx(runs * seq * 0.1 / 32)
+    assert report.seconds == pytest.approx(sched.cycles / (on_hw.clock_mhz * 1e6))
+    if net_name == "digits":  # t (0..4: 3 bits), run, shown, state; fc1 8 update groups
+        fc1 = mapping.layers[0]
+        assert fc1.update_cycles == 8 and len(fc1.plane_cycles) == 4
+        assert sequencer_bits(mapping, 0) > 3 + 1 + 1 + 1
+    assert report.as_dict()["hardware"]["pipeline_layers"] is True
 
 
 @pytest.mark.parametrize(

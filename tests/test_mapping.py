@@ -186,6 +186,51 @@ def enumerate_schedule(
     events = dict.fromkeys(
         ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples"), 0
     )
+
+    def layer_timeline(item, clock: int) -> tuple[list[tuple[str, int, int]], int, int]:
+        """One layer's steps in a timestep from ``clock``: (steps, end, conversions per ADC)."""
+        layer, channels, positions, edges = item
+        bound = 0
+        planes = max((p for p, *_ in edges), default=0)
+        updates = math.ceil(channels / hw.lif_units)
+        layer_steps = []
+        # a timeline of the layer. In turn (the default) every read waits for the
+        # previous step to end. Overlapped: a read may be issued once the ADCs have
+        # sampled the previous read (its sampling window), and a position's sums, final
+        # when the last of its edges' read steps (read, codes, accumulate) ends, go to
+        # the one current register, so they must not be final before the previous
+        # position's update has ended (the first read of a position waits for that).
+        free = clock  # the next read may be issued from here
+        update_end = clock
+        for _pos in range(positions):
+            reads, done, issue = [], free, free
+            for b in range(planes):
+                active = [e for e in edges if e[0] > b]
+                sampled = issue + max(e[6] for e in active)
+                finished = max(issue + e[1] for e in active)
+                done = max(done, finished)
+                length = sampled - issue if hw.overlap_reads else finished - issue
+                reads.append(("read", issue, length))
+                issue = sampled if hw.overlap_reads else finished
+                bound += max(e[5] for e in active)
+                for _, _, rt, ct, cols, *_ in active:
+                    events["crossbar_reads"] += rt * ct
+                    events["adc_conversions"] += rt * cols
+            # overlapped: the whole position later if its sums would be final before
+            # the previous update has ended (they cannot wait in the accumulators)
+            delay = max(0, update_end - done) if hw.overlap_reads else 0
+            layer_steps += [(k, st + delay, c) for k, st, c in reads]
+            free = issue + delay
+            start = done + delay
+            layer_steps.append(("update", start, updates))
+            update_end = start + updates
+            if not hw.overlap_reads:
+                free = update_end
+            if layer.neuron is not None:
+                events["lif_updates"] += channels
+        kinds = {"read": 0, "update": 1}
+        return sorted(layer_steps, key=lambda st: (st[1], kinds[st[0]])), update_end, bound
+
     # double-buffered masks: a timeline. The fill of sample m + 1 starts when sample m's
     # compute starts and takes `fill` cycles; a compute starts when the previous one has ended
     # and its own masks are done; the gap is a fill step (the wait).
@@ -199,51 +244,43 @@ def enumerate_schedule(
             clock = masks_ready
         masks_ready = clock + fill  # the next sample's fill runs behind this compute
         events["dropout_samples"] += mask_units
-        for _t in range(net.timesteps):
-            if net.input.encoding == "rate":
-                steps.append(("encode", clock, math.prod(net.input.shape)))
-                clock += math.prod(net.input.shape)
-            for layer, channels, positions, edges in per_layer:
-                planes = max((p for p, *_ in edges), default=0)
-                updates = math.ceil(channels / hw.lif_units)
-                layer_steps = []
-                # a timeline of the layer. In turn (the default) every read waits for the
-                # previous step to end. Overlapped: a read may be issued once the ADCs have
-                # sampled the previous read (its sampling window), and a position's sums, final
-                # when the last of its edges' read steps (read, codes, accumulate) ends, go to
-                # the one current register, so they must not be final before the previous
-                # position's update has ended (the first read of a position waits for that).
-                free = clock  # the next read may be issued from here
-                update_end = clock
-                for _pos in range(positions):
-                    reads, done, issue = [], free, free
-                    for b in range(planes):
-                        active = [e for e in edges if e[0] > b]
-                        sampled = issue + max(e[6] for e in active)
-                        finished = max(issue + e[1] for e in active)
-                        done = max(done, finished)
-                        length = sampled - issue if hw.overlap_reads else finished - issue
-                        reads.append(("read", issue, length))
-                        issue = sampled if hw.overlap_reads else finished
-                        bound += max(e[5] for e in active)
-                        for _, _, rt, ct, cols, *_ in active:
-                            events["crossbar_reads"] += rt * ct
-                            events["adc_conversions"] += rt * cols
-                    # overlapped: the whole position later if its sums would be final before
-                    # the previous update has ended (they cannot wait in the accumulators)
-                    delay = max(0, update_end - done) if hw.overlap_reads else 0
-                    layer_steps += [(k, st + delay, c) for k, st, c in reads]
-                    free = issue + delay
-                    start = done + delay
-                    layer_steps.append(("update", start, updates))
-                    update_end = start + updates
-                    if not hw.overlap_reads:
-                        free = update_end
-                    if layer.neuron is not None:
-                        events["lif_updates"] += channels
-                kinds = {"read": 0, "update": 1}
-                steps.extend(sorted(layer_steps, key=lambda st: (st[1], kinds[st[0]])))
-                clock = update_end
+        if not hw.pipeline_layers:
+            for _t in range(net.timesteps):
+                if net.input.encoding == "rate":
+                    steps.append(("encode", clock, math.prod(net.input.shape)))
+                    clock += math.prod(net.input.shape)
+                for item in per_layer:
+                    layer_steps, clock, b = layer_timeline(item, clock)
+                    steps.extend(layer_steps)
+                    bound += b
+            continue
+        # pipelined layers: stage k (the encoder, then the layers) runs item t once it has
+        # finished t - 1, the stages it reads have finished t and those reading it t - 2
+        rate = net.input.encoding == "rate"
+        names = (["input"] if rate else []) + [layer.name for layer in net.layers]
+        reads = [set() for _ in range(int(rate))] + [
+            {e.source for e in layer.edges if e.kind != "zero" and e.source in names}
+            for layer in net.layers
+        ]
+        finish: dict[tuple[int, int], int] = {}
+        items = []
+        for t in range(net.timesteps):
+            for k, name in enumerate(names):
+                waits = [finish.get((k, t - 1), clock)]
+                waits += [finish[(names.index(p), t)] for p in reads[k]]
+                if t >= 2:
+                    waits += [finish[(j, t - 2)] for j in range(len(names)) if name in reads[j]]
+                begin = max(waits)
+                if rate and k == 0:
+                    encode = math.prod(net.input.shape)
+                    item_steps, end = [("encode", begin, encode)], begin + encode
+                else:
+                    item_steps, end, b = layer_timeline(per_layer[k - int(rate)], begin)
+                    bound += b
+                finish[(k, t)] = end
+                items += [(st, t, k, i, kind, c) for i, (kind, st, c) in enumerate(item_steps)]
+        steps.extend((kind, st, c) for st, _t, _k, _i, kind, c in sorted(items))
+        clock = max(finish.values())
     assert clock == max(st + c for _, st, c in steps)
     return steps, events, bound
 
@@ -282,6 +319,16 @@ HWS = {
     # a 1 GHz clock: 17 cycles per MTJ dropout cycle; the fills of some nets outlast a sample
     "double-buffer-fast-clock": HardwareConfig(
         tile_rows=64, tile_cols=64, clock_mhz=1000.0, lif_units=8, mask_double_buffer=True
+    ),
+    # pipelined layers: on the fast schedule, the serial one, one LIF unit (slow consumers:
+    # producers wait for a free bank) and with fills outlasting a sample
+    "pipeline": HardwareConfig(pipeline_layers=True),
+    "pipeline-serial": serial_hw(pipeline_layers=True),
+    "pipeline-one-unit": HardwareConfig(
+        tile_rows=64, tile_cols=64, lif_units=1, pipeline_layers=True
+    ),
+    "pipeline-fast-clock": HardwareConfig(
+        tile_rows=64, tile_cols=64, clock_mhz=1000.0, lif_units=8, pipeline_layers=True
     ),
 }
 
@@ -367,16 +414,19 @@ def test_cycles_equal_the_sum_of_enumerated_steps(
     s = schedule(net, hw, samples=samples)
     steps, events, bound = enumerate_schedule(net, hw, samples)
     assert s.cycles == max(st + c for _, st, c in steps)
-    if not hw.overlap_reads:  # the steps one after another
+    if not hw.overlap_reads and not hw.pipeline_layers:  # the steps one after another
         assert s.cycles == sum(c for _, _, c in steps)
     assert s.events == events
-    assert adc_bound(s.mapping, samples) == bound <= s.cycles
+    assert adc_bound(s.mapping, samples) == bound
+    if not hw.pipeline_layers:  # a lower bound while the layers convert one after another
+        assert bound <= s.cycles
     # the module's own step list agrees step by step with the independent enumerator
     listed = s.steps()
     assert [(st.kind, st.start, st.cycles) for st in listed] == steps
     assert len(listed) == s.step_count()
-    # per-layer cycles and the phases add up to the total
-    assert s.cycles == s.fill_cycles + s.encode_cycles + sum(r.cycles for r in s.layers)
+    # per-layer cycles and the phases add up to the total (pipelined: they overlap)
+    work = s.fill_cycles + s.encode_cycles + sum(r.cycles for r in s.layers)
+    assert s.cycles == work if not hw.pipeline_layers else s.cycles <= work
     assert s.seconds == pytest.approx(s.cycles / (hw.clock_mhz * 1e6))
 
 
@@ -510,6 +560,74 @@ def test_overlapped_reads_stream_the_positions_of_a_convolution() -> None:
         assert reads == [fill + encode + p * c1.position_period for p in range(64)]
         assert updates == [r + c1.sum_cycles for r in reads]
         assert [st.start for st in steps] == sorted(st.start for st in steps)
+
+
+def test_pipelined_layers_by_hand() -> None:
+    """pipeline_layers, the digits MLP (fc1 c1 cycles per timestep, out c2 < c1): fc1 runs its
+    timesteps back to back, out's item t starts when fc1 has finished t, so a sample computes
+    in T * c1 + c2 cycles instead of T * (c1 + c2); the events, the ADC bound and each step's
+    length stay; with one timestep nothing overlaps."""
+    net = digits_mlp()
+    off = HardwareConfig(pipeline_layers=False)
+    on = replace(off, pipeline_layers=True)
+    fc1, out = map_network(net, off).layers
+    c1, c2, T = fc1.timestep_cycles, out.timestep_cycles, 4
+    assert c2 < c1
+    m = map_network(net, on)
+    assert m.item_starts == tuple((t * c1, (t + 1) * c1) for t in range(T))
+    assert m.compute_cycles == T * c1 + c2 < map_network(net, off).compute_cycles
+    for samples in (1, 3):
+        s_on, s_off = schedule(net, on, samples), schedule(net, off, samples)
+        assert s_on.events == s_off.events
+        assert adc_bound(s_on.mapping, samples) == adc_bound(s_off.mapping, samples)
+        F, C = m.fill_cycles, m.compute_cycles  # double-buffered masks (the default)
+        assert s_on.cycles == F + (samples - 1) * max(C, F) + C
+        steps = s_on.steps()
+        assert sorted((st.kind, st.cycles) for st in steps) == sorted(
+            (st.kind, st.cycles) for st in s_off.steps()
+        )
+        assert [st.start for st in steps] == sorted(st.start for st in steps)
+        # out's timestep t is read while fc1 reads timestep t + 1
+        first = [st for st in steps if st.sample == 0 and st.kind == "read"]
+        out1 = next(st for st in first if st.layer == "out" and st.timestep == 1)
+        assert any(
+            st.layer == "fc1" and st.timestep == 2 and st.start == out1.start for st in first
+        )
+    single = replace(net, timesteps=1).validate()
+    assert schedule(single, on, 2).cycles == schedule(single, off, 2).cycles
+
+
+def test_pipelined_producers_wait_for_a_free_bank() -> None:
+    """pipeline_layers with a consumer slower than its producer (16 -> 4 -> 64 -> 3 on one LIF
+    unit: h1 updates 64 neurons per timestep, h0 4): every start is the latest of the three
+    conditions, and h0 waits for h1 to free a bank, running at most two timesteps ahead."""
+    net = Network(
+        name="slow-consumer",
+        input=InputSpec((1, 4, 4), bits=1),
+        layers=(
+            Layer("h0", (Edge("linear", "input"),), (4,), Neuron()),
+            Layer("h1", (Edge("linear", "h0"),), (64,), Neuron()),
+            Layer("out", (Edge("linear", "h1"),), (3,)),
+        ),
+        timesteps=6,
+    ).validate()
+    hw = HardwareConfig(lif_units=1, pipeline_layers=True)
+    m = map_network(net, hw)
+    c = [lm.timestep_cycles for lm in m.layers]
+    assert c[0] < c[1]
+    reads = {1: [0], 2: [1]}  # h1 reads h0, out reads h1
+    fin: dict[tuple[int, int], int] = {}
+    waited = 0
+    for t, row in enumerate(m.item_starts):
+        for k, start in enumerate(row):
+            free = [fin[(j, t - 2)] for j, ps in reads.items() if k in ps and t >= 2]
+            own = fin.get((k, t - 1), 0)
+            assert start == max([own] + [fin[(p, t)] for p in reads.get(k, [])] + free)
+            waited += bool(free) and max(free) > own
+            fin[(k, t)] = start + c[k]
+    assert m.compute_cycles == max(fin.values())
+    assert waited == net.timesteps - 2  # h0 from t = 2 on
+    assert m.item_starts[2][0] == m.item_starts[0][1] + c[1]  # h0 (t = 2) after h1 (t = 0)
 
 
 def test_event_counts_by_formula() -> None:

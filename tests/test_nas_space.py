@@ -236,6 +236,34 @@ def test_overlapped_reads_are_a_hardware_choice() -> None:
         HardwareSpace(overlap_reads=("yes",))  # type: ignore[arg-type]
 
 
+def test_pipelined_layers_are_a_hardware_choice() -> None:
+    """pipeline_layers is searchable: [false, true] reaches both chips, each priced with its own
+    schedule (the candidates' layers of several timesteps overlap: the pipelined chip takes
+    fewer cycles); by default the layers are pipelined."""
+    from nas.config import search_config
+
+    space = SearchSpace(SpaceConfig(hardware=HardwareSpace(pipeline_layers=(False, True))))
+    assert space.distributions()["hw.pipeline_layers"] == (False, True)
+    rng = np.random.default_rng(7)
+    chips = {}
+    for _ in range(60):
+        cand = space.draw(rng)
+        if cand.timesteps > 1:  # with one timestep there is nothing to pipeline
+            chips.setdefault(cand.hardware().pipeline_layers, cand)
+    assert set(chips) == {False, True}
+    cand = chips[True]
+    net = cand.network((1, 8, 8), 10, 8)
+    plain = estimate(net, replace(cand.hardware(), pipeline_layers=False))
+    assert estimate(net, cand.hardware()).cycles < plain.cycles
+    assert Candidate.from_dict(cand.to_dict()) == cand
+    assert "hw.pipeline_layers" not in SearchSpace().distributions()
+    assert SearchSpace().stream(3, 1).hardware().pipeline_layers is True  # the default
+    cfg = search_config({}, ["search.space.hardware.pipeline_layers=[false, true]"])
+    assert cfg.space.hardware.pipeline_layers == (False, True)
+    with pytest.raises(NASError, match="pipeline_layers"):
+        HardwareSpace(pipeline_layers=(0,))  # type: ignore[arg-type]
+
+
 def test_pipelined_adcs_are_a_hardware_choice() -> None:
     """adc_pipelined is searchable: [false, true] reaches both chips, each priced with its own
     schedule (pipelined ADCs take fewer cycles); by default the chip has pipelined ADCs."""

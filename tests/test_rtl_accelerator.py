@@ -23,7 +23,13 @@ from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.synth import lint, synth_stats
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import compare_run
-from sim.netgen import example_networks, long_fill_examples, random_images, random_network
+from sim.netgen import (
+    example_networks,
+    long_fill_examples,
+    pipeline_examples,
+    random_images,
+    random_network,
+)
 
 EXAMPLES = example_networks()
 
@@ -77,7 +83,7 @@ def test_pipelined_adcs_take_the_predicted_fewer_cycles_and_stay_bit_exact(name:
     equal the schedule's, which is the serial one minus what pipelining saves, and outputs,
     spikes and events stay the golden model's (the macro models flag any read too early)."""
     net, example_hw = EXAMPLES[name]
-    serial_hw = replace(example_hw, adc_pipelined=False, overlap_reads=False)
+    serial_hw = replace(example_hw, adc_pipelined=False, overlap_reads=False, pipeline_layers=False)
     hw = replace(serial_hw, adc_pipelined=True)
     assert hw.adc_latency_cycles > 0
     acc, observed, verdict = check(net, hw)
@@ -167,6 +173,7 @@ def test_overlapped_reads_take_the_predicted_fewer_cycles_and_stay_bit_exact(nam
     spikes and events stay the golden model's (cell: one position and plane per layer, nothing
     changes)."""
     net, hw = OVERLAP[name]
+    hw = replace(hw, pipeline_layers=False)  # the saving's formula chains the layers
     plain = replace(hw, overlap_reads=False)
     _, observed, verdict = check(net, hw, images=2)
     saved = _overlap_saves(net, hw, 2)
@@ -213,6 +220,89 @@ def test_overlapped_positions_updated_from_the_live_sums_are_caught(
     verdict = compare_run(net, hw, x, 1, observed)
     assert not verdict.ok
     assert verdict.first.startswith("layer 'c1' differs first")
+
+
+#: pipelined layers: the examples (direct multi-bit and rate input, convolutions, a skip edge,
+#: MTJ and LFSR dropout, fills longer than a sample) with reads in turn and overlapped, and
+#: the two networks whose producers wait for a free bank
+PIPELINE = {
+    **{
+        f"{name}-{'overlap' if overlap else 'in-turn'}": (
+            net,
+            replace(hw, pipeline_layers=True, overlap_reads=overlap),
+        )
+        for name, (net, hw) in {**EXAMPLES, **long_fill_examples()}.items()
+        for overlap in (False, True)
+    },
+    **pipeline_examples(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PIPELINE))
+def test_pipelined_layers_take_the_scheduled_cycles_and_stay_bit_exact(name: str) -> None:
+    """With hw.pipeline_layers every layer runs its own timesteps, layer l + 1 on timestep t
+    while l works on t + 1: the busy cycles equal the schedule's (fewer than with the layers in
+    turn when there are several timesteps), outputs, every layer's spikes per timestep and the
+    events stay the golden model's, and no macro saw a read or word-line change too early."""
+    net, hw = PIPELINE[name]
+    _, observed, verdict = check(net, hw, images=2)
+    want = schedule(net, hw, 2).cycles
+    plain = schedule(net, replace(hw, pipeline_layers=False), 2).cycles
+    assert observed.cycles == [want] * 2
+    assert want < plain if net.timesteps > 1 else want == plain
+    assert observed.macro_reads == verdict.golden.events["crossbar_reads"]
+    assert observed.macro_conversions == verdict.golden.events["adc_conversions"]
+    assert observed.errors == []
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_network_with_the_other_layer_schedule_matches_golden(seed: int) -> None:
+    """The random networks of test_random_network_matches_golden with pipeline_layers flipped:
+    every seed runs with its layers both in turn and pipelined."""
+    net, hw = random_network(seed)
+    flipped = replace(hw, pipeline_layers=not hw.pipeline_layers)
+    _, observed, _ = check(net, flipped, seed=seed)
+    assert observed.cycles == [schedule(net, flipped, 2).cycles] * 3
+
+
+def test_pipelined_producer_overwriting_a_bank_still_read_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A controller without condition (c): a producer starts its next timestep without waiting
+    for its consumers to free the bank it writes. On the rate-coded network with slow consumers
+    the encoder and h0 overwrite spikes h0 and h1 still read: h1's spikes are wrong."""
+    from amaranth.hdl import Const
+
+    from hdl.rtl.controller import ScheduleController
+
+    net, hw = pipeline_examples()["slow-rate"]
+    monkeypatch.setattr(ScheduleController, "_bank_free", lambda self, fins, k, cs: Const(1, 1))
+    acc = Accelerator(net, hw)
+    x = random_images(net, 2, 0)
+    observed = simulate_amaranth(acc, x, samples=1)
+    verdict = compare_run(net, hw, x, 1, observed)
+    assert not verdict.ok
+    assert any(f.startswith("layer 'h1' differs first") for f in verdict.findings)
+
+
+def test_pipelined_verilog_lints_clean_and_holds_the_second_banks() -> None:
+    """The rate-coded cell example with pipelined layers: lint-clean, latch-free Verilog holding
+    at least the second spike banks (every layer with neurons and the input spikes) more than
+    with the layers in turn, and at most those and the sequencers the cost model prices."""
+    from hdl.cost.default import sequencer_bits
+
+    net, example_hw = EXAMPLES["cell"]
+    hw = replace(example_hw, pipeline_layers=True)
+    text = accelerator_verilog(net, hw)
+    result = lint(text, "accelerator")
+    assert result.clean, "\n".join(map(str, result.warnings))
+    stats = synth_stats(text, "accelerator")
+    plain = synth_stats(accelerator_verilog(net, replace(hw, pipeline_layers=False)), "accelerator")
+    assert stats.latches == 0
+    mapping = map_network(net, hw)
+    banks = sum(lm.neurons for lm in mapping.layers if lm.has_neurons) + mapping.input_neurons
+    seq = sum(sequencer_bits(mapping, k) for k in range(len(mapping.layers) + 1))
+    assert plain.flip_flops + banks <= stats.flip_flops <= plain.flip_flops + banks + seq
 
 
 def test_all_rows_dropped_and_saturated_columns() -> None:
@@ -280,7 +370,7 @@ def test_mnist_size_mlp_generates_and_matches() -> None:
 @pytest.mark.parametrize("double", [False, True])
 def test_verilog_is_byte_identical_lints_clean_and_has_no_latch(double: bool) -> None:
     net, example_hw = EXAMPLES["cell"]
-    hw = replace(example_hw, mask_double_buffer=double)
+    hw = replace(example_hw, mask_double_buffer=double, pipeline_layers=False)
     text = accelerator_verilog(net, hw)
     assert text == accelerator_verilog(net, hw)
     assert "module accelerator" in text

@@ -28,6 +28,13 @@ CASES["conv-overlap-pipelined"] = (
     replace(CASES["conv"][1], overlap_reads=True, adc_pipelined=True, mask_double_buffer=True),
 )
 CASES.update(long_fill_examples())  # double-buffered, fill longer than a sample's compute
+# pipelined layers: serial and overlapped reads, direct and rate input, skip edges, a fill
+# longer than a sample
+for _name in ("mlp", "conv", "cell", "random0", "random4", "lfsr-long", "conv-overlap-pipelined"):
+    CASES[f"{_name}-pipelined-layers"] = (
+        CASES[_name][0],
+        replace(CASES[_name][1], pipeline_layers=True),
+    )
 
 
 def expected(mapping, samples: int) -> tuple[list[set], list[int], set, set]:
@@ -81,30 +88,29 @@ def test_controller_follows_the_schedule(name: str) -> None:
                 prefetch_cycles.append(cycle)
             if ctx.get(ctrl.swap):
                 swap_cycles.append(cycle)
-            t = ctx.get(ctrl.t)
             kinds = set()
             if ctx.get(ctrl.fill):
                 kinds.add(("fill", sample, -1, "", -1, -1, -1))
             if ctx.get(ctrl.encode):
-                kinds.add(("encode", sample, t, "", -1, -1, -1))
+                kinds.add(("encode", sample, ctx.get(ctrl.encode_t), "", -1, -1, -1))
             for i, layer in enumerate(names):
-                lm = mapping.layers[i]
+                lm, sq = mapping.layers[i], ctrl.seqs[i]
                 w = lm.out_shape[2] if len(lm.out_shape) == 3 else 1
-                pos = ctx.get(ctrl.pos)
+                t, pos = ctx.get(sq.t), ctx.get(sq.pos)
                 if (ctx.get(ctrl.read) >> i) & 1:
                     read_starts.add((layer, cycle))
                     assert (ctx.get(ctrl.reading) >> i) & 1
                 if (ctx.get(ctrl.latch) >> i) & 1:
                     latches.add((layer, cycle))
                 if (ctx.get(ctrl.reading) >> i) & 1:  # the position read: (oy, ox)
-                    read_pos = ctx.get(ctrl.oy) * w + ctx.get(ctrl.ox)
-                    kinds.add(("read", sample, t, layer, read_pos, ctx.get(ctrl.plane), -1))
+                    read_pos = ctx.get(sq.oy) * w + ctx.get(sq.ox)
+                    kinds.add(("read", sample, t, layer, read_pos, ctx.get(sq.plane), -1))
                 if (ctx.get(ctrl.update) >> i) & 1:  # the position updated: pos
-                    group = ctx.get(ctrl.group)
+                    group = ctx.get(sq.group)
                     kinds.add(("update", sample, t, layer, pos, -1, group))
-                    assert ctx.get(ctrl.lif_group) == pos * lm.update_cycles + group
+                    assert ctx.get(sq.lif_group) == pos * lm.update_cycles + group
                     if not hw.overlap_reads:  # one position at a time
-                        assert (ctx.get(ctrl.oy), ctx.get(ctrl.ox)) == divmod(pos, w)
+                        assert (ctx.get(sq.oy), ctx.get(sq.ox)) == divmod(pos, w)
             got.append(kinds)
             await ctx.tick()
             cycle += 1
@@ -116,7 +122,9 @@ def test_controller_follows_the_schedule(name: str) -> None:
     sim.run()
     want, sample_of, reads, updates = expected(mapping, samples)
     assert len(got) == len(want) == schedule_mapping(mapping, samples).cycles
-    if not hw.overlap_reads:  # one step at a time, every cycle
+    if hw.pipeline_layers:  # layers of different timesteps at once (T > 1)
+        assert any(len({step[2] for step in k}) > 1 for k in want) == (mapping.timesteps > 1)
+    elif not hw.overlap_reads:  # one step at a time, every cycle
         assert all(len(k) == 1 for k in want)
     elif name == "conv-overlap-pipelined":  # updates while the next positions are read
         assert any(len(k) > 1 for k in want)

@@ -175,6 +175,13 @@ class DigitalTech:
     (``w = hdl.mapping.current_bits``) holding the latched currents of the position being
     updated while the next ones are read: ``A_latch = C * w * latch_ff_area`` and
     ``E_latch = C * w * latch_ff_energy`` per position (written once each).
+
+    With pipelined layers (``HardwareConfig.pipeline_layers``) every layer with neurons (and,
+    for rate coding, the input spike buffer) has a second spike bank of ``neurons`` flip-flops,
+    ``A_bank = neurons * spike_bank_ff_area``, and every stage its own sequencer of ``n``
+    flip-flops (:func:`hdl.cost.default.sequencer_bits`), ``A_seq = n * sequencer_ff_area`` and
+    ``E_seq = n * sequencer_ff_energy`` per item (the single shared controller's counters are
+    not subtracted: an upper estimate).
     """
 
     add_energy: Constant = Constant(
@@ -248,6 +255,27 @@ class DigitalTech:
         "um^2/bit",
         f"{ASSUMED}: one flip-flop of a layer's latched current register (overlapped reads), "
         f"priced as one adder bit ({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
+    )
+
+    spike_bank_ff_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one flip-flop of a layer's second spike bank (pipelined layers), priced as "
+        f"one adder bit ({HOROWITZ}: 32-bit adder 137 um^2, per bit); a spike is written into "
+        "one bank only, so the second bank adds no write energy",
+    )
+    sequencer_ff_energy: Constant = Constant(
+        0.1 / 32,
+        "pJ/bit/item",
+        f"{ASSUMED}: one flip-flop of a layer's own sequencer (pipelined layers) written once "
+        f"per item (layer and timestep), priced as one adder bit ({HOROWITZ}: 32-bit integer "
+        "add 0.1 pJ, per bit)",
+    )
+    sequencer_ff_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one flip-flop of a layer's own sequencer (pipelined layers), priced as one "
+        f"adder bit ({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
     )
 
     def plane_counter_bits(self, planes: int) -> int:

@@ -8,7 +8,8 @@ cycles). Energy [pJ] is the schedule's event counts times energies per event fro
 crossbar cells, ADCs with their muxes (and, for pipelined ADCs, their code registers), shift-add
 adders, LIF units, SRAM and dropout modules (and, for double-buffered masks, the second mask
 bank's flip-flops; for overlapped reads, the plane counters of the multi-plane accumulators and
-the latched current registers of the layers of several output positions).
+the latched current registers of the layers of several output positions; for pipelined
+layers, the second spike banks and every layer's own sequencer registers).
 """
 
 from __future__ import annotations
@@ -22,7 +23,34 @@ from hdl.geometry import mask_cycles
 from hdl.mapping import Mapping, Schedule
 from hdl.mtj import MTJDevice, dropout_cycle_energy
 
-__all__ = ["price_default"]
+__all__ = ["price_default", "sequencer_bits"]
+
+
+def _bits(n: int) -> int:
+    """Flip-flops of a counter over ``0 .. n``: ``bit_length(n)``, at least 1."""
+    return max(1, n.bit_length())
+
+
+def sequencer_bits(mapping: Mapping, stage: int) -> int:
+    """Flip-flops of one stage's own sequencer with pipelined layers (stage 0 the encoder for
+    rate coding, then the layers; :mod:`hdl.rtl.controller`): ``t`` over ``0 .. T`` and
+    ``run``; the encoder a cycle counter over its ``encode_cycles``; a layer its position,
+    row, column, plane, update-group and LIF-word counters, a bank-shown bit (with neurons), a
+    state bit and either its step counter (``0 .. max read step``) or, with overlapped reads,
+    the read period counter, the update wait counter and three flags."""
+    rate = mapping.encode_cycles > 0
+    head = _bits(mapping.timesteps) + 1
+    if rate and stage == 0:
+        return head + _bits(mapping.encode_cycles - 1)
+    lm = mapping.layers[stage - (1 if rate else 0)]
+    height, width = (lm.out_shape[1], lm.out_shape[2]) if len(lm.out_shape) == 3 else (1, 1)
+    n = head + _bits(lm.positions - 1) + _bits(height - 1) + _bits(width - 1)
+    n += _bits(len(lm.plane_cycles) - 1) + _bits(lm.update_cycles - 1)
+    n += _bits(lm.positions * lm.update_cycles - 1) + (1 if lm.has_neurons else 0) + 1
+    if mapping.hw.overlap_reads and lm.read_step_cycles:
+        wait = max(lm.sum_cycles, lm.position_period - lm.update_cycles)
+        return n + _bits(lm.position_period) + _bits(wait) + 3
+    return n + _bits(max(lm.read_step_cycles, default=1))
 
 
 @lru_cache(maxsize=256)
@@ -120,6 +148,8 @@ def price_default(
         else:
             e["accumulator"] += ls.accumulator_updates * (2 * acc * e_add + 3 * acc * e_sram)
         a["sram"] += s_bits * dig.sram_area.value
+        if hw.pipeline_layers and layer.has_neurons:  # the second spike bank
+            a["sram"] += layer.neurons * dig.spike_bank_ff_area.value
         for k in energy:
             energy[k] += e[k]
         for k in area:
@@ -159,6 +189,13 @@ def price_default(
         area["lif"] += dig.lfsr_area_um2(width)  # the input LFSR sits with the units
         lfsrs += 1
         lfsr_draws += sched.lfsr_steps
+    if hw.pipeline_layers:  # the stages' own sequencers; the input's second spike bank
+        stages = len(mapping.layers) + (1 if mapping.encoding == "rate" else 0)
+        seq = sum(sequencer_bits(mapping, k) for k in range(stages))
+        area["lif"] += seq * dig.sequencer_ff_area.value
+        energy["lif"] += runs * seq * dig.sequencer_ff_energy.value
+        if mapping.encoding == "rate":
+            area["sram"] += mapping.input_neurons * dig.spike_bank_ff_area.value
     area["total"] = sum(area.values())
     seconds = sched.seconds
     energy["static"] = (

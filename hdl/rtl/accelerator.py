@@ -64,6 +64,14 @@ of plane 0), a layer of several positions copies its sums and biases into its cu
 in the controller's ``latch`` cycle, and the position's update runs from that copy (with the
 skip terms, LIF word and spike buffer bit of the position updated, ``pos``) while the next
 positions are read (``(P - 1) · q + R + G`` cycles per layer, :mod:`hdl.rtl.controller`).
+With ``hw.pipeline_layers`` every layer runs its own timesteps (its own counters drive its
+word lines, accumulators, currents and LIF array) and every layer with neurons has two spike
+banks, timestep ``t`` written into bank ``t mod 2`` and read by each consumer from the bank of
+the consumer's own timestep; for rate coding the input spikes have two banks too, written by
+the encoder at its own timestep. The output register accumulates per timestep of the last layer
+and is emitted after the sample, as without the option. ``spikes_l<i>`` is then the bank the
+layer finished last (a bank flag set with ``layer_done_l<i>``), so in the cycle after the strobe
+it holds the spikes of the timestep just finished, as with one bank.
 
 **Ports** (the macro and module ports are listed, with their geometry, in :attr:`tiles` and
 :attr:`mtj_modules`; :meth:`manifest` gives all of it as JSON-ready data):
@@ -206,11 +214,24 @@ class Accelerator(CheckedComponent):
             self.busy.eq(ctrl.busy),
         ]
         pix = self._pixel_buffer(m, ctrl)
-        sources = {"input": self._input_bits(m, ctrl, pix)}
+        #: per source its buffer: one bank, or two with pipelined layers (bank ``t mod 2``
+        #: holding timestep ``t``); :meth:`_reader` gives a layer the bank of its timestep
+        self._banks: dict[str, tuple[Signal, ...]] = {}
+        self._readers: dict[tuple[str, int], Any] = {}
+        self._pix = pix
+        nb = 2 if ctrl.pipelined else 1
+        if self.rate:
+            self._banks["input"] = self._input_spikes(m, ctrl, pix, nb)
         for lp in self.layers:
             if lp.lmap.has_neurons:
                 name = self.net.layers[lp.index].name
-                sources[name] = Signal(lp.lmap.neurons, name=f"spikes_l{lp.index}")
+                self._banks[name] = tuple(
+                    Signal(
+                        lp.lmap.neurons, name=f"spikes_l{lp.index}" + (f"_b{b}" if nb > 1 else "")
+                    )
+                    for b in range(nb)
+                )
+        sources = self._banks
         keeps, ev_drop = self._masks(m, ctrl)
         z_regs: dict[tuple[int, int], list[Any]] = {}
         ev_reads, ev_conversions = [], []
@@ -228,10 +249,10 @@ class Accelerator(CheckedComponent):
         ]
         ev_updates = []
         #: Signals a testbench may watch (Amaranth simulator): per layer with neurons
-        #: ``(index, strobe, buffer)`` -- in the cycle after ``strobe`` the buffer holds the
-        #: layer's spikes of timestep ``t`` (the Verilog keeps the names ``layer_done_l<i>``,
-        #: ``spikes_l<i>``); ``t`` the timestep.
-        self.debug: dict[str, Any] = {"layers": [], "t": ctrl.t}
+        #: ``(index, strobe, buffer, t)`` -- in the cycle after ``strobe`` the buffer holds the
+        #: layer's spikes of timestep ``t`` (sampled with ``strobe``; the Verilog keeps the
+        #: names ``layer_done_l<i>``, ``spikes_l<i>``).
+        self.debug: dict[str, Any] = {"layers": []}
         for lp in self.layers:
             lanes = self._lanes(m, ctrl, lp, z_regs, sources, pix)
             ev_updates.append(self._update(m, ctrl, lp, lanes, sources, out_regs))
@@ -274,26 +295,55 @@ class Accelerator(CheckedComponent):
             m.d.sync += loaded.eq(0)
         return pix
 
-    def _input_bits(self, m: Module, ctrl: ScheduleController, pix: Signal) -> Signal:
-        """What the first layer's word lines read: the spikes the input LFSR draws, one pixel
-        per encode cycle (rate coding), or bit-plane ``plane`` of the pixels (direct)."""
-        n_in, bits = self.in_neurons, self.in_bits
-        if not self.rate:
-            plane = Signal(n_in, name="input_plane")
-            with m.Switch(ctrl.plane):
+    def _reader(self, m: Module, ctrl: ScheduleController, source: str, li: int) -> Any:
+        """What layer ``li`` reads from ``source``: bit-plane ``plane`` of the pixels (direct
+        input, the layer's own plane counter), or the spikes of its timestep ``t``: the one
+        buffer, or with pipelined layers bank ``t mod 2`` of the source's two."""
+        key = (source, li if ctrl.pipelined else 0)
+        if key in self._readers:
+            return self._readers[key]
+        sq = ctrl.seqs[li]
+        suffix = f"_l{li}" if ctrl.pipelined else ""
+        if source == "input" and not self.rate:
+            n_in, bits, pix = self.in_neurons, self.in_bits, self._pix
+            value = Signal(n_in, name=f"input_plane{suffix}")
+            with m.Switch(sq.plane):
                 for b in range(bits):
                     with m.Case(b):
-                        m.d.comb += plane.eq(Cat(pix[i * bits + b] for i in range(n_in)))
-            return plane
+                        m.d.comb += value.eq(Cat(pix[i * bits + b] for i in range(n_in)))
+        elif len(self._banks[source]) == 1:
+            value = self._banks[source][0]
+        else:
+            b0, b1 = self._banks[source]
+            value = Signal(len(b0), name=f"read_{_ident(source)}{suffix}")
+            m.d.comb += value.eq(Mux(sq.t[0], b1, b0))
+        self._readers[key] = value
+        return value
+
+    def _input_spikes(
+        self, m: Module, ctrl: ScheduleController, pix: Signal, banks: int
+    ) -> tuple[Signal, ...]:
+        """Rate coding: the spikes the input LFSR draws, one pixel per encode cycle, into the
+        input spike buffer (with pipelined layers bank ``t mod 2`` of two, ``t`` the
+        encoder's timestep)."""
+        n_in, bits = self.in_neurons, self.in_bits
         spec = self.net.input.lfsr
         assert spec is not None
         m.submodules.input_lfsr = lfsr = LeapLFSR(spec.width, spec.seed)
-        spikes = Signal(n_in, name="input_spikes")
+        names = ["input_spikes"] if banks == 1 else ["input_spikes_b0", "input_spikes_b1"]
+        spikes = tuple(Signal(n_in, name=name) for name in names)
         pixel = Signal(range(max(2, n_in)))
         m.d.comb += lfsr.en.eq(ctrl.encode)
         u = lfsr.next_state() >> (spec.width - bits)
         with m.If(ctrl.encode):
-            m.d.sync += spikes.bit_select(pixel, 1).eq(u < pix.word_select(pixel, bits))
+            bit = u < pix.word_select(pixel, bits)
+            if banks == 1:
+                m.d.sync += spikes[0].bit_select(pixel, 1).eq(bit)
+            else:
+                with m.If(ctrl.encode_t[0]):
+                    m.d.sync += spikes[1].bit_select(pixel, 1).eq(bit)
+                with m.Else():
+                    m.d.sync += spikes[0].bit_select(pixel, 1).eq(bit)
             m.d.sync += pixel.eq(Mux(pixel == n_in - 1, 0, pixel + 1))
         return spikes
 
@@ -337,8 +387,10 @@ class Accelerator(CheckedComponent):
         :class:`EdgeAccumulator` of their codes. Returns ``z[o]`` and the per-cycle increments
         of the read and conversion counters."""
         hw, em = self.hw, ep.emap
+        sq = ctrl.seqs[lp.index]
         edge = self.net.layers[lp.index].edges[ep.index]
-        rows = self._window(m, lp.index, em, sources[edge.source], ctrl.oy, ctrl.ox)
+        src = self._reader(m, ctrl, edge.source, lp.index)
+        rows = self._window(m, lp.index, em, src, sq.oy, sq.ox)
         keep = keeps.get((lp.index, ep.index))
         if keep is not None:
             if em.dropout.units != em.rows:  # channel granularity: k·k rows share a bit
@@ -349,7 +401,7 @@ class Accelerator(CheckedComponent):
             rows = gated
         read = ctrl.read[lp.index]
         active = Signal(name=f"read_l{lp.index}_e{ep.index}")
-        m.d.comb += active.eq(read & (ctrl.plane < em.planes))
+        m.d.comb += active.eq(read & (sq.plane < em.planes))
         acc = EdgeAccumulator(
             out_channels=em.out_channels,
             slices=em.slices,
@@ -372,9 +424,9 @@ class Accelerator(CheckedComponent):
             valids.append(port.codes_valid)
         m.d.comb += [acc.codes.eq(Cat(*codes)), acc.valid.eq(Cat(*valids))]
         if not acc.streamed:  # a sum starts with the read of plane 0, shifted by the read's plane
-            m.d.comb += acc.clear.eq(read & (ctrl.plane == 0))
+            m.d.comb += acc.clear.eq(read & (sq.plane == 0))
             if em.planes > 1:
-                m.d.comb += acc.plane.eq(ctrl.plane)
+                m.d.comb += acc.plane.eq(sq.plane)
         zb = ep.z_bits
         zs = [acc.z[o * zb : (o + 1) * zb].as_signed() for o in range(em.out_channels)]
         conversions = sum(t.cols[1] - t.cols[0] for t in ep.tiles)
@@ -399,6 +451,7 @@ class Accelerator(CheckedComponent):
         ``pos`` to that copy."""
         lm, U, bits = lp.lmap, self.hw.lif_units, self.in_bits
         C, P, G, cb = lm.channels, lm.positions, lm.update_cycles, lp.current_bits
+        sq = ctrl.seqs[lp.index]
         latched = ctrl.runs[lp.index] and P > 1
         currents = []
         for o in range(C):
@@ -412,15 +465,15 @@ class Accelerator(CheckedComponent):
             for s in lp.skips:
                 if s == "input" and not self.rate:
                     chan = pix[o * P * bits : (o + 1) * P * bits]
-                    terms.append(chan.word_select(ctrl.pos, bits) if P > 1 else chan)
+                    terms.append(chan.word_select(sq.pos, bits) if P > 1 else chan)
                 else:
-                    chan = sources[s][o * P : (o + 1) * P]
-                    terms.append(chan.bit_select(ctrl.pos, 1) if P > 1 else chan)
+                    chan = self._reader(m, ctrl, s, lp.index)[o * P : (o + 1) * P]
+                    terms.append(chan.bit_select(sq.pos, 1) if P > 1 else chan)
             current = Signal(signed(cb), name=f"current_l{lp.index}_{o}")
             m.d.comb += current.eq(sum(terms, bias))
             currents.append(current)
         lanes = [Signal(signed(cb), name=f"lane_l{lp.index}_{i}") for i in range(U)]
-        with m.Switch(ctrl.group):
+        with m.Switch(sq.group):
             for g in range(G):
                 with m.Case(g):
                     for i in range(U):
@@ -453,7 +506,8 @@ class Accelerator(CheckedComponent):
         layer = self.net.layers[lp.index]
         lm, U = lp.lmap, self.hw.lif_units
         C, P, G = lm.channels, lm.positions, lm.update_cycles
-        update, group, pos, first = ctrl.update[lp.index], ctrl.group, ctrl.pos, ctrl.first
+        sq = ctrl.seqs[lp.index]
+        update, group, pos, first = ctrl.update[lp.index], sq.group, sq.pos, sq.first
         real = [min(U, C - g * U) for g in range(G)]  # lanes that hold a neuron
         is_output = lp.index == len(self.layers) - 1
         if not lm.has_neurons:  # the output accumulator
@@ -481,28 +535,43 @@ class Accelerator(CheckedComponent):
         m.submodules[f"lif_l{lp.index}"] = arr
         m.d.comb += [
             arr.valid.eq(update),
-            arr.group.eq(ctrl.lif_group),
+            arr.group.eq(sq.lif_group),
             arr.first.eq(first),
             arr.currents.eq(Cat(*(lane.as_unsigned() for lane in lanes))),
         ]
-        buf = sources[layer.name]
+        banks = sources[layer.name]
         with m.If(update):
             with m.Switch(group):
                 for g in range(G):
                     with m.Case(g):
                         for i in range(real[g]):
                             o = g * U + i
-                            chan = buf[o * P : (o + 1) * P]
-                            if P > 1:
-                                m.d.sync += chan.bit_select(pos, 1).eq(arr.fires[i])
-                            else:
-                                m.d.sync += chan.eq(arr.fires[i])
+                            bits = [
+                                buf[o * P : (o + 1) * P].bit_select(pos, 1)
+                                if P > 1
+                                else buf[o * P : o * P + 1]
+                                for buf in banks
+                            ]
+                            if len(bits) == 1:
+                                m.d.sync += bits[0].eq(arr.fires[i])
+                            else:  # bank t mod 2
+                                with m.If(sq.t[0]):
+                                    m.d.sync += bits[1].eq(arr.fires[i])
+                                with m.Else():
+                                    m.d.sync += bits[0].eq(arr.fires[i])
                             if is_output:  # decoding "count"
                                 y = out_regs[o]
                                 m.d.sync += y.eq(Mux(first, 0, y) + arr.fires[i])
         done = Signal(name=f"layer_done_l{lp.index}")
         m.d.comb += done.eq(update & (group == G - 1) & (pos == P - 1))
-        self.debug["layers"].append((lp.index, done, buf))
+        buf = banks[0]
+        if len(banks) > 1:  # the bank of the timestep last finished, for the testbenches
+            shown = Signal(name=f"shown_l{lp.index}")
+            with m.If(done):
+                m.d.sync += shown.eq(sq.t[0])
+            buf = Signal(lm.neurons, name=f"spikes_l{lp.index}")
+            m.d.comb += buf.eq(Mux(shown, banks[1], banks[0]))
+        self.debug["layers"].append((lp.index, done, buf, sq.t))
         return Mux(update, _switch_value(group, real), 0)
 
     def _window(self, m: Module, li: int, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
@@ -525,6 +594,11 @@ def _plan_of(
             raise RTLError("an AcceleratorPlan already holds its hw and driver; pass only the plan")
         return net
     return plan_accelerator(net, hw, driver)
+
+
+def _ident(name: str) -> str:
+    """A layer name as part of a signal name."""
+    return "".join(c if c.isalnum() else "_" for c in name)
 
 
 def _dropout_units(mapping: Mapping, li: int, ei: int) -> int:

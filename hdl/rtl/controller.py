@@ -19,6 +19,21 @@ high in the cycle before each update (the position's sum is final in it): the ac
 copies the position's currents then. The layer ends with its last update:
 ``(P - 1) · q + sum_cycles + update_cycles`` cycles.
 
+**Pipelined layers** (``hw.pipeline_layers``): the layers' states above run in one FSM per
+layer (``seq_l<i>``, the layer's own :class:`Sequencer` of counters, and its own read and
+update registers), and for rate coding the encoder is a stage of its own (a cycle counter).
+Per stage ``k`` a register ``fin`` counts the items it finished in the sample (it is the
+stage's ``t``), ``run`` says an item is in progress, and ``go = run | ready`` enables the
+stage's sequencer, ``ready`` being the three conditions of :mod:`hdl.mapping` on the ``fin``
+registers in the same cycle: the sample computing (state ``COMPUTE``), ``fin_k < T``, ``fin_p >
+fin_k`` for every stage ``p`` it reads and ``fin_j + 1 >= fin_k`` for every stage ``j``
+reading it (the bank it writes is free). An item thus starts in the cycle after the last
+cycle of the item it waited for, as the recurrence says. The sample ends in the cycle in which
+the last item ends (every ``fin`` at ``T``, or at ``T - 1`` with the stage's item ending); the
+``fin`` registers return to 0 at its edge. The shared ``t``, ``pos``, ... ports are then absent:
+:attr:`ScheduleController.seqs` gives every layer's counters in both modes, and
+``encode_t`` the encoder's timestep.
+
 **Outputs** (combinational unless said): ``fill`` / ``encode`` during those steps; ``read[i]``
 in the first cycle of a read step of layer ``i`` and ``reading[i]`` in all its cycles;
 ``update[i]`` in its update cycles; ``latch[i]`` (overlapped reads, above); the registers ``t``
@@ -51,17 +66,18 @@ sample's result not yet taken), the controller waits in a stall state before emi
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass
 from functools import reduce
 from typing import Any
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib.wiring import In, Out
 
-from hdl.mapping import LayerMap, Mapping
+from hdl.mapping import LayerMap, Mapping, stage_links
 from hdl.rtl.component import CheckedComponent
 from hdl.rtl.lif import RTLError
 
-__all__ = ["SAMPLES_BITS", "ScheduleController"]
+__all__ = ["SAMPLES_BITS", "ScheduleController", "Sequencer"]
 
 SAMPLES_BITS = 16
 """Width of the ``samples`` port: up to 65,535 Monte-Carlo samples per ``start``."""
@@ -77,6 +93,44 @@ def _hw_of(lm: LayerMap) -> tuple[int, int]:
 def _size(n: int) -> range:
     """A counter range for values ``0 .. n - 1`` (at least one bit)."""
     return range(max(2, n))
+
+
+@dataclass(frozen=True)
+class Sequencer:
+    """The counters of one layer's steps (module doc): shared by all layers when they run one
+    after another, the layer's own with ``hw.pipeline_layers``."""
+
+    t: Signal
+    first: Signal
+    pos: Signal
+    oy: Signal
+    ox: Signal
+    plane: Signal
+    group: Signal
+    lif_group: Signal
+
+
+@dataclass(frozen=True)
+class _RunRegs:
+    """The overlapped-read sequencers' registers (``L<i>_RUN``)."""
+
+    rc: Signal
+    rdone: Signal
+    uwait: Signal
+    updating: Signal
+    ustarted: Signal
+
+    @classmethod
+    def make(cls, layers: Any, suffix: str) -> _RunRegs:
+        periods = [lm.position_period for lm in layers]
+        waits = [max(lm.sum_cycles, lm.position_period - lm.update_cycles) for lm in layers]
+        return cls(
+            rc=Signal(range(max(periods, default=1) + 1), name=f"rc{suffix}"),
+            rdone=Signal(name=f"rdone{suffix}"),
+            uwait=Signal(range(max(waits, default=1) + 1), name=f"uwait{suffix}"),
+            updating=Signal(name=f"updating{suffix}"),
+            ustarted=Signal(name=f"ustarted{suffix}"),
+        )
 
 
 class ScheduleController(CheckedComponent):
@@ -97,6 +151,23 @@ class ScheduleController(CheckedComponent):
         )
         #: overlapped reads: the layers run by the read and update sequencers (L<i>_RUN)
         self.runs = tuple(mapping.hw.overlap_reads and bool(lm.read_step_cycles) for lm in layers)
+        #: pipelined layers: one sequencer per layer (module doc)
+        self.pipelined = bool(mapping.item_starts)
+        T = mapping.timesteps
+        shared = (
+            {}
+            if self.pipelined
+            else {
+                "t": Out(_size(T)),
+                "first": Out(1),
+                "pos": Out(_size(max(lm.positions for lm in layers))),
+                "oy": Out(_size(max(_hw_of(lm)[0] for lm in layers))),
+                "ox": Out(_size(max(_hw_of(lm)[1] for lm in layers))),
+                "plane": Out(_size(max(len(lm.plane_cycles) for lm in layers))),
+                "group": Out(_size(max(lm.update_cycles for lm in layers))),
+                "lif_group": Out(_size(max(lm.positions * lm.update_cycles for lm in layers))),
+            }
+        )
         super().__init__(
             {
                 "start": In(1),
@@ -114,42 +185,62 @@ class ScheduleController(CheckedComponent):
                 "reading": Out(n),
                 "update": Out(n),
                 "latch": Out(n),
-                "t": Out(_size(mapping.timesteps)),
-                "first": Out(1),
-                "pos": Out(_size(max(lm.positions for lm in layers))),
-                "oy": Out(_size(max(_hw_of(lm)[0] for lm in layers))),
-                "ox": Out(_size(max(_hw_of(lm)[1] for lm in layers))),
-                "plane": Out(_size(max(len(lm.plane_cycles) for lm in layers))),
-                "group": Out(_size(max(lm.update_cycles for lm in layers))),
-                "lif_group": Out(_size(max(lm.positions * lm.update_cycles for lm in layers))),
+                **shared,
             }
         )
+        if self.pipelined:
+            #: per layer its sequencer; ``t`` counts the items it finished in the sample
+            self.seqs = tuple(_own_sequencer(lm, i, T) for i, lm in enumerate(layers))
+            #: the encoder's timestep (rate coding)
+            self.encode_t = Signal(range(T + 1), name="t_enc")
+        else:
+            shared_seq = Sequencer(
+                self.t,
+                self.first,
+                self.pos,
+                self.oy,
+                self.ox,
+                self.plane,
+                self.group,
+                self.lif_group,
+            )
+            self.seqs = (shared_seq,) * n
+            self.encode_t = self.t
 
     def elaborate(self, platform: Any) -> Module:
         m = Module()
         mp = self.mapping
         T = mp.timesteps
         layers = mp.layers
-        t, pos, oy, ox, plane = self.t, self.pos, self.oy, self.ox, self.plane
-        group, lif_group = self.group, self.lif_group
+        pipe = self.pipelined
         cyc = Signal(range(self.max_step + 1))
         samples_left = Signal(SAMPLES_BITS)
         has_fill = mp.fill_cycles > 0
         double = has_fill and mp.hw.mask_double_buffer
         has_encode = mp.encode_cycles > 0
         pending = Signal(range(mp.fill_cycles + 1))  # background fill cycles left (double)
-        # overlapped reads: cycle within the read period, reads done, update side's wait
-        runs = [lm for lm, run in zip(layers, self.runs, strict=True) if run]
-        rc = Signal(range(max([lm.position_period for lm in runs], default=1) + 1))
-        rdone = Signal()
-        waits = [max(lm.sum_cycles, lm.position_period - lm.update_cycles) for lm in runs]
-        uwait = Signal(range(max(waits, default=1) + 1))
-        updating, ustarted = Signal(), Signal()
         if double:
             with m.If(pending != 0):
                 m.d.sync += pending.eq(pending - 1)
-        m.d.comb += self.first.eq(t == 0)
+        for sq in self.seqs[:1] if not pipe else self.seqs:
+            m.d.comb += sq.first.eq(sq.t == 0)
         m.d.sync += [self.emit.eq(0), self.emit_last.eq(0)]
+        # the read and update sequencers' registers: shared by the layers run one after
+        # another, one set per layer when the layers are pipelined
+        ran = [lm for lm, run in zip(layers, self.runs, strict=True) if run]
+        if pipe:
+            regs = [
+                _RunRegs.make([lm] if run else [], f"_l{i}")
+                for i, (lm, run) in enumerate(zip(layers, self.runs, strict=True))
+            ]
+        else:
+            regs = [_RunRegs.make(ran, "")] * len(layers)
+        step = [
+            cyc
+            if not pipe
+            else Signal(_size(max(lm.read_step_cycles, default=1) + 1), name=f"cyc_l{i}")
+            for i, lm in enumerate(layers)
+        ]
 
         def layer_entry(i: int) -> str:
             if self.runs[i]:
@@ -157,6 +248,8 @@ class ScheduleController(CheckedComponent):
             return f"L{i}_READ" if layers[i].plane_cycles else f"L{i}_UPDATE"
 
         def timestep_entry() -> str:
+            if pipe:
+                return "COMPUTE"
             return "ENCODE" if has_encode else layer_entry(0)
 
         def sample_entry() -> str:
@@ -187,10 +280,16 @@ class ScheduleController(CheckedComponent):
                         m.d.comb += self.prefetch.eq(1)
                     m.next = sample_entry()
 
-        def layer_done(i: int) -> None:
-            """The last update cycle of layer ``i`` in this timestep: counters back to 0, on to
-            the next layer, timestep or sample."""
-            m.d.sync += [group.eq(0), pos.eq(0), oy.eq(0), ox.eq(0), lif_group.eq(0)]
+        def end_sample() -> None:
+            with m.If(self.hold):
+                m.next = "STALL"
+            with m.Else():
+                finish_sample()
+
+        def serial_done(i: int) -> None:
+            """The last cycle of layer ``i`` in this timestep (one after another): on to the
+            next layer, timestep or sample."""
+            t = self.t
             if i + 1 < len(layers):
                 m.next = layer_entry(i + 1)
             else:
@@ -199,14 +298,36 @@ class ScheduleController(CheckedComponent):
                     m.next = timestep_entry()
                 with m.Else():  # the sample is done
                     m.d.sync += t.eq(0)
-                    with m.If(self.hold):
-                        m.next = "STALL"
-                    with m.Else():
-                        finish_sample()
+                    end_sample()
+
+        last = [Signal(name=f"last_l{i}") for i in range(len(layers))]
+
+        def pipe_done(i: int) -> None:
+            """The last cycle of layer ``i``'s item (pipelined): back to its entry state."""
+            m.d.comb += last[i].eq(1)
+            m.next = layer_entry(i)
+
+        done_cb = pipe_done if pipe else serial_done
+
+        def layer_done(i: int) -> None:
+            sq = self.seqs[i]
+            m.d.sync += [sq.group.eq(0), sq.pos.eq(0), sq.oy.eq(0), sq.ox.eq(0)]
+            m.d.sync += sq.lif_group.eq(0)
+            done_cb(i)
 
         def run_layer(i: int, lm: LayerMap) -> None:
             """``L<i>_RUN``: the read and update sequencers of an overlapped layer (module
             doc); every register they use is 0 when the state is entered."""
+            sq, rg = self.seqs[i], regs[i]
+            pos, oy, ox, plane = sq.pos, sq.oy, sq.ox, sq.plane
+            group, lif_group = sq.group, sq.lif_group
+            rc, rdone, uwait, updating, ustarted = (
+                rg.rc,
+                rg.rdone,
+                rg.uwait,
+                rg.updating,
+                rg.ustarted,
+            )
             height, width = _hw_of(lm)
             q, G, P = lm.position_period, lm.update_cycles, lm.positions
             offsets, span = lm.read_offsets, sum(lm.read_step_cycles)
@@ -220,8 +341,8 @@ class ScheduleController(CheckedComponent):
                 with m.If(~rdone):
                     with m.If(rc == q - 1):
                         m.d.sync += [rc.eq(0), plane.eq(0)]
-                        last = (oy == height - 1) & (ox == width - 1)
-                        with m.If(last):
+                        end = (oy == height - 1) & (ox == width - 1)
+                        with m.If(end):
                             m.d.sync += [rdone.eq(1), oy.eq(0), ox.eq(0)]
                         with m.Elif(ox == width - 1):
                             m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
@@ -261,6 +382,49 @@ class ScheduleController(CheckedComponent):
                         ]
                         layer_done(i)
 
+        def step_layer(i: int, lm: LayerMap) -> None:
+            """``L<i>_READ`` / ``L<i>_UPDATE``: the steps of a layer one after another."""
+            sq, c = self.seqs[i], step[i]
+            _, width = _hw_of(lm)
+            planes = len(lm.plane_cycles)
+            if planes:
+                with m.State(f"L{i}_READ"):
+                    m.d.comb += [self.reading[i].eq(1), self.read[i].eq(c == 0)]
+                    last_cycle = Signal(name=f"read_last_l{i}")
+                    with m.Switch(sq.plane):
+                        for b, cycles in enumerate(lm.read_step_cycles):
+                            with m.Case(b):
+                                m.d.comb += last_cycle.eq(c == cycles - 1)
+                    with m.If(last_cycle):
+                        m.d.sync += c.eq(0)
+                        with m.If(sq.plane == planes - 1):
+                            m.d.sync += sq.plane.eq(0)
+                            m.next = f"L{i}_UPDATE"
+                        with m.Else():
+                            m.d.sync += sq.plane.eq(sq.plane + 1)
+                    with m.Else():
+                        m.d.sync += c.eq(c + 1)
+            with m.State(f"L{i}_UPDATE"):
+                m.d.comb += self.update[i].eq(1)
+                m.d.sync += sq.lif_group.eq(sq.lif_group + 1)
+                with m.If(sq.group != lm.update_cycles - 1):
+                    m.d.sync += sq.group.eq(sq.group + 1)
+                with m.Elif(sq.pos != lm.positions - 1):  # next position of this layer
+                    m.d.sync += [sq.group.eq(0), sq.pos.eq(sq.pos + 1)]
+                    with m.If(sq.ox == width - 1):
+                        m.d.sync += [sq.ox.eq(0), sq.oy.eq(sq.oy + 1)]
+                    with m.Else():
+                        m.d.sync += sq.ox.eq(sq.ox + 1)
+                    m.next = layer_entry(i)
+                with m.Else():  # the layer is done for this timestep
+                    layer_done(i)
+
+        def layer_states(i: int, lm: LayerMap) -> None:
+            if self.runs[i]:
+                run_layer(i, lm)
+            else:
+                step_layer(i, lm)
+
         def count(limit: int, then: str) -> None:
             with m.If(cyc == limit - 1):
                 m.d.sync += cyc.eq(0)
@@ -268,22 +432,20 @@ class ScheduleController(CheckedComponent):
             with m.Else():
                 m.d.sync += cyc.eq(cyc + 1)
 
+        computing = Signal()  # pipelined: the sample's items may run in this cycle
+        all_done = Signal()  # pipelined: the last item of the sample ends in this cycle
+        if pipe:
+            self._pipeline(m, computing, all_done, last, layer_states, layer_entry)
+
         with m.FSM(init="IDLE"):
             with m.State("IDLE"):
                 with m.If(self.start & (self.samples != 0)):
                     m.d.comb += self.taken.eq(1)
-                    m.d.sync += [
-                        samples_left.eq(self.samples),
-                        t.eq(0),
-                        pos.eq(0),
-                        oy.eq(0),
-                        ox.eq(0),
-                        plane.eq(0),
-                        cyc.eq(0),
-                        group.eq(0),
-                        lif_group.eq(0),
-                        self.busy.eq(1),
-                    ]
+                    m.d.sync += [samples_left.eq(self.samples), cyc.eq(0), self.busy.eq(1)]
+                    if not pipe:
+                        sq = self.seqs[0]
+                        m.d.sync += [self.t.eq(0), sq.pos.eq(0), sq.oy.eq(0), sq.ox.eq(0)]
+                        m.d.sync += [sq.plane.eq(0), sq.group.eq(0), sq.lif_group.eq(0)]
                     if has_fill:
                         m.d.comb += self.prefetch.eq(1)
                     m.next = sample_entry()
@@ -303,48 +465,91 @@ class ScheduleController(CheckedComponent):
                     m.d.comb += self.fill.eq(1)
                     with m.If(pending <= 1):
                         begin_compute(samples_left >= 2)
-            if has_encode:
-                with m.State("ENCODE"):
-                    m.d.comb += self.encode.eq(1)
-                    count(mp.encode_cycles, layer_entry(0))
-            for i, lm in enumerate(layers):
-                if self.runs[i]:
-                    run_layer(i, lm)
-                    continue
-                _, width = _hw_of(lm)
-                planes = len(lm.plane_cycles)
-                if planes:
-                    with m.State(f"L{i}_READ"):
-                        m.d.comb += [self.reading[i].eq(1), self.read[i].eq(cyc == 0)]
-                        last_cycle = Signal(name=f"read_last_l{i}")
-                        with m.Switch(plane):
-                            for b, cycles in enumerate(lm.read_step_cycles):
-                                with m.Case(b):
-                                    m.d.comb += last_cycle.eq(cyc == cycles - 1)
-                        with m.If(last_cycle):
-                            m.d.sync += cyc.eq(0)
-                            with m.If(plane == planes - 1):
-                                m.d.sync += plane.eq(0)
-                                m.next = f"L{i}_UPDATE"
-                            with m.Else():
-                                m.d.sync += plane.eq(plane + 1)
-                        with m.Else():
-                            m.d.sync += cyc.eq(cyc + 1)
-                with m.State(f"L{i}_UPDATE"):
-                    m.d.comb += self.update[i].eq(1)
-                    m.d.sync += lif_group.eq(lif_group + 1)
-                    with m.If(group != lm.update_cycles - 1):
-                        m.d.sync += group.eq(group + 1)
-                    with m.Elif(pos != lm.positions - 1):  # next position of this layer
-                        m.d.sync += [group.eq(0), pos.eq(pos + 1)]
-                        with m.If(ox == width - 1):
-                            m.d.sync += [ox.eq(0), oy.eq(oy + 1)]
-                        with m.Else():
-                            m.d.sync += ox.eq(ox + 1)
-                        m.next = layer_entry(i)
-                    with m.Else():  # the layer is done for this timestep
-                        layer_done(i)
+            if pipe:
+                with m.State("COMPUTE"):
+                    m.d.comb += computing.eq(1)
+                    with m.If(all_done):
+                        end_sample()
+            else:
+                if has_encode:
+                    with m.State("ENCODE"):
+                        m.d.comb += self.encode.eq(1)
+                        count(mp.encode_cycles, layer_entry(0))
+                for i, lm in enumerate(layers):
+                    layer_states(i, lm)
             with m.State("STALL"):  # the previous sample's result has not been taken yet
                 with m.If(~self.hold):
                     finish_sample()
         return m
+
+    def _pipeline(
+        self,
+        m: Module,
+        computing: Signal,
+        all_done: Signal,
+        last: list[Signal],
+        layer_states: Any,
+        layer_entry: Any,
+    ) -> None:
+        """Pipelined layers (module doc): per stage its items' counter ``fin`` (its ``t``),
+        ``run`` (an item in progress) and ``go`` (the item runs in this cycle: in progress, or
+        its three conditions hold), and the stage's own sequencer, enabled by ``go``."""
+        mp = self.mapping
+        T = mp.timesteps
+        rate = mp.encode_cycles > 0
+        producers, consumers = stage_links(mp.layers, rate)
+        fins = ([self.encode_t] if rate else []) + [sq.t for sq in self.seqs]
+        ends: list[Any] = []
+        go = [Signal(name=f"go_s{k}") for k in range(len(fins))]
+        for k, fin in enumerate(fins):
+            run = Signal(name=f"run_s{k}")
+            ready = computing & ~run & (fin != T)
+            for p in producers[k]:  # (b) its sources have finished this timestep
+                ready &= fins[p] > fin
+            ready &= self._bank_free(fins, k, consumers[k])
+            m.d.comb += go[k].eq(run | ready)
+            end = Signal(name=f"end_s{k}")  # the item's last cycle
+            with m.If(go[k]):
+                m.d.sync += run.eq(~end)
+            with m.If(end):
+                m.d.sync += fin.eq(fin + 1)
+            ends.append(end)
+        if rate:
+            enc = Signal(_size(mp.encode_cycles), name="cyc_enc")
+            m.d.comb += [self.encode.eq(go[0]), ends[0].eq(go[0] & (enc == mp.encode_cycles - 1))]
+            with m.If(go[0]):
+                m.d.sync += enc.eq(Mux(ends[0], 0, enc + 1))
+        base = 1 if rate else 0
+        for i, lm in enumerate(mp.layers):
+            m.d.comb += ends[base + i].eq(last[i])
+            with m.If(go[base + i]):
+                with m.FSM(init=layer_entry(i), name=f"seq_l{i}"):
+                    layer_states(i, lm)
+        finished = [(f == T) | (e & (f == T - 1)) for f, e in zip(fins, ends, strict=True)]
+        m.d.comb += all_done.eq(reduce(operator.and_, finished))
+        with m.If(computing & all_done):  # the sample is done: every stage back to t = 0
+            m.d.sync += [f.eq(0) for f in fins]
+
+    def _bank_free(self, fins: list[Signal], k: int, consumers: tuple[int, ...]) -> Any:
+        """Condition (c) of stage ``k``: the bank its next item writes, ``t mod 2``, is free,
+        every consumer having finished item ``t - 2`` (``fin_c + 1 >= fin_k``)."""
+        free: Any = Const(1, 1)
+        for c in consumers:
+            free &= fins[c] + 1 >= fins[k]
+        return free
+
+
+def _own_sequencer(lm: LayerMap, i: int, T: int) -> Sequencer:
+    """Layer ``i``'s own counters (pipelined layers); ``t`` holds ``0 .. T``."""
+    h, w = _hw_of(lm)
+    t = Signal(range(T + 1), name=f"t_l{i}")
+    return Sequencer(
+        t=t,
+        first=Signal(name=f"first_l{i}"),
+        pos=Signal(_size(lm.positions), name=f"pos_l{i}"),
+        oy=Signal(_size(h), name=f"oy_l{i}"),
+        ox=Signal(_size(w), name=f"ox_l{i}"),
+        plane=Signal(_size(len(lm.plane_cycles)), name=f"plane_l{i}"),
+        group=Signal(_size(lm.update_cycles), name=f"group_l{i}"),
+        lif_group=Signal(_size(lm.positions * lm.update_cycles), name=f"lif_group_l{i}"),
+    )
