@@ -515,6 +515,12 @@ def pipeline_row(net: Network, hw: HardwareConfig, samples: int) -> dict:
         "compute": mapping.compute_cycles,
         "banks": banks,
         "sequencers": sum(sequencer_bits(mapping, k) for k in range(stages)),
+        # streamed timesteps: the one-position layers' latched currents
+        "latched": sum(
+            lm.channels * current_bits(lm, mapping)
+            for lm in mapping.layers
+            if mapping.streams(lm) and lm.positions == 1
+        ),
     }
 
 
@@ -536,31 +542,36 @@ def pipeline_section(rows: list[dict], where: str) -> list[str]:
         "the other three options on (`adc_pipelined`, `mask_double_buffer`, `overlap_reads`) "
         "with the layers of a timestep one after another (`pipeline_layers = false`) and "
         "pipelined across timesteps (`pipeline_layers = true`: every layer its own "
-        "sequencer, its spikes double-buffered, item `(l, t)` started when `l` has finished "
-        "`t - 1`, its sources `t` and its consumers `t - 2`; docs/cost-model.md), each the "
-        "`busy` cycles of a run in Amaranth's simulator, asserted equal to the schedule's and "
-        "bit-exact with the golden model. ADC bound: `hdl.mapping.adc_bound` (the conversions "
-        "of all layers one after another; with pipelined layers the ADCs of different layers "
-        "convert at once, so it is no lower bound). Cycles per layer and timestep: "
-        f"{per_layer}. The first layer is the slowest in all three, so a sample's compute "
-        "falls from `T · Σ_l c_l` to `T · c_1 + Σ_{l > 1} c_l`: the later layers hide behind "
-        "it. What stays above the ADC bound is the first layer's own time: the digits MLP's "
-        "`fc1` takes 43 cycles per timestep for its 4 · 8 conversions per ADC (the last "
-        "plane's read latency and the 8 update cycles of its 128 neurons on 16 units are not "
-        "overlapped with its next timestep, whose reads wait for the membranes). The "
-        "MNIST-size MLP has one timestep: nothing to pipeline. FF: "
-        "the flip-flops the cost model prices for the option (second spike banks + the "
-        "stages' sequencers, an upper estimate; docs/cost-model.md).",
+        "sequencer, its spikes double-buffered, item `(l, t)` started when `l`'s item `t - 1` "
+        "has got far enough, its sources have finished `t` and its consumers `t - 2`; with "
+        "overlapped reads a layer's timesteps stream like its positions, item `t`'s reads "
+        "`P_l · q_l` cycles after item `t - 1`'s start while `t - 1`'s last updates still "
+        "run; docs/cost-model.md), each the `busy` cycles of a run in Amaranth's simulator, "
+        "asserted equal to the schedule's and bit-exact with the golden model. ADC bound: "
+        "`hdl.mapping.adc_bound` (the conversions of all layers one after another; with "
+        "pipelined layers the ADCs of different layers convert at once, so it is no lower "
+        f"bound). Cycles per layer and timestep: {per_layer}. The first layer is the slowest "
+        "in all three: the later layers hide behind it, and its own timesteps stream, so a "
+        "sample's compute is about `T · P_1 · q_1` plus the last timestep's tail. The digits "
+        "MLP's `fc1` (one position, 4 planes of 8 conversions per ADC: `q = 32`, `R = 35`, 8 "
+        "update cycles, 43 per timestep) starts its timesteps at 0, 32, 64, 96 and a sample "
+        "computes in `96 + 43 + 6 = 145` cycles instead of `4 · 43 + 6 = 178` (its reads as "
+        "busy as the ADC bound but for the last timestep's tail). The MNIST-size MLP has one "
+        "timestep: nothing to pipeline. FF: the flip-flops the cost model prices for the "
+        "option (second spike banks + the stages' sequencers, an upper estimate, + the "
+        "one-position layers' latched currents, which streamed timesteps need; "
+        "docs/cost-model.md).",
         "",
         "| network | S | layers in turn [cycles] | pipelined [cycles] | speed-up "
-        "| ADC bound [cycles] | in turn / bound | pipelined / bound | FF (banks + sequencers) |",
+        "| ADC bound [cycles] | in turn / bound | pipelined / bound "
+        "| FF (banks + sequencers + latched) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(
             f"| {r['name']} | {r['samples']} | {r['off']:,} | {r['on']:,} | "
             f"{r['off'] / r['on']:.2f} | {r['bound']:,} | {r['off'] / r['bound']:.2f} | "
-            f"{r['on'] / r['bound']:.2f} | {r['banks']} + {r['sequencers']} |"
+            f"{r['on'] / r['bound']:.2f} | {r['banks']} + {r['sequencers']} + {r['latched']} |"
         )
     return out
 

@@ -61,7 +61,7 @@ class HardwareConfig:
             and timestep (``S`` a position's read cycles, ``G = ceil(C / lif_units)``;
             :mod:`hdl.mapping`). Events are unchanged; the cost model prices the plane counters
             and the current registers (``C * current_bits`` flip-flops per layer of several
-            positions).
+            positions, or with ``pipeline_layers`` and several timesteps of any positions).
         pipeline_layers: ``False``: the layers of a timestep run one after another,
             timestep ``t + 1`` after the last layer of ``t``. ``True`` (the default): the
             layers are pipelined across timesteps, each with its own sequencer over its
@@ -70,11 +70,14 @@ class HardwareConfig:
             coding, the input spikes, the encoder a stage of its own before the layers)
             double-buffered: timestep ``t`` is written into bank ``t mod 2`` while the
             consumers read bank ``(t - 1) mod 2``. Item ``(l, t)`` starts when layer ``l`` has
-            finished ``t - 1``, every layer whose spikes it reads has finished ``t`` and every
-            consumer of its spikes has finished ``t - 2`` (:mod:`hdl.mapping`, a recurrence
-            over the items). Samples are not pipelined: a sample starts when every layer has
-            finished the previous one. Events are unchanged; the cost model prices the second
-            spike banks and the sequencers' registers.
+            finished ``t - 1`` (with ``overlap_reads``: when ``t - 1``'s read stream would
+            have issued its next position, ``P * q`` cycles after its start, the timesteps
+            streaming like positions, the updates on their own timestep), every layer whose
+            spikes it reads has finished ``t`` and every consumer of its spikes has finished
+            ``t - 2`` (:mod:`hdl.mapping`, a recurrence over the items). Samples are not
+            pipelined: a sample starts when every layer has finished the previous one. Events
+            are unchanged; the cost model prices the second spike banks, the sequencers'
+            registers and, streamed, the latched currents of one-position layers.
 
     The defaults are the fast schedule (all four options on); ``HardwareConfig(
     adc_pipelined=False, mask_double_buffer=False, overlap_reads=False,

@@ -70,14 +70,28 @@ maps are double-buffered (timestep ``t`` in bank ``t mod 2``); for rate coding t
 stage of its own before the layers, its spikes double-buffered too. The stages ``k`` (the
 encoder, then the layers in file order) take ``c_k`` cycles per item (``encode_cycles``, or the
 layer's ``timestep_cycles`` above, overlapped reads or not), and item ``(k, t)`` starts, counted
-from the sample's first compute cycle, when (a) stage ``k`` has finished item ``t - 1`` (its
-membranes are sequential), (b) every stage whose spikes it reads (the sources of its weighted
-and skip edges) has finished item ``t``, and (c) every stage reading its spikes has finished item
-``t - 2`` (so bank ``t mod 2`` is free)::
+from the sample's first compute cycle, when (a) stage ``k``'s item ``t - 1`` has got far
+enough, (b) every stage whose spikes it reads (the sources of its weighted and skip edges) has
+finished item ``t``, and (c) every stage reading its spikes has finished item ``t - 2`` (so bank
+``t mod 2`` is free)::
 
-    start(k, t) = max(f(k, t - 1), max_{p in src(k)} f(p, t), max_{j in dst(k)} f(j, t - 2))
+    start(k, t) = max(a(k, t), max_{p in src(k)} f(p, t), max_{j in dst(k)} f(j, t - 2))
+    a(k, t)     = start(k, t - 1) + P_k * q_k        (a layer; 0 for t = 0)
+                = f(k, t - 1)                        (the encoder)
     f(k, t)     = start(k, t) + c_k                  (f = 0 for t < 0)
     C           = max_k f(k, T - 1)                  (a sample's compute, Mapping.compute_cycles)
+
+Without overlapped reads ``P_k * q_k = P_k * (R_k + G_k) = c_k``: the layer's item ``t``
+starts when its item ``t - 1`` has finished (its membranes are sequential). With overlapped
+reads a layer's timesteps stream like its positions: item ``t``'s reads begin when item
+``t - 1``'s read stream would have issued its next position (``P_k * q_k`` after its start),
+while its last updates still run; each position's currents are latched ``R_k`` cycles after its
+first read and ``q_k >= G_k`` cycles after the previous position's, whose update (``G_k``
+cycles) has finished by then, and position ``p``'s update of ``t`` comes after its update of
+``t - 1``. The item's spikes are complete only at ``f(k, t)``, so (b) and (c) wait for ``f``.
+The updates thus run on their own timestep (the membranes' reset at ``t = 0``, the spike bank
+written, the skip terms), the reads on theirs (the direct input's bit-plane, the source banks
+read, the window position): see :mod:`hdl.rtl.controller`.
 
 computed once per mapping in ``T * stages`` integer steps (:attr:`Mapping.item_starts`), the
 same for every sample: samples are not pipelined (a sample starts when every stage has finished
@@ -330,6 +344,13 @@ class LayerMap:
         return (self.positions - 1) * self.position_period + self.position_cycles
 
     @property
+    def latch_timers(self) -> int:
+        """Streamed timesteps (pipelined layers and overlapped reads): the latch timers the
+        controller needs, ``max(1, ceil((sum_cycles - 1) / position_period))``, one per
+        position whose reads have begun and whose currents are not latched yet."""
+        return max(1, ceil_div(max(self.sum_cycles - 1, 0), self.position_period))
+
+    @property
     def tiles(self) -> int:
         return sum(e.tiles for e in self.edges)
 
@@ -411,6 +432,15 @@ class Mapping:
         then each layer's ``timestep_cycles``."""
         enc = (self.encode_cycles,) if self.encode_cycles else ()
         return enc + tuple(layer.timestep_cycles for layer in self.layers)
+
+    def streams(self, layer: LayerMap) -> bool:
+        """Whether ``layer``'s timesteps stream (``hw.pipeline_layers`` and
+        ``hw.overlap_reads``, a layer with weighted edges, more than one timestep): its next
+        item's reads begin ``positions * position_period`` cycles after its item's start
+        (module doc), its reads and updates on timesteps of their own in the RTL."""
+        if not (self.item_starts and self.hw.overlap_reads and self.timesteps > 1):
+            return False
+        return bool(layer.read_step_cycles)
 
     @property
     def compute_cycles(self) -> int:
@@ -736,6 +766,11 @@ def _pipeline_starts(
     """The start cycles of the pipelined items (module doc): ``T * stages`` integer steps."""
     producers, consumers = stage_links(layers, encode > 0)
     cycles = ((encode,) if encode else ()) + tuple(lm.timestep_cycles for lm in layers)
+    # condition (a): the stage's next item may start this long after the previous one (its
+    # read stream, P * q, with overlapped reads; the whole item without: P * (R + G) = c)
+    strides = ((encode,) if encode else ()) + tuple(
+        lm.positions * lm.position_period for lm in layers
+    )
     n = len(cycles)
     finish: list[list[int]] = []  # finish[t][k]
     starts: list[tuple[int, ...]] = []
@@ -743,7 +778,7 @@ def _pipeline_starts(
         row = [0] * n
         begin = [0] * n
         for k in range(n):
-            at = finish[t - 1][k] if t else 0
+            at = starts[t - 1][k] + strides[k] if t else 0
             for p in producers[k]:
                 at = max(at, row[p])
             if t >= 2:

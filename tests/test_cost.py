@@ -528,6 +528,16 @@ def test_pipelined_layers_are_priced_and_faster(net_name: str) -> None:
     stages = len(mapping.layers) + int(rate)
     seq = sum(sequencer_bits(mapping, k) for k in range(stages))
     assert report.area_um2["lif"] - off.area_um2["lif"] == pytest.approx(seq * 137 / 32)
+    # streamed timesteps (overlapped reads, the default): one-position layers latch their
+    # currents too (137/32 um^2 per flip-flop in ``shift_add``)
+    latched = sum(
+        lm.channels * current_bits(lm, mapping)
+        for lm in mapping.layers
+        if lm.edges and lm.positions == 1
+    )
+    assert latched > 0 and all(mapping.streams(lm) for lm in mapping.layers if lm.edges)
+    extra = report.area_um2["shift_add"] - off.area_um2["shift_add"]
+    assert extra == pytest.approx(latched * 137 / 32)
     runs = m * net.timesteps
     assert report.energy_pj["lif"] - off.energy_pj["lif"] == pytest.approx(runs * seq * 0.1 / 32)
     assert report.seconds == pytest.approx(sched.cycles / (on_hw.clock_mhz * 1e6))

@@ -187,8 +187,13 @@ def enumerate_schedule(
         ("crossbar_reads", "adc_conversions", "lif_updates", "dropout_samples"), 0
     )
 
-    def layer_timeline(item, clock: int) -> tuple[list[tuple[str, int, int]], int, int]:
-        """One layer's steps in a timestep from ``clock``: (steps, end, conversions per ADC)."""
+    def layer_timeline(
+        item, clock: int, update_end: int | None = None
+    ) -> tuple[list[tuple[str, int, int]], int, int, int]:
+        """One layer's steps in a timestep from ``clock``: (steps, end, conversions per ADC,
+        the cycle from which the read stream could issue its next read). ``update_end``: when
+        the previous update of the stream ends (the stream continued from an earlier timestep),
+        by default ``clock``."""
         layer, channels, positions, edges = item
         bound = 0
         planes = max((p for p, *_ in edges), default=0)
@@ -201,7 +206,7 @@ def enumerate_schedule(
         # the one current register, so they must not be final before the previous
         # position's update has ended (the first read of a position waits for that).
         free = clock  # the next read may be issued from here
-        update_end = clock
+        update_end = clock if update_end is None else update_end
         for _pos in range(positions):
             reads, done, issue = [], free, free
             for b in range(planes):
@@ -229,7 +234,8 @@ def enumerate_schedule(
             if layer.neuron is not None:
                 events["lif_updates"] += channels
         kinds = {"read": 0, "update": 1}
-        return sorted(layer_steps, key=lambda st: (st[1], kinds[st[0]])), update_end, bound
+        ordered = sorted(layer_steps, key=lambda st: (st[1], kinds[st[0]]))
+        return ordered, update_end, bound, free
 
     # double-buffered masks: a timeline. The fill of sample m + 1 starts when sample m's
     # compute starts and takes `fill` cycles; a compute starts when the previous one has ended
@@ -250,12 +256,16 @@ def enumerate_schedule(
                     steps.append(("encode", clock, math.prod(net.input.shape)))
                     clock += math.prod(net.input.shape)
                 for item in per_layer:
-                    layer_steps, clock, b = layer_timeline(item, clock)
+                    layer_steps, clock, b, _ = layer_timeline(item, clock)
                     steps.extend(layer_steps)
                     bound += b
             continue
         # pipelined layers: stage k (the encoder, then the layers) runs item t once it has
-        # finished t - 1, the stages it reads have finished t and those reading it t - 2
+        # finished t - 1, the stages it reads have finished t and those reading it t - 2.
+        # With overlapped reads a layer's timesteps are one read stream: instead of finishing
+        # t - 1, item t waits for the stream's next read (the cursor after t - 1's last
+        # sampling), and its first position's reads wait, like any position's, until its sums
+        # cannot be final before the previous update (t - 1's last) has ended.
         rate = net.input.encoding == "rate"
         names = (["input"] if rate else []) + [layer.name for layer in net.layers]
         reads = [set() for _ in range(int(rate))] + [
@@ -263,10 +273,12 @@ def enumerate_schedule(
             for layer in net.layers
         ]
         finish: dict[tuple[int, int], int] = {}
+        stream: dict[int, tuple[int, int]] = {}  # per streamed stage: (read cursor, update end)
         items = []
         for t in range(net.timesteps):
             for k, name in enumerate(names):
-                waits = [finish.get((k, t - 1), clock)]
+                streamed = hw.overlap_reads and k in stream
+                waits = [stream[k][0] if streamed else finish.get((k, t - 1), clock)]
                 waits += [finish[(names.index(p), t)] for p in reads[k]]
                 if t >= 2:
                     waits += [finish[(j, t - 2)] for j in range(len(names)) if name in reads[j]]
@@ -275,8 +287,12 @@ def enumerate_schedule(
                     encode = math.prod(net.input.shape)
                     item_steps, end = [("encode", begin, encode)], begin + encode
                 else:
-                    item_steps, end, b = layer_timeline(per_layer[k - int(rate)], begin)
+                    layer = per_layer[k - int(rate)]
+                    carried = stream[k][1] if streamed else None
+                    item_steps, end, b, free = layer_timeline(layer, begin, carried)
                     bound += b
+                    if layer[3]:  # a layer with reads: its stream goes on
+                        stream[k] = (free, end)
                 finish[(k, t)] = end
                 items += [(st, t, k, i, kind, c) for i, (kind, st, c) in enumerate(item_steps)]
         steps.extend((kind, st, c) for st, _t, _k, _i, kind, c in sorted(items))
@@ -563,38 +579,63 @@ def test_overlapped_reads_stream_the_positions_of_a_convolution() -> None:
 
 
 def test_pipelined_layers_by_hand() -> None:
-    """pipeline_layers, the digits MLP (fc1 c1 cycles per timestep, out c2 < c1): fc1 runs its
-    timesteps back to back, out's item t starts when fc1 has finished t, so a sample computes
-    in T * c1 + c2 cycles instead of T * (c1 + c2); the events, the ADC bound and each step's
-    length stay; with one timestep nothing overlaps."""
+    """pipeline_layers, the digits MLP (fc1 c1 cycles per timestep, out c2 < c1). Reads in turn:
+    fc1 runs its timesteps back to back, out's item t starts when fc1 has finished t, so a
+    sample computes in T * c1 + c2 cycles instead of T * (c1 + c2). Overlapped reads (the
+    default): fc1's timesteps stream like positions, item t + 1's reads S = 32 cycles (its 4
+    planes of 8 conversions) after item t's, while t's 8 updates still run (from R = 35): fc1
+    starts at 0, 32, 64, 96, out when fc1 has finished, (T - 1) * 32 + c1 + c2 = 145 cycles.
+    The events, the ADC bound and each step's length stay; with one timestep nothing
+    overlaps."""
     net = digits_mlp()
-    off = HardwareConfig(pipeline_layers=False)
-    on = replace(off, pipeline_layers=True)
-    fc1, out = map_network(net, off).layers
-    c1, c2, T = fc1.timestep_cycles, out.timestep_cycles, 4
-    assert c2 < c1
-    m = map_network(net, on)
-    assert m.item_starts == tuple((t * c1, (t + 1) * c1) for t in range(T))
-    assert m.compute_cycles == T * c1 + c2 < map_network(net, off).compute_cycles
-    for samples in (1, 3):
-        s_on, s_off = schedule(net, on, samples), schedule(net, off, samples)
-        assert s_on.events == s_off.events
-        assert adc_bound(s_on.mapping, samples) == adc_bound(s_off.mapping, samples)
-        F, C = m.fill_cycles, m.compute_cycles  # double-buffered masks (the default)
-        assert s_on.cycles == F + (samples - 1) * max(C, F) + C
-        steps = s_on.steps()
-        assert sorted((st.kind, st.cycles) for st in steps) == sorted(
-            (st.kind, st.cycles) for st in s_off.steps()
-        )
-        assert [st.start for st in steps] == sorted(st.start for st in steps)
-        # out's timestep t is read while fc1 reads timestep t + 1
-        first = [st for st in steps if st.sample == 0 and st.kind == "read"]
-        out1 = next(st for st in first if st.layer == "out" and st.timestep == 1)
-        assert any(
-            st.layer == "fc1" and st.timestep == 2 and st.start == out1.start for st in first
-        )
-    single = replace(net, timesteps=1).validate()
-    assert schedule(single, on, 2).cycles == schedule(single, off, 2).cycles
+    T = 4
+    for overlap in (False, True):
+        off = HardwareConfig(overlap_reads=overlap, pipeline_layers=False)
+        on = replace(off, pipeline_layers=True)
+        fc1, out = map_network(net, off).layers
+        c1, c2 = fc1.timestep_cycles, out.timestep_cycles
+        assert c2 < c1
+        m = map_network(net, on)
+        if overlap:
+            assert (fc1.positions, fc1.position_period, fc1.sum_cycles) == (1, 32, 35)
+            assert (fc1.update_cycles, c1, c2) == (8, 43, 6)
+            assert m.item_starts == tuple((32 * t, 32 * t + 43) for t in range(T))
+            assert m.compute_cycles == 145
+        else:
+            assert m.item_starts == tuple((t * c1, (t + 1) * c1) for t in range(T))
+            assert m.compute_cycles == T * c1 + c2
+        assert m.compute_cycles < map_network(net, off).compute_cycles
+        for samples in (1, 3):
+            s_on, s_off = schedule(net, on, samples), schedule(net, off, samples)
+            assert s_on.events == s_off.events
+            assert adc_bound(s_on.mapping, samples) == adc_bound(s_off.mapping, samples)
+            F, C = m.fill_cycles, m.compute_cycles  # double-buffered masks (the default)
+            assert s_on.cycles == F + (samples - 1) * max(C, F) + C
+            steps = s_on.steps()
+            assert sorted((st.kind, st.cycles) for st in steps) == sorted(
+                (st.kind, st.cycles) for st in s_off.steps()
+            )
+            assert [st.start for st in steps] == sorted(st.start for st in steps)
+            first = [st for st in steps if st.sample == 0]
+            if overlap:  # fc1 reads timestep 1 while it updates timestep 0
+                read1 = next(
+                    st for st in first if st.kind == "read" and st.layer == "fc1" and st.timestep
+                )
+                last0 = max(
+                    st.start + st.cycles
+                    for st in first
+                    if st.kind == "update" and st.layer == "fc1" and st.timestep == 0
+                )
+                assert read1.start == F + 32 < last0 == F + 43
+            else:  # out's timestep t is read while fc1 reads timestep t + 1
+                reads = [st for st in first if st.kind == "read"]
+                out1 = next(st for st in reads if st.layer == "out" and st.timestep == 1)
+                assert any(
+                    st.layer == "fc1" and st.timestep == 2 and st.start == out1.start
+                    for st in reads
+                )
+        single = replace(net, timesteps=1).validate()
+        assert schedule(single, on, 2).cycles == schedule(single, off, 2).cycles
 
 
 def test_pipelined_producers_wait_for_a_free_bank() -> None:
@@ -621,7 +662,9 @@ def test_pipelined_producers_wait_for_a_free_bank() -> None:
     for t, row in enumerate(m.item_starts):
         for k, start in enumerate(row):
             free = [fin[(j, t - 2)] for j, ps in reads.items() if k in ps and t >= 2]
-            own = fin.get((k, t - 1), 0)
+            # overlapped reads: the layer's next reads one read stream (P * q) after its last
+            lm = m.layers[k]
+            own = m.item_starts[t - 1][k] + lm.positions * lm.position_period if t else 0
             assert start == max([own] + [fin[(p, t)] for p in reads.get(k, [])] + free)
             waited += bool(free) and max(free) > own
             fin[(k, t)] = start + c[k]

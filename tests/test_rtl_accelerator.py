@@ -265,6 +265,123 @@ def test_random_network_with_the_other_layer_schedule_matches_golden(seed: int) 
     assert observed.cycles == [schedule(net, flipped, 2).cycles] * 3
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_random_network_with_streamed_timesteps_matches_golden(seed: int) -> None:
+    """The random networks with pipeline_layers and overlap_reads both on (the other options as
+    drawn, the ADCs flipped on odd seeds): each layer's timesteps stream, its next item's reads
+    P * q after its item's start; bit-exact with the scheduled busy cycles."""
+    net, hw = random_network(seed)
+    hw = replace(hw, pipeline_layers=True, overlap_reads=True)
+    if seed % 2:
+        hw = replace(hw, adc_pipelined=not hw.adc_pipelined)
+    _, observed, _ = check(net, hw, seed=seed)
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 3
+    assert observed.errors == []
+
+
+def _digits_like() -> tuple[Network, HardwareConfig]:
+    """The example MLP (4-bit direct input, one position per layer) streamed, on one tile row
+    and one LIF unit: fc0's item t + 1 reads while t updates (R + G > q), and the next sample's
+    items begin while the membranes carry the last sample's values."""
+    net, hw = EXAMPLES["mlp"]
+    return net, replace(hw, pipeline_layers=True, overlap_reads=True, lif_units=2)
+
+
+def test_streamed_mlp_reads_the_next_timestep_while_updating() -> None:
+    """The digits-like MLP streamed: fc0's next item starts P * q after its item, before that
+    item's updates end, and the accelerator is bit-exact at the scheduled cycles."""
+    net, hw = _digits_like()
+    m = map_network(net, hw)
+    fc0 = m.layers[0]
+    assert fc0.positions == 1 and fc0.sum_cycles + fc0.update_cycles > fc0.position_period
+    assert m.item_starts[1][0] == m.item_starts[0][0] + fc0.position_period
+    _, observed, _ = check(net, hw, images=2, samples=2)
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 2
+
+
+def test_streamed_with_several_latch_timers() -> None:
+    """A 1-bit MLP on pipelined ADCs of latency 2 with one conversion per read and one update
+    cycle per position: q = 1 cycle, R = 5, so four positions' latches are pending at once (the
+    controller's four latch timers); bit-exact at the scheduled cycles."""
+    rng = np.random.default_rng(7)
+    net = Network(
+        "narrow",
+        InputSpec((1, 3, 3), bits=1),
+        (
+            Layer(
+                "c0",
+                (
+                    Edge(
+                        "conv2d",
+                        "input",
+                        kernel=3,
+                        padding=1,
+                        weight=rng.choice([-1, 1], (2, 1, 3, 3)),
+                    ),
+                ),
+                (2, 3, 3),
+                neuron=Neuron(threshold=np.array([1, 2]), membrane_bits=6),
+            ),
+            Layer("out", (Edge("linear", "c0", weight=rng.choice([-1, 1], (2, 18))),), (2,)),
+        ),
+        timesteps=3,
+    ).validate()
+    hw = HardwareConfig(
+        tile_rows=16,
+        tile_cols=16,
+        columns_per_adc=1,
+        lif_units=2,
+        adc_pipelined=True,
+        adc_latency_cycles=2,
+        pipeline_layers=True,
+    )
+    m = map_network(net, hw)
+    c0 = m.layers[0]
+    assert (c0.position_period, c0.sum_cycles, c0.latch_timers) == (1, 5, 4)
+    _, observed, _ = check(net, hw, images=2, samples=2)
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 2
+
+
+def test_streamed_updates_on_the_reads_timestep_are_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A generator whose update side takes the reads' timestep (for ``first`` and the bank it
+    writes): fc0's item 1 starts reading before item 0's updates, so those run as timestep 1
+    (no membrane reset, the wrong bank) and the spikes are wrong."""
+    net, hw = _digits_like()
+    monkeypatch.setattr(
+        Accelerator, "_update_timestep", staticmethod(lambda sq: (sq.rt, sq.rt == 0))
+    )
+    acc = Accelerator(net, hw)
+    x = random_images(net, 2, 0)
+    observed = simulate_amaranth(acc, x, samples=2)
+    verdict = compare_run(net, hw, x, 2, observed)
+    assert not verdict.ok
+    assert any(f.startswith("layer 'fc0' differs first") for f in verdict.findings)
+
+
+def test_streamed_reads_on_the_updates_timestep_are_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A generator whose weighted edges read the source bank of the updates' timestep: on the
+    rate-coded network with slow consumers (streamed), h1 reads h0's item t while its own item
+    t - 1 still updates, so it reads the bank of t - 1 and its spikes are wrong."""
+    net, hw = pipeline_examples()["slow-rate"]
+    assert hw.overlap_reads and map_network(net, hw).streams(map_network(net, hw).layers[1])
+    reader = Accelerator._reader
+    monkeypatch.setattr(
+        Accelerator,
+        "_reader",
+        lambda self, m, ctrl, source, li, update=False: reader(self, m, ctrl, source, li, True),
+    )
+    acc = Accelerator(net, hw)
+    x = random_images(net, 2, 0)
+    observed = simulate_amaranth(acc, x, samples=2)
+    verdict = compare_run(net, hw, x, 2, observed)
+    assert not verdict.ok
+    assert any(f.startswith("layer 'h1' differs first") for f in verdict.findings)
+
+
 def test_pipelined_producer_overwriting_a_bank_still_read_is_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -276,7 +393,8 @@ def test_pipelined_producer_overwriting_a_bank_still_read_is_caught(
     from hdl.rtl.controller import ScheduleController
 
     net, hw = pipeline_examples()["slow-rate"]
-    monkeypatch.setattr(ScheduleController, "_bank_free", lambda self, fins, k, cs: Const(1, 1))
+    hw = replace(hw, overlap_reads=False)  # items in turn: the consumers stay slow
+    monkeypatch.setattr(ScheduleController, "_bank_free", lambda self, fins, t, cs: Const(1, 1))
     acc = Accelerator(net, hw)
     x = random_images(net, 2, 0)
     observed = simulate_amaranth(acc, x, samples=1)
@@ -301,6 +419,13 @@ def test_pipelined_verilog_lints_clean_and_holds_the_second_banks() -> None:
     assert stats.latches == 0
     mapping = map_network(net, hw)
     banks = sum(lm.neurons for lm in mapping.layers if lm.has_neurons) + mapping.input_neurons
+    # streamed timesteps: a layer of one position latches its currents too (the next item's
+    # reads clear its sums while it updates)
+    banks += sum(
+        lm.channels * current_bits(lm, mapping)
+        for lm in mapping.layers
+        if mapping.streams(lm) and lm.positions == 1
+    )
     seq = sum(sequencer_bits(mapping, k) for k in range(len(mapping.layers) + 1))
     assert plain.flip_flops + banks <= stats.flip_flops <= plain.flip_flops + banks + seq
 

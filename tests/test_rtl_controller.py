@@ -35,6 +35,60 @@ for _name in ("mlp", "conv", "cell", "random0", "random4", "lfsr-long", "conv-ov
         CASES[_name][0],
         replace(CASES[_name][1], pipeline_layers=True),
     )
+# streamed timesteps (pipelined layers and overlapped reads): serial and pipelined ADCs, direct
+# and rate input, one LIF unit (updates longer than the reads), several latch timers
+for _name in ("mlp", "conv", "cell", "random0", "random4", "lfsr-long"):
+    _hw = CASES[_name][1]
+    CASES[f"{_name}-streamed"] = (
+        CASES[_name][0],
+        replace(_hw, pipeline_layers=True, overlap_reads=True),
+    )
+    CASES[f"{_name}-streamed-fast"] = (
+        CASES[_name][0],
+        replace(_hw, pipeline_layers=True, overlap_reads=True, adc_pipelined=True, lif_units=1),
+    )
+
+
+def check_streamed_starts(mapping, want: list[set]) -> None:
+    """The pipelined items' starts in the replayed trace follow the rule, modelled here from
+    the layers' constants: item (k, t) starts (its first step) at the latest of (a) its stage's
+    previous item's start + P * q for a layer with reads and overlapped reads (the read stream's
+    next position), else that item's end, (b) its sources' ends of t and (c) its consumers' ends
+    of t - 2."""
+    first: dict[tuple, int] = {}
+    end: dict[tuple, int] = {}
+    for cycle, steps in enumerate(want):
+        for kind, sample, t, layer, *_ in steps:
+            if kind == "fill":
+                continue
+            key = (sample, "input" if kind == "encode" else layer, t)
+            first.setdefault(key, cycle)
+            end[key] = cycle + 1
+    rate = mapping.encoding == "rate"
+    stages = (["input"] if rate else []) + [lm.name for lm in mapping.layers]
+    src = {"input": set()} if rate else {}
+    for lm in mapping.layers:
+        src[lm.name] = {e.source for e in lm.edges} | set(lm.skip_sources)
+        src[lm.name] &= set(stages)
+    lmaps = {lm.name: lm for lm in mapping.layers}
+    samples = {key[0] for key in first}
+    streamed = 0
+    for sample in samples:
+        begin = min(c for key, c in first.items() if key[0] == sample)
+        for t in range(mapping.timesteps):
+            for name in stages:
+                lm = lmaps.get(name)
+                waits = [begin]
+                if t and lm is not None and mapping.hw.overlap_reads and lm.read_step_cycles:
+                    waits.append(first[(sample, name, t - 1)] + lm.positions * lm.position_period)
+                    streamed += 1
+                elif t:
+                    waits.append(end[(sample, name, t - 1)])
+                waits += [end[(sample, p, t)] for p in src[name]]
+                if t >= 2:
+                    waits += [end[(sample, j, t - 2)] for j in stages if name in src[j]]
+                assert first[(sample, name, t)] == max(waits), (sample, name, t)
+    assert streamed or not mapping.hw.overlap_reads or mapping.timesteps == 1
 
 
 def expected(mapping, samples: int) -> tuple[list[set], list[int], set, set]:
@@ -104,7 +158,8 @@ def test_controller_follows_the_schedule(name: str) -> None:
                     latches.add((layer, cycle))
                 if (ctx.get(ctrl.reading) >> i) & 1:  # the position read: (oy, ox)
                     read_pos = ctx.get(sq.oy) * w + ctx.get(sq.ox)
-                    kinds.add(("read", sample, t, layer, read_pos, ctx.get(sq.plane), -1))
+                    rt = ctx.get(sq.rt)  # the reads' timestep (streamed: ahead of t)
+                    kinds.add(("read", sample, rt, layer, read_pos, ctx.get(sq.plane), -1))
                 if (ctx.get(ctrl.update) >> i) & 1:  # the position updated: pos
                     group = ctx.get(sq.group)
                     kinds.add(("update", sample, t, layer, pos, -1, group))
@@ -124,6 +179,7 @@ def test_controller_follows_the_schedule(name: str) -> None:
     assert len(got) == len(want) == schedule_mapping(mapping, samples).cycles
     if hw.pipeline_layers:  # layers of different timesteps at once (T > 1)
         assert any(len({step[2] for step in k}) > 1 for k in want) == (mapping.timesteps > 1)
+        check_streamed_starts(mapping, got)
     elif not hw.overlap_reads:  # one step at a time, every cycle
         assert all(len(k) == 1 for k in want)
     elif name == "conv-overlap-pipelined":  # updates while the next positions are read

@@ -289,6 +289,23 @@ def test_pipelined_layers_on_the_verilog(name: str, tmp_path: Path) -> None:
     assert verdict.checked["outputs"] > 0
 
 
+def test_streamed_timesteps_on_the_verilog(tmp_path: Path) -> None:
+    """The MLP on 4-bit direct input with pipelined layers and overlapped reads, 2 samples on
+    Icarus: h1's timesteps stream (item t + 1 reads its four planes while item t's updates still
+    run); the Verilog takes the schedule's cycles, bit-exact with the golden model and with
+    Amaranth's simulator."""
+    net, base = mlp_direct()
+    hw = replace(base, pipeline_layers=True, overlap_reads=True)
+    m = map_network(net, hw)
+    h1 = m.layers[0]
+    assert m.streams(h1) and h1.positions == 1
+    assert m.item_starts[1][0] == h1.position_period < h1.timestep_cycles
+    x = images(np.random.default_rng(21), net, 2)
+    run, _ = check(net, hw, x, 2, tmp_path, mtj_seed=3)
+    assert run.cycles == [schedule(net, hw, 2).cycles] * 2
+    assert run.errors == []
+
+
 # --- Verilator ---------------------------------------------------------------------------------
 
 

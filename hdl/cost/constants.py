@@ -181,7 +181,9 @@ class DigitalTech:
     ``A_bank = neurons * spike_bank_ff_area``, and every stage its own sequencer of ``n``
     flip-flops (:func:`hdl.cost.default.sequencer_bits`), ``A_seq = n * sequencer_ff_area`` and
     ``E_seq = n * sequencer_ff_energy`` per item (the single shared controller's counters are
-    not subtracted: an upper estimate).
+    not subtracted: an upper estimate). With overlapped reads too, a layer whose timesteps
+    stream (:meth:`hdl.mapping.Mapping.streams`) latches its currents even with one position
+    (``A_latch``, ``E_latch`` as above): its next timestep's reads restart its accumulators.
     """
 
     add_energy: Constant = Constant(

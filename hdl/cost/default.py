@@ -37,7 +37,10 @@ def sequencer_bits(mapping: Mapping, stage: int) -> int:
     ``run``; the encoder a cycle counter over its ``encode_cycles``; a layer its position,
     row, column, plane, update-group and LIF-word counters, a bank-shown bit (with neurons), a
     state bit and either its step counter (``0 .. max read step``) or, with overlapped reads,
-    the read period counter, the update wait counter and three flags."""
+    the read period counter, the update wait counter and three flags. A layer whose timesteps
+    stream (:meth:`hdl.mapping.Mapping.streams`) has no state bit but its reads' timestep
+    ``rt`` over ``0 .. T``, the read period counter, ``latch_timers`` latch timers over ``0 ..
+    R - 1``, their round-robin pointer (more than one) and an updating flag."""
     rate = mapping.encode_cycles > 0
     head = _bits(mapping.timesteps) + 1
     if rate and stage == 0:
@@ -46,7 +49,12 @@ def sequencer_bits(mapping: Mapping, stage: int) -> int:
     height, width = (lm.out_shape[1], lm.out_shape[2]) if len(lm.out_shape) == 3 else (1, 1)
     n = head + _bits(lm.positions - 1) + _bits(height - 1) + _bits(width - 1)
     n += _bits(len(lm.plane_cycles) - 1) + _bits(lm.update_cycles - 1)
-    n += _bits(lm.positions * lm.update_cycles - 1) + (1 if lm.has_neurons else 0) + 1
+    n += _bits(lm.positions * lm.update_cycles - 1) + (1 if lm.has_neurons else 0)
+    if mapping.streams(lm):
+        k = lm.latch_timers
+        n += _bits(mapping.timesteps) + _bits(lm.position_period - 1)
+        return n + k * _bits(lm.sum_cycles - 1) + (_bits(k - 1) if k > 1 else 0) + 1
+    n += 1
     if mapping.hw.overlap_reads and lm.read_step_cycles:
         wait = max(lm.sum_cycles, lm.position_period - lm.update_cycles)
         return n + _bits(lm.position_period) + _bits(wait) + 3
@@ -134,7 +142,8 @@ def price_default(
                 if hw.mask_double_buffer:  # the second bank: a keep register per edge
                     e["dropout"] += lib.dropout.bank_energy_pj(d.units, sched.samples)
                     a["dropout"] += lib.dropout.bank_area_um2(d.units)
-        if hw.overlap_reads and layer.positions > 1 and layer.edges:  # latched currents
+        # latched currents: several positions, or streamed timesteps (the next item's reads)
+        if hw.overlap_reads and layer.edges and (layer.positions > 1 or mapping.streams(layer)):
             bits = layer.channels * acc
             e["shift_add"] += runs * layer.positions * bits * dig.latch_ff_energy.value
             a["shift_add"] += bits * dig.latch_ff_area.value

@@ -115,7 +115,7 @@ from hdl.ir import Network
 from hdl.mapping import EVENTS, EdgeMap, Mapping
 from hdl.rtl.accumulate import EdgeAccumulator
 from hdl.rtl.component import CheckedComponent
-from hdl.rtl.controller import SAMPLES_BITS, ScheduleController
+from hdl.rtl.controller import SAMPLES_BITS, ScheduleController, Sequencer
 from hdl.rtl.lfsr import LeapLFSR
 from hdl.rtl.lif import RTLError, _check_name, emit_verilog
 from hdl.rtl.lif_array import LIFArray
@@ -295,15 +295,20 @@ class Accelerator(CheckedComponent):
             m.d.sync += loaded.eq(0)
         return pix
 
-    def _reader(self, m: Module, ctrl: ScheduleController, source: str, li: int) -> Any:
+    def _reader(
+        self, m: Module, ctrl: ScheduleController, source: str, li: int, update: bool = False
+    ) -> Any:
         """What layer ``li`` reads from ``source``: bit-plane ``plane`` of the pixels (direct
-        input, the layer's own plane counter), or the spikes of its timestep ``t``: the one
-        buffer, or with pipelined layers bank ``t mod 2`` of the source's two."""
-        key = (source, li if ctrl.pipelined else 0)
+        input, the layer's own plane counter), or the spikes of its timestep: the one buffer,
+        or with pipelined layers bank ``t mod 2`` of the source's two, ``t`` the reads'
+        timestep ``rt`` (its weighted edges) or, ``update``, the updates' ``t`` (its skip
+        terms; the two differ when the layer's timesteps stream)."""
+        own = update and ctrl.streams[li]
+        key = (source, li if ctrl.pipelined else 0, own)
         if key in self._readers:
             return self._readers[key]
         sq = ctrl.seqs[li]
-        suffix = f"_l{li}" if ctrl.pipelined else ""
+        suffix = (f"_l{li}" if ctrl.pipelined else "") + ("_u" if own else "")
         if source == "input" and not self.rate:
             n_in, bits, pix = self.in_neurons, self.in_bits, self._pix
             value = Signal(n_in, name=f"input_plane{suffix}")
@@ -316,9 +321,16 @@ class Accelerator(CheckedComponent):
         else:
             b0, b1 = self._banks[source]
             value = Signal(len(b0), name=f"read_{_ident(source)}{suffix}")
-            m.d.comb += value.eq(Mux(sq.t[0], b1, b0))
+            step = self._update_timestep(sq)[0] if own else sq.rt
+            m.d.comb += value.eq(Mux(step[0], b1, b0))
         self._readers[key] = value
         return value
+
+    @staticmethod
+    def _update_timestep(sq: Sequencer) -> tuple[Any, Any]:
+        """The timestep of a layer's update steps and its ``first`` flag: the updates' own
+        ``t`` (the reads' ``rt`` runs ahead when the layer's timesteps stream)."""
+        return sq.t, sq.first
 
     def _input_spikes(
         self, m: Module, ctrl: ScheduleController, pix: Signal, banks: int
@@ -452,7 +464,8 @@ class Accelerator(CheckedComponent):
         lm, U, bits = lp.lmap, self.hw.lif_units, self.in_bits
         C, P, G, cb = lm.channels, lm.positions, lm.update_cycles, lp.current_bits
         sq = ctrl.seqs[lp.index]
-        latched = ctrl.runs[lp.index] and P > 1
+        # latched: the next position's reads (or, streamed, the next timestep's) clear the sums
+        latched = ctrl.runs[lp.index] and (P > 1 or ctrl.streams[lp.index])
         currents = []
         for o in range(C):
             terms: list[Any] = [z_regs[(lp.index, ep.index)][o] for ep in lp.edges]
@@ -467,7 +480,7 @@ class Accelerator(CheckedComponent):
                     chan = pix[o * P * bits : (o + 1) * P * bits]
                     terms.append(chan.word_select(sq.pos, bits) if P > 1 else chan)
                 else:
-                    chan = self._reader(m, ctrl, s, lp.index)[o * P : (o + 1) * P]
+                    chan = self._reader(m, ctrl, s, lp.index, update=True)[o * P : (o + 1) * P]
                     terms.append(chan.bit_select(sq.pos, 1) if P > 1 else chan)
             current = Signal(signed(cb), name=f"current_l{lp.index}_{o}")
             m.d.comb += current.eq(sum(terms, bias))
@@ -507,7 +520,8 @@ class Accelerator(CheckedComponent):
         lm, U = lp.lmap, self.hw.lif_units
         C, P, G = lm.channels, lm.positions, lm.update_cycles
         sq = ctrl.seqs[lp.index]
-        update, group, pos, first = ctrl.update[lp.index], sq.group, sq.pos, sq.first
+        update, group, pos = ctrl.update[lp.index], sq.group, sq.pos
+        t, first = self._update_timestep(sq)
         real = [min(U, C - g * U) for g in range(G)]  # lanes that hold a neuron
         is_output = lp.index == len(self.layers) - 1
         if not lm.has_neurons:  # the output accumulator
@@ -555,7 +569,7 @@ class Accelerator(CheckedComponent):
                             if len(bits) == 1:
                                 m.d.sync += bits[0].eq(arr.fires[i])
                             else:  # bank t mod 2
-                                with m.If(sq.t[0]):
+                                with m.If(t[0]):
                                     m.d.sync += bits[1].eq(arr.fires[i])
                                 with m.Else():
                                     m.d.sync += bits[0].eq(arr.fires[i])
@@ -568,7 +582,7 @@ class Accelerator(CheckedComponent):
         if len(banks) > 1:  # the bank of the timestep last finished, for the testbenches
             shown = Signal(name=f"shown_l{lp.index}")
             with m.If(done):
-                m.d.sync += shown.eq(sq.t[0])
+                m.d.sync += shown.eq(t[0])
             buf = Signal(lm.neurons, name=f"spikes_l{lp.index}")
             m.d.comb += buf.eq(Mux(shown, banks[1], banks[0]))
         self.debug["layers"].append((lp.index, done, buf, sq.t))

@@ -30,7 +30,18 @@ fin_k`` for every stage ``p`` it reads and ``fin_j + 1 >= fin_k`` for every stag
 reading it (the bank it writes is free). An item thus starts in the cycle after the last
 cycle of the item it waited for, as the recurrence says. The sample ends in the cycle in which
 the last item ends (every ``fin`` at ``T``, or at ``T - 1`` with the stage's item ending); the
-``fin`` registers return to 0 at its edge. The shared ``t``, ``pos``, ... ports are then absent:
+``fin`` registers return to 0 at its edge.
+
+**Streamed timesteps** (pipelined layers and overlapped reads, T > 1, a layer with weighted edges:
+:meth:`hdl.mapping.Mapping.streams`): the layer has no FSM. Its read side is the stage's item,
+``ready`` taken on its own timestep ``rt`` (``Sequencer.rt``; ``t`` elsewhere) and on the
+previous item's reads being done: one position every ``q`` cycles, so item ``t + 1``'s reads
+begin ``P · q`` cycles after item ``t``'s, as :mod:`hdl.mapping` schedules. Every position's
+first read loads one of ``LayerMap.latch_timers`` timers (round robin) with ``R - 1``;
+``latch`` is high when one reaches 1 and the update side updates that position in the next
+``G`` cycles, stepping ``pos``, ``group``, ``lif_group`` and after the last position ``t``
+(the stage's ``fin``, so ``first = (t == 0)`` is the updates'). The shared ``t``, ``pos``, ...
+ports are then absent:
 :attr:`ScheduleController.seqs` gives every layer's counters in both modes, and
 ``encode_t`` the encoder's timestep.
 
@@ -108,6 +119,8 @@ class Sequencer:
     plane: Signal
     group: Signal
     lif_group: Signal
+    #: the reads' timestep: ``t`` itself unless the layer's timesteps stream (module doc)
+    rt: Signal
 
 
 @dataclass(frozen=True)
@@ -188,9 +201,15 @@ class ScheduleController(CheckedComponent):
                 **shared,
             }
         )
+        #: streamed timesteps (pipelined layers and overlapped reads): the layers whose reads
+        #: and updates run on their own timesteps (module doc)
+        self.streams = tuple(mapping.streams(lm) for lm in layers)
         if self.pipelined:
             #: per layer its sequencer; ``t`` counts the items it finished in the sample
-            self.seqs = tuple(_own_sequencer(lm, i, T) for i, lm in enumerate(layers))
+            self.seqs = tuple(
+                _own_sequencer(lm, i, T, stream)
+                for i, (lm, stream) in enumerate(zip(layers, self.streams, strict=True))
+            )
             #: the encoder's timestep (rate coding)
             self.encode_t = Signal(range(T + 1), name="t_enc")
         else:
@@ -203,6 +222,7 @@ class ScheduleController(CheckedComponent):
                 self.plane,
                 self.group,
                 self.lif_group,
+                self.t,
             )
             self.seqs = (shared_seq,) * n
             self.encode_t = self.t
@@ -501,16 +521,22 @@ class ScheduleController(CheckedComponent):
         fins = ([self.encode_t] if rate else []) + [sq.t for sq in self.seqs]
         ends: list[Any] = []
         go = [Signal(name=f"go_s{k}") for k in range(len(fins))]
+        base = 1 if rate else 0
+        runs: list[Signal] = []
         for k, fin in enumerate(fins):
             run = Signal(name=f"run_s{k}")
-            ready = computing & ~run & (fin != T)
+            # the item's timestep: a streamed layer's next reads (its read side's own ``rt``)
+            item = fin if k < base else self.seqs[k - base].rt
+            ready = computing & ~run & (item != T)
             for p in producers[k]:  # (b) its sources have finished this timestep
-                ready &= fins[p] > fin
-            ready &= self._bank_free(fins, k, consumers[k])
+                ready &= fins[p] > item
+            ready &= self._bank_free(fins, item, consumers[k])
             m.d.comb += go[k].eq(run | ready)
             end = Signal(name=f"end_s{k}")  # the item's last cycle
-            with m.If(go[k]):
-                m.d.sync += run.eq(~end)
+            runs.append(run)
+            if k < base or not self.streams[k - base]:  # else its read side's (_stream_layer)
+                with m.If(go[k]):
+                    m.d.sync += run.eq(~end)
             with m.If(end):
                 m.d.sync += fin.eq(fin + 1)
             ends.append(end)
@@ -519,9 +545,11 @@ class ScheduleController(CheckedComponent):
             m.d.comb += [self.encode.eq(go[0]), ends[0].eq(go[0] & (enc == mp.encode_cycles - 1))]
             with m.If(go[0]):
                 m.d.sync += enc.eq(Mux(ends[0], 0, enc + 1))
-        base = 1 if rate else 0
         for i, lm in enumerate(mp.layers):
             m.d.comb += ends[base + i].eq(last[i])
+            if self.streams[i]:
+                self._stream_layer(m, i, lm, go[base + i], runs[base + i], last[i])
+                continue
             with m.If(go[base + i]):
                 with m.FSM(init=layer_entry(i), name=f"seq_l{i}"):
                     layer_states(i, lm)
@@ -529,21 +557,87 @@ class ScheduleController(CheckedComponent):
         m.d.comb += all_done.eq(reduce(operator.and_, finished))
         with m.If(computing & all_done):  # the sample is done: every stage back to t = 0
             m.d.sync += [f.eq(0) for f in fins]
+            m.d.sync += [sq.rt.eq(0) for sq, st in zip(self.seqs, self.streams, strict=True) if st]
 
-    def _bank_free(self, fins: list[Signal], k: int, consumers: tuple[int, ...]) -> Any:
-        """Condition (c) of stage ``k``: the bank its next item writes, ``t mod 2``, is free,
-        every consumer having finished item ``t - 2`` (``fin_c + 1 >= fin_k``)."""
+    def _bank_free(self, fins: list[Signal], item: Any, consumers: tuple[int, ...]) -> Any:
+        """Condition (c) of a stage's next item ``t`` (``item``): the bank it writes,
+        ``t mod 2``, is free, every consumer having finished item ``t - 2`` (``fin_c + 1 >=
+        t``)."""
         free: Any = Const(1, 1)
         for c in consumers:
-            free &= fins[c] + 1 >= fins[k]
+            free &= fins[c] + 1 >= item
         return free
 
+    def _stream_layer(
+        self, m: Module, i: int, lm: LayerMap, go: Any, active: Signal, end: Signal
+    ) -> None:
+        """A streamed layer (module doc): the read side runs item ``rt`` while ``go`` (in
+        progress, or its three conditions hold), one position every ``q`` cycles; every
+        position's first read loads a latch timer with ``R - 1`` (round robin over
+        ``latch_timers``), ``latch`` is high when one reaches 1, and the update side updates
+        the position (``G`` cycles) from the next cycle on, its own ``pos``, ``group``,
+        ``lif_group`` and ``t``; ``end`` in the item's last update cycle. ``active``: the read
+        side's item in progress."""
+        sq = self.seqs[i]
+        height, width = _hw_of(lm)
+        q, G, P, R = lm.position_period, lm.update_cycles, lm.positions, lm.sum_cycles
+        offsets, span = lm.read_offsets, sum(lm.read_step_cycles)
+        K = lm.latch_timers
+        rc = Signal(_size(q), name=f"rc_l{i}")
+        timers = [Signal(range(R), name=f"latch_timer_l{i}_{j}") for j in range(K)]
+        ptr = Signal(_size(K), name=f"latch_ptr_l{i}")
+        updating = Signal(name=f"updating_l{i}")
+        # read side
+        with m.If(go):
+            strobe = reduce(operator.or_, (rc == o for o in offsets))
+            m.d.comb += [self.reading[i].eq(rc < span), self.read[i].eq(strobe)]
+            m.d.sync += active.eq(1)
+            with m.If(rc == q - 1):
+                m.d.sync += [rc.eq(0), sq.plane.eq(0)]
+                with m.If((sq.oy == height - 1) & (sq.ox == width - 1)):
+                    m.d.sync += [active.eq(0), sq.oy.eq(0), sq.ox.eq(0), sq.rt.eq(sq.rt + 1)]
+                with m.Elif(sq.ox == width - 1):
+                    m.d.sync += [sq.ox.eq(0), sq.oy.eq(sq.oy + 1)]
+                with m.Else():
+                    m.d.sync += sq.ox.eq(sq.ox + 1)
+            with m.Else():
+                m.d.sync += rc.eq(rc + 1)
+                for b in range(1, len(offsets)):
+                    with m.If(rc == offsets[b] - 1):
+                        m.d.sync += sq.plane.eq(b)
+        # latch timers: a position's currents are final R - 1 cycles after its first read
+        for j, timer in enumerate(timers):
+            with m.If(go & (rc == 0) & (ptr == j)):
+                m.d.sync += timer.eq(R - 1)
+            with m.Elif(timer != 0):
+                m.d.sync += timer.eq(timer - 1)
+        if K > 1:
+            with m.If(go & (rc == 0)):
+                m.d.sync += ptr.eq(Mux(ptr == K - 1, 0, ptr + 1))
+        latch = reduce(operator.or_, (timer == 1 for timer in timers))
+        m.d.comb += self.latch[i].eq(latch)
+        # update side
+        m.d.sync += updating.eq(latch)
+        with m.If(updating):
+            m.d.comb += self.update[i].eq(1)
+            m.d.sync += sq.lif_group.eq(sq.lif_group + 1)
+            with m.If(sq.group != G - 1):
+                m.d.sync += [sq.group.eq(sq.group + 1), updating.eq(1)]
+            with m.Else():
+                m.d.sync += sq.group.eq(0)
+                with m.If(sq.pos != P - 1):
+                    m.d.sync += sq.pos.eq(sq.pos + 1)
+                with m.Else():  # the item's last update
+                    m.d.comb += end.eq(1)
+                    m.d.sync += [sq.pos.eq(0), sq.lif_group.eq(0)]
 
-def _own_sequencer(lm: LayerMap, i: int, T: int) -> Sequencer:
-    """Layer ``i``'s own counters (pipelined layers); ``t`` holds ``0 .. T``."""
+
+def _own_sequencer(lm: LayerMap, i: int, T: int, stream: bool) -> Sequencer:
+    """Layer ``i``'s own counters (pipelined layers); ``t`` (and ``rt``) hold ``0 .. T``."""
     h, w = _hw_of(lm)
     t = Signal(range(T + 1), name=f"t_l{i}")
     return Sequencer(
+        rt=Signal(range(T + 1), name=f"rt_l{i}") if stream else t,
         t=t,
         first=Signal(name=f"first_l{i}"),
         pos=Signal(_size(lm.positions), name=f"pos_l{i}"),
