@@ -45,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine
-from schedule_options import OPTIONS_HEADING, option_rows, options_section, vgg9
+from cost_model import vgg9
+from schedule_options import OPTIONS_HEADING, option_rows, options_section
 
 from hdl._io import atomic_write_text
 from hdl.cost.default import sequencer_bits
@@ -174,14 +175,9 @@ def read_lower_bound(mapping: Mapping) -> int:
 
 
 def cycle_split(mapping: Mapping) -> dict[str, int]:
-    """Cycles of one sample by kind of step: mask fill, input encoding, reads, updates."""
-    T = mapping.timesteps
-    return {
-        "fill": mapping.fill_cycles,
-        "encode": T * mapping.encode_cycles,
-        "read": T * sum(lm.positions * lm.sum_cycles for lm in mapping.layers),
-        "update": T * sum(lm.positions * lm.update_cycles for lm in mapping.layers),
-    }
+    """Cycles of one sample: the mask fill, then the compute (encoding, reads and updates,
+    which overlap in the fast schedule, so they are not split further)."""
+    return {"fill": mapping.fill_cycles, "compute": mapping.compute_cycles}
 
 
 def _cosim(net: Network, hw: HardwareConfig, x: np.ndarray, simulator: str, root: Path) -> dict:
@@ -244,6 +240,7 @@ def bench(net: Network, hw: HardwareConfig) -> dict:
         "cycles": cycles,
         "bound": bound,
         "split": cycle_split(mapping),
+        "adc_bound": adc_bound(mapping),
         "amaranth_one_s": t_one,
         "amaranth_rate": steady,
         "cosim": cosim,
@@ -676,9 +673,10 @@ def write_doc(
         "steps of one sample (output positions `P_l` times input bit-planes `B_l` per layer, "
         "`B_l = input bits` for a layer reading the direct-coded input, else 1) if every tile "
         "of a layer read in parallel in a single cycle and nothing else (mask fill, ADC "
-        "multiplexing and latency, accumulation, LIF updates) cost a cycle. The split gives "
-        "the schedule's cycles of mask fill / input encoding / read steps (read, ADC "
-        "conversions, accumulation) / LIF and output updates.",
+        "multiplexing and latency, accumulation, LIF updates) cost a cycle; ADC bound: "
+        "`hdl.mapping.adc_bound` (docs/cost-model.md). The split gives the schedule's cycles "
+        "of mask fill / compute (input encoding, reads and updates, which overlap on the "
+        "default chip).",
         "",
         "Simulation speed in simulated clock cycles per wall-clock second, every cycle counted "
         "(one per streamed pixel, the busy cycles, the start and done handshakes): for "
@@ -686,20 +684,23 @@ def write_doc(
         "images and one of 1 (the wall time of the 1-image run, elaboration included, in "
         "parentheses); Icarus and Verilator run the Verilog under the cocotb bench of "
         "`sim.cosim`, measured over the bench's clocked part, with the wall time of the whole "
-        "one-image run (Verilog build included) in parentheses. All three play the crossbar "
-        "macros and MTJ modules with the same Python behavioural models, one coroutine per "
-        "macro and module every cycle.",
+        "one-image run (Verilog build included) in parentheses. Amaranth plays the crossbar "
+        "macros and MTJ modules with the Python behavioural models, one process per macro and "
+        "module every cycle; Icarus and Verilator with their Verilog twins inside the "
+        "simulation top of `sim.sim_top` (docs/cosim.md), the bench running Python per pixel "
+        "and per image only (docs/benchmarks-cosim.md measures the rate over many images).",
         "",
-        "| network | cycles / inference | split fill / encode / read / update | read-step lower "
-        "bound | cycles / bound | Amaranth [cycles/s] | Icarus [cycles/s] | Verilator "
-        "[cycles/s] |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| network | cycles / inference | split fill / compute | read-step lower "
+        "bound | cycles / bound | ADC bound | cycles / ADC bound | Amaranth [cycles/s] | "
+        "Icarus [cycles/s] | Verilator [cycles/s] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         split = " / ".join(f"{v:,}" for v in r["split"].values())
         cyc.append(
             f"| {r['name']} | {r['cycles']:,} | {split} | {r['bound']:,} | "
-            f"{r['cycles'] / r['bound']:.1f} "
+            f"{r['cycles'] / r['bound']:.1f} | {r['adc_bound']:,} | "
+            f"{r['cycles'] / r['adc_bound']:.2f} "
             f"| {r['amaranth_rate']:,.0f} ({r['amaranth_one_s']:.1f} s) | "
             f"{_cosim_cell(r['cosim']['icarus'])} | {_cosim_cell(r['cosim']['verilator'])} |"
         )

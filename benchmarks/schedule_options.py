@@ -1,13 +1,14 @@
 """What each schedule option of :class:`~hdl.hwconfig.HardwareConfig` buys and costs.
 
 For the benchmark networks of ``benchmarks/accelerator.py`` and VGG-9 (CIFAR-10 shapes,
-architecture only), with ``SAMPLES`` Monte-Carlo samples per inference, it lists per hardware
-variant (the serial schedule with every option off, each option alone, and every option on:
-the default hardware) the closed-form cycles of :func:`hdl.mapping.schedule`, their ratio to
-the ADC bound (:func:`hdl.mapping.adc_bound`) and to the read-step bound (``samples · T ·
-Σ_l P_l · B_l``, the ratio docs/benchmarks-rtl.md gave before the options existed), inferences
-per second at the clock, and the area and energy of one inference from the default cost model
-(:func:`hdl.cost.estimate`) with what the option adds to the serial chip.
+architecture only, ``benchmarks/cost_model.py``), with ``SAMPLES`` Monte-Carlo samples per
+inference, it lists per hardware variant (the serial schedule with every option off, each
+option alone, and every option on: the default hardware) the closed-form cycles of
+:func:`hdl.mapping.schedule`, their ratio to the ADC bound (:func:`hdl.mapping.adc_bound`)
+and to the read-step bound (``samples · T · Σ_l P_l · B_l``, the ratio docs/benchmarks-rtl.md
+gave before the options existed), inferences per second at the clock, and the area and energy
+of one inference from the default cost model (:func:`hdl.cost.estimate`) with what the option
+adds to the serial chip.
 
 Nothing here is simulated: the other sections of docs/benchmarks-rtl.md check in Amaranth's
 simulator, network by network and option by option, that the RTL's busy cycles equal these
@@ -20,7 +21,7 @@ from dataclasses import dataclass, fields, replace
 
 from hdl.cost import estimate
 from hdl.hwconfig import HardwareConfig
-from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, Network, Neuron
+from hdl.ir import Network
 from hdl.mapping import adc_bound, map_network, schedule
 
 __all__ = [
@@ -30,7 +31,6 @@ __all__ = [
     "OptionRow",
     "option_rows",
     "options_section",
-    "vgg9",
 ]
 
 SAMPLES = 10
@@ -40,25 +40,6 @@ OPTIONS_HEADING = "## Schedule options: cycles, area and energy"
 
 OPTIONS = tuple(f.name for f in fields(HardwareConfig) if isinstance(f.default, bool))
 """The boolean schedule options of :class:`HardwareConfig` (all on by default)."""
-
-
-def vgg9() -> Network:
-    """VGG-9 for CIFAR-10 (architecture only): 7 conv3x3 layers of 64-256 channels with
-    stride-2 downsampling, fc 1024 with MTJ dropout on 64 modules, fc 10; 8-bit weights and
-    pixels, T = 5."""
-    plan = [(64, 32, 1), (64, 16, 2), (128, 16, 1), (128, 8, 2), (256, 8, 1), (256, 8, 1)]
-    plan.append((256, 4, 2))
-    layers, src = [], "input"
-    for i, (c, h, s) in enumerate(plan, start=1):
-        edge = Edge("conv2d", src, weight_bits=8, kernel=3, stride=s, padding=1)
-        layers.append(Layer(f"conv{i}", (edge,), (c, h, h), Neuron()))
-        src = f"conv{i}"
-    fc1 = Edge("linear", src, weight_bits=8, dropout=DropoutSpec(0.2, modules=64))
-    layers.append(Layer("fc1", (fc1,), (1024,), Neuron()))
-    layers.append(Layer("fc2", (Edge("linear", "fc1", weight_bits=8),), (10,)))
-    return Network(
-        "VGG-9, CIFAR-10 shapes, T=5", InputSpec((3, 32, 32), bits=8), tuple(layers), timesteps=5
-    ).validate()
 
 
 @dataclass(frozen=True)
