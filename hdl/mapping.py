@@ -22,7 +22,7 @@ Schedule of one Monte-Carlo sample (closed form; everything an integer number of
     cycles_sample = fill + T * (encode + sum_l P_l * (sum_b read_l[b] + ceil(C_l / U)))
     read_l[b]     = max over the weighted edges e of layer l with planes_e > b of
                     READ_CYCLES + conv_e + ACCUMULATE_CYCLES
-    conv_e        = mux_steps_e * (1 + adc_latency_cycles)     (serial ADCs, the default)
+    conv_e        = mux_steps_e * (1 + adc_latency_cycles)     (serial ADCs)
                   = mux_steps_e + adc_latency_cycles           (hw.adc_pipelined: one
                                                                 conversion per cycle)
     fill          = max over edges with dropout of ceil(units / modules) * cycles_per_dropout

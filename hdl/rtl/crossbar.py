@@ -23,7 +23,7 @@ port             direction (digital side)   meaning
 **Macro timing** is a property of the macro, set by the hardware's ADC option
 (:attr:`hdl.hwconfig.HardwareConfig.conversion_timing`): the first code comes ``f = 1 +
 adc_latency_cycles`` cycles after ``read``, the next ones every ``c`` cycles, ``c = f`` for
-serial ADCs (the default: a conversion starts when the previous one is done) and ``c = 1`` for
+serial ADCs (a conversion starts when the previous one is done) and ``c = 1`` for
 pipelined ones (``adc_pipelined``: a new conversion every cycle, the latency hidden behind the
 next). With ``read`` high in cycle ``k`` the macro samples ``wl_en`` at the end of cycle ``k``
 and drives ``codes_valid = 1`` with conversion ``s`` (lane ``a`` = column ``a + s·A``) in cycle
