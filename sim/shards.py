@@ -53,17 +53,18 @@ def lfsr_across_images(net: Network) -> bool:
     return any(e.dropout is not None and e.dropout.source == "lfsr" for e in edges)
 
 
-def check_jobs(jobs: Any, n_images: int) -> int:
+def check_jobs(jobs: Any, n_images: int, name: str = "jobs", one: str = "pass jobs=1") -> int:
     """The number of shards of ``n_images`` images for ``jobs`` (``None``: the CPUs), at most
-    one per image; :class:`sim.cosim.CosimError` unless ``jobs`` is ``None`` or an int >= 1."""
+    one per image; :class:`sim.cosim.CosimError` unless ``jobs`` is ``None`` or an int >= 1,
+    naming the setting ``name`` and how to ask for one process (``one``)."""
     from sim.cosim import CosimError
 
     if jobs is None:
         return max(1, min(os.cpu_count() or 1, n_images))
     if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
         raise CosimError(
-            f"jobs must be an integer >= 1 (simulator processes, one shard of the images "
-            f"each), got {jobs!r}: pass jobs=1 to run the images in one process"
+            f"{name} must be an integer >= 1 (simulator processes, one shard of the images "
+            f"each), got {jobs!r}: {one} to run the images in one process"
         )
     return min(int(jobs), n_images)
 

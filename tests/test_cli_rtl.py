@@ -549,47 +549,30 @@ def test_double_buffered_masks_from_the_command_line_through_the_bundle(net_dir,
     _one_line_error(capsys, "generated with mask_double_buffer=True")
 
 
-def test_overlapped_reads_from_the_command_line_through_the_bundle(net_dir, tmp_path, capsys):
-    """--hw overlap_reads=true: the manifest records it, the design runs the shorter schedule
-    and passes the check on the bundle's own hardware; reads in turn contradict it."""
-    rtl = _bundle(net_dir, tmp_path / "rtl", "--hw", "overlap_reads=true")
+@pytest.mark.parametrize("option", ["overlap_reads", "pipeline_layers"])
+def test_schedule_option_from_the_command_line_through_the_bundle(
+    option, net_dir, tmp_path, capsys
+):
+    """--hw overlap_reads=true / pipeline_layers=true: the manifest records it, the design runs
+    the shorter schedule (the manifest's cycles those of the mapping) and passes the check on
+    the bundle's own hardware; the option off contradicts it."""
+    rtl = _bundle(net_dir, tmp_path / "rtl", "--hw", f"{option}=true")
     manifest = json.loads((rtl / "manifest.json").read_text())
-    assert manifest["hardware"]["overlap_reads"] is True
+    assert manifest["hardware"][option] is True
     hw = HardwareConfig(**manifest["hardware"])
-    assert hw == HardwareConfig(**HW, overlap_reads=True)
+    assert hw == HardwareConfig(**HW, **{option: True})
     net = load_network(net_dir)
-    plain = HardwareConfig(**HW, overlap_reads=False)
-    assert schedule(net, hw).cycles < schedule(net, plain).cycles
-    args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
-    assert main([*args, "--simulator", "amaranth", "--no-progress"]) == 0
-    report = json.loads((rtl / "sim" / "sim.json").read_text())
-    assert report["verdict"] == "PASS" and report["hardware"]["overlap_reads"] is True
-    capsys.readouterr()
-    bad = [*args, "--hw", "overlap_reads=false", "--simulator", "amaranth"]
-    assert main(bad) == 2
-    _one_line_error(capsys, "generated with overlap_reads=True")
-
-
-def test_pipelined_layers_from_the_command_line_through_the_bundle(net_dir, tmp_path, capsys):
-    """--hw pipeline_layers=true: the manifest records it, the design runs the shorter schedule
-    and passes the check on the bundle's own hardware; layers in turn contradict it."""
-    rtl = _bundle(net_dir, tmp_path / "rtl", "--hw", "pipeline_layers=true")
-    manifest = json.loads((rtl / "manifest.json").read_text())
-    assert manifest["hardware"]["pipeline_layers"] is True
-    hw = HardwareConfig(**manifest["hardware"])
-    assert hw == HardwareConfig(**HW, pipeline_layers=True)
-    net = load_network(net_dir)
-    plain = HardwareConfig(**HW, pipeline_layers=False)
+    plain = HardwareConfig(**HW, **{option: False})
     assert schedule(net, hw).cycles < schedule(net, plain).cycles
     assert manifest["schedule"]["cycles_per_sample"] == map_network(net, hw).cycles_per_sample
     args = ["sim", str(net_dir), "--rtl", str(rtl), "--data", "digits", "--images", "1"]
     assert main([*args, "--simulator", "amaranth", "--no-progress"]) == 0
     report = json.loads((rtl / "sim" / "sim.json").read_text())
-    assert report["verdict"] == "PASS" and report["hardware"]["pipeline_layers"] is True
+    assert report["verdict"] == "PASS" and report["hardware"][option] is True
     capsys.readouterr()
-    bad = [*args, "--hw", "pipeline_layers=false", "--simulator", "amaranth"]
+    bad = [*args, "--hw", f"{option}=false", "--simulator", "amaranth"]
     assert main(bad) == 2
-    _one_line_error(capsys, "generated with pipeline_layers=True")
+    _one_line_error(capsys, f"generated with {option}=True")
 
 
 @pytest.mark.parametrize(

@@ -45,9 +45,9 @@ def reference(tiles, codes, plane, slices, cell_bits, out_channels) -> np.ndarra
     return z
 
 
-@pytest.mark.parametrize("back_to_back", [False, True], ids=["gaps", "back-to-back"])
-@pytest.mark.parametrize("case", CASES)
-def test_sums_equal_the_formula(case, back_to_back: bool) -> None:
+def _accumulator(case, **options) -> tuple[EdgeAccumulator, list, int]:
+    """The accumulator of ``case`` (its column tiles, the width that cannot overflow), the
+    tiles and that width."""
     out_channels, slices, cell_bits, adc_bits, width, row_tiles, planes, adcs = case
     tiles = col_tiles(out_channels, slices, width)
     bits = accumulator_bits(
@@ -67,7 +67,16 @@ def test_sums_equal_the_formula(case, back_to_back: bool) -> None:
         adcs=adcs,
         z_bits=bits,
         planes=planes,
+        **options,
     )
+    return acc, tiles, bits
+
+
+@pytest.mark.parametrize("back_to_back", [False, True], ids=["gaps", "back-to-back"])
+@pytest.mark.parametrize("case", CASES)
+def test_sums_equal_the_formula(case, back_to_back: bool) -> None:
+    out_channels, slices, cell_bits, adc_bits, _, row_tiles, planes, adcs = case
+    acc, tiles, bits = _accumulator(case)
     assert acc.conversions == tuple(-(-(c1 - c0) // adcs) for c0, c1 in tiles)
     rng = np.random.default_rng(sum(case))
     top = 2**adc_bits - 1
@@ -147,27 +156,8 @@ def _streamed_sums(case, streamed: bool, lead: int, trials: int = 12) -> tuple[l
     output position's first codes in the cycle after the last of this one). Without, ``clear``
     comes in a cycle of its own and the ``plane`` port follows the reads (a wrong plane for the
     last ``lead`` codes of every plane but the last). Returns the sums got and wanted."""
-    out_channels, slices, cell_bits, adc_bits, width, row_tiles, planes, adcs = case
-    tiles = col_tiles(out_channels, slices, width)
-    bits = accumulator_bits(
-        slices=slices,
-        cell_bits=cell_bits,
-        adc_bits=adc_bits,
-        row_tiles=row_tiles,
-        bit_planes=planes,
-    )
-    acc = EdgeAccumulator(
-        out_channels=out_channels,
-        slices=slices,
-        cell_bits=cell_bits,
-        adc_bits=adc_bits,
-        col_tiles=tiles,
-        row_tiles=row_tiles,
-        adcs=adcs,
-        z_bits=bits,
-        planes=planes,
-        streamed=streamed,
-    )
+    out_channels, slices, cell_bits, adc_bits, _, row_tiles, planes, adcs = case
+    acc, tiles, bits = _accumulator(case, streamed=streamed)
     assert hasattr(acc, "plane") == hasattr(acc, "clear") != streamed
     rng = np.random.default_rng(sum(case) + lead)
     top, n_ct, n = 2**adc_bits - 1, len(tiles), max(acc.conversions)

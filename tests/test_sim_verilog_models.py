@@ -127,9 +127,10 @@ def test_thresholds_quantise_the_device_model() -> None:
     device = MTJDevice()
     table = threshold_table(device, 200.0, 8)
     model = MTJModuleModel(device, 200.0, 8, 0)
-    assert len(table) == 256 and table == sorted(table)
-    for code in (0, 100, 236, 255):
-        assert table[code] == int(np.floor(model.probability(code, 1) * 2**32))
+    assert len(table) == 256 and table == sorted(table) and model.thresholds == table
+    for code in (0, 100, 236, 255):  # I = code * Ic0 / 255 for one 5 ns cycle at 200 MHz
+        p = float(device.switching_probability(code * device.ic0_ua / 255, 5.0))
+        assert table[code] == int(np.floor(p * 2**32))
 
 
 def test_draws_of_an_image_do_not_depend_on_the_images_before() -> None:

@@ -454,14 +454,15 @@ def _default_simulator() -> str:
 
 
 def check_jobs(jobs: Any, name: str = "--jobs") -> None:
-    """Raise :class:`FlowError` unless ``jobs`` is ``None`` (the CPUs) or an integer >= 1."""
-    if jobs is None:
-        return
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise FlowError(
-            f"{name} must be an integer >= 1 (simulator processes, one shard of the images "
-            f"each), got {jobs!r}: use 1 to run every image in one process"
-        )
+    """Raise :class:`FlowError` unless ``jobs`` is ``None`` (the CPUs) or an integer >= 1
+    (:func:`sim.shards.check_jobs`, naming the flag or key ``name``)."""
+    from sim.cosim import CosimError
+    from sim.shards import check_jobs as shard_count
+
+    try:
+        shard_count(jobs, 1, name, f"use {name} 1" if name.startswith("--") else f"set {name} = 1")
+    except CosimError as err:
+        raise FlowError(str(err)) from None
 
 
 def check_sim_args(

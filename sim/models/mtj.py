@@ -136,12 +136,6 @@ class MTJModuleModel:
         self.image, self.draws = int(image), 0
         self._key = module_key(self.seed, self.image, self.module)
 
-    def probability(self, code: int, write_cycles: int) -> float:
-        """``P_sw`` of a write pulse of ``write_cycles`` cycles at DAC code ``code``."""
-        current = code * self.device.ic0_ua / (2**self.code_bits - 1)
-        pulse_ns = write_cycles * 1000.0 / self.clock_mhz
-        return float(self.device.switching_probability(current, pulse_ns))
-
     def step(self, reset: int, write: int, current: int, sense: int) -> int:
         """One clock cycle with the RTL's outputs of this cycle; returns ``state`` for the next.
 
