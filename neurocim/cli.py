@@ -138,6 +138,7 @@ def _evaluate(config, run_dir: Path, args) -> int:
 def _config_of_run(args):
     """The run's configuration and directory, from --run-dir or from --config/--set."""
     from neurocim.config import ConfigError, build_config, load_config
+    from spindrop.experiment import read_run_config
 
     if args.run_dir is not None:
         path = args.run_dir / "config.json"
@@ -146,17 +147,13 @@ def _config_of_run(args):
                 f"{path} not found: --run-dir must be a directory written by `neurocim train`"
             )
         try:
-            stored = json.loads(path.read_text())
+            stored = read_run_config(args.run_dir)
         except (OSError, ValueError) as exc:
+            what = "is not a run configuration" if "JSON object" in str(exc) else "cannot be read"
             raise ConfigError(
-                f"{path} cannot be read ({exc}): train the run again with `neurocim train "
+                f"{path} {what} ({exc}): train the run again with `neurocim train "
                 "--overwrite` and its settings"
             ) from None
-        if not isinstance(stored, dict):
-            raise ConfigError(
-                f"{path} is not a run configuration (a JSON object): train the run again with "
-                "`neurocim train --overwrite` and its settings"
-            )
         return build_config(stored, args.overrides), args.run_dir
     config = load_config(args.config, args.overrides)
     return config, _run_dir(args, config)

@@ -15,7 +15,8 @@ The file's tables mirror :class:`spindrop.experiment.RunConfig`::
 
 ``arch.file`` is resolved to its ``network.json`` (absolute path) and ``arch.digest`` set to the
 file's SHA-256 when the configuration is built, unless the values already hold a digest (a
-stored ``config.json``): an edited architecture is then a changed setting.
+stored ``config.json``, read with :func:`spindrop.experiment.read_run_config`, which resolves
+the path it stores relative to the run): an edited architecture is then a changed setting.
 
 Unknown keys, wrong types and out-of-range values are reported with the key's full path and
 the valid choices, never as a traceback.

@@ -70,9 +70,11 @@ __all__ = [
     "has_dropout",
     "load_trained",
     "prepare_data",
+    "read_run_config",
     "run_evaluate",
     "run_export",
     "run_train",
+    "write_run_config",
 ]
 
 #: Range of ``neurocim export --input-bits`` (the network format's ``input.bits``).
@@ -380,6 +382,42 @@ def config_differences(stored: dict, config: RunConfig) -> list[str]:
     return diffs
 
 
+def _stored_arch_file(file: str, run_dir: Path) -> str:
+    """``arch.file`` as ``config.json`` stores it: relative to ``run_dir`` when the
+    architecture lies in the directory above it (a flow's ``search/`` beside its ``model/``),
+    so a run moved or cloned with that directory names the same file; else as it is."""
+    path, home = Path(file), Path(run_dir).resolve()
+    if path.is_absolute() and home.parent in path.resolve().parents:
+        return os.path.relpath(path.resolve(), home)
+    return file
+
+
+def write_run_config(run_dir: str | Path, config: RunConfig) -> None:
+    """Write ``<run_dir>/config.json``: ``config.to_dict()``, with ``arch.file`` relative to
+    ``run_dir`` when it lies in the directory above (:func:`read_run_config` resolves it), so
+    the file is the same byte for byte wherever the run's directory lies."""
+    run_dir = Path(run_dir)
+    values = config.to_dict()
+    if config.arch.file is not None:
+        values["arch"]["file"] = _stored_arch_file(config.arch.file, run_dir)
+    atomic_write_json(run_dir / "config.json", values)
+
+
+def read_run_config(run_dir: str | Path) -> dict:
+    """The stored configuration of ``run_dir`` (its ``config.json``, a dict of the sections)
+    with a relative ``arch.file`` resolved against ``run_dir``. Raises ``FileNotFoundError``,
+    ``OSError`` or ``ValueError`` (not JSON, not a JSON object) for the caller to report."""
+    run_dir = Path(run_dir)
+    stored = json.loads((run_dir / "config.json").read_text())
+    if not isinstance(stored, dict):
+        raise ValueError("not a JSON object")
+    arch = stored.get("arch")
+    if isinstance(arch, dict) and isinstance(arch.get("file"), str) and arch["file"]:
+        if not Path(arch["file"]).is_absolute():
+            arch["file"] = str((run_dir / arch["file"]).resolve())
+    return stored
+
+
 def _is_leftover(path: Path) -> bool:
     """A temporary file of :func:`hdl._io.atomic_write` that a killed process left behind."""
     return path.is_file() and path.name.startswith(".") and path.name.endswith(".tmp")
@@ -409,9 +447,7 @@ def _prepare_run_dir(config: RunConfig, run_dir: Path, overwrite: bool) -> None:
         return
     fix = "choose a new name with --set name=<new>, or pass --overwrite to replace the old run"
     try:
-        stored = json.loads(stored_path.read_text())
-        if not isinstance(stored, dict):
-            raise ValueError("not a JSON object")
+        stored = read_run_config(run_dir)
     except FileNotFoundError:
         raise RunDirError(
             f"{run_dir} has training files but no config.json, so a resumed run cannot be "
@@ -444,7 +480,7 @@ def run_train(
         _prepare_run_dir(config, run_dir, overwrite)
         data = prepare_data(config)
         model = build_model(config, data)  # a misfit architecture fails before any file
-        atomic_write_json(run_dir / "config.json", config.to_dict())
+        write_run_config(run_dir, config)
         start = time.perf_counter()
         checkpoint = run_dir / "train" / "checkpoint.pt"
         result = train(model, data.train, config.train, data.val, checkpoint, progress)

@@ -505,6 +505,33 @@ def test_neurocim_train_arch_end_to_end(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "arch.digest" in err
 
 
+def test_a_run_beside_its_architecture_stores_a_relative_path_and_moves(tmp_path, capsys):
+    # the flow's layout: <flow>/search/winner/network.json and the run in <flow>/model
+    flow = tmp_path / "flow"
+    save_network(cell_arch(), flow / "search" / "winner")
+    common = ["--set", "train.epochs=1", "--set", "data.max_train=200", "--no-progress"]
+    train = ["train", "--arch", str(flow / "search"), *common, "--set", "name=model"]
+    assert _cli(*train, "--build-dir", str(flow)) == 0
+    stored = json.loads((flow / "model" / "config.json").read_text())
+    assert stored["arch"]["file"] == "../search/winner/network.json"
+    written = (flow / "model" / "config.json").read_bytes()
+    # moved as a whole, the run resumes with the same settings and exports its own network
+    moved = tmp_path / "elsewhere" / "flow"
+    moved.parent.mkdir()
+    shutil.move(flow, moved)
+    train = ["train", "--arch", str(moved / "search"), *common, "--set", "name=model"]
+    assert _cli(*train, "--build-dir", str(moved)) == 0, capsys.readouterr().err
+    assert (moved / "model" / "config.json").read_bytes() == written
+    assert _cli("export", "--run-dir", str(moved / "model"), "--samples", "1", "--no-progress") == 0
+    # an architecture outside the run's directory keeps its absolute path
+    other = tmp_path / "other"
+    save_network(cell_arch(), other)
+    train = ["train", "--arch", str(other), *common, "--set", "name=apart"]
+    assert _cli(*train, "--build-dir", str(tmp_path / "runs")) == 0
+    stored = json.loads((tmp_path / "runs" / "apart" / "config.json").read_text())
+    assert stored["arch"]["file"] == str((other / "network.json").resolve())
+
+
 def _not_a_network(d):
     (d / "x.json").write_text("{}")
     return d / "x.json"

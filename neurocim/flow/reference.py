@@ -14,7 +14,6 @@ accuracy on the labels, their prediction agreement, and whether the RTL's accura
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +57,9 @@ def float_model_check(
     on ``images`` (pixels of ``input_bits`` bits) and the RTL's keep ``masks``; the result
     is also written to ``<model_dir>/../sim/float_check.json``."""
     from neurocim.config import build_config
-    from spindrop.experiment import load_trained
+    from spindrop.experiment import load_trained, read_run_config
 
-    config = build_config(json.loads((model_dir / "config.json").read_text()))
+    config = build_config(read_run_config(model_dir))
     model, _data = load_trained(config, model_dir)
     x = (images.x / (2**input_bits - 1)).astype(np.float32)
     float_pred = _replayed_probabilities(model, x, masks or {}, samples).mean(0).argmax(1)

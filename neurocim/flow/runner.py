@@ -176,8 +176,9 @@ def _step_train(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> di
 def _step_export(flow: FlowConfig, run_dir: Path, progress: bool, say: Say) -> dict[str, Any]:
     from neurocim.config import build_config
     from neurocim.flow.export import export_run, export_summary
+    from spindrop.experiment import read_run_config
 
-    stored = json.loads((run_dir / "model" / "config.json").read_text())
+    stored = read_run_config(run_dir / "model")
     result = export_run(
         build_config(stored),
         run_dir / "model",
