@@ -12,8 +12,10 @@ Monte-Carlo samples ``m``, images ``n`` and timesteps ``t``. Order of operations
    another, running each image's ``M`` samples back to back, reproduces them with free-running
    module LFSRs started at reset (one leap-forward draw of ``lfsr.width`` steps per cycle).
 2. **Input** (section 2). ``direct``: bit-planes ``s_b = (x >> b) & 1``, ``b = 0 .. bits-1``,
-   the same every timestep; ``rate``: :func:`hdl.lfsr.rate_spikes` (same drawing order, then
-   ``t``, then pixel; one draw per pixel from the input LFSR's seed).
+   the same every timestep; with ``d = hw.input_dac_bits > 1`` (word-line DACs) digit-planes
+   ``D_p = (x >> (p * d)) & (2**d - 1)``, ``p = 0 .. ceil(bits / d) - 1``; ``rate``:
+   :func:`hdl.lfsr.rate_spikes` (same drawing order, then ``t``, then pixel; one draw per pixel
+   from the input LFSR's seed).
 3. **Layers in file order**, each over all ``(m, n, t)`` at once (the graph is feed-forward, so
    a layer's whole spike train is known before the next layer runs). Per weighted edge:
    rows ``r`` (``in_features``, or ``(c, ky, kx)`` of the im2col patch), gated
@@ -24,7 +26,9 @@ Monte-Carlo samples ``m``, images ``n`` and timesteps ``t``. Order of operations
        z[o]     = Σ_k Σ_j 2**(j * cell_bits) * (ADC(a+_kj[o]) - ADC(a-_kj[o])),
        ADC(a)   = clamp(a, 0, 2**adc_bits - 1)
 
-   per input bit-plane, then ``z = Σ_b 2**b * z_b`` (direct-encoded input). A ``skip`` edge adds
+   per input bit-plane, then ``z = Σ_b 2**b * z_b`` (direct-encoded input); with ``d``-bit
+   drivers ``s`` is a digit-plane ``D_p`` (each row's digit ``0 .. 2**d - 1`` on its word line,
+   the same ADC clamp of every column sum) and ``z = Σ_p 2**(p * d) * z_p``. A ``skip`` edge adds
    the source's values (spikes; ``x`` itself for a direct-encoded input), ``zero`` adds nothing.
    ``I = Σ_edges z + bias``.
 4. **LIF** per timestep (hidden layers, and the output layer with decoding ``count``)::
@@ -48,8 +52,10 @@ the RTL's macros also read; their shape is checked against this geometry.
 
 The crossbar sums run as float32 matrix products: every product is an integer below
 ``2**cell_bits`` and a column sum is at most ``tile_rows * (2**cell_bits - 1) < 2**24``, so each
-partial sum is an exactly representable integer and the result is exact. Everything after the ADC
-is int64.
+partial sum is an exactly representable integer and the result is exact. With digit inputs
+(``input_dac_bits = d > 1``) a column sum is at most ``tile_rows * (2**cell_bits - 1) *
+(2**d - 1)``; where that bound reaches ``2**24`` the sums run in float64 (exact below
+``2**53``). Everything after the ADC is int64.
 """
 
 from __future__ import annotations
@@ -321,12 +327,12 @@ def _crossbar_weights(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Cell values per row tile and the shift-add coefficients.
 
-    Returns ``cells`` float32 ``(row_tiles, tile_rows, phys_cols)``
+    Returns ``cells`` int64 ``(row_tiles, tile_rows, phys_cols)``
     (:func:`hdl.cells.crossbar_cells`: columns ordered ``o``, then polarity ``+`` before ``-``,
     then slice ``j``) and ``coef`` int64 ``(C_out, 2, slices)`` = ``±2**(j * cell_bits)``.
     """
     c_out = edge.weight_shape[0]
-    cells = crossbar_cells(edge, hw).astype(np.float32)
+    cells = crossbar_cells(edge, hw)
     if cells.shape != (geo.row_tiles, hw.tile_rows, geo.phys_cols):  # the cross-check
         raise GoldenError(
             f"crossbar cells {cells.shape} disagree with the golden geometry "
@@ -338,16 +344,23 @@ def _crossbar_weights(
     return cells, coef
 
 
+def _sum_dtype(bound: int) -> type:
+    """float32 when every partial sum is an integer below ``bound < 2**24`` (exact), else
+    float64 (exact below ``2**53``)."""
+    return np.float32 if bound < 2**24 else np.float64
+
+
 def _tile_sums(
     rows: np.ndarray, cells: np.ndarray, coef: np.ndarray, hw: HardwareConfig
 ) -> np.ndarray:
-    """``z`` int64 ``(B, C_out)`` for gated row values ``rows`` (0/1 float32, ``(B, rows)``).
+    """``z`` int64 ``(B, C_out)`` for gated row values ``rows`` (``(B, rows)``, 0/1 or digits,
+    in the float dtype of ``cells``, exact: :func:`_sum_dtype`).
 
     Per row tile: column sums, ADC clamp; then the tiles' codes are added and shift-added.
     """
     n_tiles, tile_rows, _ = cells.shape
     batch = rows.shape[0]
-    padded = np.zeros((batch, n_tiles * tile_rows), dtype=np.float32)
+    padded = np.zeros((batch, n_tiles * tile_rows), dtype=cells.dtype)
     padded[:, : rows.shape[1]] = rows
     per_tile = padded.reshape(batch, n_tiles, tile_rows).transpose(1, 0, 2)
     a = np.matmul(per_tile, cells)  # (tiles, B, phys_cols), exact integers
@@ -356,24 +369,24 @@ def _tile_sums(
     return np.einsum("bops,ops->bo", codes, coef)
 
 
-def _saturation_free(cells: np.ndarray, hw: HardwareConfig) -> bool:
-    """True when no column sum can exceed the ADC range for any 0/1 input.
+def _saturation_free(cells: np.ndarray, hw: HardwareConfig, top: int = 1) -> bool:
+    """True when no column sum can exceed the ADC range for any input of ``0 .. top`` per row
+    (0/1 spikes and bit-planes: ``top = 1``; digit-planes: ``2**input_dac_bits - 1``).
 
-    A column sum is at most the sum of its tile's cell values; if that is ``<= 2**adc_bits - 1``
-    for every tile and column, every ``ADC(a) = a`` and the shift-add of the slices equals the
-    plain signed dot product ``W · s``, which is then computed directly (same integers, fewer
-    operations).
+    A column sum is at most ``top`` times the sum of its tile's cell values; if that is
+    ``<= 2**adc_bits - 1`` for every tile and column, every ``ADC(a) = a`` and the shift-add of
+    the slices equals the plain signed dot product ``W · s``, which is then computed directly
+    (same integers, fewer operations).
     """
-    return bool(cells.sum(axis=1).max(initial=0) <= hw.adc_max)
+    return bool(int(cells.sum(axis=1).max(initial=0)) * top <= hw.adc_max)
 
 
-def _signed_matrix(weight: np.ndarray) -> np.ndarray:
-    """``W`` as ``(rows, C_out)``, float32 when every ``Σ_r |W[o, r]| < 2**24`` (exact), else
-    float64 (exact below ``2**53``)."""
+def _signed_matrix(weight: np.ndarray, top: int = 1) -> np.ndarray:
+    """``W`` as ``(rows, C_out)`` for inputs of ``0 .. top``, float32 when every ``top *
+    Σ_r |W[o, r]| < 2**24`` (exact), else float64 (exact below ``2**53``)."""
     w = weight.reshape(weight.shape[0], -1).astype(np.int64)
-    bound = int(np.abs(w).sum(axis=1).max(initial=0))
-    dtype = np.float32 if bound < 2**24 else np.float64
-    return np.ascontiguousarray(w.T, dtype=dtype)
+    bound = int(np.abs(w).sum(axis=1).max(initial=0)) * top
+    return np.ascontiguousarray(w.T, dtype=_sum_dtype(bound))
 
 
 def _im2col(s: np.ndarray, kernel: int, stride: int, padding: int) -> np.ndarray:
@@ -392,23 +405,29 @@ def _weighted_current(
     keep: np.ndarray | None,
     out_shape: tuple[int, ...],
     hw: HardwareConfig,
+    top: int = 1,
 ) -> np.ndarray:
-    """Current ``z`` int64 ``(L, *out_shape)`` of a weighted edge for 0/1 inputs.
+    """Current ``z`` int64 ``(L, *out_shape)`` of a weighted edge for inputs ``0 .. top``.
 
-    ``values``: ``(L, *source_shape)`` spikes (or one bit-plane); ``keep``: ``(L, units)`` bool
-    or None.
+    ``values``: ``(L, *source_shape)`` spikes or one bit-plane (``top = 1``), or one
+    digit-plane of ``input_dac_bits = d`` bits (``top = 2**d - 1``); ``keep``: ``(L, units)``
+    bool or None.
     """
     in_shape = values.shape[1:]
     geo = edge_geometry(edge, in_shape, hw)
     assert edge.weight is not None
     cells, coef = _crossbar_weights(edge, hw, geo)
-    if _saturation_free(cells, hw):
-        signed = _signed_matrix(edge.weight)
+    if _saturation_free(cells, hw, top):
+        signed = _signed_matrix(edge.weight, top)
+        dtype = signed.dtype
 
         def kernel(flat: np.ndarray) -> np.ndarray:
-            return np.matmul(flat.astype(signed.dtype, copy=False), signed).astype(np.int64)
+            return np.matmul(flat, signed).astype(np.int64)
 
     else:
+        cell_max = int(cells.max(initial=0))
+        cells = cells.astype(_sum_dtype(hw.tile_rows * cell_max * top))
+        dtype = cells.dtype
 
         def kernel(flat: np.ndarray) -> np.ndarray:
             return _tile_sums(flat, cells, coef, hw)
@@ -424,7 +443,7 @@ def _weighted_current(
     out = np.empty((lead, geo.positions, edge.weight_shape[0]), dtype=np.int64)
     for start in range(0, lead, chunk):
         stop = min(lead, start + chunk)
-        part = values[start:stop].astype(np.float32)
+        part = values[start:stop].astype(dtype)
         if edge.kind == "conv2d":
             rows = _im2col(part, edge.kernel, edge.stride, edge.padding)
         else:
@@ -438,10 +457,12 @@ def _weighted_current(
     return out.reshape(lead, *out_shape)
 
 
-def _bit_planes(x: np.ndarray, bits: int) -> np.ndarray:
-    """``(N, bits, C, H, W)`` uint8 planes ``(x >> b) & 1``."""
-    b = np.arange(bits, dtype=np.int64).reshape(1, bits, 1, 1, 1)
-    return ((x[:, None] >> b) & 1).astype(np.uint8)
+def _digit_planes(x: np.ndarray, bits: int, d: int) -> np.ndarray:
+    """``(N, P, C, H, W)`` uint8 planes ``D_p = (x >> (p * d)) & (2**d - 1)``,
+    ``P = ceil(bits / d)`` (the bit-planes ``(x >> b) & 1`` for ``d = 1``)."""
+    planes = -(-bits // d)
+    shifts = (np.arange(planes, dtype=np.int64) * d).reshape(1, planes, 1, 1, 1)
+    return ((x[:, None] >> shifts) & (2**d - 1)).astype(np.uint8)
 
 
 def _direct_input_current(
@@ -452,24 +473,27 @@ def _direct_input_current(
     bits: int,
     hw: HardwareConfig,
 ) -> np.ndarray:
-    """``Σ_b 2**b z(s_b)`` of a weighted edge reading the direct-encoded input.
+    """``Σ_p 2**(p * d) z(D_p)`` of a weighted edge reading the direct-encoded input over its
+    digit-planes (``d = hw.input_dac_bits``; the bit-planes ``Σ_b 2**b z(s_b)`` for ``d = 1``).
 
     Returns ``(1, N, 1, *out_shape)`` without dropout, ``(M, N, 1, *out_shape)`` with it
     (the current is the same every timestep).
     """
-    planes = _bit_planes(x, bits)  # (N, bits, C, H, W)
-    n = x.shape[0]
+    d = hw.input_dac_bits
+    planes = _digit_planes(x, bits, d)  # (N, P, C, H, W)
+    n, p = x.shape[0], planes.shape[1]
     lead = 1 if keep is None else keep.shape[0]
     values = np.broadcast_to(planes[None], (lead, *planes.shape))
-    values = values.reshape(lead * n * bits, *x.shape[1:])
+    values = values.reshape(lead * n * p, *x.shape[1:])
     flat_keep = None
     if keep is not None:
-        flat_keep = np.broadcast_to(keep[:, :, None, :], (lead, n, bits, keep.shape[-1]))
-        flat_keep = flat_keep.reshape(lead * n * bits, -1)
-    z = _weighted_current(edge, values, flat_keep, out_shape, hw)
-    z = z.reshape(lead, n, bits, *out_shape)
-    weights = np.left_shift(1, np.arange(bits, dtype=np.int64)).reshape(
-        1, 1, bits, *([1] * len(out_shape))
+        flat_keep = np.broadcast_to(keep[:, :, None, :], (lead, n, p, keep.shape[-1]))
+        flat_keep = flat_keep.reshape(lead * n * p, -1)
+    top = 2 ** min(d, bits) - 1  # the largest digit
+    z = _weighted_current(edge, values, flat_keep, out_shape, hw, top=top)
+    z = z.reshape(lead, n, p, *out_shape)
+    weights = np.left_shift(1, np.arange(p, dtype=np.int64) * d).reshape(
+        1, 1, p, *([1] * len(out_shape))
     )
     return (z * weights).sum(axis=2)[:, :, None]
 
@@ -549,7 +573,7 @@ def _static_events(net: Network, hw: HardwareConfig, samples: int, images: int) 
                 continue
             geo = edge_geometry(edge, net.shape_of(edge.source), hw)
             direct = edge.source == "input" and net.input.encoding == "direct"
-            planes = net.input.bits if direct else 1
+            planes = hw.input_planes(net.input.bits) if direct else 1
             per_step_reads += planes * geo.positions * geo.row_tiles * geo.col_tiles
             per_step_adc += planes * geo.positions * geo.row_tiles * geo.phys_cols
             if edge.dropout is not None:

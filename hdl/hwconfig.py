@@ -78,6 +78,20 @@ class HardwareConfig:
             pipelined: a sample starts when every layer has finished the previous one. Events
             are unchanged; the cost model prices the second spike banks, the sequencers'
             registers and, streamed, the latched currents of one-position layers.
+        input_dac_bits: ``d``, resolution of the word-line drivers of the edges that read the
+            direct-encoded input (1..8 bits). ``d = 1`` (the default): a pixel of ``bits`` bits
+            is read bit-serially, one read per bit-plane ``s_b = (x >> b) & 1``, the word lines
+            carrying 0/1. ``d > 1``: the drivers are ``d``-bit DACs and a pixel is cut into
+            ``P = ceil(bits / d)`` digit-planes ``D_p = (x >> (p * d)) & (2**d - 1)``,
+            ``p = 0 .. P - 1``; one read per digit-plane drives every word line with its digit
+            (a cell contributes ``cell * D_p[r]`` to its bit line's current), so a column sum
+            ``a = Σ_r slice_j(W±)[o, r] * D_p[r]`` (up to ``rows * (2**cell_bits - 1) *
+            (2**d - 1)``) saturates in the ADC at ``2**adc_bits - 1`` and ``z = Σ_p 2**(p * d)
+            * z_p``. Fewer reads and conversions of the input layer (``P`` instead of ``bits``
+            per position), at the price of DACs (the cost model's ``crossbar.dac_unit_*``) and
+            of accuracy where the larger column sums saturate the ADCs: the default stays 1.
+            Spike inputs (hidden layers, rate-coded input) are unaffected; a skip edge from the
+            direct input still adds the pixel values.
 
     The defaults are the fast schedule (all four options on); ``HardwareConfig(
     adc_pipelined=False, mask_double_buffer=False, overlap_reads=False,
@@ -96,6 +110,7 @@ class HardwareConfig:
     mask_double_buffer: bool = True
     overlap_reads: bool = True
     pipeline_layers: bool = True
+    input_dac_bits: int = 1
 
     def __post_init__(self) -> None:
         limits = {
@@ -106,6 +121,7 @@ class HardwareConfig:
             "columns_per_adc": (1, 4096),
             "lif_units": (1, 4096),
             "adc_latency_cycles": (0, 64),
+            "input_dac_bits": (1, 8),
         }
         for name, (lo, hi) in limits.items():
             value = check_int(getattr(self, name), f"hardware.{name}", lo, hi, error=HardwareError)
@@ -157,3 +173,9 @@ class HardwareConfig:
         """
         first = 1 + self.adc_latency_cycles
         return first, 1 if self.adc_pipelined else first
+
+    def input_planes(self, bits: int) -> int:
+        """Reads per position of an edge reading a direct-encoded input of ``bits``-bit pixels:
+        the digit-planes ``P = ceil(bits / input_dac_bits)`` (``bits`` bit-planes for 1-bit
+        drivers)."""
+        return -(-bits // self.input_dac_bits)

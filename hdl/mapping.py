@@ -17,6 +17,10 @@ Mapping of a weighted edge (``linear`` or ``conv2d``) with ``C_out`` outputs::
     ADCs      = tiles * C / columns_per_adc
     mux_steps = ceil(min(phys_cols, C) / (C / columns_per_adc))   (conversions per ADC and read)
 
+An edge reading the direct-encoded input is read in ``planes_e = ceil(input.bits / d)`` planes
+per position, ``d = hw.input_dac_bits`` (its word-line DACs; ``d = 1``: the ``input.bits``
+bit-planes), every other edge in one.
+
 Schedule of one Monte-Carlo sample (closed form; everything an integer number of clock cycles)::
 
     cycles_sample = fill + T * (encode + sum_l P_l * (sum_b read_l[b] + ceil(C_l / U)))
@@ -224,8 +228,9 @@ class EdgeMap:
         mux_steps: conversions each ADC makes per read, ``ceil(min(phys_cols, C) / ADCs per
             tile)`` (ADC ``a`` of a tile converts the tile's columns ``a, a + A, a + 2A, ...``).
         positions: output positions per timestep (``H_out * W_out``, or 1).
-        planes: input bit-planes per position (``input.bits`` for an edge reading the
-            direct-encoded input, else 1).
+        planes: input planes per position: for an edge reading the direct-encoded input
+            ``ceil(input.bits / hw.input_dac_bits)`` digit-planes (``input.bits`` bit-planes
+            with 1-bit word-line drivers), else 1.
         step_cycles: ``READ_CYCLES + conv + ACCUMULATE_CYCLES`` with ``conv`` the cycles from
             the read to the last conversion, :func:`hdl.geometry.conversion_cycles` of
             ``mux_steps`` at :attr:`~hdl.hwconfig.HardwareConfig.conversion_timing`:
@@ -233,6 +238,10 @@ class EdgeMap:
             adc_latency_cycles`` (``adc_pipelined``).
         weights: number of weights, ``C_out * rows``.
         dropout: the edge's dropout modules, or ``None``.
+        digit_bits: bits per word line and read, ``d``: ``hw.input_dac_bits`` for an edge
+            reading the direct-encoded input (its word-line DACs), else 1 (spikes).
+        value_bits: bits of the values the edge reads: ``input.bits`` for the direct-encoded
+            input, else 1; plane ``p`` carries the digits ``(x >> (p * d)) & (2**d - 1)``.
     """
 
     layer: str
@@ -259,6 +268,15 @@ class EdgeMap:
     step_cycles: int
     weights: int
     dropout: DropoutMap | None
+    digit_bits: int = 1
+    value_bits: int = 1
+
+    @property
+    def digit_max(self) -> tuple[int, ...]:
+        """Largest digit of each plane ``p``: ``2**min(d, value_bits - p * d) - 1`` (the last
+        plane of a ``d`` that does not divide ``value_bits`` holds fewer bits)."""
+        d, bits = self.digit_bits, self.value_bits
+        return tuple(2 ** min(d, bits - p * d) - 1 for p in range(self.planes))
 
     @property
     def reads_per_step(self) -> int:
@@ -617,7 +635,10 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
             col_tiles = ceil_div(phys_cols, hw.tile_cols)
             tiles = row_tiles * col_tiles
             mux_steps = conversions(min(phys_cols, hw.tile_cols), adcs_per_tile)
-            planes = inp.bits if (edge.source == "input" and direct) else 1
+            reads_pixels = edge.source == "input" and direct
+            digit_bits = hw.input_dac_bits if reads_pixels else 1
+            value_bits = inp.bits if reads_pixels else 1
+            planes = hw.input_planes(inp.bits) if reads_pixels else 1
             dmap = None
             spec = edge.dropout
             if spec is not None:
@@ -646,7 +667,7 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                         f"{spec.modules - units} are never used"
                     )
             slice_max = 2 ** min(hw.cell_bits, magnitude_bits(bits)) - 1
-            peak = min(rows, hw.tile_rows) * slice_max
+            peak = min(rows, hw.tile_rows) * slice_max * (2 ** min(digit_bits, value_bits) - 1)
             if peak > hw.adc_max:
                 notes.append(
                     f"{where}: a column sum can reach {peak} > ADC maximum {hw.adc_max} "
@@ -680,6 +701,8 @@ def map_network(net: Network, hw: HardwareConfig, driver: MTJDriver | None = Non
                     + ACCUMULATE_CYCLES,
                     weights=channels * rows,
                     dropout=dmap,
+                    digit_bits=digit_bits,
+                    value_bits=value_bits,
                 )
             )
         n_planes = max((e.planes for e in edges), default=0)
@@ -831,23 +854,30 @@ def z_bound(edge: EdgeMap, hw: HardwareConfig) -> int:
     ``mb = magnitude_bits`` bits at most ``d_j = 2**min(cb, mb - j*cb) - 1`` and the ADC's full
     scale ``adc_max = 2**adc_bits - 1``::
 
-        |z| <= (2**planes - 1) * sum_k sum_j 2**(j*cb) * min(adc_max, R_k * d_j)
+        |z| <= sum_p 2**(p*dig) * sum_k sum_j 2**(j*cb) * min(adc_max, R_k * d_j * D_p)
 
-    since ``z = sum_b 2**b z_b`` over the input bit-planes and every code of ``z_b`` is in
-    ``0 .. min(adc_max, R_k * d_j)`` (at most ``R_k`` inputs of 1 on cells of at most ``d_j``),
-    the ``+`` and ``-`` codes of one column pair having the same range. The bound is reached by
-    an edge with all weights ``+w_max`` and all inputs at their maximum, so it is tight.
-    Without saturation (``R_k * d_j <= adc_max``) it is ``(2**planes - 1) * rows * w_max``.
+    since ``z = sum_p 2**(p*dig) z_p`` over the input planes (``dig = edge.digit_bits``,
+    plane ``p``'s digits at most ``D_p`` = :attr:`EdgeMap.digit_max`; one plane of 0/1 spikes
+    for a spike input) and every code of ``z_p`` is in ``0 .. min(adc_max, R_k * d_j * D_p)``
+    (at most ``R_k`` inputs of ``D_p`` on cells of at most ``d_j``), the ``+`` and ``-`` codes
+    of one column pair having the same range. The bound is reached by an edge with all weights
+    ``+w_max`` and all inputs at their maximum, so it is tight. With 1-bit drivers
+    (``D_p = 1``) it is ``(2**planes - 1) * sum_k sum_j ...``, and without saturation
+    (``R_k * d_j * D_p <= adc_max``) ``x_max * rows * w_max``.
     """
     mb, cb, r = edge.magnitude_bits, hw.cell_bits, hw.tile_rows
     digits = [2 ** min(cb, mb - j * cb) - 1 for j in range(edge.slices)]
     full, last = divmod(edge.rows, r)
     tiles = [(full, r)] + ([(1, last)] if last else [])
 
-    def tile_bound(rows: int) -> int:
-        return sum(2 ** (j * cb) * min(hw.adc_max, rows * d) for j, d in enumerate(digits))
+    def tile_bound(rows: int, top: int) -> int:
+        return sum(2 ** (j * cb) * min(hw.adc_max, rows * d * top) for j, d in enumerate(digits))
 
-    return (2**edge.planes - 1) * sum(n * tile_bound(rows) for n, rows in tiles)
+    dig = edge.digit_bits
+    return sum(
+        2 ** (p * dig) * sum(n * tile_bound(rows, top) for n, rows in tiles)
+        for p, top in enumerate(edge.digit_max)
+    )
 
 
 def _skip_bound(source: str, mapping: Mapping) -> int:
@@ -904,7 +934,8 @@ class Step:
         sample, timestep: indices (``timestep`` is -1 for ``fill``).
         layer: the layer's name (empty for ``fill`` and ``encode``).
         position: output position ``y * W + x`` (0 for flat layers; -1 if not applicable).
-        plane: input bit-plane of a ``read`` step (-1 otherwise).
+        plane: input bit-plane (digit-plane with ``hw.input_dac_bits > 1``) of a ``read``
+            step (-1 otherwise).
         cycles: clock cycles of the step. With ``hw.overlap_reads`` a read step lasts its
             ADC sampling window (:attr:`LayerMap.read_step_cycles`; its codes arrive during
             the following cycles) and steps overlap: an update runs while the next positions
@@ -939,7 +970,7 @@ class LayerSchedule:
         crossbar_reads, adc_conversions, lif_updates, dropout_samples: docs section 5.
         accumulator_updates: output-accumulator updates (layer without neurons), else 0.
         buffer_bits_read: spike (or pixel bit) buffer bits read onto word lines:
-            ``samples * T * sum_e planes * positions * rows``.
+            ``samples * T * sum_e planes * positions * rows * digit_bits``.
     """
 
     name: str
@@ -1121,7 +1152,7 @@ def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:
             steps = e.planes * e.positions
             reads += steps * e.reads_per_step
             adc += steps * e.conversions_per_step
-            bits += steps * e.rows
+            bits += steps * e.rows * e.digit_bits
             if e.dropout is not None:
                 units += e.dropout.units
                 lfill = max(lfill, e.dropout.fill_cycles)

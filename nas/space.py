@@ -64,6 +64,7 @@ HW_SEARCHABLE = (
     "mask_double_buffer",
     "overlap_reads",
     "pipeline_layers",
+    "input_dac_bits",
 )
 """The hardware fields a search may choose (co-search); the others stay fixed."""
 
@@ -102,7 +103,9 @@ class HardwareSpace:
     :class:`~hdl.hwconfig.HardwareConfig` values); ``adc_pipelined``, ``mask_double_buffer``,
     ``overlap_reads`` and ``pipeline_layers`` list booleans (``(False, True)`` searches serial
     and pipelined ADCs, one and two mask banks, bit-plane reads in turn and overlapped, or
-    layers in turn and pipelined across timesteps), the other searchable fields integers;
+    layers in turn and pipelined across timesteps), the other searchable fields integers
+    (``input_dac_bits``, e.g. ``(1, 2, 4)``, searches the word-line DACs of the stem: fewer
+    reads of the pixels against ADC saturation and DAC area);
     ``clock_mhz`` [MHz] and ``adc_latency_cycles`` [cycles] are fixed. Every combination must
     be a valid chip (``columns_per_adc`` divides ``tile_cols``)."""
 
@@ -116,6 +119,7 @@ class HardwareSpace:
     mask_double_buffer: tuple[bool, ...] = (HardwareConfig.mask_double_buffer,)
     overlap_reads: tuple[bool, ...] = (HardwareConfig.overlap_reads,)
     pipeline_layers: tuple[bool, ...] = (HardwareConfig.pipeline_layers,)
+    input_dac_bits: tuple[int, ...] = (HardwareConfig.input_dac_bits,)
     clock_mhz: float = HardwareConfig.clock_mhz
     adc_latency_cycles: int = HardwareConfig.adc_latency_cycles
 

@@ -93,7 +93,7 @@ def simulate_amaranth(
     macros = []
     for tile in acc.tiles:
         programmed = tile_cells(net, tile, hw) if cells is None else cells[tile.name]
-        model = CrossbarTileModel(programmed, hw.adc_bits)
+        model = CrossbarTileModel(programmed, hw.adc_bits, tile.dac_bits)
         port = getattr(acc, tile.name)
         proc = amaranth_macro(
             model, port, tile.first_cycles, adcs=tile.lanes, interval=tile.conversion_cycles

@@ -63,11 +63,18 @@ def _neuron(rng: np.random.Generator, channels: int, scale: int) -> Neuron:
     )
 
 
+def _dac_bits(rng: np.random.Generator) -> int:
+    """``input_dac_bits`` of a random chip: 1 (bit-serial) half the time, else 2, 3 or 4."""
+    return 1 if rng.random() < 0.5 else int(rng.integers(2, 5))
+
+
 def random_network(seed: int) -> tuple[Network, HardwareConfig]:
     """A random valid network with weights and a matching small hardware configuration (serial
     or pipelined ADCs, single or double-buffered masks, reads in turn or overlapped, layers in
     turn or pipelined: ``adc_pipelined``, ``mask_double_buffer``, ``overlap_reads`` and then
-    ``pipeline_layers`` drawn with probability 1/2 each)."""
+    ``pipeline_layers`` drawn with probability 1/2 each; then ``input_dac_bits``, 1 with
+    probability 1/2, else 2, 3 or 4, drawn last so the earlier draws of a seed stay the
+    same)."""
     rng = np.random.default_rng(seed)
     c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
     bits = int(rng.integers(1, 5))
@@ -175,7 +182,8 @@ def random_network(seed: int) -> tuple[Network, HardwareConfig]:
         adc_pipelined=bool(rng.integers(0, 2)),
         mask_double_buffer=bool(rng.integers(0, 2)),
         overlap_reads=bool(rng.integers(0, 2)),
-        pipeline_layers=bool(rng.integers(0, 2)),  # drawn last: earlier draws stay the same
+        pipeline_layers=bool(rng.integers(0, 2)),
+        input_dac_bits=_dac_bits(rng),  # drawn last: earlier draws stay the same
     )
     return net, hw
 

@@ -133,6 +133,7 @@ def sim_top_verilog(
                 int(t["first_cycles"]),
                 int(t["lanes"]),
                 int(t["conversion_cycles"]),
+                dac_bits=int(t.get("dac_bits", 1)),
             )
         )
         body += [_decl("wire", f"x{k}_{s}", 32) for s in ("reads", "rerr", "werr")]

@@ -5,7 +5,13 @@ numpy golden model, :mod:`hdl.golden`): torch convolutions and matrix products o
 (carried exactly in float64, |values| < 2**53, then int64), LIF neurons in int64. Crossbar
 tiling, bit-slicing and ADCs are invisible here: it computes the exact integer currents, which is
 what the chip computes whenever no ADC saturates (the default hardware cannot saturate with
-binary cells: a 128-row column sum is at most 128 < 2**8). Input encoding ``direct`` only.
+binary cells: a 128-row column sum is at most 128 < 2**8). This holds for any
+``HardwareConfig.input_dac_bits = d``: the digit-planes ``D_p = (x >> (p*d)) & (2**d - 1)`` of a
+pixel recombine to ``Σ_p 2**(p*d) D_p = x`` exactly, so only saturation separates the chip from
+``Σ w·x``; but with ``d > 1`` a column sum can reach ``rows * (2**cell_bits - 1) * (2**d - 1)``
+(e.g. 128 rows of binary cells and 2-bit digits: 384 > 255), so check
+:func:`hdl.mapping.map_network`'s notes ("saturation possible") before relying on this model.
+Input encoding ``direct`` only.
 
 Semantics per timestep (docs/hardware-model.md section 2): ``I = Σ_edges z + bias``;
 ``v ← leak(v) + I - S_prev · θ`` (reset subtract) or ``v ← leak(v · (1 - S_prev)) + I`` (zero),

@@ -295,7 +295,7 @@ def random_masks(net: Network, samples: int, images: int, rng) -> dict[str, np.n
 def crossbar_path(request, monkeypatch):
     """``tiled`` forces the row-tile / slice / ADC path even where nothing can saturate."""
     if request.param == "tiled":
-        monkeypatch.setattr(golden_module, "_saturation_free", lambda cells, hw: False)
+        monkeypatch.setattr(golden_module, "_saturation_free", lambda cells, hw, top=1: False)
     return request.param
 
 

@@ -166,7 +166,9 @@ def enumerate_schedule(
             direct = e.source == "input" and net.input.encoding == "direct"
             # the ADCs sample the bit lines of a read for mux conversions of `interval` cycles
             interval = 1 if hw.adc_pipelined else 1 + hw.adc_latency_cycles
-            edges.append((net.input.bits if direct else 1, step, rt, ct, cols, mux, mux * interval))
+            # d-bit word-line DACs read a pixel in ceil(bits / d) digit-planes
+            planes = math.ceil(net.input.bits / hw.input_dac_bits) if direct else 1
+            edges.append((planes, step, rt, ct, cols, mux, mux * interval))
             if e.dropout is not None:
                 units = src[0] if e.dropout.granularity == "channel" else rows
                 if e.dropout.source == "mtj":
@@ -346,6 +348,9 @@ HWS = {
     "pipeline-fast-clock": HardwareConfig(
         tile_rows=64, tile_cols=64, clock_mhz=1000.0, lif_units=8, pipeline_layers=True
     ),
+    # word-line DACs on the input edges: fewer (digit-)planes, on both schedules
+    "dac-3": HardwareConfig(input_dac_bits=3),
+    "dac-2-serial": serial_hw(input_dac_bits=2),
 }
 
 
@@ -767,6 +772,9 @@ def test_as_dict_is_json_ready() -> None:
         ({"adc_pipelined": "true"}, "adc_pipelined"),
         ({"mask_double_buffer": 1}, "mask_double_buffer"),
         ({"overlap_reads": "yes"}, "overlap_reads"),
+        ({"input_dac_bits": 0}, "input_dac_bits"),
+        ({"input_dac_bits": 9}, "input_dac_bits"),
+        ({"input_dac_bits": "2"}, "input_dac_bits"),
     ],
 )
 def test_bad_hardware_raises_naming_the_field(kwargs: dict, field: str) -> None:

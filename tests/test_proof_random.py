@@ -32,12 +32,14 @@ def _features(seed: int) -> dict[str, object]:
         "conv": any(e.kind == "conv2d" for e in edges),
         "skip": any(not e.weighted for e in edges),
         "sources": {e.dropout.source for e in edges if e.dropout is not None},
+        "dac": hw.input_dac_bits > 1 and net.input.encoding == "direct",
     }
 
 
 def test_the_seeds_cover_every_option_combination() -> None:
     """Every on/off combination of the schedule options is drawn, and so are both input
-    codings, convolutions, skip edges and both dropout sources."""
+    codings, convolutions, skip edges, both dropout sources and digit word lines
+    (``input_dac_bits > 1`` on a direct input)."""
     drawn = [_features(s) for s in SEEDS]
     combos = {d["options"] for d in drawn}
     assert combos == set(itertools.product((False, True), repeat=len(OPTIONS))), (
@@ -47,6 +49,7 @@ def test_the_seeds_cover_every_option_combination() -> None:
     assert {d["encoding"] for d in drawn} == {"direct", "rate"}
     assert any(d["conv"] for d in drawn) and any(d["skip"] for d in drawn)
     assert set().union(*(d["sources"] for d in drawn)) == {"mtj", "lfsr"}
+    assert any(d["dac"] for d in drawn)  # multi-bit word-line DACs on a direct input
 
 
 @pytest.mark.parametrize("seed", SEEDS)

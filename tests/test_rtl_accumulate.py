@@ -33,21 +33,23 @@ def col_tiles(out_channels: int, slices: int, width: int) -> list[tuple[int, int
     return [(c, min(cols, c + width)) for c in range(0, cols, width)]
 
 
-def reference(tiles, codes, plane, slices, cell_bits, out_channels) -> np.ndarray:
-    """``codes[r][t]``: all column codes of row tile ``r``, column tile ``t``."""
+def reference(tiles, codes, plane, slices, cell_bits, out_channels, digit_bits=1) -> np.ndarray:
+    """``codes[r][t]``: all column codes of row tile ``r``, column tile ``t``; plane ``plane``
+    of ``digit_bits``-bit digits weighs ``2**(plane * digit_bits)``."""
     z = np.zeros(out_channels, dtype=np.int64)
     for per_row in codes:
         for (c0, c1), tile_codes in zip(tiles, per_row, strict=True):
             for col in range(c0, c1):
                 o, rest = divmod(col, 2 * slices)
                 p, j = divmod(rest, slices)
-                z[o] += (-1) ** p * 2 ** (j * cell_bits) * 2**plane * int(tile_codes[col - c0])
+                shift = 2 ** (j * cell_bits) * 2 ** (plane * digit_bits)
+                z[o] += (-1) ** p * shift * int(tile_codes[col - c0])
     return z
 
 
-def _accumulator(case, **options) -> tuple[EdgeAccumulator, list, int]:
+def _accumulator(case, digit_bits: int = 1, **options) -> tuple[EdgeAccumulator, list, int]:
     """The accumulator of ``case`` (its column tiles, the width that cannot overflow), the
-    tiles and that width."""
+    tiles and that width; ``digit_bits``: the word lines' digits (``hw.input_dac_bits``)."""
     out_channels, slices, cell_bits, adc_bits, width, row_tiles, planes, adcs = case
     tiles = col_tiles(out_channels, slices, width)
     bits = accumulator_bits(
@@ -56,6 +58,7 @@ def _accumulator(case, **options) -> tuple[EdgeAccumulator, list, int]:
         adc_bits=adc_bits,
         row_tiles=row_tiles,
         bit_planes=planes,
+        digit_bits=digit_bits,
     )
     acc = EdgeAccumulator(
         out_channels=out_channels,
@@ -67,16 +70,21 @@ def _accumulator(case, **options) -> tuple[EdgeAccumulator, list, int]:
         adcs=adcs,
         z_bits=bits,
         planes=planes,
+        digit_bits=digit_bits,
         **options,
     )
     return acc, tiles, bits
 
 
+MULTI_DIGIT = [(case, d) for case in CASES for d in (1, 3) if d == 1 or case[6] > 1]
+"""Every case with 1-bit planes, and those of several planes with 3-bit digits too."""
+
+
 @pytest.mark.parametrize("back_to_back", [False, True], ids=["gaps", "back-to-back"])
-@pytest.mark.parametrize("case", CASES)
-def test_sums_equal_the_formula(case, back_to_back: bool) -> None:
+@pytest.mark.parametrize(("case", "digit_bits"), MULTI_DIGIT)
+def test_sums_equal_the_formula(case, digit_bits: int, back_to_back: bool) -> None:
     out_channels, slices, cell_bits, adc_bits, _, row_tiles, planes, adcs = case
-    acc, tiles, bits = _accumulator(case)
+    acc, tiles, bits = _accumulator(case, digit_bits)
     assert acc.conversions == tuple(-(-(c1 - c0) // adcs) for c0, c1 in tiles)
     rng = np.random.default_rng(sum(case))
     top = 2**adc_bits - 1
@@ -111,7 +119,7 @@ def test_sums_equal_the_formula(case, back_to_back: bool) -> None:
                     ]
                     for _ in range(row_tiles)
                 ]
-                want += reference(tiles, codes, plane, slices, cell_bits, out_channels)
+                want += reference(tiles, codes, plane, slices, cell_bits, out_channels, digit_bits)
                 if planes > 1:
                     ctx.set(acc.plane, plane)
                 ctx.set(acc.clear, 1 if plane == 0 else 0)  # the read cycle

@@ -62,7 +62,7 @@ def play(
 def macro_stimuli(rng: np.random.Generator, proto: MacroProtocol, n: int) -> list[list[int]]:
     """``n`` cycles of ``(wl_en, read)``: reads as soon as allowed or a few cycles later,
     word lines held while sampled, and now and then a read or a word-line change too early."""
-    rows = proto.model.rows
+    rows = proto.model.rows * proto.model.dac_bits  # wl_en bits (a digit per row)
     out: list[list[int]] = []
     wl = 0
     while len(out) < n:
@@ -109,6 +109,31 @@ def test_macro_matches_protocol(seed: int, simulator: str, tmp_path: Path) -> No
     assert wl_errors == sum("wl_en changed" in e for e in proto.errors)
     assert read_errors + wl_errors == len(proto.errors)
     assert len(proto.errors) > 0 or proto.sampling_cycles == 1  # no violation is possible
+
+
+@pytest.mark.parametrize("dac_bits", [2, 3])
+def test_digit_macro_matches_protocol(dac_bits: int, tmp_path: Path) -> None:
+    """A macro whose word lines carry ``dac_bits``-bit digits (``hw.input_dac_bits``): the
+    Verilog sums ``cell * digit`` and saturates as the Python model does, cycle by cycle."""
+    rng = np.random.default_rng(200 + dac_bits)
+    rows, cols = 7, 5
+    cells = rng.integers(0, 4, size=(rows, cols))
+    proto = MacroProtocol(CrossbarTileModel(cells, 5, dac_bits), 2, 2, 1)
+    cycles = macro_stimuli(rng, proto, 200)
+    verilog = crossbar_macro_verilog("macro_dut", cells, 5, 2, 2, 1, dac_bits=dac_bits)
+    got = play(
+        verilog,
+        "macro_dut",
+        ["wl_en", "read"],
+        ["codes_valid", "codes", "reads", "read_errors", "wl_errors"],
+        cycles,
+        tmp_path,
+        "icarus",
+    )
+    want = [list(proto.step(read, wl)) for wl, read in cycles]
+    assert [g[:2] for g in got[1:]] == want
+    sums = [proto.model.column_sums(wl) for wl, read in cycles if read]
+    assert max(int(s.max()) for s in sums) > 31  # some column sums saturated the 5-bit ADC
 
 
 def test_generator_is_splitmix64() -> None:

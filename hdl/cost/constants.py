@@ -19,6 +19,7 @@ from hdl.lfsr import jump_columns
 __all__ = [
     "ASSUMED",
     "HOROWITZ",
+    "ISAAC",
     "PJ_PER_MW_S",
     "SPIKESIM",
     "ADCTech",
@@ -36,6 +37,7 @@ __all__ = [
 SPIKESIM = "SpikeSim ELA script ela_spikesim.py (Moitra et al., IEEE TCAD 2023, 65 nm)"
 HOROWITZ = "Horowitz, 'Computing's energy problem', ISSCC 2014 (45 nm, 0.9 V)"
 ASSUMED = "neurocim assumption"
+ISAAC = "Shafiee et al., 'ISAAC', ISCA 2016 (32 nm; 8 x 128 1-bit DACs, 4 mW, 0.00017 mm^2)"
 
 PJ_PER_MW_S = 1e9
 """Energy of 1 mW over 1 s in pJ: 1e-3 J = 1e9 pJ (static energy = power [mW] * time [s] * this)."""
@@ -66,6 +68,18 @@ class CrossbarTech:
 
     ``E_read = cell_read_energy * row_activity * (cells of the read)`` per read step of an edge,
     with ``rows * phys_cols`` cells over all its tiles.
+
+    Word-line DACs (``HardwareConfig.input_dac_bits = d > 1``, the edges reading the
+    direct-encoded input): a ``d``-bit DAC is taken as ``2**d - 1`` unit drivers (a
+    thermometer-coded current-steering DAC), the first of them the plain word-line driver
+    of a 1-bit read, already in ``cell_read_energy``; the other ``2**d - 2`` cost
+    ``dac_unit_energy`` per read and ``dac_unit_area`` each. Per such edge, with one DAC per
+    used word line of every tile (``rows * col_tiles``)::
+
+        A_dac = rows * col_tiles * (2**d - 2) * dac_unit_area                         [um^2]
+        E_dac = steps * rows * col_tiles * row_activity * (2**d - 2) * dac_unit_energy  [pJ]
+
+    (``steps`` the edge's read steps, ``planes * positions`` per timestep); 0 for ``d = 1``.
     """
 
     cell_area: Constant = Constant(
@@ -80,6 +94,32 @@ class CrossbarTech:
     row_activity: Constant = Constant(
         1.0, "fraction", f"{ASSUMED}: worst case, every row of a read is driven"
     )
+    dac_unit_energy: Constant = Constant(
+        4e-3 / 1024 * 100e-9 * 1e12,
+        "pJ/unit driver/read",
+        f"{ASSUMED}, derived from {ISAAC}: one 1-bit DAC 4 mW / 1024 = 3.9 uW over ISAAC's "
+        "100 ns crossbar read, 0.39 pJ per read; a unit driver of a d-bit DAC priced as one",
+    )
+    dac_unit_area: Constant = Constant(
+        0.00017e6 / 1024,
+        "um^2/unit driver",
+        f"{ASSUMED}, derived from {ISAAC}: 0.00017 mm^2 / 1024 DACs = 0.166 um^2 per 1-bit "
+        "DAC; a unit driver of a d-bit DAC priced as one",
+    )
+
+    def dac_units(self, bits: int) -> int:
+        """Unit drivers a ``bits``-bit word-line DAC adds to a 1-bit driver: ``2**bits - 2``."""
+        return 2**bits - 2
+
+    def dac_energy_pj(self, bits: int) -> float:
+        """Extra energy of one ``bits``-bit word-line DAC per read [pJ]: ``(2**bits - 2) *
+        row_activity * dac_unit_energy`` (0 for 1 bit)."""
+        return self.dac_units(bits) * self.row_activity.value * self.dac_unit_energy.value
+
+    def dac_area_um2(self, bits: int) -> float:
+        """Extra area of one ``bits``-bit word-line DAC [um^2]: ``(2**bits - 2) *
+        dac_unit_area`` (0 for 1 bit)."""
+        return self.dac_units(bits) * self.dac_unit_area.value
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ cycles). Energy [pJ] is the schedule's event counts times energies per event fro
 :class:`~hdl.cost.constants.ComponentLibrary`, plus the MTJ dropout cycles priced by
 :func:`hdl.mtj.dropout_cycle_energy`, plus static energy
 ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9``. Area [um^2] is the
-crossbar cells, ADCs with their muxes (and, for pipelined ADCs, their code registers), shift-add
+crossbar cells (and, with ``input_dac_bits > 1``, the word-line DACs of the edges reading the
+direct input), ADCs with their muxes (and, for pipelined ADCs, their code registers), shift-add
 adders, LIF units, SRAM and dropout modules (and, for double-buffered masks, the second mask
 bank's flip-flops; for overlapped reads, the plane counters of the multi-plane accumulators and
 the latched current registers of the layers of several output positions; for pipelined
@@ -119,6 +120,10 @@ def price_default(
             e["adc"] += conversions * e_conv
             e["shift_add"] += conversions * acc * e_add
             a["crossbar"] += em.tiles * a_tile_cells
+            if em.digit_bits > 1:  # the word-line DACs of an edge reading the direct input
+                drivers = em.rows * em.col_tiles
+                e["crossbar"] += steps * drivers * xb.dac_energy_pj(em.digit_bits)
+                a["crossbar"] += drivers * xb.dac_area_um2(em.digit_bits)
             a["adc"] += em.tiles * adcs_per_tile * a_adc
             a["shift_add"] += em.tiles * adcs_per_tile * acc * dig.add_area.value
             if hw.overlap_reads and em.planes > 1:  # the accumulator's plane counter

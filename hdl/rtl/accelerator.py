@@ -17,11 +17,15 @@ tiles, LIF units and buffer depth, not with the number of weights.
 * word lines: per weighted edge the rows of the current output position -- the convolution
   window in ``(c, ky, kx)`` order, zero outside the map, or the whole source for ``linear`` --
   bit-plane ``b`` of the pixels for an edge reading the direct input, gated by the edge's keep
-  mask (``channel`` granularity: one bit per input channel), split into the row tiles;
-* accumulation: per edge and output channel ``z += 2^b Σ_tiles Σ_j 2^(j·cell_bits) (code⁺_j -
-  code⁻_j)``, one conversion of the tiles' ADCs at a time, as their codes arrive
-  (:class:`~hdl.rtl.accumulate.EdgeAccumulator`; the golden model's ADC clamp per tile is the
-  macro's); the current ``I = Σ_edges z + bias + skip`` is formed in the update cycles;
+  mask (``channel`` granularity: one bit per input channel), split into the row tiles; with
+  ``hw.input_dac_bits = d > 1`` digit-plane ``b`` instead, ``d`` bits per row (row ``r``'s digit
+  ``(x >> (b·d)) & (2^d - 1)`` at bits ``r·d ..`` of the macros' ``wl_en``, a convolution
+  window per digit bit, a dropped row gating all ``d`` bits of its digit);
+* accumulation: per edge and output channel ``z += 2^(b·d) Σ_tiles Σ_j 2^(j·cell_bits) (code⁺_j -
+  code⁻_j)`` (``d = 1`` for spikes and bit-planes), one conversion of the tiles' ADCs at a
+  time, as their codes arrive (:class:`~hdl.rtl.accumulate.EdgeAccumulator`; the golden
+  model's ADC clamp per tile is the macro's); the current ``I = Σ_edges z + bias + skip`` is
+  formed in the update cycles;
 * LIF units: one :class:`~hdl.rtl.lif_array.LIFArray` of ``hw.lif_units`` units per layer with
   neurons, time-multiplexed over the ``C`` channels of a position and over the positions
   (membranes of every neuron in its memory); their combinational spikes are written into the
@@ -309,7 +313,9 @@ class Accelerator(CheckedComponent):
             return self._readers[key]
         sq = ctrl.seqs[li]
         suffix = (f"_l{li}" if ctrl.pipelined else "") + ("_u" if own else "")
-        if source == "input" and not self.rate:
+        if source == "input" and not self.rate and self.hw.input_dac_bits > 1:
+            value = self._digit_plane(m, sq, suffix)
+        elif source == "input" and not self.rate:
             n_in, bits, pix = self.in_neurons, self.in_bits, self._pix
             value = Signal(n_in, name=f"input_plane{suffix}")
             with m.Switch(sq.plane):
@@ -324,6 +330,23 @@ class Accelerator(CheckedComponent):
             step = self._update_timestep(sq)[0] if own else sq.rt
             m.d.comb += value.eq(Mux(step[0], b1, b0))
         self._readers[key] = value
+        return value
+
+    def _digit_plane(self, m: Module, sq: Sequencer, suffix: str) -> Signal:
+        """Digit-plane ``plane`` of the pixels for ``d = hw.input_dac_bits > 1``: pixel ``i``'s
+        digit ``(x_i >> (plane·d)) & (2**d - 1)`` at bits ``i·d .. i·d + d - 1`` (bits past
+        ``input.bits`` are 0)."""
+        n_in, bits, pix, d = self.in_neurons, self.in_bits, self._pix, self.hw.input_dac_bits
+        value = Signal(n_in * d, name=f"input_digits{suffix}")
+        with m.Switch(sq.plane):
+            for p in range(self.hw.input_planes(bits)):
+                with m.Case(p):
+                    digits = [
+                        pix[i * bits + p * d + q] if p * d + q < bits else Const(0, 1)
+                        for i in range(n_in)
+                        for q in range(d)
+                    ]
+                    m.d.comb += value.eq(Cat(*digits))
         return value
 
     @staticmethod
@@ -402,13 +425,19 @@ class Accelerator(CheckedComponent):
         sq = ctrl.seqs[lp.index]
         edge = self.net.layers[lp.index].edges[ep.index]
         src = self._reader(m, ctrl, edge.source, lp.index)
-        rows = self._window(m, lp.index, em, src, sq.oy, sq.ox)
+        d = em.digit_bits  # bits per word line: row r's digit at bits r·d .. r·d + d - 1
+        if d > 1:
+            rows = self._digit_window(m, lp.index, em, src, sq)
+        else:
+            rows = self._window(m, lp.index, em, src, sq.oy, sq.ox)
         keep = keeps.get((lp.index, ep.index))
         if keep is not None:
             if em.dropout.units != em.rows:  # channel granularity: k·k rows share a bit
                 kk = em.kernel * em.kernel
                 keep = Cat(*(keep[r // kk] for r in range(em.rows)))
-            gated = Signal(em.rows, name=f"wl_l{lp.index}_e{ep.index}")
+            if d > 1:  # a dropped row drops every bit of its digit
+                keep = Cat(*(keep[r] for r in range(em.rows) for _ in range(d)))
+            gated = Signal(em.rows * d, name=f"wl_l{lp.index}_e{ep.index}")
             m.d.comb += gated.eq(rows & keep)
             rows = gated
         read = ctrl.read[lp.index]
@@ -425,13 +454,14 @@ class Accelerator(CheckedComponent):
             z_bits=ep.z_bits,
             planes=em.planes,
             streamed=hw.overlap_reads,
+            digit_bits=d,
         )
         m.submodules[f"acc_l{lp.index}_e{ep.index}"] = acc
         codes, valids = [], []
         for tile in ep.tiles:
             port = getattr(self, tile.name)
             r0, r1 = tile.rows
-            m.d.comb += [port.wl_en.eq(rows[r0:r1]), port.read.eq(active)]
+            m.d.comb += [port.wl_en.eq(rows[r0 * d : r1 * d]), port.read.eq(active)]
             codes.append(port.codes)
             valids.append(port.codes_valid)
         m.d.comb += [acc.codes.eq(Cat(*codes)), acc.valid.eq(Cat(*valids))]
@@ -587,6 +617,26 @@ class Accelerator(CheckedComponent):
             m.d.comb += buf.eq(Mux(shown, banks[1], banks[0]))
         self.debug["layers"].append((lp.index, done, buf, sq.t))
         return Mux(update, _switch_value(group, real), 0)
+
+    def _digit_window(self, m: Module, li: int, em: EdgeMap, src: Any, sq: Sequencer) -> Any:
+        """The edge's ``rows · d`` word-line bits of ``d``-bit digits (``d = em.digit_bits``):
+        the source's pixels hold ``d`` bits each (``src`` bit ``i·d + q`` is bit ``q`` of
+        pixel ``i``'s digit), a convolution window per digit bit ``q``, row ``r``'s digit at
+        bits ``r·d .. r·d + d - 1``."""
+        d = em.digit_bits
+        if em.kind == "linear":
+            return src
+        n_in = len(src) // d
+        wins = []
+        for q in range(d):
+            win = ConvWindow(
+                in_shape=em.in_shape, kernel=em.kernel, stride=em.stride, padding=em.padding
+            )
+            m.submodules[f"window_l{li}_e{em.index}_q{q}"] = win
+            bits = Cat(*(src[i * d + q] for i in range(n_in)))
+            m.d.comb += [win.spikes.eq(bits), win.oy.eq(sq.oy), win.ox.eq(sq.ox)]
+            wins.append(win.rows)
+        return Cat(*(wins[q][r] for r in range(em.rows) for q in range(d)))
 
     def _window(self, m: Module, li: int, em: EdgeMap, src: Any, oy: Signal, ox: Signal) -> Any:
         """The edge's ``rows`` word-line bits for output position ``(oy, ox)``."""

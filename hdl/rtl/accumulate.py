@@ -3,11 +3,12 @@
 The crossbar periphery of docs/hardware-model.md (section 2, "Crossbar, ADC and shift-add")
 computes, exactly in integers, for every output ``o`` of a weighted edge::
 
-    z[o] = Σ_b 2**b · Σ_k Σ_j 2**(j·cell_bits) · (code[k, b, o, +, j] - code[k, b, o, -, j])
+    z[o] = Σ_b 2**(b·d) · Σ_k Σ_j 2**(j·cell_bits) · (code[k, b, o, +, j] - code[k, b, o, -, j])
 
 with ``k`` the row tiles, ``j`` the slices (``cell_bits`` bits each), ``±`` the two polarity
-columns and ``b`` the input bit-planes of an edge reading the direct-encoded input (one plane,
-``b = 0``, otherwise).
+columns and ``b`` the input planes of an edge reading the direct-encoded input (one plane,
+``b = 0``, otherwise): bit-planes (``d = 1``) or, with ``d = digit_bits`` bits per word line
+(``hw.input_dac_bits``), digit-planes.
 
 **Physical columns** (section 5): output-major, ``o``, then polarity ``+`` before ``-``, then
 slice ``j``: column ``col = (o · 2 + p) · slices + j`` (``p = 0`` for ``+``). The edge's
@@ -29,7 +30,7 @@ that row tile ``r``, column tile ``t`` hands over a conversion in this cycle. A 
 column tile (advanced by row tile 0's ``valid``, wrapping after the last conversion) says which.
 At each rising edge::
 
-    z[o] <- (0 if clear else z[o]) + 2**plane · Σ_{columns of o converted now}
+    z[o] <- (0 if clear else z[o]) + 2**(plane·d) · Σ_{columns of o converted now}
                                      ±2**(j·cell_bits) · Σ_{row tiles r, valid} code[r]
 
 and ``clear`` (high in the cycle of a read, before any answer) starts a new sum, ``plane``
@@ -88,20 +89,24 @@ def accumulator_bits(
     row_tiles: int = 1,
     bit_planes: int = 1,
     code_max: int | None = None,
+    digit_bits: int = 1,
 ) -> int:
-    """Signed width at which a sum over ``row_tiles`` row tiles and ``bit_planes`` planes never
-    overflows: ``1 + bit_length(row_tiles · M · (2**bit_planes - 1))`` with ``M = code_max ·
-    Σ_j 2**(j·cell_bits)`` the largest ``|step|`` at plane 0 (``code_max`` defaults to the ADC's
-    full scale ``2**adc_bits - 1``; a smaller column-sum bound of the tile may be given).
+    """Signed width at which a sum over ``row_tiles`` row tiles and ``bit_planes`` planes of
+    ``digit_bits = d`` bits never overflows: ``1 + bit_length(row_tiles · M · (2**(bit_planes ·
+    d) - 1))`` with ``M = code_max · Σ_j 2**(j·cell_bits)`` the largest ``|step|`` at plane 0
+    (``code_max`` defaults to the ADC's full scale ``2**adc_bits - 1``; a smaller column-sum
+    bound of the tile may be given): plane ``b``'s steps are shifted by ``b·d`` and
+    ``Σ_b 2**(b·d) <= (2**(bit_planes·d) - 1) / (2**d - 1) <= 2**(bit_planes·d) - 1``.
     """
     slices = _int_param(slices, "slices", 1, 64)
     cell_bits = _int_param(cell_bits, "cell_bits", 1, 8)
     adc_bits = _int_param(adc_bits, "adc_bits", 1, 16)
     row_tiles = _int_param(row_tiles, "row_tiles", 1, 1 << 20)
     bit_planes = _int_param(bit_planes, "bit_planes", 1, 16)
+    digit_bits = _int_param(digit_bits, "digit_bits", 1, 8)
     top = 2**adc_bits - 1 if code_max is None else _int_param(code_max, "code_max", 0, 1 << 16)
     step = top * sum(2 ** (j * cell_bits) for j in range(slices))
-    return max(2, 1 + (row_tiles * step * (2**bit_planes - 1)).bit_length())
+    return max(2, 1 + (row_tiles * step * (2 ** (bit_planes * digit_bits) - 1)).bit_length())
 
 
 class EdgeAccumulator(CheckedComponent):
@@ -117,6 +122,8 @@ class EdgeAccumulator(CheckedComponent):
         adcs: ADCs per tile ``A`` (``tile_cols / columns_per_adc``).
         z_bits: width of each signed ``z[o]``, 2..64.
         planes: input bit-planes (``plane`` port when > 1, unless ``streamed``).
+        digit_bits: bits ``d`` of the word lines' digits (``hw.input_dac_bits`` for an edge
+            reading the direct input, else 1): plane ``b``'s codes are shifted by ``b·d``.
         streamed: time the sums from the codes (module doc): the plane of each code from an
             own counter (``bit_length(planes - 1)`` flip-flops), a new sum with the first
             code of plane 0; no ``clear`` and ``plane`` ports.
@@ -144,6 +151,7 @@ class EdgeAccumulator(CheckedComponent):
         z_bits: int,
         planes: int = 1,
         streamed: bool = False,
+        digit_bits: int = 1,
     ) -> dict[str, Any]:
         p: dict[str, Any] = {
             "out_channels": _int_param(out_channels, "out_channels", 1, 1 << 16),
@@ -154,6 +162,7 @@ class EdgeAccumulator(CheckedComponent):
             "adcs": _int_param(adcs, "adcs", 1, 1 << 16),
             "z_bits": _int_param(z_bits, "z_bits", *Z_BITS),
             "planes": _int_param(planes, "planes", 1, 16),
+            "digit_bits": _int_param(digit_bits, "digit_bits", 1, 8),
         }
         if not isinstance(streamed, bool):
             raise RTLError(f"streamed must be True or False, not {streamed!r}")
@@ -187,6 +196,12 @@ class EdgeAccumulator(CheckedComponent):
             if self.planes > 1:
                 ports["plane"] = In(range(self.planes))
         super().__init__(ports)
+
+    def _plane_shift(self, step: Any, plane: Any) -> Any:
+        """``step · 2**(plane·d)``: a code of plane ``plane`` of ``d = digit_bits`` bits."""
+        if self.digit_bits == 1:
+            return step << plane
+        return step << (plane * self.digit_bits)
 
     def _lane_sum(self, col_tile: int, lane: int, codes: list[tuple[Any, Any]]) -> Any:
         """``Σ_r valid_r · code_r`` of one ADC lane over the row tiles (``codes[r]``)."""
@@ -247,7 +262,7 @@ class EdgeAccumulator(CheckedComponent):
                 total = total - term if pol else total + term
             step = Signal(signed(zb), name=f"step{o}")
             m.d.comb += step.eq(total)
-            shifted = step << plane if plane is not None else step
+            shifted = self._plane_shift(step, plane) if plane is not None else step
             m.d.sync += self.z[o * zb : (o + 1) * zb].eq(Mux(clear, 0, z) + shifted)
         return m
 

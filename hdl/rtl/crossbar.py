@@ -5,7 +5,9 @@ The crossbar with its ADCs is an analog macro outside the digital logic (docs/ha
 side only reads it: it raises the word lines of the row tile's (dropout-gated) input spikes,
 strobes ``read``, and the macro's ``A`` ADCs convert the column sums
 ``clamp(Σ_r cell[r, c] · wl[r], 0, 2^adc_bits - 1)``, ADC ``a`` the columns ``a, a + A, a + 2A,
-...`` one after another, handing over one code per ADC per conversion.
+...`` one after another, handing over one code per ADC per conversion. ``wl[r]`` is 0/1, or, on
+the tiles of an edge reading the direct input with ``hw.input_dac_bits = d > 1``, the row's
+``d``-bit digit ``0 .. 2^d - 1`` driven by its word-line DAC.
 
 **The macro's port list** (:func:`crossbar_signature`, seen from the digital side; packed buses;
 ``lanes = min(columns, A)``, the ``cols`` argument):
@@ -13,7 +15,11 @@ strobes ``read``, and the macro's ``A`` ADCs convert the column sums
 ================ ========================== ==============================================
 port             direction (digital side)   meaning
 ================ ========================== ==============================================
-``wl_en``        ``Out(rows)``              word-line enables, bit ``r`` = row ``r``
+``wl_en``        ``Out(rows * dac_bits)``   word-line enables, bit ``r`` = row ``r``; with
+                                            ``dac_bits = d > 1`` (the DACs of an edge
+                                            reading the direct input,
+                                            ``hw.input_dac_bits``) row ``r``'s digit at
+                                            bits ``r·d .. r·d + d - 1``
 ``read``         ``Out(1)``                 read strobe, high for one cycle
 ``codes``        ``In(lanes * adc_bits)``   one conversion: ADC ``a``'s code at bits
                                             ``a·adc_bits .. (a+1)·adc_bits - 1``
@@ -69,16 +75,19 @@ __all__ = ["crossbar_signature"]
 ROWS = (1, 4096)
 COLS = (1, 4096)
 ADC_BITS = (1, 16)
+#: Bounds of the word-line DAC resolution (``hw.input_dac_bits``).
+DAC_BITS = (1, 8)
 
 
 def _int_param(value: Any, name: str, lo: int, hi: int | None) -> int:
     return check_int(value, f"crossbar {name}", lo, hi, error=RTLError)
 
 
-def crossbar_signature(rows: int, cols: int, adc_bits: int) -> wiring.Signature:
+def crossbar_signature(rows: int, cols: int, adc_bits: int, dac_bits: int = 1) -> wiring.Signature:
     """The analog macro's ports as the digital side sees them (module doc, "port list").
 
-    ``wl_en: Out(rows)``, ``read: Out(1)``, ``codes: In(cols * adc_bits)`` (column ``c`` at
+    ``wl_en: Out(rows * dac_bits)`` (row ``r``'s 1-bit enable, or its ``dac_bits``-bit digit
+    at bits ``r * dac_bits ..``), ``read: Out(1)``, ``codes: In(cols * adc_bits)`` (column ``c`` at
     bits ``c * adc_bits ..``), ``codes_valid: In(1)``. When the macro answers after ``read``
     (module doc, "Macro timing": serial or pipelined ADCs) belongs to the macro and its
     models, not to this signature: the digital side takes a conversion whenever
@@ -87,9 +96,10 @@ def crossbar_signature(rows: int, cols: int, adc_bits: int) -> wiring.Signature:
     rows = _int_param(rows, "rows", *ROWS)
     cols = _int_param(cols, "cols", *COLS)
     adc_bits = _int_param(adc_bits, "adc_bits", *ADC_BITS)
+    dac_bits = _int_param(dac_bits, "dac_bits", *DAC_BITS)
     return wiring.Signature(
         {
-            "wl_en": Out(rows),
+            "wl_en": Out(rows * dac_bits),
             "read": Out(1),
             "codes": In(cols * adc_bits),
             "codes_valid": In(1),

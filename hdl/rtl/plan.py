@@ -91,6 +91,9 @@ class TilePort:
         latency: cycles from ``read`` to the last conversion, ``first_cycles + (conversions -
             1) · conversion_cycles`` (:func:`hdl.geometry.conversion_cycles`; at most the
             edge's step minus its read and accumulate cycles).
+        dac_bits: bits per word line, ``d``: ``hw.input_dac_bits`` on the tiles of an edge
+            reading the direct input (``wl_en`` carries row ``r``'s digit at bits ``r·d ..``),
+            else 1.
     """
 
     name: str
@@ -106,6 +109,7 @@ class TilePort:
     first_cycles: int
     conversion_cycles: int
     latency: int
+    dac_bits: int = 1
 
 
 @dataclass(frozen=True)
@@ -251,7 +255,7 @@ class AcceleratorPlan:
             ports[f"ev_{ev}"] = Out(EVENT_BITS)
         for t in self.tiles:
             rows = t.rows[1] - t.rows[0]
-            ports[t.name] = Out(crossbar_signature(rows, t.lanes, self.hw.adc_bits))
+            ports[t.name] = Out(crossbar_signature(rows, t.lanes, self.hw.adc_bits, t.dac_bits))
         for mod in self.mtj_modules:
             ports[mod.name] = Out(mtj_signature(DAC_BITS))
         return ports
@@ -395,6 +399,7 @@ def _plan_edge(
                     first_cycles=first,
                     conversion_cycles=interval,
                     latency=geometry.conversion_cycles(steps, first, interval),
+                    dac_bits=em.digit_bits,
                 )
             )
     bound = z_bound(em, hw)

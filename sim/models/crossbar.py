@@ -5,7 +5,9 @@ views of the same macro:
 
 * :class:`CrossbarTileModel`: pure Python / numpy, ``codes(wl) = clamp(Σ_r cell[r, c] · wl[r],
   0, 2^adc_bits - 1)`` per column, exactly the column sum and ADC of :mod:`hdl.golden`
-  (docs/hardware-model.md, "Crossbar, ADC and shift-add");
+  (docs/hardware-model.md, "Crossbar, ADC and shift-add"); ``wl[r]`` is 0/1, or with
+  ``dac_bits = d > 1`` (word-line DACs, ``hw.input_dac_bits``) a digit ``0 .. 2^d - 1``, packed
+  at bits ``r·d .. r·d + d - 1`` of ``wl_en``;
 * :func:`amaranth_macro`: an Amaranth simulator process that plays the macro next to the RTL;
 * :class:`CocotbCrossbarMacro`: a cocotb coroutine that plays it against Verilog signals.
 
@@ -88,6 +90,9 @@ class CrossbarTileModel:
         weights per column, docs/hardware-model.md section 5).
     adc_bits:
         ADC resolution, 1..16: a code saturates at ``2^adc_bits - 1``.
+    dac_bits:
+        word-line DAC resolution ``d``, 1..8: row ``r`` is driven with the digit at bits
+        ``r·d .. r·d + d - 1`` of the packed ``wl_en`` (1: a 0/1 enable per row).
 
     Example::
 
@@ -97,7 +102,7 @@ class CrossbarTileModel:
         ([3, 3], [1, 3])
     """
 
-    def __init__(self, weights_cells: np.ndarray, adc_bits: int) -> None:
+    def __init__(self, weights_cells: np.ndarray, adc_bits: int, dac_bits: int = 1) -> None:
         cells = np.asarray(weights_cells)
         if cells.ndim != 2 or 0 in cells.shape:
             raise CrossbarModelError(
@@ -112,7 +117,8 @@ class CrossbarTileModel:
                 f"weights_cells must be unsigned cell values, got {int(cells.min())}: store "
                 "W+ = max(W, 0) and W- = max(-W, 0) in separate columns"
             )
-        if int(cells.max()) * cells.shape[0] >= 2**62:
+        self.dac_bits = _int_param(dac_bits, "dac_bits", 1, 8)
+        if int(cells.max()) * cells.shape[0] * (2**self.dac_bits - 1) >= 2**62:
             raise CrossbarModelError("weights_cells are too large: a column sum would overflow")
         self.cells = cells.astype(np.int64)
         self.cells.setflags(write=False)
@@ -132,16 +138,19 @@ class CrossbarTileModel:
         return 2**self.adc_bits - 1
 
     def _wl(self, wl_en_bits: int | Sequence[int] | np.ndarray) -> np.ndarray:
+        d, top = self.dac_bits, 2**self.dac_bits - 1
         if isinstance(wl_en_bits, numbers.Integral) and not isinstance(wl_en_bits, bool):
-            if not 0 <= int(wl_en_bits) < 2**self.rows:
+            if not 0 <= int(wl_en_bits) < 2 ** (self.rows * d):
                 raise CrossbarModelError(
-                    f"packed word lines {int(wl_en_bits)} do not fit {self.rows} rows"
+                    f"packed word lines {int(wl_en_bits)} do not fit {self.rows} rows of {d} bits"
                 )
-            return bits_of(int(wl_en_bits), self.rows)
+            value = int(wl_en_bits)
+            return np.array([(value >> (r * d)) & top for r in range(self.rows)], dtype=np.int64)
         wl = np.asarray(wl_en_bits)
-        if wl.shape != (self.rows,) or wl.dtype.kind not in "biu" or np.any((wl != 0) & (wl != 1)):
+        what = "bits of 0/1" if d == 1 else f"digits in 0..{top}"
+        if wl.shape != (self.rows,) or wl.dtype.kind not in "biu" or np.any((wl < 0) | (wl > top)):
             raise CrossbarModelError(
-                f"word lines must be {self.rows} bits of 0/1 (or one packed integer), got "
+                f"word lines must be {self.rows} {what} (or one packed integer), got "
                 f"shape {wl.shape} dtype {wl.dtype}"
             )
         return wl.astype(np.int64)

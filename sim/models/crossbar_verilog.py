@@ -9,7 +9,8 @@ seen from the macro's side:
 port           direction  meaning
 ============== ========== ==================================================================
 ``clk``        in         the accelerator's clock
-``wl_en``      in         ``rows`` word-line enables, bit ``r`` = row ``r``
+``wl_en``      in         ``rows · d`` word-line bits: row ``r``'s enable (``d = 1``) or
+                          ``d``-bit DAC digit at bits ``r·d ..`` (``dac_bits = d``)
 ``read``       in         read strobe
 ``codes``      out        ``lanes · adc_bits``: one conversion, ADC ``a`` at bits ``a·adc_bits``
 ``codes_valid`` out       ``codes`` hold a conversion
@@ -22,7 +23,9 @@ port           direction  meaning
 At every rising edge it takes the ``read`` and ``wl_en`` of the cycle that ends and registers
 what :meth:`MacroProtocol.step` returns for them: on a read (no read sampling) the column sums
 ``clamp(Σ_r cell[r, c] · wl[r], 0, 2^adc_bits - 1)`` (one wide addition per raised word line
-of the rows' packed cells, ``F`` bits per column, ``F`` the bits of the largest column sum),
+of the rows' packed cells, ``F`` bits per column, ``F`` the bits of the largest column sum; with
+``d``-bit digits the packed row times its digit, ``F`` the bits of ``(2^d - 1)`` times the
+largest column of cells, so no field carries into the next),
 then conversion ``j`` (lanes ``a`` = column ``a + j·A``, 0 past the last column) valid
 ``latency + j · interval`` cycles after the read; outside the valid cycle ``codes`` is the
 bitwise complement of the last answer. Reads in flight sit in a ring of ``ceil(cycles /
@@ -60,20 +63,30 @@ def crossbar_macro_verilog(
     latency: int,
     adcs: int | None = None,
     interval: int | None = None,
+    dac_bits: int = 1,
 ) -> str:
     """Verilog text of the module ``name``: the macro of ``cells`` (see the module doc).
 
     ``cells`` ``(rows, cols)`` unsigned integers, ``adc_bits``, ``latency``, ``adcs`` and
-    ``interval`` as :class:`~sim.models.crossbar.MacroProtocol` (validated by it). The text
+    ``interval`` as :class:`~sim.models.crossbar.MacroProtocol` (validated by it), ``dac_bits``
+    the word-line digits' bits (:class:`~sim.models.crossbar.CrossbarTileModel`). The text
     depends only on the arguments.
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise CrossbarModelError(f"module name {name!r} is not a Verilog identifier")
-    proto = MacroProtocol(CrossbarTileModel(cells, adc_bits), latency, adcs, interval)
+    proto = MacroProtocol(CrossbarTileModel(cells, adc_bits, dac_bits), latency, adcs, interval)
     model = proto.model
     rows, cols, bits = model.rows, model.cols, model.adc_bits
     lanes, steps = proto.adcs, proto.steps
-    field = max(1, int(model.cells.sum(axis=0).max()).bit_length())
+    d = model.dac_bits
+    top = int(model.cells.sum(axis=0).max()) * (2**d - 1)
+    field = max(1, top.bit_length())
+    wl_w = rows * d
+    accumulate = (
+        "if (wl_en[r]) sum = sum + row_cells[r];"
+        if d == 1
+        else f"sum = sum + row_cells[r] * wl_en[r * {d} +: {d}];"
+    )
     row_w, lane_w, all_w = cols * field, lanes * bits, steps * lanes * bits
     slots = max(1, ceil_div(proto.cycles, proto.sampling_cycles))
     row_init = []
@@ -87,7 +100,7 @@ def crossbar_macro_verilog(
 // {proto.interval}
 module {name}(clk, wl_en, read, codes, codes_valid, reads, read_errors, wl_errors);
   input clk;
-  input [{rows - 1}:0] wl_en;
+  input [{wl_w - 1}:0] wl_en;
   input read;
   output [{lane_w - 1}:0] codes;
   output codes_valid;
@@ -101,7 +114,7 @@ module {name}(clk, wl_en, read, codes, codes_valid, reads, read_errors, wl_error
   reg [31:0] wl_errors;
   reg [{row_w - 1}:0] row_cells [0:{rows - 1}];
   reg [{all_w - 1}:0] slot_codes [0:{slots - 1}];
-  reg [{rows - 1}:0] slot_wl [0:{slots - 1}];
+  reg [{wl_w - 1}:0] slot_wl [0:{slots - 1}];
   integer slot_age [0:{slots - 1}];
   reg slot_on [0:{slots - 1}];
   integer next_slot;
@@ -119,7 +132,7 @@ module {name}(clk, wl_en, read, codes, codes_valid, reads, read_errors, wl_error
     for (k = 0; k < {slots}; k = k + 1) begin
       slot_on[k] = 1'b0;
       slot_age[k] = 0;
-      slot_wl[k] = {rows}'h0;
+      slot_wl[k] = {wl_w}'h0;
       slot_codes[k] = {all_w}'h0;
     end
     next_slot = 0;
@@ -147,7 +160,7 @@ module {name}(clk, wl_en, read, codes, codes_valid, reads, read_errors, wl_error
       else begin
         sum = {row_w}'h0;
         for (r = 0; r < {rows}; r = r + 1)
-          if (wl_en[r]) sum = sum + row_cells[r];
+          {accumulate}
         clamped = {all_w}'h0;
         for (r = 0; r < {cols}; r = r + 1) begin
           column = sum[r * {field} +: {field}];
