@@ -221,9 +221,12 @@ def bench(net: Network, hw: HardwareConfig) -> dict:
     many = simulate_amaranth(acc, x)
     t_many = time.perf_counter() - start
     assert many.cycles == [cycles] * AMARANTH_IMAGES
-    # clock cycles of one image in sim.amaranth_accel's bench: one per pixel, the start cycle,
-    # the busy cycles, the done cycle and the cycle taking the last result
-    per_image = int(np.prod(net.input.shape)) + cycles + 3
+    # clock cycles of one image in sim.amaranth_accel's bench: one per pixels transfer (with
+    # stream_while_busy hidden behind the previous image's busy cycles), the start cycle, the
+    # busy cycles, the done cycle and the cycle taking the last result
+    transfers = mapping.input_transfer_cycles
+    exposed = max(0, transfers - cycles) if hw.stream_while_busy else transfers
+    per_image = exposed + cycles + 3
     steady = (AMARANTH_IMAGES - 1) * per_image / max(t_many - t_one, 1e-9)
 
     shutil.rmtree(out / "sim-build", ignore_errors=True)  # time the Verilog builds too

@@ -92,10 +92,31 @@ class HardwareConfig:
             of accuracy where the larger column sums saturate the ADCs: the default stays 1.
             Spike inputs (hidden layers, rate-coded input) are unaffected; a skip edge from the
             direct input still adds the pixel values.
+        pixels_per_transfer: ``K``, pixels per transfer of the ``pixels`` input stream
+            (1 .. 4096): a payload of ``K * input.bits`` bits, transfer ``j`` carrying pixels
+            ``j * K .. j * K + K - 1`` of the image in C order, pixel ``j * K + i`` in bits
+            ``[i * input.bits, (i + 1) * input.bits)``, the unused lanes of the last transfer
+            ignored. An image takes ``ceil(n_in / K)`` transfers, one per cycle at best, while
+            the accelerator is idle (:attr:`hdl.mapping.Mapping.input_transfer_cycles`; the
+            cost model adds them to the latency and prices the port's lanes). The default 8 is
+            a 32- or 64-bit bus for 4- or 8-bit pixels, an ordinary SoC or DMA width: the
+            784 pixels of an MNIST image in 98 cycles instead of 784, for a write decode of
+            ``ceil(n_in / K)`` ways instead of ``n_in``.
+        stream_while_busy: ``False``: the ``pixels`` stream accepts the next image only while
+            the accelerator is idle, back-to-back images taking ``J + B`` cycles each (``J =
+            ceil(n_in / K)`` transfers, ``B`` the ``busy`` cycles of a ``start``). ``True``
+            (the default): a second pixel buffer; the next image streams into the load buffer
+            while the current one computes from the compute buffer, copied from the load buffer
+            when ``start`` is taken (``start`` still waits for all ``J`` transfers and for the
+            accelerator to be idle), so back-to-back images take ``max(J, B)`` cycles each
+            (:func:`hdl.mapping.image_period_cycles`); a single inference still takes ``J + B``.
+            The cost model prices the second buffer (``n_in * input.bits`` flip-flops).
 
-    The defaults are the fast schedule (all four options on); ``HardwareConfig(
-    adc_pipelined=False, mask_double_buffer=False, overlap_reads=False,
-    pipeline_layers=False)`` is the serial one of the first generator.
+    The defaults are the fast schedule (all four options on, eight pixels per transfer, the
+    next image streamed while busy);
+    ``HardwareConfig(adc_pipelined=False, mask_double_buffer=False, overlap_reads=False,
+    pipeline_layers=False, pixels_per_transfer=1, stream_while_busy=False)`` is the serial one
+    of the first generator.
     """
 
     tile_rows: int = 128
@@ -111,6 +132,8 @@ class HardwareConfig:
     overlap_reads: bool = True
     pipeline_layers: bool = True
     input_dac_bits: int = 1
+    pixels_per_transfer: int = 8
+    stream_while_busy: bool = True
 
     def __post_init__(self) -> None:
         limits = {
@@ -122,6 +145,7 @@ class HardwareConfig:
             "lif_units": (1, 4096),
             "adc_latency_cycles": (0, 64),
             "input_dac_bits": (1, 8),
+            "pixels_per_transfer": (1, 4096),
         }
         for name, (lo, hi) in limits.items():
             value = check_int(getattr(self, name), f"hardware.{name}", lo, hi, error=HardwareError)
@@ -145,6 +169,10 @@ class HardwareConfig:
         if not isinstance(self.overlap_reads, bool):
             raise HardwareError(
                 f"hardware.overlap_reads must be true or false, got {self.overlap_reads!r}"
+            )
+        if not isinstance(self.stream_while_busy, bool):
+            raise HardwareError(
+                f"hardware.stream_while_busy must be true or false, got {self.stream_while_busy!r}"
             )
         if not isinstance(self.pipeline_layers, bool):
             raise HardwareError(

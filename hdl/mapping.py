@@ -103,6 +103,23 @@ the previous one), so ``Schedule.cycles = samples * (fill + C)``, or with double
 the formula above with this ``C``. Events are unchanged; so is :func:`adc_bound`, which is then
 no lower bound (the ADCs of different layers convert at the same time).
 
+**Input.** The image reaches the chip before ``start`` through the ``pixels`` stream, ``K =
+hw.pixels_per_transfer`` pixels per transfer and one transfer per cycle at best, accepted only
+while the accelerator is idle::
+
+    input_transfer_cycles = ceil(n_in / K)            (n_in = C * H * W of the input)
+    inference cycles      = input_transfer_cycles + Schedule.cycles
+
+``Schedule.cycles`` counts the ``busy`` cycles of one ``start`` (what the RTL's controller
+takes, the transfers before it not included); the cost model's latency is the sum
+(docs/cost-model.md). With ``hw.stream_while_busy`` the next image streams into a second
+buffer while the current one computes, so back-to-back images take (:func:`image_period_cycles`)::
+
+    image period = max(input_transfer_cycles, Schedule.cycles)   (stream_while_busy)
+                 = input_transfer_cycles + Schedule.cycles       (otherwise)
+
+cycles each at best (the handshakes of a bench around ``start`` and ``done`` not counted).
+
 The **ADC bound** (:func:`adc_bound`) is the cycle count if every ADC converted one column every
 cycle and nothing else cost a cycle: ``samples * T * sum_l P_l * sum_b max_e mux_steps_e``.
 """
@@ -147,6 +164,7 @@ __all__ = [
     "adc_bound",
     "current_bits",
     "current_bound",
+    "image_period_cycles",
     "map_network",
     "output_bits",
     "schedule",
@@ -445,6 +463,14 @@ class Mapping:
         return _prod(self.input_shape)
 
     @property
+    def input_transfer_cycles(self) -> int:
+        """``pixels`` transfers of one image, ``ceil(n_in / K)`` [cycles] (``n_in`` the input
+        pixels, ``K = hw.pixels_per_transfer``): the stream accepts one transfer per cycle
+        while the accelerator is idle, so an inference of an image streamed in takes
+        ``input_transfer_cycles + Schedule.cycles`` cycles at best (module doc, "Input")."""
+        return ceil_div(self.input_neurons, self.hw.pixels_per_transfer)
+
+    @property
     def stage_cycles(self) -> tuple[int, ...]:
         """Cycles of one item of every stage: the encoder's ``encode_cycles`` (rate coding),
         then each layer's ``timestep_cycles``."""
@@ -492,6 +518,7 @@ class Mapping:
             "tiles": self.tiles,
             "adcs": self.adcs,
             "dropout_modules": self.dropout_modules,
+            "input_transfer_cycles": self.input_transfer_cycles,
             "encode_cycles": self.encode_cycles,
             "fill_cycles": self.fill_cycles,
             "cycles_per_sample": self.cycles_per_sample,
@@ -1193,6 +1220,19 @@ def schedule(
     """
     samples = _check_samples(samples)
     return schedule_mapping(map_network(net, hw, driver), samples)
+
+
+def image_period_cycles(mapping: Mapping, samples: int = 1) -> int:
+    """Cycles per image of back-to-back inferences of ``samples`` samples, at best (module doc,
+    "Input"): ``max(J, B)`` with ``hw.stream_while_busy`` (image ``n + 1``'s ``J =
+    input_transfer_cycles`` transfers while image ``n`` is busy for ``B = Schedule.cycles``),
+    ``J + B`` without (the stream waits while busy)."""
+    samples = _check_samples(samples)
+    busy = schedule_mapping(mapping, samples).cycles
+    transfers = mapping.input_transfer_cycles
+    if mapping.hw.stream_while_busy:
+        return max(transfers, busy)
+    return transfers + busy
 
 
 def adc_bound(mapping: Mapping, samples: int = 1) -> int:

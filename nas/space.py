@@ -65,8 +65,10 @@ HW_SEARCHABLE = (
     "overlap_reads",
     "pipeline_layers",
     "input_dac_bits",
+    "pixels_per_transfer",
 )
-"""The hardware fields a search may choose (co-search); the others stay fixed."""
+"""The hardware fields a search may choose (co-search); the others stay fixed. New fields are
+appended: a walk picks them after the others, so earlier draws stay the same."""
 
 _HW_BOOL = frozenset({"adc_pipelined", "mask_double_buffer", "overlap_reads", "pipeline_layers"})
 """The searchable hardware fields whose choices are booleans (the others are integers)."""
@@ -105,7 +107,8 @@ class HardwareSpace:
     and pipelined ADCs, one and two mask banks, bit-plane reads in turn and overlapped, or
     layers in turn and pipelined across timesteps), the other searchable fields integers
     (``input_dac_bits``, e.g. ``(1, 2, 4)``, searches the word-line DACs of the stem: fewer
-    reads of the pixels against ADC saturation and DAC area);
+    reads of the pixels against ADC saturation and DAC area; ``pixels_per_transfer``: pixels
+    per input transfer, fewer input cycles for more port lanes, both priced by the cost model);
     ``clock_mhz`` [MHz] and ``adc_latency_cycles`` [cycles] are fixed. Every combination must
     be a valid chip (``columns_per_adc`` divides ``tile_cols``)."""
 
@@ -120,6 +123,7 @@ class HardwareSpace:
     overlap_reads: tuple[bool, ...] = (HardwareConfig.overlap_reads,)
     pipeline_layers: tuple[bool, ...] = (HardwareConfig.pipeline_layers,)
     input_dac_bits: tuple[int, ...] = (HardwareConfig.input_dac_bits,)
+    pixels_per_transfer: tuple[int, ...] = (HardwareConfig.pixels_per_transfer,)
     clock_mhz: float = HardwareConfig.clock_mhz
     adc_latency_cycles: int = HardwareConfig.adc_latency_cycles
 

@@ -4,7 +4,9 @@
 with :func:`hdl.rtl.accelerator.tile_cells`, converting its columns on its ADCs with the timing
 of its :class:`~hdl.rtl.plan.TilePort`: serial or pipelined ADCs) and every MTJ dropout module
 (:mod:`sim.models.mtj`, seeded per image: module ``i`` draws image ``n`` from
-:func:`~sim.models.mtj.module_key` ``(mtj_seed, n, i)``), streams the images in, runs ``samples``
+:func:`~sim.models.mtj.module_key` ``(mtj_seed, n, i)``), streams the images in
+(:func:`pack_pixels`: ``hw.pixels_per_transfer`` pixels per transfer; with
+``hw.stream_while_busy`` image ``n + 1`` while image ``n`` computes), runs ``samples``
 Monte-Carlo samples per image and records the outputs, every layer's spikes per timestep, the
 busy cycles, the event counters and the masks the MTJ models drew. The cocotb testbench
 (:mod:`sim.tb_accelerator`) does the same on the Verilog; both are compared with
@@ -25,7 +27,7 @@ from hdl.rtl.accelerator import EVENTS, Accelerator, tile_cells
 from sim.models.crossbar import CrossbarTileModel, amaranth_macro
 from sim.models.mtj import MTJModuleModel, amaranth_mtj, masks_from_bits
 
-__all__ = ["AcceleratorRun", "simulate_amaranth", "unpack_outputs"]
+__all__ = ["AcceleratorRun", "pack_pixels", "simulate_amaranth", "unpack_outputs"]
 
 
 @dataclass
@@ -42,6 +44,7 @@ class AcceleratorRun:
         mtj_samples: bits drawn by the MTJ models.
         masks: ``"layer.i"`` -> keep masks ``(samples, images, units)`` the MTJ models drew.
         errors: protocol violations the analog models saw.
+        transfers: ``pixels`` transfers accepted (``valid`` and ``ready``) per image.
     """
 
     outputs: np.ndarray
@@ -53,6 +56,7 @@ class AcceleratorRun:
     mtj_samples: int
     masks: dict[str, np.ndarray] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    transfers: list[int] = field(default_factory=list)
 
 
 @contextmanager
@@ -73,6 +77,21 @@ def unpack_outputs(value: int, n: int, bits: int, signed: bool) -> list[int]:
     mask, half = (1 << bits) - 1, 1 << (bits - 1)
     fields = [(int(value) >> (i * bits)) & mask for i in range(n)]
     return [f - 2 * half if signed and f >= half else f for f in fields]
+
+
+def pack_pixels(image: np.ndarray, per_transfer: int, bits: int) -> list[int]:
+    """The ``pixels`` payloads of one image: its pixels in C order, ``K = per_transfer`` per
+    transfer, pixel ``j * K + i`` in bits ``[i * bits, (i + 1) * bits)`` of payload ``j``;
+    ``ceil(n_in / K)`` payloads, the unused lanes of the last one zero
+    (:attr:`hdl.hwconfig.HardwareConfig.pixels_per_transfer`)."""
+    flat = [int(v) for v in np.asarray(image).reshape(-1)]
+    payloads = []
+    for j in range(0, len(flat), per_transfer):
+        word = 0
+        for i, v in enumerate(flat[j : j + per_transfer]):
+            word |= v << (i * bits)
+        payloads.append(word)
+    return payloads
 
 
 def simulate_amaranth(
@@ -119,8 +138,9 @@ def simulate_amaranth(
     }
     outputs = np.zeros((samples, n_img, acc.out_neurons), dtype=np.int64)
     cycles: list[int] = []
+    transfers = [0] * n_img
     events: dict[str, int] = {}
-    state = {"image": 0, "sample": 0, "busy": 0, "t_seen": {}}
+    state = {"image": 0, "sample": 0, "busy": 0, "loading": 0, "t_seen": {}}
 
     async def monitor(ctx) -> None:
         strobes = [s for _, s, _, _ in layers]
@@ -131,14 +151,18 @@ def simulate_amaranth(
             acc.counts.valid,
             acc.counts.ready,
             acc.counts.payload,
+            acc.pixels.valid,
+            acc.pixels.ready,
             *strobes,
             *steps,
         ):
-            _clk, _rst, busy, valid, ready, payload, *rest = sampled
+            _clk, _rst, busy, valid, ready, payload, p_valid, p_ready, *rest = sampled
             fired, ts = rest[:n_layers], rest[n_layers:]
             if busy:
                 state["busy"] += 1
             n, s = state["image"], state["sample"]
+            if p_valid and p_ready:
+                transfers[state["loading"]] += 1
             for (li, _, buf, _), hit, t in zip(layers, fired, ts, strict=True):
                 if hit:
                     name = net.layers[li].name
@@ -153,23 +177,40 @@ def simulate_amaranth(
                 )
                 state["sample"] += 1
 
+    stream = acc.hw.stream_while_busy
+    words = [pack_pixels(x[n], acc.plan.pixels_per_transfer, acc.in_bits) for n in range(n_img)]
+
+    async def send(ctx, n: int) -> bool:
+        """Stream image ``n``'s transfers; whether ``done`` was high in one of their cycles."""
+        state["loading"], seen = n, False
+        for v in words[n]:
+            ctx.set(acc.pixels.payload, v)
+            ctx.set(acc.pixels.valid, 1)
+            while True:
+                _clk, _rst, ready, done = await ctx.tick().sample(acc.pixels.ready, acc.done)
+                seen = seen or bool(done)
+                if ready:
+                    break
+        ctx.set(acc.pixels.valid, 0)
+        return seen
+
     async def bench(ctx) -> None:
         ctx.set(acc.counts.ready, 1)
         for n in range(n_img):
+            if not (stream and n):  # else streamed while image n - 1 computed
+                await send(ctx, n)
             state["image"], state["sample"] = n, 0
             for _, proc in mtjs:
                 proc.model.begin_image(n)  # the draws of image n depend on n only
-            for v in x[n].reshape(-1):
-                ctx.set(acc.pixels.payload, int(v))
-                ctx.set(acc.pixels.valid, 1)
-                await ctx.tick().until(acc.pixels.ready)
-            ctx.set(acc.pixels.valid, 0)
             ctx.set(acc.samples, samples)
             ctx.set(acc.start, 1)
             state["busy"] = 0
             await ctx.tick()
             ctx.set(acc.start, 0)
-            await ctx.tick().until(acc.done)
+            # with stream_while_busy the next image's pixels go in while this one computes
+            done = await send(ctx, n + 1) if stream and n + 1 < n_img else False
+            if not done:
+                await ctx.tick().until(acc.done)
             await ctx.tick()  # the last counts transfer
             cycles.append(state["busy"])
         for ev in EVENTS:
@@ -198,4 +239,5 @@ def simulate_amaranth(
         mtj_samples=sum(len(p.model.bits) for _, p in mtjs),
         masks=masks,
         errors=errors,
+        transfers=transfers,
     )

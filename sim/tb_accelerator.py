@@ -16,8 +16,11 @@ The bench only drives ``clk`` (cocotb's clock), ``rst``, ``image``, the pixels, 
 spikes, outputs and MTJ bits run in the Verilog, so no Python runs in the clocked cycles of a
 ``start``. All signals are driven and read at falling edges (the design's registers change at
 rising edges). Reset for two cycles, then per image ``n``: ``image = first_image + n``, the
-pixels one per ``pixels`` transfer in C order, ``start`` with ``samples``, wait for ``done``
-(one trigger), one more cycle (the last ``counts`` transfer). Image ``n`` owns the cycles from
+pixels in C order, the manifest's ``pixels_per_transfer`` per ``pixels`` transfer
+(:func:`sim.amaranth_accel.pack_pixels`; with the manifest's ``stream_while_busy`` image
+``n + 1``'s right after image ``n``'s ``start``, while it computes), ``start`` with
+``samples``, wait for ``done`` (one trigger, unless it came while streaming), one more cycle
+(the last ``counts`` transfer). Image ``n`` owns the cycles from
 the one after the previous image's last cycle to its own last; its busy cycles are those from
 ``start`` on (``busy_seen`` read before ``start`` and at the end). At the end it raises
 ``flush`` for one cycle and reads the trace (:data:`sim.sim_top.TRACE_FILE`):
@@ -48,7 +51,7 @@ import numpy as np
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, First, RisingEdge, Timer
 
-from sim.amaranth_accel import unpack_outputs
+from sim.amaranth_accel import pack_pixels, unpack_outputs
 from sim.runner import tb_params
 from sim.shards import PROGRESS_FILE, SHARD_FORMAT
 from sim.sim_top import TRACE_FILE
@@ -177,34 +180,49 @@ async def accelerator_run(dut: Any) -> None:
     dut.rst.value = 0
     await tick()
 
+    man = cfg["manifest"]
+    per_transfer, in_bits = int(man["pixels_per_transfer"]), int(man["input_bits"])
     limit = int(cfg["timeout_cycles"])
     pixel_limit = int(cfg["pixel_timeout_cycles"])
     cycles: list[int] = []
     starts: list[int] = []
-    for n in range(images.shape[0]):
-        starts.append(_int(dut.cycle, "cycle") + 1)  # the next cycle is image n's first
-        dut.image.value = first + n
-        for i, value in enumerate(images[n].reshape(-1)):
-            dut.pixels__payload.value = int(value)
+    stream = bool(man["stream_while_busy"])
+
+    async def send(n: int) -> bool:
+        """Stream image ``n``'s transfers; whether ``done`` was high in one of their cycles."""
+        seen = False
+        for i, value in enumerate(pack_pixels(images[n], per_transfer, in_bits)):
+            dut.pixels__payload.value = value
             dut.pixels__valid.value = 1
             waited = 0
             while not _int(dut.pixels__ready, "pixels.ready"):
                 waited += 1
                 if waited > pixel_limit:
                     raise BenchTimeout(
-                        f"image {first + n}: pixel {i} not accepted within {pixel_limit} "
-                        "cycles (pixels.ready stays low)"
+                        f"image {first + n}: pixel transfer {i} not accepted within "
+                        f"{pixel_limit} cycles (pixels.ready stays low)"
                     )
                 await tick()
+                seen = seen or bool(_int(dut.done, "done"))
             await tick()  # the transfer happens at this cycle's rising edge
+            seen = seen or bool(_int(dut.done, "done"))
         dut.pixels__valid.value = 0
+        return seen
+
+    for n in range(images.shape[0]):
+        starts.append(_int(dut.cycle, "cycle") + 1)  # the next cycle is image n's first
+        dut.image.value = first + n
+        if not (stream and n):  # else streamed while image n - 1 computed
+            await send(n)
         dut.samples.value = samples
         dut.start.value = 1
         busy_before = _int(dut.busy_seen, "busy_seen")
         await tick()
         dut.start.value = 0
         begun = _int(dut.cycle, "cycle")
-        while True:
+        # with stream_while_busy the next image's pixels go in while this one computes
+        done = await send(n + 1) if stream and n + 1 < images.shape[0] else False
+        while not done:
             await First(RisingEdge(dut.done), Timer((limit + 8) * period, unit="ps"))
             await tick()
             if _int(dut.done, "done"):

@@ -119,7 +119,7 @@ def test_rtl_writes_the_artifacts_byte_identically(net_dir, tmp_path, capsys):
     assert ports["pixels__payload"] == {
         "name": "pixels__payload",
         "direction": "input",
-        "width": 2,
+        "width": 2 * hw.pixels_per_transfer,  # 2-bit pixels, K lanes
         "signed": False,
     }
     assert ports["counts__valid"]["direction"] == "output" and "clk" in ports
@@ -203,6 +203,11 @@ def test_rtl_default_output_directories(tmp_path, monkeypatch):
         (["/nonexistent/network"], "no network at"),
         (["{net}", "--hw", "tile_rowz=64"], "unknown hardware key"),
         (["{net}", "--hw", "tile_rows=0"], "tile_rows must be"),
+        (
+            ["{net}", "--hw", "pixels_per_transfer=0"],
+            "pixels_per_transfer must be an integer in 1..4096",
+        ),
+        (["{net}", "--hw", "pixels_per_transfer=x"], "pixels_per_transfer must be an integer in"),
         (["{net}", "--name", "9lives"], "identifier"),
         (["{arch}"], "no weights"),
     ],

@@ -329,24 +329,33 @@ def test_spikesim_samples_scale_energy_and_latency() -> None:
 # --- default preset --------------------------------------------------------------------------
 
 
+def transfers(net: Network, hw: HardwareConfig) -> int:
+    """``pixels`` transfers of one image from the definition: ``ceil(C * H * W / K)``."""
+    return math.ceil(math.prod(net.input.shape) / hw.pixels_per_transfer)
+
+
 @pytest.mark.parametrize("make", [digits_mlp, rate_cnn, vgg9])
 @pytest.mark.parametrize("samples", [1, 4])
-def test_default_latency_is_the_schedule(make, samples: int) -> None:
+def test_default_latency_is_the_transfers_and_the_schedule(make, samples: int) -> None:
+    """An inference is its image's transfers (the stream runs only while idle) then the
+    schedule's busy cycles."""
     net = make()
     hw = HardwareConfig(tile_rows=64, tile_cols=64, clock_mhz=100.0)
     report = estimate(net, hw, samples=samples)
     sched = schedule(net, hw, samples=samples)
-    assert report.cycles == sched.cycles
-    assert report.seconds == pytest.approx(sched.cycles / 100e6)
+    j = transfers(net, hw)
+    assert j == sched.mapping.input_transfer_cycles == report.events["input_transfers"]
+    assert report.cycles == j + sched.cycles
+    assert report.seconds == pytest.approx((j + sched.cycles) / 100e6)
     for name, count in sched.events.items():
         assert report.events[name] == count
     parts = sum(r.cycles for r in report.layers) + sched.fill_cycles + sched.encode_cycles
-    assert report.cycles <= parts  # the layers pipelined across timesteps overlap
+    assert report.cycles - j <= parts  # the layers pipelined across timesteps overlap
     chained = replace(hw, pipeline_layers=False)
     chain = estimate(net, chained, samples=samples)
-    assert chain.cycles == schedule(net, chained, samples=samples).cycles
+    assert chain.cycles == j + schedule(net, chained, samples=samples).cycles
     assert sum(r.cycles for r in chain.layers) + sched.fill_cycles + sched.encode_cycles == (
-        chain.cycles
+        chain.cycles - j
     )
 
 
@@ -373,7 +382,11 @@ def test_default_energy_is_events_times_energies() -> None:
     assert e["static"] == pytest.approx(static)
     assert e["total"] == pytest.approx(sum(v for k, v in e.items() if k != "total"))
     assert report.energy_uj == pytest.approx(e["total"] * 1e-6)
-    assert sum(r.energy_pj for r in report.layers) == pytest.approx(e["total"] - e["static"])
+    # the image's 8 transfers of 8 lanes x 4 bits, a decode way of bit_length(8) = 4 gates,
+    # and (stream_while_busy) the 64 x 4 bits copied into the compute buffer once
+    assert e["input"] == pytest.approx(8 * (8 * 4 * 0.1 / 32 + 4 * 0.1 / 64) + 256 * 0.1 / 32)
+    rest = e["total"] - e["static"] - e["input"]
+    assert sum(r.energy_pj for r in report.layers) == pytest.approx(rest)
 
 
 def test_default_area_and_memory_by_hand() -> None:
@@ -410,7 +423,7 @@ def test_pipelined_adcs_are_priced_and_faster() -> None:
     adc = 693.633 * 2 ** (8 - 4) + 45.9 * 8 / 8 + 8 * 137 / 32
     assert report.area_um2["adc"] == pytest.approx(48 * adc)
     assert report.area_um2["adc"] - serial.area_um2["adc"] == pytest.approx(48 * 8 * 137 / 32)
-    assert report.cycles == schedule(net, hw, samples=m).cycles
+    assert report.cycles == transfers(net, hw) + schedule(net, hw, samples=m).cycles
     # fc1: 4 planes of 8 conversions, out: one read of 2, ADC latency 1, T = 4
     assert serial.cycles - report.cycles == m * 4 * (4 * (8 - 1) + (2 - 1))
     lib = ComponentLibrary()
@@ -428,10 +441,10 @@ def test_double_buffered_masks_are_priced_and_faster() -> None:
     single = estimate(net, serial_hw(), samples=m)
     hw = serial_hw(mask_double_buffer=True)
     report = estimate(net, hw, samples=m)
-    fill, compute = 8 * 4, 348
-    assert single.cycles == m * (fill + compute)
-    assert report.cycles == fill + (m - 1) * max(compute, fill) + compute
-    assert report.cycles == schedule(net, hw, samples=m).cycles
+    fill, compute, j = 8 * 4, 348, 64 // 8
+    assert single.cycles == j + m * (fill + compute)
+    assert report.cycles == j + fill + (m - 1) * max(compute, fill) + compute
+    assert report.cycles == j + schedule(net, hw, samples=m).cycles
     assert report.events == single.events
     assert report.area_um2["dropout"] - single.area_um2["dropout"] == pytest.approx(64 * 137 / 32)
     assert report.energy_pj["dropout"] - single.energy_pj["dropout"] == pytest.approx(
@@ -452,7 +465,7 @@ def test_overlapped_reads_are_priced_and_faster() -> None:
     off = estimate(net, serial_hw(), samples=m)
     hw = serial_hw(overlap_reads=True)
     report = estimate(net, hw, samples=m)
-    assert report.cycles == schedule(net, hw, samples=m).cycles
+    assert report.cycles == transfers(net, hw) + schedule(net, hw, samples=m).cycles
     assert off.cycles - report.cycles == m * 4 * 3 * 2
     assert report.events == off.events
     assert report.area_um2["shift_add"] - off.area_um2["shift_add"] == pytest.approx(2 * 137 / 32)
@@ -484,7 +497,7 @@ def test_overlapped_positions_price_the_latched_currents() -> None:
     hw = serial_hw(overlap_reads=True)
     report = estimate(net, hw, samples=m)
     sched = schedule(net, hw, samples=m)
-    assert report.cycles == sched.cycles < off.cycles
+    assert report.cycles == transfers(net, hw) + sched.cycles < off.cycles
     assert report.events == off.events
     mapping = sched.mapping
     bits = {
@@ -518,7 +531,7 @@ def test_pipelined_layers_are_priced_and_faster(net_name: str) -> None:
     on_hw = replace(off_hw, pipeline_layers=True)
     off, report = estimate(net, off_hw, samples=m), estimate(net, on_hw, samples=m)
     sched = schedule(net, on_hw, samples=m)
-    assert report.cycles == sched.cycles < off.cycles
+    assert report.cycles == transfers(net, on_hw) + sched.cycles < off.cycles
     assert report.events == off.events
     mapping = sched.mapping
     rate = mapping.encoding == "rate"
@@ -540,7 +553,8 @@ def test_pipelined_layers_are_priced_and_faster(net_name: str) -> None:
     assert extra == pytest.approx(latched * 137 / 32)
     runs = m * net.timesteps
     assert report.energy_pj["lif"] - off.energy_pj["lif"] == pytest.approx(runs * seq * 0.1 / 32)
-    assert report.seconds == pytest.approx(sched.cycles / (on_hw.clock_mhz * 1e6))
+    seconds = (transfers(net, on_hw) + sched.cycles) / (on_hw.clock_mhz * 1e6)
+    assert report.seconds == pytest.approx(seconds)
     if net_name == "digits":  # t (0..4: 3 bits), run, shown, state; fc1 8 update groups
         fc1 = mapping.layers[0]
         assert fc1.update_cycles == 8 and len(fc1.plane_cycles) == 4
@@ -843,3 +857,23 @@ def test_docs_example_runs() -> None:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
     assert blocks, "docs/cost-model.md needs a runnable example"
     exec(compile(blocks[0], str(DOC), "exec"), {})
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 64, 100])
+def test_the_pixel_port_is_priced_lanes_against_decode_and_cycles(k: int) -> None:
+    """pixels_per_transfer = K on the digits MLP (64 pixels of 4 bits): J = ceil(64 / K)
+    transfers of K * 4 lanes; area ``K * 4 * 137/32 + J * bit_length(J) * 137/64`` um^2,
+    energy ``J * (K * 4 * 0.1/32 + bit_length(J) * 0.1/64)`` pJ, J cycles of latency; the
+    second pixel buffer of stream_while_busy 64 * 4 flip-flops (137/32 um^2 each, 0.1/32 pJ
+    each per image), no cycle."""
+    net = digits_mlp()
+    off = estimate(net, HardwareConfig(pixels_per_transfer=k, stream_while_busy=False), samples=2)
+    on = estimate(net, HardwareConfig(pixels_per_transfer=k), samples=2)
+    j = math.ceil(64 / k)
+    gates = j.bit_length()
+    assert off.area_um2["input"] == pytest.approx(k * 4 * 137 / 32 + j * gates * 137 / 64)
+    assert off.energy_pj["input"] == pytest.approx(j * (k * 4 * 0.1 / 32 + gates * 0.1 / 64))
+    assert on.area_um2["input"] - off.area_um2["input"] == pytest.approx(256 * 137 / 32)
+    assert on.energy_pj["input"] - off.energy_pj["input"] == pytest.approx(256 * 0.1 / 32)
+    busy = schedule(net, HardwareConfig(), samples=2).cycles
+    assert off.cycles == on.cycles == j + busy and off.events["input_transfers"] == j

@@ -8,6 +8,7 @@ same weights), the Amaranth RTL (the exported network, bit for bit) and the IR's
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from dataclasses import replace
@@ -315,8 +316,11 @@ def test_the_rtl_runs_the_exported_cell_network_bit_exactly(trained_cell, digits
     verdict = compare_run(net, hw, x, 1, observed)
     assert verdict.ok, "\n".join(verdict.findings)
     assert verdict.checked["outputs"] == 2 * 10
-    # the cost model prices the same network: its latency is the measured cycle count
-    assert observed.cycles == [estimate(net, hw).cycles] * 2
+    # the cost model prices the same network: its latency is the measured transfers (64
+    # pixels, K per transfer) and busy cycles
+    assert observed.transfers == [math.ceil(64 / hw.pixels_per_transfer)] * 2
+    measured = [t + c for t, c in zip(observed.transfers, observed.cycles, strict=True)]
+    assert measured == [estimate(net, hw).cycles] * 2
 
 
 @pytest.mark.skipif(shutil.which("iverilog") is None, reason="needs Icarus Verilog")

@@ -10,6 +10,7 @@ import math
 from dataclasses import replace
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from serial_hw import serial_hw
 
@@ -19,8 +20,10 @@ from hdl.mapping import (
     MappingError,
     MTJDriver,
     adc_bound,
+    image_period_cycles,
     map_network,
     schedule,
+    schedule_mapping,
 )
 from hdl.mtj import MTJDevice
 
@@ -775,11 +778,49 @@ def test_as_dict_is_json_ready() -> None:
         ({"input_dac_bits": 0}, "input_dac_bits"),
         ({"input_dac_bits": 9}, "input_dac_bits"),
         ({"input_dac_bits": "2"}, "input_dac_bits"),
+        ({"stream_while_busy": 1}, "stream_while_busy"),
     ],
 )
 def test_bad_hardware_raises_naming_the_field(kwargs: dict, field: str) -> None:
     with pytest.raises(HardwareError, match=field):
         HardwareConfig(**kwargs)
+
+
+@pytest.mark.parametrize("value", [0, 4097, "8", 2.0, True])
+def test_bad_pixels_per_transfer_names_the_key_and_the_range(value: object) -> None:
+    with pytest.raises(HardwareError, match=r"hardware\.pixels_per_transfer .*1\.\.4096"):
+        HardwareConfig(pixels_per_transfer=value)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 64, 100, 4096])
+def test_input_transfer_cycles_are_the_pixels_over_the_lanes_rounded_up(k: int) -> None:
+    """64 pixels, ``k`` per transfer: ``ceil(64 / k)`` transfers; the busy cycles do not
+    depend on ``k``."""
+    hw = HardwareConfig(pixels_per_transfer=k)
+    m = map_network(digits_mlp(), hw)
+    assert m.input_transfer_cycles == -(-64 // k) == m.as_dict()["input_transfer_cycles"]
+    assert schedule(digits_mlp(), hw).cycles == schedule(digits_mlp(), HardwareConfig()).cycles
+
+
+@pytest.mark.parametrize("k", [1, 8])
+@pytest.mark.parametrize("stream", [False, True])
+def test_image_period_overlaps_the_next_transfers_with_the_busy_cycles(k: int, stream: bool):
+    """Back-to-back images: ``J + B`` cycles each with the stream only while idle, ``max(J,
+    B)`` with stream_while_busy (J = ceil(64 / k) transfers, B the busy cycles of 3 samples);
+    a one-pixel-wide stream on a 4096-pixel input is longer than the busy cycles."""
+    hw = HardwareConfig(pixels_per_transfer=k, stream_while_busy=stream)
+    m = map_network(digits_mlp(), hw)
+    j, b = -(-64 // k), schedule(digits_mlp(), hw, samples=3).cycles
+    assert image_period_cycles(m, 3) == (max(j, b) if stream else j + b)
+    big = Network(
+        "wide",
+        InputSpec((1, 64, 64), bits=1),
+        (Layer("out", (Edge("linear", "input", weight=np.ones((2, 4096), int)),), (2,)),),
+        timesteps=1,
+    ).validate()
+    wide = map_network(big, HardwareConfig(pixels_per_transfer=1))
+    busy = schedule_mapping(wide, 1).cycles
+    assert busy < 4096 == image_period_cycles(wide)
 
 
 def test_bad_arguments() -> None:

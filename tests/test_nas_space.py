@@ -290,3 +290,31 @@ def test_pipelined_adcs_are_a_hardware_choice() -> None:
         HardwareSpace(adc_pipelined=(1,))  # type: ignore[arg-type]
     with pytest.raises(NASError, match="adc_pipelined"):
         search_config({}, ["search.space.hardware.adc_pipelined=1"])
+
+
+def test_pixels_per_transfer_is_a_hardware_choice() -> None:
+    """pixels_per_transfer is searchable: [1, 8, 64] reaches every port width, each priced both
+    ways (an 8x8 input: 64, 8 and 1 transfer cycles; 8, 64 and 512 port lanes of 8-bit pixels);
+    by default the chip takes 8 pixels per transfer."""
+    from nas.config import search_config
+
+    space = SearchSpace(SpaceConfig(hardware=HardwareSpace(pixels_per_transfer=(1, 8, 64))))
+    assert space.distributions()["hw.pixels_per_transfer"] == (1, 8, 64)
+    rng = np.random.default_rng(3)
+    chips = {}
+    for _ in range(60):
+        cand = space.draw(rng)
+        chips.setdefault(cand.hardware().pixels_per_transfer, cand)
+    assert set(chips) == {1, 8, 64}
+    net = chips[8].network((1, 8, 8), 10, 8)
+    reports = {k: estimate(net, replace(chips[8].hardware(), pixels_per_transfer=k)) for k in chips}
+    assert reports[1].cycles - reports[8].cycles == 64 - 8
+    assert reports[8].cycles - reports[64].cycles == 8 - 1
+    assert reports[64].area_um2["input"] > reports[8].area_um2["input"]  # the lanes
+    assert Candidate.from_dict(chips[1].to_dict()) == chips[1]
+    assert "hw.pixels_per_transfer" not in SearchSpace().distributions()
+    assert SearchSpace().stream(3, 1).hardware().pixels_per_transfer == 8  # the default
+    cfg = search_config({}, ["search.space.hardware.pixels_per_transfer=[1, 3, 8]"])
+    assert cfg.space.hardware.pixels_per_transfer == (1, 3, 8)
+    with pytest.raises(NASError, match=r"hardware\.pixels_per_transfer"):
+        HardwareSpace(pixels_per_transfer=(0, 8))

@@ -598,7 +598,7 @@ def test_counts_stream_backpressure_stalls_but_keeps_results(name: str) -> None:
     double-buffered masks, whose background fill runs on during the stall)."""
     from amaranth.sim import Simulator
 
-    from sim.amaranth_accel import unpack_outputs
+    from sim.amaranth_accel import pack_pixels, unpack_outputs
     from sim.models.crossbar import CrossbarTileModel, amaranth_macro
 
     net, hw = (DOUBLE if name.endswith("-long") else EXAMPLES)[name]  # LFSR dropout only
@@ -618,8 +618,8 @@ def test_counts_stream_backpressure_stalls_but_keeps_results(name: str) -> None:
     busy_cycles = [0]
 
     async def bench(ctx) -> None:
-        for v in x[0].reshape(-1):
-            ctx.set(acc.pixels.payload, int(v))
+        for v in pack_pixels(x[0], hw.pixels_per_transfer, acc.in_bits):
+            ctx.set(acc.pixels.payload, v)
             ctx.set(acc.pixels.valid, 1)
             await ctx.tick().until(acc.pixels.ready)
         ctx.set(acc.pixels.valid, 0)
@@ -669,3 +669,149 @@ def test_bad_networks_are_refused_with_a_reason() -> None:
     ).validate()
     with pytest.raises(RTLError, match="flat layer"):
         Accelerator(conv_out, hw)
+
+
+# --- the pixel stream ---------------------------------------------------------------------------
+
+
+def test_pack_pixels_puts_pixel_j_k_plus_i_in_lane_i_of_transfer_j() -> None:
+    """Five 4-bit pixels 1..5, two per transfer: lanes ``(1, 2), (3, 4), (5, 0)``, lane ``i``
+    at bits ``4 i ..``; the unused lane of the last transfer is zero."""
+    from sim.amaranth_accel import pack_pixels
+
+    image = np.arange(1, 6).reshape(1, 1, 5)
+    assert pack_pixels(image, 2, 4) == [0x21, 0x43, 0x05]
+    assert pack_pixels(image, 1, 4) == [1, 2, 3, 4, 5]
+    assert pack_pixels(image, 9, 4) == [0x54321]
+
+
+@pytest.mark.parametrize("name", ["mlp", "cell"])
+@pytest.mark.parametrize("k", [1, 3, 8, 20, 33])
+def test_pixels_per_transfer_is_golden_exact_in_ceil_n_over_k_transfers(name: str, k: int) -> None:
+    """K pixels per transfer (direct 4-bit input of 20 pixels, and the rate-coded cell): the
+    payload is ``K * bits`` wide, an image is accepted in ``ceil(n_in / K)`` transfers (counted
+    by the simulation's monitor: ``valid`` and ``ready`` in a cycle), the results are the golden
+    model's, the busy cycles the schedule's."""
+    net, base = EXAMPLES[name]
+    hw = replace(base, pixels_per_transfer=k)
+    acc, observed, _ = check(net, hw)
+    n_in = int(np.prod(net.input.shape))
+    assert len(acc.pixels.payload) == k * net.input.bits
+    assert observed.transfers == [-(-n_in // k)] * 3
+    assert observed.cycles == [schedule(net, hw, 2).cycles] * 3
+    assert acc.manifest()["pixels_per_transfer"] == k
+    assert acc.manifest()["input_transfers"] == -(-n_in // k)
+
+
+def test_reversed_lanes_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bench that puts the pixels of a transfer in the lanes the other way round feeds the
+    chip a permuted image: the results differ from the golden model's."""
+    import sim.amaranth_accel as amaranth_accel
+
+    real = amaranth_accel.pack_pixels
+
+    def reversed_lanes(image: np.ndarray, per_transfer: int, bits: int) -> list[int]:
+        mask = (1 << bits) - 1
+        words = real(image, per_transfer, bits)
+        lanes = [[(w >> (i * bits)) & mask for i in range(per_transfer)] for w in words]
+        return [sum(v << (i * bits) for i, v in enumerate(reversed(ln))) for ln in lanes]
+
+    net, base = EXAMPLES["mlp"]
+    hw = replace(base, pixels_per_transfer=4)
+    x = random_images(net, 2, 3)
+    monkeypatch.setattr(amaranth_accel, "pack_pixels", reversed_lanes)
+    observed = simulate_amaranth(Accelerator(net, hw), x, samples=1, mtj_seed=3)
+    verdict = compare_run(net, hw, x, 1, observed)
+    assert not verdict.ok
+    assert observed.transfers == [5, 5]
+
+
+def _two_images(net: Network, hw: HardwareConfig, x: np.ndarray) -> dict:
+    """Image 0 streamed and started; image 1 offered right after ``start`` and ``start`` held
+    high for it. Returns per image the outputs, and for image 1 whether each of its transfers
+    was accepted while ``busy``, the cycle of its last transfer and of its ``start`` being
+    taken, counted from image 0's ``start``, and image 0's ``done`` cycle."""
+    from amaranth.sim import Simulator
+
+    from sim.amaranth_accel import pack_pixels, unpack_outputs
+    from sim.models.crossbar import CrossbarTileModel, amaranth_macro
+
+    acc = Accelerator(net, hw)
+    sim = Simulator(acc)
+    sim.add_clock(1e-6)
+    for tile in acc.tiles:
+        model = CrossbarTileModel(tile_cells(net, tile, hw), hw.adc_bits)
+        port = getattr(acc, tile.name)
+        sim.add_process(
+            amaranth_macro(
+                model, port, tile.first_cycles, adcs=tile.lanes, interval=tile.conversion_cycles
+            )
+        )
+    got: dict = {"outputs": [], "busy": [], "done": None, "taken": None, "loaded": None}
+    words = [pack_pixels(x[n], hw.pixels_per_transfer, acc.in_bits) for n in range(2)]
+
+    async def bench(ctx) -> None:
+        ctx.set(acc.counts.ready, 1)
+        for v in words[0]:
+            ctx.set(acc.pixels.payload, v)
+            ctx.set(acc.pixels.valid, 1)
+            await ctx.tick().until(acc.pixels.ready)
+        ctx.set(acc.samples, 1)
+        ctx.set(acc.start, 1)
+        await ctx.tick()
+        cycle, pending = 0, list(words[1])
+        ctx.set(acc.pixels.valid, 0)
+        while len(got["outputs"]) < 2:
+            if pending:
+                ctx.set(acc.pixels.payload, pending[0])
+                ctx.set(acc.pixels.valid, 1)
+            _clk, _rst, ready, busy, done, valid, payload, start = await ctx.tick().sample(
+                acc.pixels.ready,
+                acc.busy,
+                acc.done,
+                acc.counts.valid,
+                acc.counts.payload,
+                acc.start,
+            )
+            cycle += 1
+            loaded = got["loaded"] is not None  # before this cycle's transfer
+            if pending and ready:
+                pending.pop(0)
+                got["busy"].append(bool(busy))
+                if not pending:
+                    got["loaded"] = cycle
+                    ctx.set(acc.pixels.valid, 0)
+            if done and got["done"] is None:
+                got["done"] = cycle
+            if valid:
+                got["outputs"].append(
+                    unpack_outputs(payload, acc.out_neurons, acc.out_bits, acc.out_signed)
+                )
+            if start and not busy and loaded and got["done"] is not None and got["taken"] is None:
+                got["taken"] = cycle  # idle with start high and the image loaded: taken
+                ctx.set(acc.start, 0)
+
+    sim.add_testbench(bench)
+    sim.run()
+    return got
+
+
+@pytest.mark.parametrize("name", ["conv", "slow-rate"])
+def test_next_image_streams_while_busy_and_each_computes_its_own(name: str) -> None:
+    """stream_while_busy: image 1's ceil(n_in / K) transfers are all accepted while image 0
+    computes (one per cycle), its ``start``, held high, is taken only once image 0 is done,
+    and both images' outputs are the golden model's (image 0 computed from its own pixels,
+    though image 1's were loaded meanwhile). Without the option image 1's transfers wait
+    until image 0 is done."""
+    net, base = {**EXAMPLES, **PIPELINE}[name]  # LFSR dropout or none: no MTJ models needed
+    x = random_images(net, 2, 11)
+    golden = run(net, x, replace(base, pixels_per_transfer=3), samples=1)
+    n_in = int(np.prod(net.input.shape))
+    on = _two_images(net, replace(base, pixels_per_transfer=3, stream_while_busy=True), x)
+    assert np.array_equal(np.array(on["outputs"]), golden.outputs[0])
+    assert on["busy"] == [True] * -(-n_in // 3)
+    assert on["loaded"] == -(-n_in // 3) < on["done"] <= on["taken"]
+    off = _two_images(net, replace(base, pixels_per_transfer=3, stream_while_busy=False), x)
+    assert np.array_equal(np.array(off["outputs"]), golden.outputs[0])
+    assert off["busy"] == [False] * -(-n_in // 3)
+    assert off["loaded"] > off["done"]

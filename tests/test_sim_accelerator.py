@@ -18,7 +18,7 @@ from hdl.golden import run as golden_run
 from hdl.hwconfig import HardwareConfig
 from hdl.ir import DropoutSpec, Edge, InputSpec, Layer, LFSRSpec, Network, Neuron
 from hdl.mapping import map_network, schedule
-from hdl.rtl.accelerator import Accelerator
+from hdl.rtl.accelerator import Accelerator, plan_accelerator
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import Verdict, compare_run
 from sim.cosim import CosimError, CosimRun, diff_runs, run_cosim
@@ -131,6 +131,46 @@ def test_mlp_with_direct_multibit_input(tmp_path: Path) -> None:
     assert run.macro_reads == run.events["crossbar_reads"] > 0
     assert any(s.any() for s in run.spikes.values())  # the trace is not trivially empty
     assert run.build_dir is not None and (run.build_dir / "result.json").is_file()
+
+
+@pytest.mark.parametrize("k", [1, 3, 8, 12, 13])
+def test_pixels_per_transfer_on_the_verilog(k: int, tmp_path: Path) -> None:
+    """K pixels per ``pixels`` transfer (12 pixels of 4 bits: 12, 4, 2, 1, 1 transfers, the last
+    partial for K = 8): the cocotb bench packs from the manifest, the Verilog matches the golden
+    model and Amaranth's simulator; the payload is ``K * 4`` bits wide."""
+    net, base = mlp_direct()
+    hw = replace(base, pixels_per_transfer=k)
+    x = images(np.random.default_rng(4), net, 2)
+    run, _ = check(net, hw, x, 2, tmp_path)
+    assert run.cycles == [schedule(net, hw, 2).cycles] * 2
+    manifest = plan_accelerator(net, hw).manifest()
+    assert manifest["pixels_per_transfer"] == k and manifest["input_transfers"] == -(-12 // k)
+    verilog = (run.build_dir / "accelerator.v").read_text()
+    assert re.search(rf"input \[{k * 4 - 1}:0\] pixels__payload", verilog), k
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_next_image_streamed_while_busy_on_the_verilog(stream: bool, tmp_path: Path) -> None:
+    """stream_while_busy: the bench streams image n + 1 right after image n's start (the
+    manifest says so), three images x 2 samples match the golden model and Amaranth's
+    simulator with the schedule's busy cycles; the images take fewer simulated cycles than
+    with the stream only while idle."""
+    net, base = mlp_direct()
+    hw = replace(base, pixels_per_transfer=1, stream_while_busy=stream)
+    x = images(np.random.default_rng(6), net, 3)
+    run, _ = check(net, hw, x, 2, tmp_path)
+    assert run.cycles == [schedule(net, hw, 2).cycles] * 3
+    assert plan_accelerator(net, hw).manifest()["stream_while_busy"] is stream
+    other = run_cosim(
+        net,
+        replace(hw, stream_while_busy=not stream),
+        x,
+        samples=2,
+        simulator="icarus",
+        build_root=tmp_path / "other",
+    )
+    faster, slower = (run, other) if stream else (other, run)
+    assert faster.sim_cycles < slower.sim_cycles
 
 
 def test_conv_net_with_padding_stride_and_tiling(tmp_path: Path) -> None:

@@ -4,10 +4,11 @@
 fast enough to run inside an architecture search (tens of microseconds). Two presets:
 
 * ``default`` (:mod:`hdl.cost.default`): the architecture neurocim generates. Latency is the
-  schedule of :mod:`hdl.mapping` to the cycle (the RTL takes exactly that many cycles); energy is
-  the schedule's event counts times energies per event from :class:`ComponentLibrary`, plus the
-  MTJ dropout cycles priced by :func:`hdl.mtj.dropout_cycle_energy`, plus static (leakage)
-  energy over the latency.
+  image's ``pixels`` transfers plus the schedule of :mod:`hdl.mapping` to the cycle (the RTL
+  accepts the image while idle, then is busy for exactly the schedule's cycles); energy is the
+  schedule's event counts times energies per event from :class:`ComponentLibrary`, plus the
+  input transfers, plus the MTJ dropout cycles priced by :func:`hdl.mtj.dropout_cycle_energy`,
+  plus static (leakage) energy over the latency.
 * ``spikesim`` (:mod:`hdl.cost.spikesim`): SpikeSim's published energy / latency / area model
   (Moitra et al., TCAD 2023), with its known defects fixed; ``reproduce_defects=True`` follows
   the released script line by line.
@@ -81,7 +82,8 @@ def estimate(
     Args:
         net: a validated network; an architecture without weights is enough.
         hw: the hardware configuration (default ``HardwareConfig()``).
-        preset: ``default`` (neurocim's architecture, latency = the schedule) or ``spikesim``
+        preset: ``default`` (neurocim's architecture, latency = input transfers + the
+            schedule) or ``spikesim``
             (SpikeSim's published model with its defects fixed; it uses its own constants in
             :class:`SpikeSimLibrary` and not ``hw``'s tiles or clock).
         samples: Monte-Carlo samples per inference, >= 1.

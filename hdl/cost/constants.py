@@ -224,6 +224,21 @@ class DigitalTech:
     not subtracted: an upper estimate). With overlapped reads too, a layer whose timesteps
     stream (:meth:`hdl.mapping.Mapping.streams`) latches its currents even with one position
     (``A_latch``, ``E_latch`` as above): its next timestep's reads restart its accumulators.
+
+    The ``pixels`` input port (``HardwareConfig.pixels_per_transfer = K`` pixels of ``b =
+    input.bits`` bits per transfer, ``J = ceil(n_in / K)`` transfers per image) is ``K * b``
+    lanes, each driving the pixel-buffer bits it writes, and the buffer's write decode, a
+    comparator ``loaded == j`` of ``g = bit_length(J)`` gates for each transfer ``j`` (the
+    ``K * b`` buffer bits of a transfer share one)::
+
+        A_port = K * b * input_lane_area + J * g * input_decode_area            [um^2]
+        E_port = J * (K * b * input_lane_energy + g * input_decode_energy)      [pJ / image]
+
+    a wider port is more lanes and fewer decode ways (the buffer's ``n_in * b`` bits are
+    priced with the SRAM either way), and ``J`` cycles fewer per image. With
+    ``HardwareConfig.stream_while_busy`` a second pixel buffer (the load buffer, copied into
+    the compute buffer at every ``start``) adds ``A_load = n_in * b * pixel_bank_ff_area`` and
+    ``E_load = n_in * b * pixel_bank_ff_energy`` per image (the copy).
     """
 
     add_energy: Constant = Constant(
@@ -319,6 +334,66 @@ class DigitalTech:
         f"{ASSUMED}: one flip-flop of a layer's own sequencer (pipelined layers), priced as one "
         f"adder bit ({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
     )
+
+    input_lane_energy: Constant = Constant(
+        0.1 / 32,
+        "pJ/bit/transfer",
+        f"{ASSUMED}: one payload bit of the pixels port driven into the pixel buffer per "
+        f"transfer (unused lanes of the last one included), priced as one adder bit "
+        f"({HOROWITZ}: 32-bit integer add 0.1 pJ, per bit)",
+    )
+    input_lane_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one payload bit of the pixels port (its input buffer and the wire fanning "
+        f"out to the pixel-buffer bits it writes), priced as one adder bit ({HOROWITZ}: "
+        "32-bit adder 137 um^2, per bit)",
+    )
+    input_decode_energy: Constant = Constant(
+        0.1 / 64,
+        "pJ/gate/transfer",
+        f"{ASSUMED}: one gate of the pixel buffer's write decode evaluated per transfer, priced "
+        f"as half an adder bit ({HOROWITZ}: 32-bit integer add 0.1 pJ)",
+    )
+    input_decode_area: Constant = Constant(
+        137 / 64,
+        "um^2/gate",
+        f"{ASSUMED}: one gate of the pixel buffer's write decode (bit_length(J) per transfer "
+        f"way), priced as half an adder bit ({HOROWITZ}: 32-bit adder 137 um^2)",
+    )
+
+    pixel_bank_ff_energy: Constant = Constant(
+        0.1 / 32,
+        "pJ/bit/image",
+        f"{ASSUMED}: one flip-flop of the compute pixel buffer written from the load buffer "
+        f"once per image (stream_while_busy), priced as one adder bit ({HOROWITZ}: 32-bit "
+        "integer add 0.1 pJ, per bit)",
+    )
+    pixel_bank_ff_area: Constant = Constant(
+        137 / 32,
+        "um^2/bit",
+        f"{ASSUMED}: one flip-flop of the second pixel buffer (stream_while_busy), priced as "
+        f"one adder bit ({HOROWITZ}: 32-bit adder 137 um^2, per bit)",
+    )
+
+    @staticmethod
+    def input_decode_gates(transfers: int) -> int:
+        """Gates of one way of the pixel buffer's write decode, ``g = bit_length(J)`` for
+        ``J = transfers`` (the transfer counter over ``0 .. J``), at least 1."""
+        return max(1, int(transfers).bit_length())
+
+    def input_port_area_um2(self, lane_bits: int, transfers: int) -> float:
+        """Area of the ``pixels`` port [um^2]: ``K * b * input_lane_area + J * g *
+        input_decode_area`` (``lane_bits = K * b``, ``transfers = J``; class doc)."""
+        gates = transfers * self.input_decode_gates(transfers)
+        return lane_bits * self.input_lane_area.value + gates * self.input_decode_area.value
+
+    def input_port_energy_pj(self, lane_bits: int, transfers: int) -> float:
+        """Energy of streaming one image in [pJ]: ``J * (K * b * input_lane_energy + g *
+        input_decode_energy)`` (``lane_bits = K * b``, ``transfers = J``; class doc)."""
+        gates = self.input_decode_gates(transfers)
+        per = lane_bits * self.input_lane_energy.value + gates * self.input_decode_energy.value
+        return transfers * per
 
     def plane_counter_bits(self, planes: int) -> int:
         """Flip-flops of the plane counter of an edge read in ``planes`` bit-planes:

@@ -1,16 +1,19 @@
 """The ``default`` preset: the architecture neurocim generates (docs/cost-model.md section 4).
 
-Latency is the schedule of :mod:`hdl.mapping` to the cycle (the RTL takes exactly that many
-cycles). Energy [pJ] is the schedule's event counts times energies per event from
-:class:`~hdl.cost.constants.ComponentLibrary`, plus the MTJ dropout cycles priced by
-:func:`hdl.mtj.dropout_cycle_energy`, plus static energy
+Latency is the image's ``pixels`` transfers plus the schedule of :mod:`hdl.mapping` to the
+cycle (``Mapping.input_transfer_cycles + Schedule.cycles``: the RTL accepts the image while
+idle, then is busy for exactly the schedule's cycles). Energy [pJ] is the schedule's event
+counts times energies per event from :class:`~hdl.cost.constants.ComponentLibrary`, plus the
+image's transfers, plus the MTJ dropout cycles priced by :func:`hdl.mtj.dropout_cycle_energy`,
+plus static energy
 ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9``. Area [um^2] is the
 crossbar cells (and, with ``input_dac_bits > 1``, the word-line DACs of the edges reading the
 direct input), ADCs with their muxes (and, for pipelined ADCs, their code registers), shift-add
 adders, LIF units, SRAM and dropout modules (and, for double-buffered masks, the second mask
 bank's flip-flops; for overlapped reads, the plane counters of the multi-plane accumulators and
 the latched current registers of the layers of several output positions; for pipelined
-layers, the second spike banks and every layer's own sequencer registers).
+layers, the second spike banks and every layer's own sequencer registers), and the ``pixels``
+input port (its lanes and the pixel buffer's write decode).
 """
 
 from __future__ import annotations
@@ -74,10 +77,13 @@ def price_default(
 ) -> PresetCost:
     """Latency, energy [pJ], area [um^2], rows and events of the ``default`` preset.
 
-    Latency is the schedule (``sched.cycles`` at ``hw.clock_mhz``).
+    Latency is the image's transfers and the schedule, ``J + sched.cycles`` cycles at
+    ``hw.clock_mhz`` (``J = mapping.input_transfer_cycles``: the ``pixels`` stream runs only
+    while idle, so an inference is its transfers then its busy cycles).
 
-    Energy = schedule events x energies per event (docs/cost-model.md section 4), plus
-    ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9`` [pJ].
+    Energy = schedule events x energies per event (docs/cost-model.md section 4), plus the
+    image's transfers (``input``: :meth:`~hdl.cost.constants.DigitalTech.input_port_energy_pj`),
+    plus ``E_static = leakage_density [mW/mm^2] * area [mm^2] * latency [s] * 1e9`` [pJ].
     """
     hw = mapping.hw
     xb, adc, dig = lib.crossbar, lib.adc, lib.digital
@@ -95,10 +101,20 @@ def price_default(
     driver = mapping.driver
 
     energy = dict.fromkeys(
-        ("crossbar", "adc", "shift_add", "buffers", "lif", "accumulator", "dropout", "encode"),
+        (
+            "crossbar",
+            "adc",
+            "shift_add",
+            "buffers",
+            "lif",
+            "accumulator",
+            "dropout",
+            "encode",
+            "input",
+        ),
         0.0,
     )
-    area = dict.fromkeys(("crossbar", "adc", "shift_add", "lif", "sram", "dropout"), 0.0)
+    area = dict.fromkeys(("crossbar", "adc", "shift_add", "lif", "sram", "dropout", "input"), 0.0)
     rows: list[LayerCost] = []
     mb_max = 0
     lfsrs = lfsr_draws = 0
@@ -210,8 +226,17 @@ def price_default(
         energy["lif"] += runs * seq * dig.sequencer_ff_energy.value
         if mapping.encoding == "rate":
             area["sram"] += mapping.input_neurons * dig.spike_bank_ff_area.value
+    transfers = mapping.input_transfer_cycles
+    lane_bits = hw.pixels_per_transfer * mapping.input_bits
+    energy["input"] += dig.input_port_energy_pj(lane_bits, transfers)
+    area["input"] += dig.input_port_area_um2(lane_bits, transfers)
+    if hw.stream_while_busy:  # the second pixel buffer, copied once per image
+        buffer_bits = mapping.input_neurons * mapping.input_bits
+        energy["input"] += buffer_bits * dig.pixel_bank_ff_energy.value
+        area["input"] += buffer_bits * dig.pixel_bank_ff_area.value
     area["total"] = sum(area.values())
-    seconds = sched.seconds
+    cycles = transfers + sched.cycles
+    seconds = cycles / (hw.clock_mhz * 1e6)
     energy["static"] = (
         lib.static.leakage_density.value * area["total"] * 1e-6 * seconds * PJ_PER_MW_S
     )
@@ -226,10 +251,11 @@ def price_default(
         "dropout_modules": mapping.dropout_modules,
         "lfsrs": lfsrs,
         "lfsr_draws": lfsr_draws,
+        "input_transfers": transfers,
     }
     return PresetCost(
         clock_mhz=float(hw.clock_mhz),
-        cycles=sched.cycles,
+        cycles=cycles,
         seconds=seconds,
         energy_pj=energy,
         area_um2=area,

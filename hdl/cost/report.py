@@ -76,7 +76,8 @@ class CostReport:
     Attributes:
         network, preset, samples, timesteps: what was priced.
         clock_mhz: the clock of the latency figures.
-        cycles: latency in clock cycles (``default``: exactly the schedule's cycles).
+        cycles: latency in clock cycles (``default``: the image's ``pixels`` transfers and
+            the schedule, ``Mapping.input_transfer_cycles + Schedule.cycles``).
         seconds: latency [s].
         energy_pj: energy by component [pJ]; ``energy_pj["total"]`` is the sum.
         area_um2: area by component [um^2]; ``area_um2["total"]`` is the sum.

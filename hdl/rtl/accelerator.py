@@ -83,8 +83,15 @@ it holds the spikes of the timestep just finished, as with one bank.
 ==================== ============================== =============================================
 port                 direction                      meaning
 ==================== ============================== =============================================
-``pixels``           ``In(stream.Signature(bits))`` one pixel per transfer, C order; accepted while
-                                                    idle until the image is complete
+``pixels``           ``In(stream.Signature(K·bits))`` ``K = hw.pixels_per_transfer`` pixels per
+                                                    transfer, C order: pixel ``j·K + i`` in lane
+                                                    ``i`` (bits ``i·bits ..``) of transfer ``j``,
+                                                    unused lanes of the last one ignored;
+                                                    ``ceil(n_in / K)`` transfers, accepted until
+                                                    the image is complete: while idle, or with
+                                                    ``hw.stream_while_busy`` also while busy
+                                                    (into the load buffer, copied into the
+                                                    compute buffer when ``start`` is taken)
 ``start``            ``In(1)``                      run ``samples`` samples of the loaded image
                                                     (taken when idle and the image is complete)
 ``samples``          ``In(16)``                     Monte-Carlo samples, >= 1, sampled with start
@@ -283,20 +290,34 @@ class Accelerator(CheckedComponent):
         return m
 
     def _pixel_buffer(self, m: Module, ctrl: ScheduleController) -> Signal:
-        """The image, one ``pixels`` transfer per pixel while idle; ``start`` waits for all."""
-        n_in, bits = self.in_neurons, self.in_bits
+        """The image, ``K = hw.pixels_per_transfer`` pixels per ``pixels`` transfer: transfer
+        ``j`` (counted by ``loaded``) writes pixels ``j * K + i`` from its lanes ``i``, the
+        lanes past the last pixel ignored; ``start`` waits for all ``ceil(n_in / K)``
+        transfers. Without ``hw.stream_while_busy`` the transfers write the buffer the compute
+        reads and are accepted only while idle; with it they write a load buffer ``pix_load``
+        at any time, copied into the compute buffer ``pix`` when ``start`` is taken (the next
+        image streams in while this one computes)."""
+        n_in, bits, k = self.in_neurons, self.in_bits, self.plan.pixels_per_transfer
+        transfers = self.plan.input_transfers
+        stream = self.hw.stream_while_busy
         pix = Signal(n_in * bits)
-        loaded = Signal(range(n_in + 1))
-        m.d.comb += self.pixels.ready.eq(~self.busy & (loaded < n_in))
+        load = Signal(n_in * bits, name="pix_load") if stream else pix
+        loaded = Signal(range(transfers + 1))
+        accept = loaded < transfers
+        m.d.comb += self.pixels.ready.eq(accept if stream else ~self.busy & accept)
         with m.If(self.pixels.valid & self.pixels.ready):
             with m.Switch(loaded):
-                for i in range(n_in):
-                    with m.Case(i):
-                        m.d.sync += pix[i * bits : (i + 1) * bits].eq(self.pixels.payload)
+                for j in range(transfers):
+                    with m.Case(j):
+                        for i in range(j * k, min(n_in, (j + 1) * k)):
+                            lane = self.pixels.payload[(i - j * k) * bits : (i - j * k + 1) * bits]
+                            m.d.sync += load[i * bits : (i + 1) * bits].eq(lane)
             m.d.sync += loaded.eq(loaded + 1)
-        m.d.comb += ctrl.start.eq(self.start & (loaded == n_in))
-        with m.If(ctrl.taken):  # the next image is streamed in after this one
+        m.d.comb += ctrl.start.eq(self.start & (loaded == transfers))
+        with m.If(ctrl.taken):  # the next image is streamed in after (or while) this one runs
             m.d.sync += loaded.eq(0)
+            if stream:
+                m.d.sync += pix.eq(load)
         return pix
 
     def _reader(

@@ -241,10 +241,23 @@ class AcceleratorPlan:
         """``busy`` cycles of one ``start`` with ``samples`` samples: the schedule's cycles."""
         return schedule_mapping(self.mapping, samples).cycles
 
+    @property
+    def pixels_per_transfer(self) -> int:
+        """``K = hw.pixels_per_transfer``: pixels per ``pixels`` transfer, the payload
+        ``K * in_bits`` bits (pixel ``j * K + i`` of the image in lane ``i`` of transfer
+        ``j``)."""
+        return self.hw.pixels_per_transfer
+
+    @property
+    def input_transfers(self) -> int:
+        """``pixels`` transfers per image, ``ceil(in_neurons / K)``
+        (:attr:`hdl.mapping.Mapping.input_transfer_cycles`)."""
+        return self.mapping.input_transfer_cycles
+
     def members(self) -> dict[str, Any]:
         """The design's ports (an :class:`amaranth.lib.wiring.Signature`'s members)."""
         ports: dict[str, Any] = {
-            "pixels": In(stream.Signature(self.in_bits)),
+            "pixels": In(stream.Signature(self.pixels_per_transfer * self.in_bits)),
             "start": In(1),
             "samples": In(SAMPLES_BITS),
             "busy": Out(1),
@@ -267,6 +280,9 @@ class AcceleratorPlan:
             "timesteps": self.timesteps,
             "input_bits": self.in_bits,
             "input_neurons": self.in_neurons,
+            "pixels_per_transfer": self.pixels_per_transfer,
+            "input_transfers": self.input_transfers,
+            "stream_while_busy": self.hw.stream_while_busy,
             "output_neurons": self.out_neurons,
             "output_bits": self.out_bits,
             "output_signed": self.out_signed,
