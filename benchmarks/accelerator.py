@@ -46,7 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine
 from cost_model import vgg9
-from schedule_options import OPTIONS_HEADING, option_rows, options_section
+from schedule_options import (
+    OPTIONS_HEADING,
+    option_rows,
+    options_section,
+    sample_pipeline_section,
+)
 
 from hdl._io import atomic_write_text
 from hdl.cost.default import sequencer_bits
@@ -724,8 +729,9 @@ def write_doc(
 def _options(nets: tuple[Network, ...]) -> list[str]:
     """The closed-form section of :data:`OPTIONS_HEADING`: every option's cycles, area and
     energy on the benchmark networks and VGG-9 (``benchmarks/schedule_options.py``)."""
-    rows = [r for net in (*nets, vgg9()) for r in option_rows(net)]
-    return options_section(rows, machine())
+    every = [*nets, vgg9()]
+    rows = [r for net in every for r in option_rows(net)]
+    return options_section(rows, machine()) + sample_pipeline_section(every)
 
 
 def main() -> None:

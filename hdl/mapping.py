@@ -167,6 +167,7 @@ __all__ = [
     "image_period_cycles",
     "map_network",
     "output_bits",
+    "sample_pipeline_bound",
     "schedule",
     "signed_bits",
     "stage_links",
@@ -1233,6 +1234,30 @@ def image_period_cycles(mapping: Mapping, samples: int = 1) -> int:
     if mapping.hw.stream_while_busy:
         return max(transfers, busy)
     return transfers + busy
+
+
+def sample_pipeline_bound(mapping: Mapping, samples: int = 1) -> int:
+    """Cycles of one inference if the Monte-Carlo samples were pipelined like the timesteps
+    (not built: a sample starts when every stage has finished the previous one), at best: the
+    recurrence of pipelined layers (module doc) over ``samples * T`` items, the membranes
+    reset in place at each sample's first timestep, the masks' fill double-buffered and free
+    but for its ``F`` cycles per sample, the outputs' handshake free::
+
+        bound = max(F + max_k f(k, samples * T - 1), samples * F + C)
+
+    (``f`` the items' finish cycles, ``C = compute_cycles``: the last sample's fill ends no
+    earlier than ``samples * F`` and its compute takes ``C``). Needs ``hw.pipeline_layers``;
+    what sample pipelining could save is ``Schedule.cycles - bound``."""
+    samples = _check_samples(samples)
+    if not mapping.item_starts:
+        raise MappingError(
+            "sample_pipeline_bound needs pipelined layers: set hardware.pipeline_layers = true"
+        )
+    items = samples * mapping.timesteps
+    starts = _pipeline_starts(list(mapping.layers), items, mapping.encode_cycles)
+    last = max(s + c for s, c in zip(starts[-1], mapping.stage_cycles, strict=True))
+    fill = mapping.fill_cycles
+    return max(fill + last, samples * fill + mapping.compute_cycles)
 
 
 def adc_bound(mapping: Mapping, samples: int = 1) -> int:

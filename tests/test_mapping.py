@@ -22,6 +22,7 @@ from hdl.mapping import (
     adc_bound,
     image_period_cycles,
     map_network,
+    sample_pipeline_bound,
     schedule,
     schedule_mapping,
 )
@@ -926,3 +927,38 @@ def test_a_layer_nobody_reads_is_mapped_with_a_note() -> None:
         "or feed it into a later layer"
     ]
     assert not [n for n in map_network(_mlp(), hw).notes if "read by no edge" in n]
+
+
+# --- the sample-pipelining bound ----------------------------------------------------------------
+
+
+def test_sample_pipeline_bound_of_one_layer_in_turn_is_samples_times_its_item() -> None:
+    # one layer, T = 1, no dropout, reads in turn: every item waits for the previous one
+    net = Network(
+        "one", InputSpec((1, 4, 4), bits=2), (Layer("out", (Edge("linear", "input"),), (4,)),)
+    ).validate()
+    hw = HardwareConfig(tile_rows=16, tile_cols=16, overlap_reads=False)
+    m = map_network(net, hw)
+    (item,) = m.stage_cycles
+    for samples in (1, 2, 7):
+        assert sample_pipeline_bound(m, samples) == samples * item
+        assert schedule_mapping(m, samples).cycles == samples * item  # nothing to save here
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_sample_pipeline_bound_equals_one_sample_and_never_exceeds_the_schedule(seed) -> None:
+    from sim.netgen import random_network
+
+    net, hw = random_network(seed)
+    m = map_network(net, replace(hw, pipeline_layers=True))
+    assert sample_pipeline_bound(m, 1) == schedule_mapping(m, 1).cycles
+    for samples in (2, 5):
+        bound = sample_pipeline_bound(m, samples)
+        assert m.fill_cycles * samples + m.compute_cycles <= bound
+        assert bound <= schedule_mapping(m, samples).cycles
+
+
+def test_sample_pipeline_bound_needs_pipelined_layers() -> None:
+    m = map_network(digits_mlp(), serial_hw())
+    with pytest.raises(MappingError, match=r"hardware\.pipeline_layers = true"):
+        sample_pipeline_bound(m, 2)
