@@ -111,6 +111,23 @@ class HardwareConfig:
             accelerator to be idle), so back-to-back images take ``max(J, B)`` cycles each
             (:func:`hdl.mapping.image_period_cycles`); a single inference still takes ``J + B``.
             The cost model prices the second buffer (``n_in * input.bits`` flip-flops).
+        pipeline_samples: ``False`` (the default): with ``pipeline_layers`` a Monte-Carlo
+            sample starts when every stage has finished the previous one. ``True``: the samples
+            are pipelined like the timesteps; it applies only with ``pipeline_layers`` (else it
+            changes nothing) and, when the network has dropout, only with
+            ``mask_double_buffer`` (one mask bank cannot serve two samples at once: it then
+            changes nothing either; :attr:`hdl.mapping.Mapping.samples_pipelined`). The items of
+            a ``start`` are ``(k, u)``, ``u = m * T + t`` over the samples ``m`` and timesteps
+            ``t``, and the recurrence of ``pipeline_layers`` runs over ``u`` across the sample
+            boundary (membranes reset at each sample's ``t = 0``, spike banks ``u mod 2``);
+            with dropout a layer's first item of sample ``m >= 1`` waits for its masks of
+            ``m``, whose fill starts when the layer begins sample ``m - 1`` (its keep registers
+            loaded from the fill banks then) and takes ``F_l`` cycles; the output layer's
+            first item of a sample waits for its previous item to finish (the outputs are
+            copied out before they are overwritten) and, while the host holds the ``counts``,
+            for the previous sample's emit (nothing lost, the run longer):
+            ``cycles = F + max_k f(k, S * T - 1)`` (:mod:`hdl.mapping`). Events are unchanged.
+            The cost model prices the sample counters and the swap logic.
 
     The defaults are the fast schedule (all four options on, eight pixels per transfer, the
     next image streamed while busy);
@@ -134,6 +151,7 @@ class HardwareConfig:
     input_dac_bits: int = 1
     pixels_per_transfer: int = 8
     stream_while_busy: bool = True
+    pipeline_samples: bool = False
 
     def __post_init__(self) -> None:
         limits = {
@@ -173,6 +191,10 @@ class HardwareConfig:
         if not isinstance(self.stream_while_busy, bool):
             raise HardwareError(
                 f"hardware.stream_while_busy must be true or false, got {self.stream_while_busy!r}"
+            )
+        if not isinstance(self.pipeline_samples, bool):
+            raise HardwareError(
+                f"hardware.pipeline_samples must be true or false, got {self.pipeline_samples!r}"
             )
         if not isinstance(self.pipeline_layers, bool):
             raise HardwareError(

@@ -103,6 +103,30 @@ the previous one), so ``Schedule.cycles = samples * (fill + C)``, or with double
 the formula above with this ``C``. Events are unchanged; so is :func:`adc_bound`, which is then
 no lower bound (the ADCs of different layers convert at the same time).
 
+**Pipelined samples** (``hw.pipeline_samples``, with ``hw.pipeline_layers``; with dropout only
+with ``hw.mask_double_buffer``, else the option changes nothing: :attr:`Mapping.samples_pipelined`).
+The items of a ``start`` of ``S`` samples are ``(k, u)``, ``u = m * T + t`` over the samples ``m``
+and the timesteps ``t``, and the recurrence above runs over ``u`` across the sample boundary: the
+membranes reset at each sample's ``t = 0`` (the updates' ``first``), the spikes go into bank
+``u mod 2``, and every layer with weighted edges streams (also for ``T = 1``), with two more
+conditions::
+
+    start(k, u) = max(a(k, u), max_{p in src(k)} f(p, u), max_{j in dst(k)} f(j, u - 2), d(k, u))
+    a(K, u)     = f(K, u - 1)             (the output layer K, t = 0: its outputs of sample m - 1
+                                           are copied out before its updates of m overwrite them)
+    d(l, u)     = start(l, u - T) + F_l   (a layer with dropout, t = 0, m >= 1; F_l its edges'
+                                           largest fill, layer_fill_cycles; else d = 0)
+    Schedule.cycles = F + max_k f(k, S * T - 1)
+
+counted from the first compute cycle after the first fill (``F`` cycles, as before). ``d``: a
+layer with dropout loads its keep registers from its fill banks at the start of its first item
+of each sample (in that cycle it reads the fill banks themselves), and its edges' fill of the
+next sample starts then and takes ``F_l`` cycles; the other stages do not wait for masks. Every
+edge's dropout draws keep their order (sample by sample; each edge has its own sources), so the
+golden model is unchanged. No later fill is exposed: :attr:`Schedule.fill_cycles` is ``F``. The
+schedule is never shorter than :func:`sample_pipeline_bound` and equals it when neither ``d``
+nor the output layer's wait binds (no dropout, reads in turn).
+
 **Input.** The image reaches the chip before ``start`` through the ``pixels`` stream, ``K =
 hw.pixels_per_transfer`` pixels per transfer and one transfer per cycle at best, accepted only
 while the accelerator is idle::
@@ -165,8 +189,10 @@ __all__ = [
     "current_bits",
     "current_bound",
     "image_period_cycles",
+    "layer_fill_cycles",
     "map_network",
     "output_bits",
+    "sample_item_starts",
     "sample_pipeline_bound",
     "schedule",
     "signed_bits",
@@ -472,6 +498,15 @@ class Mapping:
         return ceil_div(self.input_neurons, self.hw.pixels_per_transfer)
 
     @property
+    def samples_pipelined(self) -> bool:
+        """Whether the Monte-Carlo samples are pipelined (module doc): ``hw.pipeline_samples``
+        with ``hw.pipeline_layers``, and with dropout only with ``hw.mask_double_buffer``."""
+        hw = self.hw
+        if not (hw.pipeline_samples and self.item_starts):
+            return False
+        return self.fill_cycles == 0 or hw.mask_double_buffer
+
+    @property
     def stage_cycles(self) -> tuple[int, ...]:
         """Cycles of one item of every stage: the encoder's ``encode_cycles`` (rate coding),
         then each layer's ``timestep_cycles``."""
@@ -480,10 +515,12 @@ class Mapping:
 
     def streams(self, layer: LayerMap) -> bool:
         """Whether ``layer``'s timesteps stream (``hw.pipeline_layers`` and
-        ``hw.overlap_reads``, a layer with weighted edges, more than one timestep): its next
-        item's reads begin ``positions * position_period`` cycles after its item's start
-        (module doc), its reads and updates on timesteps of their own in the RTL."""
-        if not (self.item_starts and self.hw.overlap_reads and self.timesteps > 1):
+        ``hw.overlap_reads``, a layer with weighted edges, more than one timestep or the
+        samples pipelined): its next item's reads begin ``positions * position_period`` cycles
+        after its item's start (module doc), its reads and updates on timesteps of their own in
+        the RTL."""
+        items = self.timesteps > 1 or self.samples_pipelined
+        if not (self.item_starts and self.hw.overlap_reads and items):
             return False
         return bool(layer.read_step_cycles)
 
@@ -842,6 +879,74 @@ def _pipeline_starts(
     return tuple(starts)
 
 
+def layer_fill_cycles(layer: LayerMap) -> int:
+    """``F_l``: the fill cycles of a layer's masks, the largest of its edges with dropout (0
+    without)."""
+    return max((e.dropout.fill_cycles for e in layer.edges if e.dropout is not None), default=0)
+
+
+def _last_finish(mapping: Mapping, starts: tuple[tuple[int, ...], ...]) -> int:
+    """The last finish ``max_k f(k, u)`` over the last item of ``starts``."""
+    return max(s + c for s, c in zip(starts[-1], mapping.stage_cycles, strict=True))
+
+
+@lru_cache(maxsize=256)
+def sample_item_starts(mapping: Mapping, samples: int) -> tuple[tuple[int, ...], ...]:
+    """Pipelined samples (module doc): per item ``u = m * T + t`` of a ``start`` of
+    ``samples`` samples the start cycle of every stage's item (the encoder first for rate
+    coding, then the layers), counted from the first compute cycle (after the first fill):
+    ``samples * T * stages`` integer steps, cached per ``(mapping, samples)``.
+
+    Raises:
+        MappingError: the samples are not pipelined (:attr:`Mapping.samples_pipelined`).
+    """
+    samples = _check_samples(samples)
+    if not mapping.samples_pipelined:
+        raise MappingError(
+            "sample_item_starts needs pipelined samples: hardware.pipeline_samples and "
+            "pipeline_layers (and mask_double_buffer when the network has dropout)"
+        )
+    layers = mapping.layers
+    T = mapping.timesteps
+    enc = mapping.encode_cycles
+    base = 1 if enc else 0
+    producers, consumers = stage_links(layers, enc > 0)
+    cycles = mapping.stage_cycles
+    n = len(cycles)
+    # condition (a): a streamed layer's next item this long after its item's start, every
+    # other stage (the encoder, a layer without reads) when its item has finished
+    strides = [
+        lm.positions * lm.position_period if mapping.streams(lm) else lm.timestep_cycles
+        for lm in layers
+    ]
+    strides = ([enc] if enc else []) + strides
+    out = n - 1  # the output layer
+    fills = [0] * base + [layer_fill_cycles(lm) for lm in layers]
+    finish: list[list[int]] = []
+    starts: list[tuple[int, ...]] = []
+    for u in range(samples * T):
+        t = u % T
+        row = [0] * n
+        begin = [0] * n
+        for k in range(n):
+            at = 0
+            if fills[k] and t == 0 and u:  # (d): this sample's masks, filled after the last's
+                at = starts[u - T][k] + fills[k]
+            if u:
+                own = finish[u - 1][k] if k == out and t == 0 else starts[u - 1][k] + strides[k]
+                at = max(at, own)
+            for p in producers[k]:
+                at = max(at, row[p])
+            if u >= 2:
+                for c in consumers[k]:
+                    at = max(at, finish[u - 2][c])
+            begin[k] = at
+            row[k] = at + cycles[k]
+        finish.append(row)
+        starts.append(tuple(begin))
+    return tuple(starts)
+
+
 def _check_lfsr_modules(where: str, spec: DropoutSpec, edge: int, edges: int) -> None:
     """Refuse an LFSR dropout source too narrow for its modules (:func:`hdl.lfsr.module_offsets`:
     the modules' starts would lie closer than one draw, so their draws would overlap)."""
@@ -1061,13 +1166,19 @@ class Schedule:
         layers those of all items of a sample, ties in timestep, stage and step order)."""
         m = self.mapping
         clock = 0
+        if m.samples_pipelined:  # one fill, then every item of every sample from its start
+            if m.fill_cycles:
+                yield Step("fill", 0, -1, "", -1, -1, m.fill_cycles, 0)
+            starts = sample_item_starts(m, self.samples)
+            yield from _pipelined_steps(m, starts, m.fill_cycles)
+            return
         for sample in range(self.samples):
             fill = m.next_fill_cycles if sample else m.fill_cycles
             if fill:
                 yield Step("fill", sample, -1, "", -1, -1, fill, clock)
                 clock += fill
             if m.item_starts:  # pipelined layers: every item from its start in the recurrence
-                yield from _pipelined_steps(m, sample, clock)
+                yield from _pipelined_steps(m, m.item_starts, clock, sample)
                 clock += m.compute_cycles
                 continue
             for t in range(m.timesteps):
@@ -1088,6 +1199,8 @@ class Schedule:
         per_t = sum(layer.positions * (len(layer.plane_cycles) + 1) for layer in m.layers)
         per_t += 1 if m.encode_cycles else 0
         fills = (1 if m.fill_cycles else 0) + (self.samples - 1) * (1 if m.next_fill_cycles else 0)
+        if m.samples_pipelined:
+            fills = 1 if m.fill_cycles else 0
         return fills + self.samples * m.timesteps * per_t
 
     def steps(self, limit: int = DEFAULT_STEP_LIMIT) -> list[Step]:
@@ -1132,12 +1245,17 @@ class Schedule:
         }
 
 
-def _pipelined_steps(m: Mapping, sample: int, clock: int) -> Iterator[Step]:
-    """The steps of one sample with pipelined layers, its compute starting at ``clock``: each
-    item's steps from ``clock + item_starts[t][k]``, merged by start."""
+def _pipelined_steps(
+    m: Mapping, starts: tuple[tuple[int, ...], ...], clock: int, first: int = 0
+) -> Iterator[Step]:
+    """The steps of the items ``starts`` (per item ``u`` the stages' starts: one sample's
+    :attr:`Mapping.item_starts`, or all samples' :func:`sample_item_starts`), sample ``first +
+    u // T`` and timestep ``u mod T``, counted from ``clock``, merged by start."""
     base = 1 if m.encode_cycles else 0
+    T = m.timesteps
     streams: list[Iterator[Step]] = []
-    for t, row in enumerate(m.item_starts):
+    for u, row in enumerate(starts):
+        sample, t = first + u // T, u % T
         if base:
             streams.append(
                 iter([Step("encode", sample, t, "", -1, -1, m.encode_cycles, clock + row[0])])
@@ -1198,6 +1316,10 @@ def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:
             )
         )
     fill = mapping.fill_cycles + (samples - 1) * mapping.next_fill_cycles
+    busy = fill + samples * mapping.compute_cycles
+    if mapping.samples_pipelined:  # one exposed fill, the samples' items overlapping
+        fill = mapping.fill_cycles
+        busy = fill + _last_finish(mapping, sample_item_starts(mapping, samples))
     encode = runs * mapping.encode_cycles
     return Schedule(
         mapping=mapping,
@@ -1205,7 +1327,7 @@ def schedule_mapping(mapping: Mapping, samples: int = 1) -> Schedule:
         layers=tuple(rows),
         fill_cycles=fill,
         encode_cycles=encode,
-        cycles=fill + samples * mapping.compute_cycles,
+        cycles=busy,
         lfsr_steps=runs * mapping.input_neurons if mapping.encoding == "rate" else 0,
     )
 
@@ -1237,17 +1359,20 @@ def image_period_cycles(mapping: Mapping, samples: int = 1) -> int:
 
 
 def sample_pipeline_bound(mapping: Mapping, samples: int = 1) -> int:
-    """Cycles of one inference if the Monte-Carlo samples were pipelined like the timesteps
-    (not built: a sample starts when every stage has finished the previous one), at best: the
+    """Cycles of one inference if the Monte-Carlo samples were pipelined like the timesteps,
+    at best (``hw.pipeline_samples`` schedules them so, with the masks' and the outputs'
+    conditions: never fewer cycles, :func:`sample_item_starts`): the
     recurrence of pipelined layers (module doc) over ``samples * T`` items, the membranes
     reset in place at each sample's first timestep, the masks' fill double-buffered and free
     but for its ``F`` cycles per sample, the outputs' handshake free::
 
-        bound = max(F + max_k f(k, samples * T - 1), samples * F + C)
+        bound = max(F + max_k f(k, samples * T - 1), max_l (F + (samples - 1) * F_l + c_l))
 
-    (``f`` the items' finish cycles, ``C = compute_cycles``: the last sample's fill ends no
-    earlier than ``samples * F`` and its compute takes ``C``). Needs ``hw.pipeline_layers``;
-    what sample pipelining could save is ``Schedule.cycles - bound``."""
+    (``f`` the items' finish cycles; ``F_l`` = :func:`layer_fill_cycles` and ``c_l`` the item
+    cycles of a layer with dropout: its masks of sample ``m`` cannot be filled before ``F + m *
+    F_l``, its sources filling one sample at a time, and its last item takes ``c_l``; the stages
+    without dropout need not wait for masks). Needs ``hw.pipeline_layers``; what sample
+    pipelining could save is ``Schedule.cycles - bound``."""
     samples = _check_samples(samples)
     if not mapping.item_starts:
         raise MappingError(
@@ -1257,7 +1382,12 @@ def sample_pipeline_bound(mapping: Mapping, samples: int = 1) -> int:
     starts = _pipeline_starts(list(mapping.layers), items, mapping.encode_cycles)
     last = max(s + c for s, c in zip(starts[-1], mapping.stage_cycles, strict=True))
     fill = mapping.fill_cycles
-    return max(fill + last, samples * fill + mapping.compute_cycles)
+    masks = [
+        fill + (samples - 1) * layer_fill_cycles(lm) + lm.timestep_cycles
+        for lm in mapping.layers
+        if layer_fill_cycles(lm)
+    ]
+    return max([fill + last, *masks])
 
 
 def adc_bound(mapping: Mapping, samples: int = 1) -> int:

@@ -66,11 +66,14 @@ HW_SEARCHABLE = (
     "pipeline_layers",
     "input_dac_bits",
     "pixels_per_transfer",
+    "pipeline_samples",
 )
 """The hardware fields a search may choose (co-search); the others stay fixed. New fields are
 appended: a walk picks them after the others, so earlier draws stay the same."""
 
-_HW_BOOL = frozenset({"adc_pipelined", "mask_double_buffer", "overlap_reads", "pipeline_layers"})
+_HW_BOOL = frozenset(
+    {"adc_pipelined", "mask_double_buffer", "overlap_reads", "pipeline_layers", "pipeline_samples"}
+)
 """The searchable hardware fields whose choices are booleans (the others are integers)."""
 
 _EDGE_NAMES = tuple(f"e{s}{t}" for s, t in EDGES)
@@ -108,7 +111,8 @@ class HardwareSpace:
     layers in turn and pipelined across timesteps), the other searchable fields integers
     (``input_dac_bits``, e.g. ``(1, 2, 4)``, searches the word-line DACs of the stem: fewer
     reads of the pixels against ADC saturation and DAC area; ``pixels_per_transfer``: pixels
-    per input transfer, fewer input cycles for more port lanes, both priced by the cost model);
+    per input transfer, fewer input cycles for more port lanes, both priced by the cost model;
+    ``pipeline_samples`` booleans: Monte-Carlo samples one after another or pipelined);
     ``clock_mhz`` [MHz] and ``adc_latency_cycles`` [cycles] are fixed. Every combination must
     be a valid chip (``columns_per_adc`` divides ``tile_cols``)."""
 
@@ -124,6 +128,7 @@ class HardwareSpace:
     pipeline_layers: tuple[bool, ...] = (HardwareConfig.pipeline_layers,)
     input_dac_bits: tuple[int, ...] = (HardwareConfig.input_dac_bits,)
     pixels_per_transfer: tuple[int, ...] = (HardwareConfig.pixels_per_transfer,)
+    pipeline_samples: tuple[bool, ...] = (HardwareConfig.pipeline_samples,)
     clock_mhz: float = HardwareConfig.clock_mhz
     adc_latency_cycles: int = HardwareConfig.adc_latency_cycles
 

@@ -16,7 +16,7 @@ busy cycles, the event counters and the masks the MTJ models drew. The cocotb te
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -100,11 +100,14 @@ def simulate_amaranth(
     samples: int = 1,
     mtj_seed: int = 0,
     cells: Mapping[str, np.ndarray] | None = None,
+    counts_ready: Callable[[int], bool] | None = None,
 ) -> AcceleratorRun:
     """Run the images ``x`` ``(N, C, H, W)`` (unsigned ``input.bits`` integers) back to back.
 
     ``cells`` (tile name -> ``(rows, cols)`` integers) programs the macros; default
-    :func:`~hdl.rtl.accelerator.tile_cells` of the network."""
+    :func:`~hdl.rtl.accelerator.tile_cells` of the network. ``counts_ready``: ``counts.ready``
+    in cycle ``k`` of the run (the host taking the outputs or not; default always), the bench
+    then waiting for every sample's transfer after ``done``."""
     net, hw = acc.net, acc.hw
     x = np.asarray(x, dtype=np.int64)
     n_img = x.shape[0]
@@ -141,6 +144,7 @@ def simulate_amaranth(
     transfers = [0] * n_img
     events: dict[str, int] = {}
     state = {"image": 0, "sample": 0, "busy": 0, "loading": 0, "t_seen": {}}
+    strobes_seen: dict[tuple[int, int], int] = {}
 
     async def monitor(ctx) -> None:
         strobes = [s for _, s, _, _ in layers]
@@ -170,7 +174,13 @@ def simulate_amaranth(
                     flat = np.array(
                         [(value >> k) & 1 for k in range(int(np.prod(shapes[name])))], np.uint8
                     )
-                    spikes[name][s, n, int(t)] = flat.reshape(shapes[name])
+                    # the k-th strobe of a layer in an image is sample k // T, timestep k % T
+                    # (with pipelined samples the layers are on different samples at once)
+                    k = strobes_seen.get((li, n), 0)
+                    strobes_seen[(li, n)] = k + 1
+                    assert k % T == int(t), (name, k, int(t))
+                    if k // T < samples:
+                        spikes[name][k // T, n, int(t)] = flat.reshape(shapes[name])
             if valid and ready:
                 outputs[s, n] = unpack_outputs(
                     payload, acc.out_neurons, acc.out_bits, acc.out_signed
@@ -194,8 +204,17 @@ def simulate_amaranth(
         ctx.set(acc.pixels.valid, 0)
         return seen
 
+    async def host(ctx) -> None:  # the host's counts.ready, cycle by cycle
+        k = 0
+        while True:
+            assert counts_ready is not None
+            ctx.set(acc.counts.ready, int(bool(counts_ready(k))))
+            await ctx.tick()
+            k += 1
+
     async def bench(ctx) -> None:
-        ctx.set(acc.counts.ready, 1)
+        if counts_ready is None:
+            ctx.set(acc.counts.ready, 1)
         for n in range(n_img):
             if not (stream and n):  # else streamed while image n - 1 computed
                 await send(ctx, n)
@@ -212,12 +231,19 @@ def simulate_amaranth(
             if not done:
                 await ctx.tick().until(acc.done)
             await ctx.tick()  # the last counts transfer
+            if counts_ready is not None:  # the host may take it later
+                for _ in range(100_000):
+                    if (state["image"], state["sample"]) == (n, samples):
+                        break
+                    await ctx.tick()
             cycles.append(state["busy"])
         for ev in EVENTS:
             events[ev] = int(ctx.get(getattr(acc, f"ev_{ev}")))
 
     sim.add_testbench(bench)
     sim.add_testbench(monitor, background=True)
+    if counts_ready is not None:
+        sim.add_testbench(host, background=True)
     with _long_integers():
         sim.run()
 

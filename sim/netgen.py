@@ -74,7 +74,8 @@ def random_network(seed: int) -> tuple[Network, HardwareConfig]:
     turn or pipelined: ``adc_pipelined``, ``mask_double_buffer``, ``overlap_reads`` and then
     ``pipeline_layers`` drawn with probability 1/2 each; then ``input_dac_bits``, 1 with
     probability 1/2, else 2, 3 or 4; then ``pixels_per_transfer`` one of 1, 3 and 8 (a partial
-    last transfer for most input sizes) and ``stream_while_busy`` (probability 1/2); each new
+    last transfer for most input sizes), ``stream_while_busy`` (probability 1/2) and last
+    ``pipeline_samples`` (probability 1/2); each new
     option drawn after the earlier ones, so the earlier draws of a seed stay the same)."""
     rng = np.random.default_rng(seed)
     c, h, w = int(rng.integers(1, 3)), int(rng.integers(3, 7)), int(rng.integers(3, 7))
@@ -188,6 +189,7 @@ def random_network(seed: int) -> tuple[Network, HardwareConfig]:
         # drawn after those: earlier draws stay the same; 3 leaves most images a partial transfer
         pixels_per_transfer=int(rng.choice([1, 3, 8])),
         stream_while_busy=bool(rng.integers(0, 2)),  # after it, for the same reason
+        pipeline_samples=bool(rng.integers(0, 2)),  # drawn last, for the same reason
     )
     return net, hw
 

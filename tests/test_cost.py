@@ -877,3 +877,37 @@ def test_the_pixel_port_is_priced_lanes_against_decode_and_cycles(k: int) -> Non
     assert on.energy_pj["input"] - off.energy_pj["input"] == pytest.approx(256 * 0.1 / 32)
     busy = schedule(net, HardwareConfig(), samples=2).cycles
     assert off.cycles == on.cycles == j + busy and off.events["input_transfers"] == j
+
+
+def test_pipelined_samples_are_priced_and_faster() -> None:
+    """pipeline_samples: the latency is the schedule's over all samples' items (fewer cycles),
+    the events stay; the controller's item counters, item total and fill counters are
+    sample_pipeline_bits flip-flops (137/32 um^2 each in ``lif``, 0.1/32 pJ per bit and
+    item)."""
+    from hdl.cost.default import sample_pipeline_bits
+
+    net, m = digits_mlp(), 4
+    off_hw = HardwareConfig()
+    on_hw = replace(off_hw, pipeline_samples=True)
+    off, report = estimate(net, off_hw, samples=m), estimate(net, on_hw, samples=m)
+    sched = schedule(net, on_hw, samples=m)
+    assert report.cycles == transfers(net, on_hw) + sched.cycles < off.cycles
+    assert report.events == off.events
+    mapping = sched.mapping
+    # T = 4: the same layers stream either way (both); item counters of 16 + 3 bits, two per
+    # streamed layer, the total, fc1's fill counter, the owed-emit flag
+    bits = sample_pipeline_bits(mapping)
+    fill = mapping.layers[0].edges[0].dropout.fill_cycles
+    assert bits == (2 + 2 + 1) * 19 + fill.bit_length() + 1
+    assert report.area_um2["lif"] - off.area_um2["lif"] == pytest.approx(bits * 137 / 32)
+    runs = m * net.timesteps
+    assert report.energy_pj["lif"] - off.energy_pj["lif"] == pytest.approx(runs * bits * 0.1 / 32)
+    # without pipelined layers the option changes nothing
+    serial = HardwareConfig(pipeline_layers=False)
+    plain = estimate(net, serial, samples=m)
+    same = estimate(net, replace(serial, pipeline_samples=True), samples=m)
+    assert (same.cycles, same.energy_pj, same.area_um2) == (
+        plain.cycles,
+        plain.energy_pj,
+        plain.area_um2,
+    )

@@ -22,6 +22,7 @@ from hdl.mapping import (
     adc_bound,
     image_period_cycles,
     map_network,
+    sample_item_starts,
     sample_pipeline_bound,
     schedule,
     schedule_mapping,
@@ -242,6 +243,78 @@ def enumerate_schedule(
         kinds = {"read": 0, "update": 1}
         ordered = sorted(layer_steps, key=lambda st: (st[1], kinds[st[0]]))
         return ordered, update_end, bound, free
+
+    rate = net.input.encoding == "rate"
+    names = (["input"] if rate else []) + [layer.name for layer in net.layers]
+    reads = [set() for _ in range(int(rate))] + [
+        {e.source for e in layer.edges if e.kind != "zero" and e.source in names}
+        for layer in net.layers
+    ]
+    pipelined_samples = (
+        hw.pipeline_samples and hw.pipeline_layers and (fill == 0 or hw.mask_double_buffer)
+    )
+    if pipelined_samples:
+        # the samples pipelined: one fill, then the items u = m * T + t of all samples. Stage k
+        # runs item u once it has finished u - 1 (a layer with reads: once its read stream is
+        # free), its sources have finished u and its readers u - 2. The output layer's first
+        # item of a sample waits until its previous item has finished; a layer with dropout's
+        # first item of sample m >= 1 waits for its masks, whose fill starts when the layer
+        # begins sample m - 1 and takes its edges' longest fill.
+        T = net.timesteps
+        if fill:
+            steps.append(("fill", 0, fill))
+        events["dropout_samples"] += samples * mask_units
+        layer_fill = [0] * int(rate)
+        for layer in net.layers:
+            longest = 0
+            for e in layer.edges:
+                if e.kind in ("linear", "conv2d") and e.dropout is not None:
+                    src = shapes[e.source]
+                    rows = src[0] * e.kernel * e.kernel if e.kind == "conv2d" else math.prod(src)
+                    units = src[0] if e.dropout.granularity == "channel" else rows
+                    per = 1
+                    if e.dropout.source == "mtj":
+                        per = (
+                            _cycles_of(device.reset_pulse_ns, hw.clock_mhz)
+                            + _cycles_of(pulse, hw.clock_mhz)
+                            + _cycles_of(device.read_pulse_ns, hw.clock_mhz)
+                        )
+                    longest = max(longest, math.ceil(units / e.dropout.modules) * per)
+            layer_fill.append(longest)
+        output = len(names) - 1
+        finish: dict[tuple[int, int], int] = {}
+        begins: dict[tuple[int, int], int] = {}
+        stream: dict[int, tuple[int, int]] = {}
+        items = []
+        for u in range(samples * T):
+            t = u % T
+            for k, name in enumerate(names):
+                masks_ready = fill
+                if layer_fill[k] and t == 0 and u:
+                    masks_ready = begins[(k, u - T)] + layer_fill[k]
+                restart = k == output and t == 0
+                streamed = hw.overlap_reads and k in stream and not restart
+                waits = [masks_ready, stream[k][0] if streamed else finish.get((k, u - 1), fill)]
+                waits += [finish[(names.index(p), u)] for p in reads[k]]
+                if u >= 2:
+                    waits += [finish[(j, u - 2)] for j in range(len(names)) if name in reads[j]]
+                begin = max(waits)
+                begins[(k, u)] = begin
+                if rate and k == 0:
+                    encode = math.prod(net.input.shape)
+                    item_steps, end = [("encode", begin, encode)], begin + encode
+                else:
+                    layer = per_layer[k - int(rate)]
+                    carried = stream[k][1] if streamed else None
+                    item_steps, end, b, free = layer_timeline(layer, begin, carried)
+                    bound += b
+                    if layer[3]:
+                        stream[k] = (free, end)
+                finish[(k, u)] = end
+                items += [(st, u, k, i, kind, c) for i, (kind, st, c) in enumerate(item_steps)]
+        steps.extend((kind, st, c) for st, _u, _k, _i, kind, c in sorted(items))
+        assert max(finish.values()) == max(st + c for _, st, c in steps)
+        return steps, events, bound
 
     # double-buffered masks: a timeline. The fill of sample m + 1 starts when sample m's
     # compute starts and takes `fill` cycles; a compute starts when the previous one has ended
@@ -954,7 +1027,7 @@ def test_sample_pipeline_bound_equals_one_sample_and_never_exceeds_the_schedule(
     assert sample_pipeline_bound(m, 1) == schedule_mapping(m, 1).cycles
     for samples in (2, 5):
         bound = sample_pipeline_bound(m, samples)
-        assert m.fill_cycles * samples + m.compute_cycles <= bound
+        assert m.fill_cycles + m.compute_cycles <= bound
         assert bound <= schedule_mapping(m, samples).cycles
 
 
@@ -962,3 +1035,139 @@ def test_sample_pipeline_bound_needs_pipelined_layers() -> None:
     m = map_network(digits_mlp(), serial_hw())
     with pytest.raises(MappingError, match=r"hardware\.pipeline_layers = true"):
         sample_pipeline_bound(m, 2)
+
+
+# --- pipelined samples -------------------------------------------------------------------------
+
+
+def _one_timestep(net: Network) -> Network:
+    return replace(net, timesteps=1).validate()
+
+
+PS_NETS = {
+    **SMALL,
+    "mlp-t1": lambda: _one_timestep(digits_mlp()),
+    "mlp-t1-one-module": lambda: _one_timestep(digits_mlp(modules=1)),
+    "mlp-no-dropout": lambda: digits_mlp(samples_dropout=False),
+    "cnn-rate-t1": lambda: _one_timestep(small_cnn("rate")),
+    "cell-t1": lambda: _one_timestep(cell_net()),
+}
+
+PS_HWS = {
+    "default": HardwareConfig(pipeline_samples=True),
+    "serial": serial_hw(pipeline_layers=True, mask_double_buffer=True, pipeline_samples=True),
+    "one-unit": HardwareConfig(tile_rows=64, tile_cols=64, lif_units=1, pipeline_samples=True),
+    "fast-clock": HardwareConfig(
+        tile_rows=64, tile_cols=64, clock_mhz=1000.0, lif_units=8, pipeline_samples=True
+    ),
+    "slow-adc": HardwareConfig(
+        tile_rows=64,
+        tile_cols=64,
+        adc_latency_cycles=3,
+        lif_units=1,
+        adc_pipelined=False,
+        pipeline_samples=True,
+    ),
+}
+
+
+@pytest.mark.parametrize("hw_name", sorted(PS_HWS))
+@pytest.mark.parametrize("net_name", sorted(PS_NETS))
+@pytest.mark.parametrize("samples", [1, 2, 4])
+def test_pipelined_samples_equal_the_enumerated_items(
+    net_name: str, hw_name: str, samples: int
+) -> None:
+    net, hw = PS_NETS[net_name](), PS_HWS[hw_name]
+    s = schedule(net, hw, samples=samples)
+    assert s.mapping.samples_pipelined
+    steps, events, bound = enumerate_schedule(net, hw, samples)
+    assert s.cycles == max(st + c for _, st, c in steps)
+    listed = s.steps()
+    assert [(st.kind, st.start, st.cycles) for st in listed] == steps
+    assert len(listed) == s.step_count()
+    assert s.events == events
+    assert adc_bound(s.mapping, samples) == bound
+    # never below the ideal, and the events are those of the samples one after another
+    off = schedule(net, replace(hw, pipeline_samples=False), samples=samples)
+    assert s.events == off.events
+    assert sample_pipeline_bound(s.mapping, samples) <= s.cycles <= off.cycles
+    if samples == 1:
+        assert s.cycles == off.cycles
+    T = net.timesteps
+    assert [(st.sample, st.timestep) for st in listed if st.kind == "update"][-1] == (
+        samples - 1,
+        T - 1,
+    )
+    assert s.fill_cycles == s.mapping.fill_cycles
+
+
+@pytest.mark.parametrize("net_name", ["mlp-no-dropout", "cnn-rate-t1", "cell-t1"])
+@pytest.mark.parametrize("samples", [2, 5])
+def test_pipelined_samples_reach_the_bound_when_nothing_else_binds(
+    net_name: str, samples: int
+) -> None:
+    # no masks, reads in turn (the output layer waits for its previous item anyway)
+    net = PS_NETS[net_name]()
+    net = replace(
+        net,
+        layers=tuple(
+            replace(la, edges=tuple(replace(e, dropout=None) for e in la.edges))
+            for la in net.layers
+        ),
+    ).validate()
+    hw = HardwareConfig(overlap_reads=False, pipeline_samples=True)
+    m = map_network(net, hw)
+    assert schedule_mapping(m, samples).cycles == sample_pipeline_bound(m, samples)
+
+
+def test_pipelined_samples_change_nothing_without_pipelined_layers_or_a_second_mask_bank() -> None:
+    for hw in (
+        serial_hw(pipeline_samples=True),
+        HardwareConfig(pipeline_layers=False, pipeline_samples=True),
+        HardwareConfig(mask_double_buffer=False, pipeline_samples=True),
+    ):
+        m = map_network(digits_mlp(), hw)
+        assert not m.samples_pipelined
+        off = schedule(digits_mlp(), replace(hw, pipeline_samples=False), samples=3)
+        assert schedule_mapping(m, 3).cycles == off.cycles
+        with pytest.raises(MappingError, match="pipeline_samples"):
+            sample_item_starts(m, 3)
+    # one mask bank and no dropout: nothing to wait for, the samples pipeline
+    net = digits_mlp(samples_dropout=False)
+    assert map_network(
+        net, HardwareConfig(mask_double_buffer=False, pipeline_samples=True)
+    ).samples_pipelined
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pipelined_samples_of_random_networks(seed: int) -> None:
+    from sim.netgen import random_network
+
+    net, hw = random_network(seed)
+    hw = replace(hw, pipeline_layers=True, mask_double_buffer=True, pipeline_samples=True)
+    m = map_network(net, hw)
+    assert (
+        schedule_mapping(m, 1).cycles
+        == schedule_mapping(replace(m, hw=replace(hw, pipeline_samples=False)), 1).cycles
+    )
+    for samples in (2, 3):
+        s = schedule_mapping(m, samples)
+        steps, events, _ = enumerate_schedule(net, hw, samples)
+        assert s.cycles == max(st + c for _, st, c in steps)
+        assert [(st.kind, st.start, st.cycles) for st in s.iter_steps()] == steps
+        assert s.events == events
+        assert sample_pipeline_bound(m, samples) <= s.cycles
+
+
+def test_a_vgg9_prices_ten_pipelined_samples_fast() -> None:
+    import time
+
+    m = map_network(vgg9(), HardwareConfig(pipeline_samples=True))
+    begin = time.perf_counter()
+    s = schedule_mapping(m, 10)
+    assert time.perf_counter() - begin < 0.5
+    assert (
+        sample_pipeline_bound(m, 10)
+        <= s.cycles
+        < schedule_mapping(replace(m, hw=replace(m.hw, pipeline_samples=False)), 10).cycles
+    )

@@ -13,18 +13,19 @@ import pytest
 from test_sim_accelerator import check
 
 from hdl.hwconfig import HardwareConfig
-from hdl.mapping import schedule
+from hdl.mapping import map_network, schedule
 from sim.netgen import random_images, random_network
 
 SEEDS = range(100)
 SAMPLES = 2
 
 #: The boolean schedule options of the hardware (pipelined ADCs, double-buffered masks, ...);
-#: ``stream_while_busy`` changes the input stream, not the schedule (covered on its own).
+#: ``stream_while_busy`` changes the input stream, not the schedule, and ``pipeline_samples``
+#: (drawn last) is not in every combination of 100 seeds: both covered on their own.
 OPTIONS = tuple(
     f.name
     for f in fields(HardwareConfig)
-    if isinstance(f.default, bool) and f.name != "stream_while_busy"
+    if isinstance(f.default, bool) and f.name not in ("stream_while_busy", "pipeline_samples")
 )
 
 
@@ -35,6 +36,10 @@ def _features(seed: int) -> dict[str, object]:
         "options": tuple(getattr(hw, o) for o in OPTIONS),
         "encoding": net.input.encoding,
         "stream": hw.stream_while_busy,
+        "samples": hw.pipeline_samples,
+        "pipelined_samples": map_network(net, hw).samples_pipelined,
+        "samples_dropout": map_network(net, hw).samples_pipelined
+        and any(e.dropout is not None for e in edges),
         "k": hw.pixels_per_transfer,
         "conv": any(e.kind == "conv2d" for e in edges),
         "skip": any(not e.weighted for e in edges),
@@ -55,6 +60,9 @@ def test_the_seeds_cover_every_option_combination() -> None:
     )
     assert {d["encoding"] for d in drawn} == {"direct", "rate"}
     assert {d["stream"] for d in drawn} == {False, True}
+    assert {d["samples"] for d in drawn} == {False, True}
+    assert any(d["pipelined_samples"] for d in drawn)  # and in effect, with dropout too
+    assert any(d["samples_dropout"] for d in drawn)
     assert {d["k"] for d in drawn} == {1, 3, 8}
     assert any(d["conv"] for d in drawn) and any(d["skip"] for d in drawn)
     assert set().union(*(d["sources"] for d in drawn)) == {"mtj", "lfsr"}

@@ -20,6 +20,7 @@ from hdl.mapping import current_bits, map_network, schedule
 from hdl.rtl import RTLError
 from hdl.rtl.accelerator import Accelerator, accelerator_verilog, tile_cells
 from hdl.rtl.accumulate import EdgeAccumulator
+from hdl.rtl.mask_fill import MaskFill
 from hdl.rtl.synth import lint, synth_stats
 from sim.amaranth_accel import simulate_amaranth
 from sim.compare import compare_run
@@ -815,3 +816,140 @@ def test_next_image_streams_while_busy_and_each_computes_its_own(name: str) -> N
     assert np.array_equal(np.array(off["outputs"]), golden.outputs[0])
     assert off["busy"] == [False] * -(-n_in // 3)
     assert off["loaded"] > off["done"]
+
+
+# --- pipelined samples ---------------------------------------------------------------------
+
+
+def _samples_cases() -> dict[str, tuple[Network, HardwareConfig]]:
+    """The example networks (MTJ and LFSR dropout, rate input, skip edges) with pipelined
+    samples, T as drawn and T = 1, reads in turn and streamed."""
+    cases = {}
+    for name, (net, hw) in sorted(EXAMPLES.items()):
+        for t in sorted({net.timesteps, 1}):
+            for overlap in (False, True):
+                key = f"{name}-t{t}{'-streamed' if overlap else ''}"
+                cases[key] = (
+                    replace(net, timesteps=t).validate(),
+                    replace(
+                        hw,
+                        pipeline_layers=True,
+                        overlap_reads=overlap,
+                        mask_double_buffer=True,
+                        pipeline_samples=True,
+                    ),
+                )
+    return cases
+
+
+SAMPLES_CASES = _samples_cases()
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES_CASES))
+def test_pipelined_samples_take_the_scheduled_cycles_and_stay_bit_exact(name: str) -> None:
+    """With hw.pipeline_samples the layers run the items of all samples, several samples at
+    once: the busy cycles equal the schedule's, outputs, spikes and events the golden model's
+    (the masks of each sample loaded per layer, the outputs emitted per sample), several images
+    back to back."""
+    net, hw = SAMPLES_CASES[name]
+    samples = 3
+    _, observed, verdict = check(net, hw, images=2, samples=samples)
+    want = schedule(net, hw, samples).cycles
+    plain = schedule(net, replace(hw, pipeline_samples=False), samples).cycles
+    assert observed.cycles == [want] * 2
+    assert want <= plain
+    assert observed.macro_reads == verdict.golden.events["crossbar_reads"]
+    assert observed.errors == []
+
+
+@pytest.mark.parametrize(
+    "name", ["mlp-t1-streamed", "mlp-t3-streamed", "conv-t1", "cell-t3-streamed"]
+)
+def test_pipelined_samples_lose_no_output_while_the_host_holds(name: str) -> None:
+    """counts.ready mostly low: the output layer waits with its next sample until the previous
+    one is emitted, nothing is lost (bit-exact), and the run takes longer than scheduled."""
+    net, hw = SAMPLES_CASES[name]
+    acc = Accelerator(net, hw)
+    x = random_images(net, 2, 1)
+    period = schedule(net, hw, 4).cycles // 2  # the host takes a transfer every period cycles
+
+    def host(k: int) -> bool:
+        return k % period == period - 1
+
+    observed = simulate_amaranth(acc, x, samples=4, mtj_seed=1, counts_ready=host)
+    verdict = compare_run(net, hw, x, 4, observed)
+    # outputs, spikes and events exact; only the busy cycles are longer than scheduled
+    other = [f for f in verdict.findings if not f.startswith("busy cycles per image")]
+    assert other == [] and verdict.checked["outputs"] == 2 * 4 * acc.out_neurons
+    want = schedule(net, hw, 4).cycles
+    assert all(c >= want for c in observed.cycles) and max(observed.cycles) > want
+
+
+def test_pipelined_samples_with_the_masks_swapped_globally_are_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A random network with MTJ dropout on two layers (seed 29) and the cell example with its
+    keep registers loaded whenever any layer begins a sample instead of per layer: a layer
+    behind reads the masks of the sample ahead (caught by the golden model), or its word lines
+    change while the ADCs sample (caught by the macro model)."""
+    import operator
+    from functools import reduce
+
+    net, hw = random_network(29)
+    hw = replace(hw, pipeline_layers=True, mask_double_buffer=True, pipeline_samples=True)
+    x = random_images(net, 2, 0)
+    samples = 3
+    good = simulate_amaranth(Accelerator(net, hw), x, samples=samples)
+    assert compare_run(net, hw, x, samples, good).ok
+
+    def global_swap(ctrl, li):
+        return reduce(operator.or_, (ctrl.swap_l[i] for i in range(len(ctrl.mapping.layers))))
+
+    monkeypatch.setattr(Accelerator, "_swap_of", staticmethod(global_swap))
+    broken = simulate_amaranth(Accelerator(net, hw), x, samples=samples)
+    verdict = compare_run(net, hw, x, samples, broken)
+    assert any("differs" in f for f in verdict.findings)
+    net, hw = SAMPLES_CASES["cell-t3-streamed"]
+    broken = simulate_amaranth(Accelerator(net, hw), random_images(net, 2, 0), samples=3)
+    assert any("while the ADCs sample" in e for e in broken.errors)
+
+
+def test_pipelined_samples_read_the_fill_bank_in_the_swap_cycle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A layer's first read of a sample comes in the cycle of its swap: reading the keep
+    register there (the previous sample's masks) instead of the fill bank is caught."""
+    net, hw = SAMPLES_CASES["mlp-t1-streamed"]
+    x = random_images(net, 2, 0)
+    real = MaskFill.elaborate
+
+    def late(self, platform):
+        m = real(self, platform)
+        if self.double_buffer:  # keep_next: the keep register as it is, not the fill bank
+            m.d.comb += self.keep_next.eq(self.keep)
+        return m
+
+    monkeypatch.setattr(MaskFill, "elaborate", late)
+    broken = simulate_amaranth(Accelerator(net, hw), x, samples=3)
+    assert not compare_run(net, hw, x, 3, broken).ok
+
+
+def test_pipelined_samples_output_not_waiting_for_the_host_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The output layer starting its next sample while the previous one's emit is owed (the
+    host holding): the outputs are overwritten before they are copied, caught by the golden
+    model."""
+    from amaranth.hdl import Const
+
+    from hdl.rtl.controller import ScheduleController
+
+    net, hw = SAMPLES_CASES["mlp-t3-streamed"]
+    period = schedule(net, hw, 4).cycles // 2
+    x = random_images(net, 2, 1)
+    monkeypatch.setattr(ScheduleController, "_emitted", staticmethod(lambda owe: Const(1, 1)))
+    broken = simulate_amaranth(
+        Accelerator(net, hw), x, samples=4, counts_ready=lambda k: k % period == period - 1
+    )
+    verdict = compare_run(net, hw, x, 4, broken)
+    assert any("output" in f and not f.startswith("busy") for f in verdict.findings)

@@ -47,6 +47,30 @@ for _name in ("mlp", "conv", "cell", "random0", "random4", "lfsr-long"):
         CASES[_name][0],
         replace(_hw, pipeline_layers=True, overlap_reads=True, adc_pipelined=True, lif_units=1),
     )
+# pipelined samples: serial and streamed reads, T = 1 and T > 1, MTJ and LFSR dropout (a fill
+# longer than a sample's compute), rate input, skip edges, one LIF unit
+PSAMP: list[str] = []
+for _name in ("mlp", "conv", "cell", "random0", "random4", "lfsr-long"):
+    _net, _hw = CASES[_name]
+    for _suffix, _t, _extra in (
+        ("", _net.timesteps, {}),
+        ("-t1", 1, {}),
+        ("-fast", _net.timesteps, {"adc_pipelined": True, "lif_units": 1}),
+    ):
+        for _overlap in (False, True):
+            _key = f"{_name}{_suffix}-samples{'-streamed' if _overlap else ''}"
+            CASES[_key] = (
+                replace(_net, timesteps=_t).validate(),
+                replace(
+                    _hw,
+                    pipeline_layers=True,
+                    overlap_reads=_overlap,
+                    mask_double_buffer=True,
+                    pipeline_samples=True,
+                    **_extra,
+                ),
+            )
+            PSAMP.append(_key)
 
 
 def check_streamed_starts(mapping, want: list[set]) -> None:
@@ -119,6 +143,10 @@ def test_controller_follows_the_schedule(name: str) -> None:
     mapping = map_network(net, hw)
     ctrl = ScheduleController(mapping)
     samples = 3 if hw.mask_double_buffer else 2
+    psamp = ctrl.psamp
+    T = mapping.timesteps
+    swap_l: list[tuple[int, int]] = []
+    prefetch_l: list[tuple[int, int]] = []
     names = [layer.name for layer in mapping.layers]
     got: list[set] = []
     read_starts, latches = set(), set()
@@ -142,11 +170,21 @@ def test_controller_follows_the_schedule(name: str) -> None:
                 prefetch_cycles.append(cycle)
             if ctx.get(ctrl.swap):
                 swap_cycles.append(cycle)
+            if psamp:
+                swap_l.extend(
+                    (i, cycle) for i in range(len(names)) if ctx.get(ctrl.swap_l) >> i & 1
+                )
+                prefetch_l.extend(
+                    (i, cycle) for i in range(len(names)) if ctx.get(ctrl.prefetch_l) >> i & 1
+                )
             kinds = set()
             if ctx.get(ctrl.fill):
                 kinds.add(("fill", sample, -1, "", -1, -1, -1))
             if ctx.get(ctrl.encode):
-                kinds.add(("encode", sample, ctx.get(ctrl.encode_t), "", -1, -1, -1))
+                u = ctx.get(ctrl.encode_u)
+                where = (u // T, u % T) if psamp else (sample, ctx.get(ctrl.encode_t))
+                assert not psamp or u % T == ctx.get(ctrl.encode_t)
+                kinds.add(("encode", *where, "", -1, -1, -1))
             for i, layer in enumerate(names):
                 lm, sq = mapping.layers[i], ctrl.seqs[i]
                 w = lm.out_shape[2] if len(lm.out_shape) == 3 else 1
@@ -159,10 +197,20 @@ def test_controller_follows_the_schedule(name: str) -> None:
                 if (ctx.get(ctrl.reading) >> i) & 1:  # the position read: (oy, ox)
                     read_pos = ctx.get(sq.oy) * w + ctx.get(sq.ox)
                     rt = ctx.get(sq.rt)  # the reads' timestep (streamed: ahead of t)
-                    kinds.add(("read", sample, rt, layer, read_pos, ctx.get(sq.plane), -1))
+                    rs = sample
+                    if psamp:  # the reads' item over the samples
+                        ru = ctx.get(sq.ru)
+                        assert ru % T == rt
+                        rs = ru // T
+                    kinds.add(("read", rs, rt, layer, read_pos, ctx.get(sq.plane), -1))
                 if (ctx.get(ctrl.update) >> i) & 1:  # the position updated: pos
                     group = ctx.get(sq.group)
-                    kinds.add(("update", sample, t, layer, pos, -1, group))
+                    us = sample
+                    if psamp:
+                        u = ctx.get(sq.u)
+                        assert u % T == t
+                        us = u // T
+                    kinds.add(("update", us, t, layer, pos, -1, group))
                     assert ctx.get(sq.lif_group) == pos * lm.update_cycles + group
                     if not hw.overlap_reads:  # one position at a time
                         assert (ctx.get(sq.oy), ctx.get(sq.ox)) == divmod(pos, w)
@@ -177,7 +225,9 @@ def test_controller_follows_the_schedule(name: str) -> None:
     sim.run()
     want, sample_of, reads, updates = expected(mapping, samples)
     assert len(got) == len(want) == schedule_mapping(mapping, samples).cycles
-    if hw.pipeline_layers:  # layers of different timesteps at once (T > 1)
+    if psamp:
+        check_pipelined_samples(mapping, samples, want, swap_l, prefetch_l, prefetch_cycles, emits)
+    elif hw.pipeline_layers:  # layers of different timesteps at once (T > 1)
         assert any(len({step[2] for step in k}) > 1 for k in want) == (mapping.timesteps > 1)
         check_streamed_starts(mapping, got)
     elif not hw.overlap_reads:  # one step at a time, every cycle
@@ -186,6 +236,10 @@ def test_controller_follows_the_schedule(name: str) -> None:
         assert any(len(k) > 1 for k in want)
     elif name == "mlp-overlap":  # one position per layer: waits for its sums between steps
         assert any(len(k) == 0 for k in want) and all(len(k) <= 1 for k in want)
+    if psamp:  # samples at once where that saves cycles
+        off = schedule_mapping(map_network(net, replace(hw, pipeline_samples=False)), samples)
+        if len(want) < off.cycles:
+            assert any(len({step[1] for step in k}) > 1 for k in want)
     first_diff = next((k for k, (a, b) in enumerate(zip(got, want, strict=True)) if a != b), None)
     assert first_diff is None, f"cycle {first_diff}: {got[first_diff]} != {want[first_diff]}"
     assert read_starts == reads  # read strobes exactly at the read steps' starts
@@ -194,6 +248,8 @@ def test_controller_follows_the_schedule(name: str) -> None:
         assert latches == {(layer, k - 1) for layer, k in updates if layer in runs}
     else:
         assert latches == set()
+    if psamp:
+        return
     kinds = [{step[0] for step in k} for k in want]
     fills = [
         k for k in range(len(want)) if "fill" in kinds[k] and (k == 0 or "fill" not in kinds[k - 1])
@@ -223,3 +279,34 @@ def test_refuses_a_network() -> None:
     net, _ = CASES["mlp"]
     with pytest.raises(RTLError, match="Mapping"):
         ScheduleController(net)  # type: ignore[arg-type]
+
+
+def check_pipelined_samples(
+    mapping, samples, want, swap_l, prefetch_l, prefetch_cycles, emits
+) -> None:
+    """Pipelined samples: every layer with dropout swaps its masks in the first cycle of its
+    first read of each sample and its next sample's fill starts then (the first fill in the
+    start cycle); every sample but the last is emitted in the cycle after the output layer's
+    last update of it."""
+    T = mapping.timesteps
+    names = [lm.name for lm in mapping.layers]
+    dropout = [i for i, lm in enumerate(mapping.layers) if any(e.dropout for e in lm.edges)]
+    first_read: dict[tuple[int, int], int] = {}
+    last_update: dict[int, int] = {}
+    for k, steps in enumerate(want):
+        for step in steps:
+            kind, sample, t, layer = step[:4]
+            if kind == "read" and t == 0:
+                first_read.setdefault((names.index(layer), sample), k)
+            if kind == "update" and layer == names[-1] and t == T - 1:
+                last_update[sample] = k
+    if mapping.fill_cycles:
+        assert sorted(swap_l) == sorted(
+            (i, first_read[(i, m)]) for i in dropout for m in range(samples)
+        )
+        # each layer's next fill starts with its swap (but for the last sample)
+        fills = sorted((i, first_read[(i, m)]) for i in dropout for m in range(samples - 1))
+        assert prefetch_cycles == [-1] and sorted(prefetch_l) == fills
+    else:
+        assert swap_l == prefetch_l == prefetch_cycles == []
+    assert emits == [last_update[m] + 1 for m in range(samples - 1)]

@@ -224,6 +224,11 @@ class DigitalTech:
     not subtracted: an upper estimate). With overlapped reads too, a layer whose timesteps
     stream (:meth:`hdl.mapping.Mapping.streams`) latches its currents even with one position
     (``A_latch``, ``E_latch`` as above): its next timestep's reads restart its accumulators.
+    With pipelined samples (``HardwareConfig.pipeline_samples``) the controller adds ``n``
+    flip-flops more (:func:`hdl.cost.default.sample_pipeline_bits`: item counters over the
+    samples, ``16 + bits(T)`` bits per stage, two for a streamed layer, the item total, a fill
+    counter per layer with dropout, the owed-emit flag), priced like the sequencers' (``A = n *
+    sequencer_ff_area``, ``E = n * sequencer_ff_energy`` per item).
 
     The ``pixels`` input port (``HardwareConfig.pixels_per_transfer = K`` pixels of ``b =
     input.bits`` bits per transfer, ``J = ceil(n_in / K)`` transfers per image) is ``K * b``

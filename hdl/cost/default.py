@@ -24,10 +24,10 @@ from hdl.cost.constants import PJ_PER_MW_S, ComponentLibrary
 from hdl.cost.memory import Memory
 from hdl.cost.report import LayerCost, PresetCost
 from hdl.geometry import mask_cycles
-from hdl.mapping import Mapping, Schedule
+from hdl.mapping import Mapping, Schedule, layer_fill_cycles
 from hdl.mtj import MTJDevice, dropout_cycle_energy
 
-__all__ = ["price_default", "sequencer_bits"]
+__all__ = ["SAMPLE_COUNTER_BITS", "price_default", "sample_pipeline_bits", "sequencer_bits"]
 
 
 def _bits(n: int) -> int:
@@ -63,6 +63,30 @@ def sequencer_bits(mapping: Mapping, stage: int) -> int:
         wait = max(lm.sum_cycles, lm.position_period - lm.update_cycles)
         return n + _bits(lm.position_period) + _bits(wait) + 3
     return n + _bits(max(lm.read_step_cycles, default=1))
+
+
+SAMPLE_COUNTER_BITS = 16
+"""Width of a sample counter with pipelined samples: the controller's ``samples`` port
+(:data:`hdl.rtl.controller.SAMPLES_BITS`, up to 65,535 samples per ``start``)."""
+
+
+def sample_pipeline_bits(mapping: Mapping) -> int:
+    """Flip-flops pipelining the samples adds (``hw.pipeline_samples``, :attr:`hdl.mapping.
+    Mapping.samples_pipelined`; 0 otherwise), those of :mod:`hdl.rtl.controller`: per stage an
+    item counter over all samples of ``w = SAMPLE_COUNTER_BITS + bits(T)`` bits (a layer whose
+    timesteps stream two: its reads' and its updates'), the item total ``samples * T`` (``w``),
+    per layer with dropout its fill counter over ``0 .. F_l``
+    (:func:`hdl.mapping.layer_fill_cycles`) and the output's owed-emit flag. The per-layer swap
+    multiplexers (a layer's reads take the fill banks in its swap cycle) are one gate per mask
+    bit and not counted."""
+    if not mapping.samples_pipelined:
+        return 0
+    w = SAMPLE_COUNTER_BITS + _bits(mapping.timesteps)
+    stages = len(mapping.stage_cycles)
+    streamed = sum(1 for lm in mapping.layers if mapping.streams(lm))
+    n = (stages + streamed + 1) * w
+    n += sum(_bits(layer_fill_cycles(lm)) for lm in mapping.layers if layer_fill_cycles(lm))
+    return n + 1
 
 
 @lru_cache(maxsize=256)
@@ -226,6 +250,11 @@ def price_default(
         energy["lif"] += runs * seq * dig.sequencer_ff_energy.value
         if mapping.encoding == "rate":
             area["sram"] += mapping.input_neurons * dig.spike_bank_ff_area.value
+        # pipelined samples: the sample counters, the item total, the swap flags (priced as
+        # sequencer flip-flops, clocked once per item like them)
+        extra = sample_pipeline_bits(mapping)
+        area["lif"] += extra * dig.sequencer_ff_area.value
+        energy["lif"] += runs * extra * dig.sequencer_ff_energy.value
     transfers = mapping.input_transfer_cycles
     lane_bits = hw.pixels_per_transfer * mapping.input_bits
     energy["input"] += dig.input_port_energy_pj(lane_bits, transfers)

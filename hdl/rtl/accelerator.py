@@ -75,7 +75,12 @@ the consumer's own timestep; for rate coding the input spikes have two banks too
 the encoder at its own timestep. The output register accumulates per timestep of the last layer
 and is emitted after the sample, as without the option. ``spikes_l<i>`` is then the bank the
 layer finished last (a bank flag set with ``layer_done_l<i>``), so in the cycle after the strobe
-it holds the spikes of the timestep just finished, as with one bank.
+it holds the spikes of the timestep just finished, as with one bank. With
+``hw.pipeline_samples`` the layers run the items of all samples (:mod:`hdl.rtl.controller`):
+the banks are chosen by the items' ``u mod 2``, each layer with dropout loads its keep
+registers at its own swap (reading its fill banks' ``keep_next`` in that cycle) and starts its
+next fill then, and the outputs of every sample are emitted after the output layer's last item
+of it (the output layer waiting for an emit owed while the host holds the counts).
 
 **Ports** (the macro and module ports are listed, with their geometry, in :attr:`tiles` and
 :attr:`mtj_modules`; :meth:`manifest` gives all of it as JSON-ready data):
@@ -348,7 +353,8 @@ class Accelerator(CheckedComponent):
         else:
             b0, b1 = self._banks[source]
             value = Signal(len(b0), name=f"read_{_ident(source)}{suffix}")
-            step = self._update_timestep(sq)[0] if own else sq.rt
+            # the bank of the item: u mod 2 (t mod 2 within a sample)
+            step = sq.u if own else sq.ru
             m.d.comb += value.eq(Mux(step[0], b1, b0))
         self._readers[key] = value
         return value
@@ -396,7 +402,7 @@ class Accelerator(CheckedComponent):
             if banks == 1:
                 m.d.sync += spikes[0].bit_select(pixel, 1).eq(bit)
             else:
-                with m.If(ctrl.encode_t[0]):
+                with m.If(ctrl.encode_u[0]):
                     m.d.sync += spikes[1].bit_select(pixel, 1).eq(bit)
                 with m.Else():
                     m.d.sync += spikes[0].bit_select(pixel, 1).eq(bit)
@@ -420,15 +426,27 @@ class Accelerator(CheckedComponent):
                 double_buffer=self.hw.mask_double_buffer,
             )
             m.submodules[f"mask_l{li}_e{ei}"] = fill
-            m.d.comb += [fill.prefetch.eq(ctrl.prefetch), fill.fill.eq(ctrl.fill)]
-            if fill.double_buffer:
-                m.d.comb += fill.swap.eq(ctrl.swap)
-            keeps[(li, ei)] = fill.keep
+            prefetch = ctrl.prefetch | ctrl.prefetch_l[li] if ctrl.psamp else ctrl.prefetch
+            m.d.comb += [fill.prefetch.eq(prefetch), fill.fill.eq(ctrl.fill)]
+            if ctrl.psamp:  # the layer's own swap, at its first item of each sample
+                swap = self._swap_of(ctrl, li)
+                m.d.comb += fill.swap.eq(swap)
+                keeps[(li, ei)] = Mux(swap, fill.keep_next, fill.keep)
+            else:
+                if fill.double_buffer:
+                    m.d.comb += fill.swap.eq(ctrl.swap)
+                keeps[(li, ei)] = fill.keep
             made.append(fill.drops)
             for k in range(fill.modules if fill.setting is not None else 0):
                 port = getattr(self, f"mtj_l{li}_e{ei}_m{k}")
                 wiring.connect(m, wiring.flipped(port), fill.mtj[k])
         return keeps, sum(made, Const(0, 1))
+
+    @staticmethod
+    def _swap_of(ctrl: ScheduleController, li: int) -> Any:
+        """Pipelined samples: the swap of layer ``li``'s keep registers, in the first cycle of
+        its first item of each sample (the layers are on different samples at once)."""
+        return ctrl.swap_l[li]
 
     def _edge(
         self,
@@ -572,7 +590,7 @@ class Accelerator(CheckedComponent):
         C, P, G = lm.channels, lm.positions, lm.update_cycles
         sq = ctrl.seqs[lp.index]
         update, group, pos = ctrl.update[lp.index], sq.group, sq.pos
-        t, first = self._update_timestep(sq)
+        _, first = self._update_timestep(sq)
         real = [min(U, C - g * U) for g in range(G)]  # lanes that hold a neuron
         is_output = lp.index == len(self.layers) - 1
         if not lm.has_neurons:  # the output accumulator
@@ -619,8 +637,8 @@ class Accelerator(CheckedComponent):
                             ]
                             if len(bits) == 1:
                                 m.d.sync += bits[0].eq(arr.fires[i])
-                            else:  # bank t mod 2
-                                with m.If(t[0]):
+                            else:  # bank u mod 2 (t mod 2 within a sample)
+                                with m.If(sq.u[0]):
                                     m.d.sync += bits[1].eq(arr.fires[i])
                                 with m.Else():
                                     m.d.sync += bits[0].eq(arr.fires[i])
@@ -633,7 +651,7 @@ class Accelerator(CheckedComponent):
         if len(banks) > 1:  # the bank of the timestep last finished, for the testbenches
             shown = Signal(name=f"shown_l{lp.index}")
             with m.If(done):
-                m.d.sync += shown.eq(t[0])
+                m.d.sync += shown.eq(sq.u[0])
             buf = Signal(lm.neurons, name=f"spikes_l{lp.index}")
             m.d.comb += buf.eq(Mux(shown, banks[1], banks[0]))
         self.debug["layers"].append((lp.index, done, buf, sq.t))

@@ -45,6 +45,23 @@ ports are then absent:
 :attr:`ScheduleController.seqs` gives every layer's counters in both modes, and
 ``encode_t`` the encoder's timestep.
 
+**Pipelined samples** (:attr:`hdl.mapping.Mapping.samples_pipelined`): the stages run the items
+``u = m · T + t`` of all samples of a ``start``. Per stage ``u`` (the sequencer's ``u``, and
+``ru`` for the reads of a streamed layer, which every layer with reads is, also for ``T = 1``)
+counts its items over the samples (``samples · T`` in all, ``SAMPLES_BITS + bits(T)`` bits) and
+``t`` (``rt``) wraps at ``T``, so ``first = (t == 0)`` resets the membranes at every sample and
+the spike banks are ``u mod 2``; the conditions compare the ``u`` counters. A layer with dropout
+raises ``swap_l[i]`` in the first cycle of its first item of a sample (its keep registers load
+at that edge, its reads in that cycle take the fill banks' bits) and, but for the last sample,
+``prefetch_l[i]``: its edges' next fill starts and a counter of ``F_l`` cycles
+(:func:`hdl.mapping.layer_fill_cycles`) holds its next sample's first item until the masks are
+in. The output layer's first item of a sample waits for its previous item and for its previous
+sample's emit: ``emit`` is high in the cycle after the output layer's last update of every sample
+but the last (its outputs are final then, and not yet overwritten); while ``hold`` is high then,
+the emit is owed and comes in the cycle after ``hold`` falls. The last sample is emitted with
+``emit_last`` when every stage has finished, as above. Only the first sample has a ``FILL``
+step; ``busy`` lasts ``Schedule.cycles`` when ``hold`` stays low.
+
 **Outputs** (combinational unless said): ``fill`` / ``encode`` during those steps; ``read[i]``
 in the first cycle of a read step of layer ``i`` and ``reading[i]`` in all its cycles;
 ``update[i]`` in its update cycles; ``latch[i]`` (overlapped reads, above); the registers ``t``
@@ -84,7 +101,7 @@ from typing import Any
 from amaranth.hdl import Const, Module, Mux, Signal
 from amaranth.lib.wiring import In, Out
 
-from hdl.mapping import LayerMap, Mapping, stage_links
+from hdl.mapping import LayerMap, Mapping, layer_fill_cycles, stage_links
 from hdl.rtl.component import CheckedComponent
 from hdl.rtl.lif import RTLError
 
@@ -121,6 +138,11 @@ class Sequencer:
     lif_group: Signal
     #: the reads' timestep: ``t`` itself unless the layer's timesteps stream (module doc)
     rt: Signal
+    #: the updates' item ``u = m * T + t`` over the samples of a ``start`` with pipelined
+    #: samples (its bit 0 the spike bank), else ``t``
+    u: Signal
+    #: the reads' item: ``u`` itself unless the layer's timesteps stream
+    ru: Signal
 
 
 @dataclass(frozen=True)
@@ -166,7 +188,11 @@ class ScheduleController(CheckedComponent):
         self.runs = tuple(mapping.hw.overlap_reads and bool(lm.read_step_cycles) for lm in layers)
         #: pipelined layers: one sequencer per layer (module doc)
         self.pipelined = bool(mapping.item_starts)
+        #: pipelined samples (module doc): the items run over the samples
+        self.psamp = mapping.samples_pipelined
+        #: width of an item counter over all samples of a start
         T = mapping.timesteps
+        self.item_bits = SAMPLES_BITS + T.bit_length() if self.psamp else 0
         shared = (
             {}
             if self.pipelined
@@ -198,6 +224,7 @@ class ScheduleController(CheckedComponent):
                 "reading": Out(n),
                 "update": Out(n),
                 "latch": Out(n),
+                **({"swap_l": Out(n), "prefetch_l": Out(n)} if self.psamp else {}),
                 **shared,
             }
         )
@@ -207,11 +234,13 @@ class ScheduleController(CheckedComponent):
         if self.pipelined:
             #: per layer its sequencer; ``t`` counts the items it finished in the sample
             self.seqs = tuple(
-                _own_sequencer(lm, i, T, stream)
+                _own_sequencer(lm, i, T, stream, self.item_bits)
                 for i, (lm, stream) in enumerate(zip(layers, self.streams, strict=True))
             )
             #: the encoder's timestep (rate coding)
             self.encode_t = Signal(range(T + 1), name="t_enc")
+            #: the encoder's item (pipelined samples; else its timestep)
+            self.encode_u = Signal(self.item_bits, name="u_enc") if self.psamp else self.encode_t
         else:
             shared_seq = Sequencer(
                 self.t,
@@ -223,9 +252,12 @@ class ScheduleController(CheckedComponent):
                 self.group,
                 self.lif_group,
                 self.t,
+                self.t,
+                self.t,
             )
             self.seqs = (shared_seq,) * n
             self.encode_t = self.t
+            self.encode_u = self.t
 
     def elaborate(self, platform: Any) -> Module:
         m = Module()
@@ -286,6 +318,10 @@ class ScheduleController(CheckedComponent):
 
         def finish_sample() -> None:
             m.d.sync += [self.emit.eq(1), samples_left.eq(samples_left - 1)]
+            if self.psamp:  # the last sample (the others are emitted while computing)
+                m.d.sync += [self.busy.eq(0), self.emit_last.eq(1)]
+                m.next = "IDLE"
+                return
             with m.If(samples_left == 1):
                 m.d.sync += [self.busy.eq(0), self.emit_last.eq(1)]
                 m.next = "IDLE"
@@ -454,6 +490,7 @@ class ScheduleController(CheckedComponent):
 
         computing = Signal()  # pipelined: the sample's items may run in this cycle
         all_done = Signal()  # pipelined: the last item of the sample ends in this cycle
+        self._total = Signal(max(1, self.item_bits), name="items")  # pipelined samples: S * T
         if pipe:
             self._pipeline(m, computing, all_done, last, layer_states, layer_entry)
 
@@ -462,6 +499,8 @@ class ScheduleController(CheckedComponent):
                 with m.If(self.start & (self.samples != 0)):
                     m.d.comb += self.taken.eq(1)
                     m.d.sync += [samples_left.eq(self.samples), cyc.eq(0), self.busy.eq(1)]
+                    if self.psamp:
+                        m.d.sync += self._total.eq(self.samples * T)
                     if not pipe:
                         sq = self.seqs[0]
                         m.d.sync += [self.t.eq(0), sq.pos.eq(0), sq.oy.eq(0), sq.ox.eq(0)]
@@ -472,7 +511,9 @@ class ScheduleController(CheckedComponent):
             if has_fill:
                 with m.State("FILL"):
                     m.d.comb += self.fill.eq(1)
-                    if double:  # the first sample's fill; the others run in the background
+                    if self.psamp:  # the first sample's fill; the layers swap on their own
+                        count(mp.fill_cycles, timestep_entry())
+                    elif double:  # the first sample's fill; the others run in the background
                         with m.If(cyc == mp.fill_cycles - 1):
                             m.d.sync += cyc.eq(0)
                             begin_compute(samples_left >= 2)
@@ -480,7 +521,7 @@ class ScheduleController(CheckedComponent):
                             m.d.sync += cyc.eq(cyc + 1)
                     else:
                         count(mp.fill_cycles, timestep_entry())
-            if double:
+            if double and not self.psamp:
                 with m.State("WAIT"):  # the fill of this sample is not done yet
                     m.d.comb += self.fill.eq(1)
                     with m.If(pending <= 1):
@@ -518,19 +559,50 @@ class ScheduleController(CheckedComponent):
         T = mp.timesteps
         rate = mp.encode_cycles > 0
         producers, consumers = stage_links(mp.layers, rate)
-        fins = ([self.encode_t] if rate else []) + [sq.t for sq in self.seqs]
+        # the stages' items finished (their ``u``: the timestep ``t`` within a sample, or over
+        # all samples with pipelined samples) and their update side's timesteps
+        fins = ([self.encode_u] if rate else []) + [sq.u for sq in self.seqs]
+        tsteps = ([self.encode_t] if rate else []) + [sq.t for sq in self.seqs]
         ends: list[Any] = []
         go = [Signal(name=f"go_s{k}") for k in range(len(fins))]
         base = 1 if rate else 0
         runs: list[Signal] = []
+        psamp = self.psamp
+        limit = self._total if psamp else T
+        out = len(fins) - 1
+        owe = Signal(name="emit_owed")  # pipelined samples: a sample's outputs not yet emitted
+        swaps: list[tuple[int, Any]] = []
         for k, fin in enumerate(fins):
             run = Signal(name=f"run_s{k}")
-            # the item's timestep: a streamed layer's next reads (its read side's own ``rt``)
-            item = fin if k < base else self.seqs[k - base].rt
-            ready = computing & ~run & (item != T)
-            for p in producers[k]:  # (b) its sources have finished this timestep
+            # the item: a streamed layer's next reads (its read side's own ``ru``)
+            item = fin if k < base else self.seqs[k - base].ru
+            item_t = tsteps[k] if k < base else self.seqs[k - base].rt
+            ready = computing & ~run & (item != limit)
+            for p in producers[k]:  # (b) its sources have finished this item
                 ready &= fins[p] > item
             ready &= self._bank_free(fins, item, consumers[k])
+            if psamp:
+                boundary = (item_t == 0) & (item != 0)  # a sample's first item, not the first
+                fill = layer_fill_cycles(mp.layers[k - base]) if k >= base else 0
+                if fill:  # (d) the layer's masks of this sample are filled (by this edge)
+                    left = Signal(range(fill + 1), name=f"fill_left_l{k - base}")
+                    with m.If(left != 0):
+                        m.d.sync += left.eq(left - 1)
+                    ready &= ~boundary | (left <= 1)
+                    swap = Signal(name=f"swap_s{k}")
+                    m.d.comb += swap.eq(ready & (item_t == 0))
+                    swaps.append((k - base, swap))
+                    # the next sample's fill starts with the swap (but for the last sample)
+                    with m.If(swap & (item + T < limit)):
+                        m.d.comb += self.prefetch_l[k - base].eq(1)
+                        m.d.sync += left.eq(fill)
+                    with m.If(computing & all_done):
+                        m.d.sync += left.eq(0)
+                if k == out:  # the outputs of the previous sample emitted (or emitting)
+                    prev = self._emitted(owe)
+                    if k >= base and self.streams[k - base]:  # its previous item finished
+                        prev &= fin == item
+                    ready &= ~boundary | prev
             m.d.comb += go[k].eq(run | ready)
             end = Signal(name=f"end_s{k}")  # the item's last cycle
             runs.append(run)
@@ -539,7 +611,22 @@ class ScheduleController(CheckedComponent):
                     m.d.sync += run.eq(~end)
             with m.If(end):
                 m.d.sync += fin.eq(fin + 1)
+                if psamp:
+                    t = tsteps[k]
+                    m.d.sync += t.eq(Mux(t == T - 1, 0, t + 1))
             ends.append(end)
+        if psamp:
+            # the output layer's last item of a sample but the last: emit, or owe it (hold)
+            sample_end = computing & ends[out] & (tsteps[out] == T - 1)
+            with m.If(sample_end & (fins[out] + 1 != limit)):
+                with m.If(self.hold):
+                    m.d.sync += owe.eq(1)
+                with m.Else():
+                    m.d.sync += self.emit.eq(1)
+            with m.Elif(owe & ~self.hold):
+                m.d.sync += [self.emit.eq(1), owe.eq(0)]
+            for i, sw in swaps:  # the layers with dropout load their keep registers
+                m.d.comb += self.swap_l[i].eq(sw)
         if rate:
             enc = Signal(_size(mp.encode_cycles), name="cyc_enc")
             m.d.comb += [self.encode.eq(go[0]), ends[0].eq(go[0] & (enc == mp.encode_cycles - 1))]
@@ -553,11 +640,19 @@ class ScheduleController(CheckedComponent):
             with m.If(go[base + i]):
                 with m.FSM(init=layer_entry(i), name=f"seq_l{i}"):
                     layer_states(i, lm)
-        finished = [(f == T) | (e & (f == T - 1)) for f, e in zip(fins, ends, strict=True)]
+        finished = [(f == limit) | (e & (f == limit - 1)) for f, e in zip(fins, ends, strict=True)]
         m.d.comb += all_done.eq(reduce(operator.and_, finished))
         with m.If(computing & all_done):  # the sample is done: every stage back to t = 0
-            m.d.sync += [f.eq(0) for f in fins]
+            m.d.sync += [f.eq(0) for f in fins] + [t.eq(0) for t in tsteps]
             m.d.sync += [sq.rt.eq(0) for sq, st in zip(self.seqs, self.streams, strict=True) if st]
+            m.d.sync += [sq.ru.eq(0) for sq, st in zip(self.seqs, self.streams, strict=True) if st]
+            m.d.sync += owe.eq(0)
+
+    @staticmethod
+    def _emitted(owe: Signal) -> Any:
+        """Pipelined samples: the output layer's previous sample is emitted (or emitting in
+        this cycle), so its next sample may overwrite the outputs: no emit owed."""
+        return ~owe
 
     def _bank_free(self, fins: list[Signal], item: Any, consumers: tuple[int, ...]) -> Any:
         """Condition (c) of a stage's next item ``t`` (``item``): the bank it writes,
@@ -579,6 +674,7 @@ class ScheduleController(CheckedComponent):
         ``lif_group`` and ``t``; ``end`` in the item's last update cycle. ``active``: the read
         side's item in progress."""
         sq = self.seqs[i]
+        T = self.mapping.timesteps
         height, width = _hw_of(lm)
         q, G, P, R = lm.position_period, lm.update_cycles, lm.positions, lm.sum_cycles
         offsets, span = lm.read_offsets, sum(lm.read_step_cycles)
@@ -595,7 +691,14 @@ class ScheduleController(CheckedComponent):
             with m.If(rc == q - 1):
                 m.d.sync += [rc.eq(0), sq.plane.eq(0)]
                 with m.If((sq.oy == height - 1) & (sq.ox == width - 1)):
-                    m.d.sync += [active.eq(0), sq.oy.eq(0), sq.ox.eq(0), sq.rt.eq(sq.rt + 1)]
+                    m.d.sync += [active.eq(0), sq.oy.eq(0), sq.ox.eq(0)]
+                    if self.psamp:
+                        m.d.sync += [
+                            sq.rt.eq(Mux(sq.rt == T - 1, 0, sq.rt + 1)),
+                            sq.ru.eq(sq.ru + 1),
+                        ]
+                    else:
+                        m.d.sync += sq.rt.eq(sq.rt + 1)
                 with m.Elif(sq.ox == width - 1):
                     m.d.sync += [sq.ox.eq(0), sq.oy.eq(sq.oy + 1)]
                 with m.Else():
@@ -632,12 +735,18 @@ class ScheduleController(CheckedComponent):
                     m.d.sync += [sq.pos.eq(0), sq.lif_group.eq(0)]
 
 
-def _own_sequencer(lm: LayerMap, i: int, T: int, stream: bool) -> Sequencer:
-    """Layer ``i``'s own counters (pipelined layers); ``t`` (and ``rt``) hold ``0 .. T``."""
+def _own_sequencer(lm: LayerMap, i: int, T: int, stream: bool, item_bits: int) -> Sequencer:
+    """Layer ``i``'s own counters (pipelined layers); ``t`` (and ``rt``) hold ``0 .. T``; with
+    pipelined samples (``item_bits``) the items ``u`` (and ``ru``) too."""
     h, w = _hw_of(lm)
     t = Signal(range(T + 1), name=f"t_l{i}")
+    rt = Signal(range(T + 1), name=f"rt_l{i}") if stream else t
+    u = Signal(item_bits, name=f"u_l{i}") if item_bits else t
+    ru = Signal(item_bits, name=f"ru_l{i}") if item_bits and stream else (u if item_bits else rt)
     return Sequencer(
-        rt=Signal(range(T + 1), name=f"rt_l{i}") if stream else t,
+        u=u,
+        ru=ru,
+        rt=rt,
         t=t,
         first=Signal(name=f"first_l{i}"),
         pos=Signal(_size(lm.positions), name=f"pos_l{i}"),

@@ -30,8 +30,10 @@ register being filled and a ``units``-bit keep register (``keep``) that the cros
 A fill runs on its own from ``prefetch`` for ``rounds`` dropout cycles (``fill`` is not used),
 exactly as above, so it may overlap the compute of the previous sample; ``swap`` loads the keep
 register at the cycle's edge with the shift register as it is after that edge (the last bits
-of a fill ending in the same cycle included). A ``prefetch`` in the cycle of a fill's last bit
-starts the next fill (the MTJ controllers restart in their last sense cycle, the LFSRs draw
+of a fill ending in the same cycle included); ``keep_next`` is that value in the cycle itself
+(with pipelined samples a layer reads it in the cycle of its swap). A ``prefetch`` in the
+cycle of a fill's last bit starts the next fill (the MTJ controllers restart in their last sense
+cycle, the LFSRs draw
 every cycle), so fills may run back to back. The bits drawn and their order are the same as
 without the double buffer.
 """
@@ -145,6 +147,7 @@ class MaskFill(CheckedComponent):
         }
         if self.double_buffer:
             ports["swap"] = In(1)
+            ports["keep_next"] = Out(self.units)
         if self.spec.source == "mtj":
             ports["mtj"] = Out(mtj_signature(self.code_bits)).array(self.modules)
         super().__init__(ports)
@@ -219,6 +222,7 @@ class MaskFill(CheckedComponent):
             keep = Signal(self.units, init=(1 << self.units) - 1)  # the second bank
             after = Signal(width)  # the shift register after this cycle's edge
             m.d.comb += [after.eq(Mux(take, Cat(shift[M:], new), shift)), self.keep.eq(keep)]
+            m.d.comb += self.keep_next.eq(after[: self.units])
             with m.If(self.swap):
                 m.d.sync += keep.eq(after[: self.units])
         m.d.comb += self.drops.eq(Mux(take, Mux(last_round, self.units - (rounds - 1) * M, M), 0))
