@@ -157,13 +157,15 @@ def small_cnn() -> Network:
     ).validate()
 
 
-def mnist_mlp() -> Network:
+def mnist_mlp(modules: int = 16) -> Network:
+    """The MNIST-size MLP; ``modules`` MTJ modules fill its hidden layer's masks."""
+    suffix = "" if modules == 16 else f", {modules} MTJ modules"
     return _binary_mlp(
-        "MNIST-size binary MLP 784-256-10, T=1",
+        f"MNIST-size binary MLP 784-256-10, T=1{suffix}",
         (1, 28, 28),
         bits=8,
         hidden=256,
-        dropout=DropoutSpec(0.2, modules=16),
+        dropout=DropoutSpec(0.2, modules=modules),
         threshold=1000,
         leak_shift=None,
         timesteps=1,
@@ -731,7 +733,9 @@ def _options(nets: tuple[Network, ...]) -> list[str]:
     energy on the benchmark networks and VGG-9 (``benchmarks/schedule_options.py``)."""
     every = [*nets, vgg9()]
     rows = [r for net in every for r in option_rows(net)]
-    return options_section(rows, machine()) + sample_pipeline_section(every)
+    return options_section(rows, machine()) + sample_pipeline_section(
+        [*nets, mnist_mlp(modules=64), vgg9()]
+    )
 
 
 def main() -> None:

@@ -74,8 +74,9 @@ class HardwareConfig:
             have issued its next position, ``P * q`` cycles after its start, the timesteps
             streaming like positions, the updates on their own timestep), every layer whose
             spikes it reads has finished ``t`` and every consumer of its spikes has finished
-            ``t - 2`` (:mod:`hdl.mapping`, a recurrence over the items). Samples are not
-            pipelined: a sample starts when every layer has finished the previous one. Events
+            ``t - 2`` (:mod:`hdl.mapping`, a recurrence over the items). Without
+            ``pipeline_samples`` a sample starts when every layer has finished the previous
+            one; with it the samples' items follow one another like timesteps. Events
             are unchanged; the cost model prices the second spike banks, the sequencers'
             registers and, streamed, the latched currents of one-position layers.
         input_dac_bits: ``d``, resolution of the word-line drivers of the edges that read the
@@ -111,8 +112,8 @@ class HardwareConfig:
             accelerator to be idle), so back-to-back images take ``max(J, B)`` cycles each
             (:func:`hdl.mapping.image_period_cycles`); a single inference still takes ``J + B``.
             The cost model prices the second buffer (``n_in * input.bits`` flip-flops).
-        pipeline_samples: ``False`` (the default): with ``pipeline_layers`` a Monte-Carlo
-            sample starts when every stage has finished the previous one. ``True``: the samples
+        pipeline_samples: ``False``: with ``pipeline_layers`` a Monte-Carlo sample starts
+            when every stage has finished the previous one. ``True`` (the default): the samples
             are pipelined like the timesteps; it applies only with ``pipeline_layers`` (else it
             changes nothing) and, when the network has dropout, only with
             ``mask_double_buffer`` (one mask bank cannot serve two samples at once: it then
@@ -129,10 +130,11 @@ class HardwareConfig:
             ``cycles = F + max_k f(k, S * T - 1)`` (:mod:`hdl.mapping`). Events are unchanged.
             The cost model prices the sample counters and the swap logic.
 
-    The defaults are the fast schedule (all four options on, eight pixels per transfer, the
-    next image streamed while busy);
+    The defaults are the fast schedule (the schedule options on, samples pipelined, eight
+    pixels per transfer, the next image streamed while busy);
     ``HardwareConfig(adc_pipelined=False, mask_double_buffer=False, overlap_reads=False,
-    pipeline_layers=False, pixels_per_transfer=1, stream_while_busy=False)`` is the serial one
+    pipeline_layers=False, pipeline_samples=False, pixels_per_transfer=1,
+    stream_while_busy=False)`` is the serial one
     of the first generator.
     """
 
@@ -151,7 +153,7 @@ class HardwareConfig:
     input_dac_bits: int = 1
     pixels_per_transfer: int = 8
     stream_while_busy: bool = True
-    pipeline_samples: bool = False
+    pipeline_samples: bool = True
 
     def __post_init__(self) -> None:
         limits = {

@@ -98,10 +98,11 @@ written, the skip terms), the reads on theirs (the direct input's bit-plane, the
 read, the window position): see :mod:`hdl.rtl.controller`.
 
 computed once per mapping in ``T * stages`` integer steps (:attr:`Mapping.item_starts`), the
-same for every sample: samples are not pipelined (a sample starts when every stage has finished
-the previous one), so ``Schedule.cycles = samples * (fill + C)``, or with double-buffered masks
-the formula above with this ``C``. Events are unchanged; so is :func:`adc_bound`, which is then
-no lower bound (the ADCs of different layers convert at the same time).
+same for every sample: without ``hw.pipeline_samples`` a sample starts when every stage has
+finished the previous one, so ``Schedule.cycles = samples * (fill + C)``, or with
+double-buffered masks the formula above with this ``C``. Events are unchanged; so is
+:func:`adc_bound`, which is then no lower bound (the ADCs of different layers convert at the
+same time).
 
 **Pipelined samples** (``hw.pipeline_samples``, with ``hw.pipeline_layers``; with dropout only
 with ``hw.mask_double_buffer``, else the option changes nothing: :attr:`Mapping.samples_pipelined`).

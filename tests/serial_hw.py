@@ -19,5 +19,6 @@ def serial_hw(**fields: Any) -> HardwareConfig:
         "mask_double_buffer": False,
         "overlap_reads": False,
         "pipeline_layers": False,
+        "pipeline_samples": False,
     }
     return HardwareConfig(**{**serial, **fields})

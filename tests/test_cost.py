@@ -527,7 +527,7 @@ def test_pipelined_layers_are_priced_and_faster(net_name: str) -> None:
     from hdl.cost.default import sequencer_bits
 
     net, m = (digits_mlp(), 2) if net_name == "digits" else (rate_cnn(), 3)
-    off_hw = HardwareConfig(pipeline_layers=False)
+    off_hw = HardwareConfig(pipeline_layers=False, pipeline_samples=False)
     on_hw = replace(off_hw, pipeline_layers=True)
     off, report = estimate(net, off_hw, samples=m), estimate(net, on_hw, samples=m)
     sched = schedule(net, on_hw, samples=m)
@@ -887,7 +887,7 @@ def test_pipelined_samples_are_priced_and_faster() -> None:
     from hdl.cost.default import sample_pipeline_bits
 
     net, m = digits_mlp(), 4
-    off_hw = HardwareConfig()
+    off_hw = HardwareConfig(pipeline_samples=False)
     on_hw = replace(off_hw, pipeline_samples=True)
     off, report = estimate(net, off_hw, samples=m), estimate(net, on_hw, samples=m)
     sched = schedule(net, on_hw, samples=m)

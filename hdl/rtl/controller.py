@@ -572,6 +572,7 @@ class ScheduleController(CheckedComponent):
         out = len(fins) - 1
         owe = Signal(name="emit_owed")  # pipelined samples: a sample's outputs not yet emitted
         swaps: list[tuple[int, Any]] = []
+        prefetches: list[tuple[int, Any]] = []
         for k, fin in enumerate(fins):
             run = Signal(name=f"run_s{k}")
             # the item: a streamed layer's next reads (its read side's own ``ru``)
@@ -593,8 +594,10 @@ class ScheduleController(CheckedComponent):
                     m.d.comb += swap.eq(ready & (item_t == 0))
                     swaps.append((k - base, swap))
                     # the next sample's fill starts with the swap (but for the last sample)
-                    with m.If(swap & (item + T < limit)):
-                        m.d.comb += self.prefetch_l[k - base].eq(1)
+                    prefetch = Signal(name=f"prefetch_s{k}")
+                    m.d.comb += prefetch.eq(swap & (item + T < limit))
+                    prefetches.append((k - base, prefetch))
+                    with m.If(prefetch):
                         m.d.sync += left.eq(fill)
                     with m.If(computing & all_done):
                         m.d.sync += left.eq(0)
@@ -627,6 +630,8 @@ class ScheduleController(CheckedComponent):
                 m.d.sync += [self.emit.eq(1), owe.eq(0)]
             for i, sw in swaps:  # the layers with dropout load their keep registers
                 m.d.comb += self.swap_l[i].eq(sw)
+            for i, pf in prefetches:  # and start their next fill
+                m.d.comb += self.prefetch_l[i].eq(pf)
         if rate:
             enc = Signal(_size(mp.encode_cycles), name="cyc_enc")
             m.d.comb += [self.encode.eq(go[0]), ends[0].eq(go[0] & (enc == mp.encode_cycles - 1))]
