@@ -152,7 +152,7 @@ cycle and nothing else cost a cycle: ``samples * T * sum_l P_l * sum_b max_e mux
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -860,19 +860,40 @@ def _pipeline_starts(
     strides = ((encode,) if encode else ()) + tuple(
         lm.positions * lm.position_period for lm in layers
     )
+    return _item_starts(
+        cycles,
+        producers,
+        consumers,
+        timesteps,
+        lambda k, u, starts, finish: starts[u - 1][k] + strides[k] if u else 0,
+    )
+
+
+def _item_starts(
+    cycles: tuple[int, ...],
+    producers: tuple[tuple[int, ...], ...],
+    consumers: tuple[tuple[int, ...], ...],
+    items: int,
+    own: Callable[[int, int, list, list], int],
+) -> tuple[tuple[int, ...], ...]:
+    """The recurrence of pipelined stages (module doc) over ``items`` items: item ``(k, u)``
+    starts at ``max(own(k, u, starts, finish), max_{p in src(k)} f(p, u), max_{j in dst(k)}
+    f(j, u - 2))`` and finishes ``cycles[k]`` later; ``own`` gives the stage's own conditions
+    (its previous item, and for pipelined samples its masks and outputs) from the starts and
+    finishes of the earlier items. ``items * stages`` integer steps."""
     n = len(cycles)
-    finish: list[list[int]] = []  # finish[t][k]
+    finish: list[list[int]] = []  # finish[u][k]
     starts: list[tuple[int, ...]] = []
-    for t in range(timesteps):
+    for u in range(items):
         row = [0] * n
         begin = [0] * n
         for k in range(n):
-            at = starts[t - 1][k] + strides[k] if t else 0
+            at = own(k, u, starts, finish)
             for p in producers[k]:
                 at = max(at, row[p])
-            if t >= 2:
+            if u >= 2:
                 for c in consumers[k]:
-                    at = max(at, finish[t - 2][c])
+                    at = max(at, finish[u - 2][c])
             begin[k] = at
             row[k] = at + cycles[k]
         finish.append(row)
@@ -923,29 +944,18 @@ def sample_item_starts(mapping: Mapping, samples: int) -> tuple[tuple[int, ...],
     strides = ([enc] if enc else []) + strides
     out = n - 1  # the output layer
     fills = [0] * base + [layer_fill_cycles(lm) for lm in layers]
-    finish: list[list[int]] = []
-    starts: list[tuple[int, ...]] = []
-    for u in range(samples * T):
+
+    def own(k: int, u: int, starts: list, finish: list) -> int:
         t = u % T
-        row = [0] * n
-        begin = [0] * n
-        for k in range(n):
-            at = 0
-            if fills[k] and t == 0 and u:  # (d): this sample's masks, filled after the last's
-                at = starts[u - T][k] + fills[k]
-            if u:
-                own = finish[u - 1][k] if k == out and t == 0 else starts[u - 1][k] + strides[k]
-                at = max(at, own)
-            for p in producers[k]:
-                at = max(at, row[p])
-            if u >= 2:
-                for c in consumers[k]:
-                    at = max(at, finish[u - 2][c])
-            begin[k] = at
-            row[k] = at + cycles[k]
-        finish.append(row)
-        starts.append(tuple(begin))
-    return tuple(starts)
+        at = 0
+        if fills[k] and t == 0 and u:  # (d): this sample's masks, filled after the last's
+            at = starts[u - T][k] + fills[k]
+        if u:  # (a), the output layer at a sample's first item after its previous item
+            prev = finish[u - 1][k] if k == out and t == 0 else starts[u - 1][k] + strides[k]
+            at = max(at, prev)
+        return at
+
+    return _item_starts(cycles, producers, consumers, samples * T, own)
 
 
 def _check_lfsr_modules(where: str, spec: DropoutSpec, edge: int, edges: int) -> None:

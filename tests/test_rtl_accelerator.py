@@ -345,6 +345,14 @@ def test_streamed_with_several_latch_timers() -> None:
     assert observed.cycles == [schedule(net, hw, 2).cycles] * 2
 
 
+def _amaranth_verdict(net: Network, hw: HardwareConfig, samples: int):
+    """Two random images through the accelerator as generated now (after any fault a test
+    patched in) in Amaranth's simulator, compared with the golden model."""
+    x = random_images(net, 2, 0)
+    observed = simulate_amaranth(Accelerator(net, hw), x, samples=samples)
+    return compare_run(net, hw, x, samples, observed)
+
+
 def test_streamed_updates_on_the_reads_timestep_are_caught(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -355,10 +363,7 @@ def test_streamed_updates_on_the_reads_timestep_are_caught(
     monkeypatch.setattr(
         Accelerator, "_update_timestep", staticmethod(lambda sq: (sq.rt, sq.rt == 0))
     )
-    acc = Accelerator(net, hw)
-    x = random_images(net, 2, 0)
-    observed = simulate_amaranth(acc, x, samples=2)
-    verdict = compare_run(net, hw, x, 2, observed)
+    verdict = _amaranth_verdict(net, hw, samples=2)
     assert not verdict.ok
     assert any(f.startswith("layer 'fc0' differs first") for f in verdict.findings)
 
@@ -377,10 +382,7 @@ def test_streamed_reads_on_the_updates_timestep_are_caught(
         "_reader",
         lambda self, m, ctrl, source, li, update=False: reader(self, m, ctrl, source, li, True),
     )
-    acc = Accelerator(net, hw)
-    x = random_images(net, 2, 0)
-    observed = simulate_amaranth(acc, x, samples=2)
-    verdict = compare_run(net, hw, x, 2, observed)
+    verdict = _amaranth_verdict(net, hw, samples=2)
     assert not verdict.ok
     assert any(f.startswith("layer 'h1' differs first") for f in verdict.findings)
 
@@ -398,10 +400,7 @@ def test_pipelined_producer_overwriting_a_bank_still_read_is_caught(
     net, hw = pipeline_examples()["slow-rate"]
     hw = replace(hw, overlap_reads=False)  # items in turn: the consumers stay slow
     monkeypatch.setattr(ScheduleController, "_bank_free", lambda self, fins, t, cs: Const(1, 1))
-    acc = Accelerator(net, hw)
-    x = random_images(net, 2, 0)
-    observed = simulate_amaranth(acc, x, samples=1)
-    verdict = compare_run(net, hw, x, 1, observed)
+    verdict = _amaranth_verdict(net, hw, samples=1)
     assert not verdict.ok
     assert any(f.startswith("layer 'h1' differs first") for f in verdict.findings)
 
